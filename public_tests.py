@@ -5,19 +5,25 @@ Each test calls your function on the notebook's example and prints ``All tests p
 or, for every problem, which parameter is wrong, what was expected, what was found and,
 when the answer looks like a mistake students often make, the mistake and a hint.
 
-The same checks grade the notebook: ``grade_exercise`` runs them on several network
-shapes and returns the points earned, split so that getting the structure right earns
-part of the marks even when the values are wrong:
+The same checks grade the notebook: ``grade_exercise`` runs them on the public example
+and on other network shapes and returns the points earned, split so that getting the
+structure right earns part of the marks even when the values are wrong. Out of 10:
 
-    20% the function returns a dictionary with exactly the keys W1, b1, ..., WL, bL
-    30% every parameter is a float64 numpy array of the right shape
-    50% every parameter holds the right values
+    2 points  the function returns a dictionary with exactly the keys W1, b1, ..., WL, bL
+    3 points  every parameter is a float64 numpy array of the right shape
+    5 points  every parameter holds the right values
 
-The shape and value parts are shared out over the parameters, so a function that gets
-W1 right but W2 wrong still earns W1's share.
+Each part is earned when it holds for every network checked.
 """
 
 import numpy as np
+
+__all__ = [
+    "initialize_parameters_zeros_test",
+    "initialize_parameters_random_test",
+    "initialize_parameters_he_test",
+    "grade_exercise",
+]
 
 KEYS_SHARE, SHAPES_SHARE, VALUES_SHARE = 0.2, 0.3, 0.5
 
@@ -72,7 +78,14 @@ PUBLIC_CASES = {
             ),
             "b1": np.zeros((4, 1)),
             "W2": np.array(
-                [[-0.030984124422056857, -0.33744410537169206, -0.9290426766647434, 0.6255224840406426]]
+                [
+                    [
+                        -0.030984124422056857,
+                        -0.33744410537169206,
+                        -0.9290426766647434,
+                        0.6255224840406426,
+                    ]
+                ]
             ),
             "b2": np.zeros((1, 1)),
         },
@@ -96,14 +109,10 @@ class Report:
         self.values_ok = set()
         self.problems = []
 
-    def fraction(self):
-        """Share of the marks earned, between 0 and 1."""
-        n = len(self.expected)
-        return (
-            KEYS_SHARE * self.keys_ok
-            + SHAPES_SHARE * len(self.shapes_ok) / n
-            + VALUES_SHARE * len(self.values_ok) / n
-        )
+    def parts(self):
+        """Which parts of the marks this call earns: (keys, shapes, values), each a bool."""
+        every = set(self.expected)
+        return self.keys_ok, self.shapes_ok == every, self.values_ok == every
 
     def add(self, message):
         self.problems.append(message)
@@ -267,7 +276,9 @@ def _shape_message(name, found_shape, want_shape):
             f"np.zeros(({want_shape[0]}, 1))."
         )
     elif name.startswith("W") and len(found_shape) == 2 and found_shape[0] == want_shape[0]:
-        text += " Hint: the number of columns is the size of the previous layer, layers_dims[l - 1]."
+        text += (
+            " Hint: the number of columns is the size of the previous layer, layers_dims[l - 1]."
+        )
     return text
 
 
@@ -343,7 +354,10 @@ def _diagnose_weights(found, expected, layers_dims, kind, weights):
     if all(c is not None for c in ratios.values()):
         return _scale_mistake(ratios, layers_dims, kind)
 
-    if all(np.all(found[name] >= 0) for name in weights) and sum(found[n].size for n in weights) >= 3:
+    if (
+        all(np.all(found[name] >= 0) for name in weights)
+        and sum(found[n].size for n in weights) >= 3
+    ):
         return (
             "Mistake: every value is non-negative, which looks like np.random.rand (uniform on "
             "[0, 1)) instead of np.random.randn (standard normal). Hint: use np.random.randn."
@@ -410,9 +424,7 @@ def _scale_mistake(ratios, layers_dims, kind):
 def _generic_value_hint(kind):
     return (
         "The values do not match the draw after np.random.seed(3). Hint: keep the seed as given, "
-        "draw W before b in each layer, draw nothing else, and use "
-        + DESCRIPTION[kind]
-        + "."
+        "draw W before b in each layer, draw nothing else, and use " + DESCRIPTION[kind] + "."
     )
 
 
@@ -469,20 +481,26 @@ def grade_exercise(target, kind, hidden_cases=(), points=10):
 
     The public example is checked with its values shown; the hidden cases, a list of
     (layers_dims, expected) pairs, are checked without showing their expected values.
-    The points are the average share earned over all cases, rounded to 0.01.
+    Each part of the marks (see the top of this file) is earned when it holds in every case.
     """
     cases = [(*PUBLIC_CASES[kind], True)] + [(dims, exp, False) for dims, exp in hidden_cases]
-    reports = []
+    parts = [True, True, True]
     for layers_dims, expected, reveal in cases:
         report = check_case(target, kind, layers_dims, expected, reveal)
-        reports.append(report)
+        parts = [a and b for a, b in zip(parts, report.parts())]
         if report.problems:
             print(f"With layers_dims={list(layers_dims)}:")
             for problem in report.problems:
                 print(" - " + problem)
-    earned = round(points * sum(r.fraction() for r in reports) / len(reports), 2)
-    if earned == points:
-        print(f"All {len(cases)} checks passed: {points} / {points} points.")
+    keys, shapes, values = parts
+    earned = points * (
+        KEYS_SHARE * keys + SHAPES_SHARE * shapes + VALUES_SHARE * (shapes and values)
+    )
+    earned = round(earned, 2)
+    if earned == points and not hidden_cases:
+        print("All checks passed. More network shapes are checked when your notebook is graded.")
+    elif earned == points:
+        print(f"All checks passed on {len(cases)} networks: {earned:g} / {points} points.")
     else:
-        print(f"Points for this exercise: {earned} / {points}.")
+        print(f"Points for this exercise: {earned:g} / {points}.")
     return earned

@@ -1,0 +1,9 @@
+"""Instructor tooling for the Initialization course: one module per command.
+
+    python -m instructor release   regenerate release/ from source/ with nbgrader
+    python -m instructor demo      rebuild the demo class from the release
+    python -m instructor grade     grade submissions with nbgrader autograde
+    python -m instructor scores    print every student's score per exercise
+
+Students never need this package: everything they use is in release/initialization/.
+"""

@@ -1,0 +1,26 @@
+"""Entry point: `python -m instructor COMMAND [options]`; each command is a module here."""
+
+import importlib
+import sys
+
+COMMANDS = {
+    "release": "regenerate release/ from source/ (or --check that it is in sync)",
+    "demo": "rebuild the demo class from the release",
+    "grade": "grade submissions with nbgrader autograde",
+    "scores": "print every student's score per exercise from the gradebook",
+}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in COMMANDS:
+        print("usage: python -m instructor COMMAND [options]\n\ncommands:")
+        for name, text in COMMANDS.items():
+            print(f"  {name:<10} {text}")
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    module = importlib.import_module(f"instructor.{argv[0]}")
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

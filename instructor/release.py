@@ -1,0 +1,94 @@
+"""`python -m instructor release`: regenerate the student release from the source notebook.
+
+nbgrader generate_assignment strips the solutions and the hidden tests, locks the read-only
+cells and copies the helper modules (source/initialization links to the top-level files), so
+release/initialization/ is complete on its own. With --check nothing is written: the release
+is generated in a temporary copy and compared with the committed one.
+"""
+
+import argparse
+import filecmp
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
+
+# What generate_assignment reads: the course configuration and the source folder.
+COURSE_INPUTS = ["nbgrader_config.py", "source", *HELPERS]
+
+
+def generate(root=ROOT, quiet=False):
+    """Run nbgrader generate_assignment in the course at root; return the release folder."""
+    result = nbgrader(
+        "generate_assignment", ASSIGNMENT, "--force", root=root, capture=quiet, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError("nbgrader generate_assignment failed:\n" + (result.stdout or ""))
+    return release_dir(root)
+
+
+def differences(left, right):
+    """Files that differ between two folders, as sorted relative paths ('' when equal)."""
+    left, right = Path(left), Path(right)
+    names = {p.relative_to(left) for p in left.rglob("*") if p.is_file()}
+    names |= {p.relative_to(right) for p in right.rglob("*") if p.is_file()}
+    names = {
+        n for n in names if "__pycache__" not in n.parts and ".ipynb_checkpoints" not in n.parts
+    }
+    return sorted(
+        str(n)
+        for n in names
+        if not (
+            (left / n).is_file()
+            and (right / n).is_file()
+            and filecmp.cmp(left / n, right / n, shallow=False)
+        )
+    )
+
+
+def generate_in_copy(root=ROOT):
+    """Generate the release in a temporary copy of the course; return (tmpdir, release folder)."""
+    tmp = Path(tempfile.mkdtemp(prefix="release-check-"))
+    for name in COURSE_INPUTS:
+        src = Path(root) / name
+        if src.is_dir():
+            shutil.copytree(src, tmp / name, symlinks=True)
+        else:
+            shutil.copy2(src, tmp / name)
+    return tmp, generate(tmp, quiet=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m instructor release", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only check that the committed release is in sync"
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        tmp, fresh = generate_in_copy()
+        try:
+            diff = differences(fresh, release_dir())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if diff:
+            print(
+                "The release is out of date; run `python -m instructor release`. Differs: "
+                + ", ".join(diff)
+            )
+            return 1
+        print("The release is what the source generates.")
+        return 0
+    out = generate(quiet=True)
+    print(
+        f"Release written to {out.relative_to(ROOT)}: "
+        + ", ".join(sorted(p.name for p in out.iterdir()))
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
