@@ -2,22 +2,30 @@
 
 Run them from the notebook, for example ``initialize_parameters_he_test(initialize_parameters_he)``.
 Each test calls your function on the notebook's example and prints ``All tests passed.``
-or, for every problem, which parameter is wrong, what was expected, what was found and,
-when the answer looks like a mistake students often make, the mistake and a hint.
+or, for every problem, which parameter is wrong, what was expected and what was found and,
+when the answer looks like a mistake students often make, names the mistake with a hint:
 
-The same checks grade the notebook: ``grade_exercise`` runs them on several network
-shapes and returns the points earned, split so that getting the structure right earns
-part of the marks even when the values are wrong:
+    Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...
 
-    20% the function returns a dictionary with exactly the keys W1, b1, ..., WL, bL
-    30% every parameter is a float64 numpy array of the right shape
-    50% every parameter holds the right values
+The same checks grade the notebook: ``grade_exercise`` runs them on the public example
+and on other network shapes and returns the points earned, split so that getting the
+structure right earns part of the marks even when the values are wrong. Out of 10:
 
-The shape and value parts are shared out over the parameters, so a function that gets
-W1 right but W2 wrong still earns W1's share.
+    2 points  the function returns a dictionary with exactly the keys W1, b1, ..., WL, bL
+    3 points  every parameter is a float64 numpy array of the right shape
+    5 points  every parameter holds the right values
+
+Each part is earned when it holds for every network checked.
 """
 
 import numpy as np
+
+__all__ = [
+    "initialize_parameters_zeros_test",
+    "initialize_parameters_random_test",
+    "initialize_parameters_he_test",
+    "grade_exercise",
+]
 
 KEYS_SHARE, SHAPES_SHARE, VALUES_SHARE = 0.2, 0.3, 0.5
 
@@ -26,8 +34,8 @@ KEYS_SHARE, SHAPES_SHARE, VALUES_SHARE = 0.2, 0.3, 0.5
 # bit), far too narrow for any real mistake.
 RTOL = 1e-9
 
-# What each initialization should do, in words, for the messages.
-DESCRIPTION = {
+# What each initialization should do, in words, for the hints.
+RECIPE = {
     "zeros": "np.zeros for every weight and bias",
     "random": "np.random.randn(...) * 10 for the weights and np.zeros for the biases",
     "he": "np.random.randn(...) * np.sqrt(2 / layers_dims[l - 1]) for the weights "
@@ -72,12 +80,24 @@ PUBLIC_CASES = {
             ),
             "b1": np.zeros((4, 1)),
             "W2": np.array(
-                [[-0.030984124422056857, -0.33744410537169206, -0.9290426766647434, 0.6255224840406426]]
+                [
+                    [
+                        -0.030984124422056857,
+                        -0.33744410537169206,
+                        -0.9290426766647434,
+                        0.6255224840406426,
+                    ]
+                ]
             ),
             "b2": np.zeros((1, 1)),
         },
     ),
 }
+
+
+def mistake(title, explanation, hint):
+    """A recognised mistake, rendered as 'Mistake: <title>. <explanation> Hint: <hint>'."""
+    return [title, [explanation], hint]
 
 
 class Report:
@@ -86,7 +106,8 @@ class Report:
     keys_ok -- True when the result is a dict with exactly the expected keys
     shapes_ok -- names of the parameters that are float64 arrays of the right shape
     values_ok -- names of the parameters that also hold the right values
-    problems -- one message per problem, in the order a student should fix them
+    problems -- one message per problem, in the order a student should fix them; a mistake
+        found in several parameters is one message
     """
 
     def __init__(self, expected):
@@ -94,19 +115,28 @@ class Report:
         self.keys_ok = False
         self.shapes_ok = set()
         self.values_ok = set()
-        self.problems = []
+        self._entries = []  # plain messages, and mistakes as [title, explanations, hint]
 
-    def fraction(self):
-        """Share of the marks earned, between 0 and 1."""
-        n = len(self.expected)
-        return (
-            KEYS_SHARE * self.keys_ok
-            + SHAPES_SHARE * len(self.shapes_ok) / n
-            + VALUES_SHARE * len(self.values_ok) / n
-        )
+    def parts(self):
+        """Which parts of the marks this call earns: (keys, shapes, values), each a bool."""
+        every = set(self.expected)
+        return self.keys_ok, self.shapes_ok == every, self.values_ok == every
 
     def add(self, message):
-        self.problems.append(message)
+        """Add a plain message or a mistake(...); the same mistake twice becomes one message."""
+        if isinstance(message, list):
+            for entry in self._entries:
+                if isinstance(entry, list) and entry[0] == message[0]:
+                    entry[1].extend(message[1])
+                    return
+        self._entries.append(message)
+
+    @property
+    def problems(self):
+        return [
+            f"Mistake: {e[0]}. {' '.join(e[1])} Hint: {e[2]}" if isinstance(e, list) else e
+            for e in self._entries
+        ]
 
 
 def _show(array, limit=6):
@@ -114,10 +144,6 @@ def _show(array, limit=6):
     flat = np.asarray(array, dtype=float).ravel()
     text = np.array2string(flat[:limit], precision=8, separator=", ")
     return text[:-1] + ", ...]" if flat.size > limit else text
-
-
-def _close(found, expected):
-    return bool(np.allclose(found, expected, rtol=RTOL, atol=0.0))
 
 
 def _ratio(found, expected):
@@ -141,9 +167,10 @@ def _call(function, layers_dims):
     try:
         return function(list(layers_dims)), None
     except NotImplementedError:
-        return None, (
-            "The function is not implemented yet: it still raises NotImplementedError. "
-            "Replace the line `raise NotImplementedError()` with your code."
+        return None, mistake(
+            "not implemented",
+            "The function still raises NotImplementedError.",
+            "replace the lines `# YOUR CODE HERE` and `raise NotImplementedError()` with your code.",
         )
     except Exception as error:  # the student's error, reported instead of raised
         return None, (
@@ -156,46 +183,57 @@ def _check_type(found, expected, layers_dims, report):
     """Is it a dictionary with the right keys? Returns True when the rest can be checked."""
     if found is None:
         report.add(
-            "The function returned None. Hint: keep `return parameters` at the end of the "
-            "function, outside the for loop, and fill `parameters` inside the loop."
-        )
-        return False
-    if isinstance(found, (list, tuple)):
-        report.add(
-            f"The function returned a {type(found).__name__}; it must return the dictionary "
-            "`parameters`, with keys 'W1', 'b1', ..."
+            mistake(
+                "nothing returned",
+                "The function returned None.",
+                "keep `return parameters` at the end of the function, after the for loop.",
+            )
         )
         return False
     if not isinstance(found, dict):
-        report.add(f"The function returned a {type(found).__name__}; it must return a dictionary.")
+        report.add(
+            mistake(
+                "not a dictionary",
+                f"The function returned a {type(found).__name__}.",
+                "return the dictionary `parameters`, with keys 'W1', 'b1', ...",
+            )
+        )
         return False
 
     wanted, got = set(expected), set(found)
-    L = len(layers_dims) - 1
     if wanted == got:
         report.keys_ok = True
         return True
+    L = len(layers_dims) - 1
     missing = sorted(wanted - got, key=_key_order)
-    extra = sorted(got - wanted, key=lambda k: (not isinstance(k, str), str(k)))
-    if missing and not got:
+    extra = sorted(map(repr, got - wanted))
+    if not got:
         report.add("The dictionary is empty. Hint: fill `parameters` inside the for loop.")
-    elif set(missing) == {f"W{L}", f"b{L}"}:
+    elif set(missing) == {f"W{L}", f"b{L}"} and not extra:
         report.add(
-            f"Keys W{L} and b{L} are missing: the loop skips the last layer. "
-            f"With layers_dims={list(layers_dims)} there are {L} layers; the loop must run "
-            f"l = 1, ..., {L}, for example `for l in range(1, len(layers_dims))`."
+            mistake(
+                "last layer skipped",
+                f"W{L} and b{L} are missing: with layers_dims={list(layers_dims)} there are "
+                f"{L} layers, but the loop stopped at layer {L - 1}.",
+                f"the loop must run l = 1, ..., {L}, for example "
+                "`for l in range(1, len(layers_dims))`.",
+            )
         )
-    elif extra and set(extra) == {f"W{L + 1}", f"b{L + 1}"}:
+    elif set(got - wanted) == {f"W{L + 1}", f"b{L + 1}"} and not missing:
         report.add(
-            f"Keys W{L + 1} and b{L + 1} are extra: the loop runs one layer too many. "
-            f"With layers_dims={list(layers_dims)} there are only {L} layers."
+            mistake(
+                "extra layer",
+                f"W{L + 1} and b{L + 1} should not be there: with layers_dims={list(layers_dims)} "
+                f"there are only {L} layers.",
+                f"the loop must stop at l = {L}: `for l in range(1, len(layers_dims))`.",
+            )
         )
     else:
         if missing:
-            report.add(f"Keys missing from the dictionary: {', '.join(map(str, missing))}.")
+            report.add(f"Keys missing from the dictionary: {', '.join(missing)}.")
         if extra:
             report.add(
-                f"Unexpected keys in the dictionary: {', '.join(map(repr, extra))}. "
+                f"Unexpected keys in the dictionary: {', '.join(extra)}. "
                 "Hint: the keys are 'W' + str(l) and 'b' + str(l)."
             )
     return True
@@ -207,10 +245,7 @@ def _key_order(key):
 
 def _check_arrays(found, expected, layers_dims, report):
     """Is each parameter a float64 array of the right shape?"""
-    weight_shapes = {
-        k: np.shape(v) for k, v in found.items() if isinstance(k, str) and k.startswith("W")
-    }
-    fixed = _fixed_index(weight_shapes, layers_dims)
+    fixed = _fixed_index(found, layers_dims)
     if fixed:
         report.add(fixed)
     for name, want in expected.items():
@@ -219,14 +254,20 @@ def _check_arrays(found, expected, layers_dims, report):
         value = found[name]
         if type(value) is not np.ndarray:
             report.add(
-                f"{name} is a {type(value).__name__}, not a numpy array. "
-                "Hint: build it with np.zeros(...) or np.random.randn(...)."
+                mistake(
+                    "not numpy arrays",
+                    f"{name} is a {type(value).__name__}.",
+                    "build every parameter with np.zeros(...) or np.random.randn(...).",
+                )
             )
             continue
         if value.dtype != np.float64:
             report.add(
-                f"{name} has dtype {value.dtype}, expected float64. Hint: keep numpy's default "
-                "dtype; do not pass dtype=... or convert the array."
+                mistake(
+                    f"{value.dtype} instead of float64",
+                    f"{name} has dtype {value.dtype}.",
+                    "keep numpy's default float64: do not pass dtype=... or convert the array.",
+                )
             )
         if value.shape != want.shape:
             if not fixed:
@@ -236,183 +277,185 @@ def _check_arrays(found, expected, layers_dims, report):
             report.shapes_ok.add(name)
 
 
-def _fixed_index(weight_shapes, layers_dims):
+def _fixed_index(found, layers_dims):
     """A message when every weight has the same wrong shape (a fixed index such as layers_dims[1])."""
     L = len(layers_dims) - 1
-    shapes = [weight_shapes.get(f"W{l}") for l in range(1, L + 1)]
-    if L < 2 or None in shapes or len(set(shapes)) != 1:
-        return None
+    shapes = [np.shape(found[f"W{l}"]) if f"W{l}" in found else None for l in range(1, L + 1)]
     right = [(layers_dims[l], layers_dims[l - 1]) for l in range(1, L + 1)]
-    if shapes == right:
+    if L < 2 or None in shapes or len(set(shapes)) != 1 or shapes == right:
         return None
-    return (
-        f"Every weight matrix has the same shape {shapes[0]}, but they should be "
+    return mistake(
+        "fixed layer index",
+        f"Every weight matrix has the shape {shapes[0]}, but they should be "
         + ", ".join(f"W{l} {right[l - 1]}" for l in range(1, L + 1))
-        + ". Mistake: a fixed index such as layers_dims[1] where the layer index "
-        "layers_dims[l] is meant (a digit 1 instead of the letter l?). Hint: W'l' has shape "
-        "(layers_dims[l], layers_dims[l - 1])."
+        + ": the code uses a fixed index such as layers_dims[1] (the digit 1) where the "
+        "layer index layers_dims[l] (the letter l) is meant.",
+        "W'l' has shape (layers_dims[l], layers_dims[l - 1]).",
     )
 
 
 def _shape_message(name, found_shape, want_shape):
     text = f"{name} has shape {found_shape}, expected {want_shape}."
-    if found_shape == want_shape[::-1]:
-        text += (
-            " Mistake: the weights are transposed. Hint: W'l' has shape "
-            "(layers_dims[l], layers_dims[l - 1]), rows for this layer's units."
+    if name.startswith("W") and found_shape == want_shape[::-1]:
+        return mistake(
+            "transposed weights",
+            text,
+            "W'l' has shape (layers_dims[l], layers_dims[l - 1]): one row per unit of layer l.",
         )
-    elif name.startswith("b") and found_shape == want_shape[:1]:
-        text += (
-            " Mistake: the bias is a flat vector. Hint: make it a column with "
-            f"np.zeros(({want_shape[0]}, 1))."
+    if name.startswith("b") and found_shape == want_shape[:1]:
+        return mistake(
+            "biases of shape (n,)",
+            text,
+            f"make the bias a column: np.zeros(({want_shape[0]}, 1)).",
         )
-    elif name.startswith("W") and len(found_shape) == 2 and found_shape[0] == want_shape[0]:
-        text += " Hint: the number of columns is the size of the previous layer, layers_dims[l - 1]."
-    return text
+    return (
+        text
+        + " Hint: W'l' has shape (layers_dims[l], layers_dims[l - 1]), b'l' (layers_dims[l], 1)."
+    )
 
 
 def _check_values(found, expected, layers_dims, kind, reveal, report):
     """Do the parameters that have the right shape hold the right values?"""
     names = [n for n in expected if n in report.shapes_ok]
-    wrong_biases = []
     for name in names:
-        value, want = found[name], expected[name]
-        if _close(value, want):
+        if np.allclose(found[name], expected[name], rtol=RTOL, atol=0.0):
             report.values_ok.add(name)
-        elif name.startswith("b"):
-            wrong_biases.append(name)
+    wrong = [n for n in names if n not in report.values_ok]
+    wrong_biases = [n for n in wrong if n.startswith("b")]
+    wrong_weights = [n for n in wrong if n.startswith("W")]
+
     if wrong_biases:
+        shifted = kind != "zeros" and any(n != "W1" for n in wrong_weights)
         report.add(
-            f"{', '.join(wrong_biases)} should be all zeros but {'is' if len(wrong_biases) == 1 else 'are'} not"
-            f" (found {wrong_biases[0]} = {_show(found[wrong_biases[0]])}). Hint: use np.zeros for the "
-            "biases."
-            + (
-                " Mistake: drawing random biases also uses up numbers of the random stream, so "
-                "every weight drawn after them differs too."
-                if kind != "zeros"
-                else ""
+            mistake(
+                "random biases",
+                f"{', '.join(wrong_biases)} should be zeros; found {wrong_biases[0]} = "
+                f"{_show(found[wrong_biases[0]])}."
+                + (
+                    " Drawing random biases also uses up numbers of the random stream, so the "
+                    f"weights drawn after them ({', '.join(n for n in wrong_weights if n != 'W1')})"
+                    " differ too."
+                    if shifted
+                    else ""
+                ),
+                "use np.zeros((layers_dims[l], 1)) for the biases.",
             )
         )
+        if shifted:
+            wrong_weights = [n for n in wrong_weights if n == "W1"]
+    if not wrong_weights:
+        return
 
-    weights = [n for n in names if n.startswith("W") and n not in report.values_ok]
-    if not weights:
-        return
-    if kind == "zeros":
-        for name in weights:
-            report.add(
-                f"{name} should be all zeros (found {_show(found[name])}). Hint: use np.zeros."
-            )
-        return
-    diagnosis = _diagnose_weights(found, expected, layers_dims, kind, weights)
-    if wrong_biases and weights != ["W1"] and "W1" not in weights:
-        diagnosis = None  # the shifted stream explains the weights already
-        for name in weights:
-            report.add(
-                f"{name} differs from the seed-3 draw because random biases were drawn before it "
-                f"(found {_show(found[name])})."
-            )
-        return
-    for name in weights:
+    for name in wrong_weights:
         line = f"{name} has the right shape but the wrong values."
         if reveal:
             line += f"\n    expected: {_show(expected[name])}\n    found:    {_show(found[name])}"
         else:
             line += f" Found: {_show(found[name])}."
         report.add(line)
-    report.add(diagnosis or _generic_value_hint(kind))
+    if kind == "zeros":
+        report.add("Every weight should be zero. Hint: use np.zeros.")
+    else:
+        report.add(_diagnose_weights(found, expected, layers_dims, kind, wrong_weights))
 
 
 def _diagnose_weights(found, expected, layers_dims, kind, weights):
-    """Name the mistake that turns the expected weights into the found ones, if it is a known one."""
+    """Name the mistake that turns the expected weights into the found ones."""
     # The seed is re-set inside the loop: every layer starts again at the start of the stream.
     L = len(layers_dims) - 1
     if L >= 2 and "W1" not in weights:
         first = found["W1"].ravel()
-        restarted = all(
-            _ratio(found[f"W{l}"].ravel()[: min(first.size, found[f"W{l}"].size)],
-                   first[: min(first.size, found[f"W{l}"].size)]) is not None
-            for l in range(2, L + 1)
-        )  # fmt: skip
-        if restarted:
-            return (
-                "Mistake: every layer starts again from the same random numbers, as if "
-                "np.random.seed(3) were called inside the loop. Hint: seed once, before the loop."
+
+        def restarts(w):
+            n = min(first.size, w.size)
+            return n >= 1 and _ratio(w.ravel()[:n], first[:n]) is not None
+
+        if all(restarts(found[f"W{l}"]) for l in range(2, L + 1)):
+            return mistake(
+                "seed re-set inside the loop",
+                "Every layer starts again from the same random numbers, as if np.random.seed(3) "
+                "were called in each pass of the loop.",
+                "keep the single np.random.seed(3) before the loop.",
             )
 
-    ratios = {name: _ratio(found[name], expected[name]) for name in weights}
+    # Scale mistakes: every weight is the expected draw times a factor (1 where it is right).
+    shaped = [
+        n for n in expected if n.startswith("W") and np.shape(found.get(n)) == expected[n].shape
+    ]
+    ratios = {name: _ratio(found[name], expected[name]) for name in shaped}
     if all(c is not None for c in ratios.values()):
         return _scale_mistake(ratios, layers_dims, kind)
 
-    if all(np.all(found[name] >= 0) for name in weights) and sum(found[n].size for n in weights) >= 3:
-        return (
-            "Mistake: every value is non-negative, which looks like np.random.rand (uniform on "
-            "[0, 1)) instead of np.random.randn (standard normal). Hint: use np.random.randn."
+    if all(np.all(found[n] >= 0) for n in weights) and sum(found[n].size for n in weights) >= 3:
+        return mistake(
+            "uniform rand instead of randn",
+            "Every weight is non-negative, as np.random.rand (uniform on [0, 1)) gives.",
+            "draw from the standard normal distribution with np.random.randn.",
         )
-    return None
+    return mistake(
+        "values not from the seed-3 draw",
+        "The weights have the right shapes but are not the numbers drawn after "
+        "np.random.seed(3): the seed was changed, or numbers were drawn in another order.",
+        f"keep np.random.seed(3) as given, draw W before b in each layer and nothing else, "
+        f"and use {RECIPE[kind]}.",
+    )
 
 
 def _scale_mistake(ratios, layers_dims, kind):
     """Explain weights that are the expected ones times a constant per layer."""
-    cs = list(ratios.values())
     if kind == "random":
-        c = cs[0]
-        if all(_is(x, c) for x in cs):
-            if _is(c, 1e-3):
-                return (
-                    "Mistake: the weights are 1000 times too small, as if scaled by 0.01 instead "
-                    "of 10. Hint: this exercise wants large weights: np.random.randn(...) * 10."
-                )
-            if _is(c, 0.1):
-                return (
-                    "Mistake: the weights are 10 times too small: the factor 10 is missing. "
-                    "Hint: multiply np.random.randn(...) by 10."
-                )
-            return (
-                f"Mistake: the weights are the right draw scaled by {10 * c:.6g} instead of 10. "
-                "Hint: multiply np.random.randn(...) by 10."
+        c = max(ratios.values(), key=lambda x: abs(np.log(abs(x))))  # the factor furthest from 1
+        if all(_is(x, c) for x in ratios.values()):
+            return mistake(
+                "wrong scale for large random",
+                f"The weights are the right draw multiplied by {10 * c:.6g} instead of 10"
+                + (" (the factor 10 is missing)." if _is(c, 0.1) else "."),
+                "this exercise wants large weights: np.random.randn(...) * 10.",
             )
-    if kind == "he":
-        dims = {f"W{l}": (layers_dims[l], layers_dims[l - 1]) for l in range(1, len(layers_dims))}
-        he = {n: np.sqrt(2.0 / dims[n][1]) for n in ratios}
-        candidates = [
-            (lambda n: np.sqrt(1.0 / dims[n][1]) / he[n],
-             "Mistake: this is Xavier initialization, sqrt(1 / layers_dims[l - 1]). "
-             "Hint: He initialization uses sqrt(2 / layers_dims[l - 1])."),
-            (lambda n: np.sqrt(2.0 / dims[n][0]) / he[n],
-             "Mistake: the scale uses the size of this layer, layers_dims[l] (fan-out). "
-             "Hint: He initialization divides by the size of the previous layer, layers_dims[l - 1]."),
-            (lambda n: (2.0 / dims[n][1]) / he[n],
-             "Mistake: the weights are scaled by 2 / layers_dims[l - 1] without the square root. "
-             "Hint: use np.sqrt(2 / layers_dims[l - 1])."),
-            (lambda n: np.sqrt(1.0 / dims[n][0]) / he[n],
-             "Mistake: the scale is sqrt(1 / layers_dims[l]): both the factor 2 and the layer are "
-             "off. Hint: He initialization uses sqrt(2 / layers_dims[l - 1])."),
-            (lambda n: 10.0 / he[n],
-             "Mistake: the weights are scaled by 10 as in the large random initialization. "
-             "Hint: He initialization uses np.sqrt(2 / layers_dims[l - 1])."),
-            (lambda n: 1.0 / he[n],
-             "Mistake: the weights are not scaled at all. "
-             "Hint: multiply np.random.randn(...) by np.sqrt(2 / layers_dims[l - 1])."),
-        ]  # fmt: skip
-        for factor, message in candidates:
-            if all(_is(ratios[n], factor(n)) for n in ratios) and not all(
-                _is(factor(n), 1.0) for n in ratios
-            ):
-                return message
-        return (
-            "Mistake: the weights are the right draw with the wrong scale (found "
-            + ", ".join(f"{n} = {ratios[n]:.4g} x expected" for n in ratios)
-            + "). Hint: multiply np.random.randn(...) by np.sqrt(2 / layers_dims[l - 1])."
+        return mistake(
+            "wrong scale for large random",
+            "The weights are the right draw with a different factor in each layer.",
+            "multiply np.random.randn(...) by 10 in every layer.",
         )
-    return None
 
-
-def _generic_value_hint(kind):
-    return (
-        "The values do not match the draw after np.random.seed(3). Hint: keep the seed as given, "
-        "draw W before b in each layer, draw nothing else, and use "
-        + DESCRIPTION[kind]
-        + "."
+    dims = {f"W{l}": (layers_dims[l], layers_dims[l - 1]) for l in range(1, len(layers_dims))}
+    he = {n: np.sqrt(2.0 / dims[n][1]) for n in ratios}
+    # (title, explanation, the scale that mistake uses for a weight of shape (n_l, n_{l-1}))
+    known = [
+        ("Xavier scaling instead of He",
+         "The weights are scaled by sqrt(1 / layers_dims[l - 1]), which is Xavier initialization.",
+         lambda n_l, n_prev: np.sqrt(1.0 / n_prev)),
+        ("fan-out instead of fan-in",
+         "The scale divides by the size of this layer, layers_dims[l], instead of the previous one.",
+         lambda n_l, n_prev: np.sqrt(2.0 / n_l)),
+        ("missing square root",
+         "The weights are scaled by 2 / layers_dims[l - 1] without the square root.",
+         lambda n_l, n_prev: 2.0 / n_prev),
+        ("Xavier scaling with fan-out",
+         "The weights are scaled by sqrt(1 / layers_dims[l]): the factor 2 is missing and the "
+         "scale uses this layer instead of the previous one.",
+         lambda n_l, n_prev: np.sqrt(1.0 / n_l)),
+        ("large random scale in He",
+         "The weights are multiplied by 10, as in the large random initialization.",
+         lambda n_l, n_prev: 10.0),
+        ("unscaled weights",
+         "The weights are np.random.randn(...) with no scaling at all.",
+         lambda n_l, n_prev: 1.0),
+    ]  # fmt: skip
+    for title, explanation, scale in known:
+        factors = {n: scale(*dims[n]) / he[n] for n in ratios}
+        if all(_is(ratios[n], factors[n]) for n in ratios) and not all(
+            _is(f, 1.0) for f in factors.values()
+        ):
+            return mistake(
+                title, explanation, "He initialization uses np.sqrt(2 / layers_dims[l - 1])."
+            )
+    return mistake(
+        "wrong scale for He",
+        "The weights are the right draw with the wrong scale ("
+        + ", ".join(f"{n} is {ratios[n]:.4g} times the expected" for n in ratios)
+        + ").",
+        "multiply np.random.randn(...) by np.sqrt(2 / layers_dims[l - 1]).",
     )
 
 
@@ -444,7 +487,7 @@ def _public_test(function, kind):
     if not report.problems:
         print("All tests passed.")
         return
-    print(f"{len(report.problems)} problem(s) found with layers_dims={layers_dims}:")
+    print(f"{len(report.problems)} problem(s) with layers_dims={layers_dims}:")
     for problem in report.problems:
         print(" - " + problem)
 
@@ -469,20 +512,24 @@ def grade_exercise(target, kind, hidden_cases=(), points=10):
 
     The public example is checked with its values shown; the hidden cases, a list of
     (layers_dims, expected) pairs, are checked without showing their expected values.
-    The points are the average share earned over all cases, rounded to 0.01.
+    Each part of the marks (see the top of this file) is earned when it holds in every case.
     """
     cases = [(*PUBLIC_CASES[kind], True)] + [(dims, exp, False) for dims, exp in hidden_cases]
-    reports = []
+    keys = shapes = values = True
     for layers_dims, expected, reveal in cases:
         report = check_case(target, kind, layers_dims, expected, reveal)
-        reports.append(report)
+        case_keys, case_shapes, case_values = report.parts()
+        keys, shapes, values = keys and case_keys, shapes and case_shapes, values and case_values
         if report.problems:
             print(f"With layers_dims={list(layers_dims)}:")
             for problem in report.problems:
                 print(" - " + problem)
-    earned = round(points * sum(r.fraction() for r in reports) / len(reports), 2)
-    if earned == points:
-        print(f"All {len(cases)} checks passed: {points} / {points} points.")
+    earned = KEYS_SHARE * keys + SHAPES_SHARE * shapes + VALUES_SHARE * (shapes and values)
+    earned = round(points * earned, 2)
+    if earned == points and not hidden_cases:
+        print("All checks passed. More network shapes are checked when your notebook is graded.")
+    elif earned == points:
+        print(f"All checks passed on {len(cases)} networks: {earned:g} / {points} points.")
     else:
-        print(f"Points for this exercise: {earned} / {points}.")
+        print(f"Points for this exercise: {earned:g} / {points}.")
     return earned
