@@ -142,7 +142,7 @@ class Report:
 def _show(array, limit=6):
     """The first few values of an array, flattened, for a message."""
     flat = np.asarray(array, dtype=float).ravel()
-    text = np.array2string(flat[:limit], precision=8, separator=", ")
+    text = np.array2string(flat[:limit], precision=8, separator=", ", max_line_width=10**6)
     return text[:-1] + ", ...]" if flat.size > limit else text
 
 

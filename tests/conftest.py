@@ -41,3 +41,31 @@ def copy_course(dest):
 def course(tmp_path):
     """A fresh copy of the course in a temporary directory."""
     return copy_course(tmp_path / "course")
+
+
+def run_nbgrader(*args, cwd):
+    """Run a real nbgrader command in a course directory; return the CompletedProcess."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def graded_demo(tmp_path_factory):
+    """A course copy whose demo class was graded by the real `nbgrader autograde`."""
+    course = copy_course(tmp_path_factory.mktemp("graded-demo") / "course")
+    for args in [
+        ("generate_assignment", "initialization", "--force"),
+        ("autograde", "initialization", "--CourseDirectory.submitted_directory=demo/submitted"),
+    ]:
+        result = run_nbgrader(*args, cwd=course)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return course

@@ -1,0 +1,208 @@
+"""The public tests and grade_exercise: verdicts, named mistakes and partial credit.
+
+Each scenario is the two lines a student types into the loop of the answer cell (and,
+where the mistake is elsewhere, an edit of the scaffold), run through the same template
+as the notebook's answer cells.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import public_tests
+
+TEMPLATE = """
+def initialize(layers_dims):
+    np.random.seed(3)
+    parameters = {}
+    L = len(layers_dims)
+    for l in range(1, L):
+BODY
+    return parameters
+"""
+ZEROS_W = "np.zeros((layers_dims[l], layers_dims[l - 1]))"
+RANDOM_W = "np.random.randn(layers_dims[l], layers_dims[l - 1]) * 10"
+HE_W = "np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(2 / layers_dims[l - 1])"
+ZERO_B = "np.zeros((layers_dims[l], 1))"
+CORRECT_W = {"zeros": ZEROS_W, "random": RANDOM_W, "he": HE_W}
+HIDDEN_DIMS = [[5, 4, 3, 2, 1], [4, 6, 1], [2, 10, 5, 1]]
+
+
+def student(w=None, b=ZERO_B, kind="he", body=None, edit=None):
+    """A student's function: the typed lines for W and b (or a whole loop body)."""
+    body = (
+        body or f"parameters['W' + str(l)] = {w or CORRECT_W[kind]}\nparameters['b' + str(l)] = {b}"
+    )
+    source = TEMPLATE.replace("BODY", "\n".join("        " + line for line in body.splitlines()))
+    if edit:
+        source = source.replace(*edit)
+    namespace = {"np": np}
+    exec(source, namespace)
+    return namespace["initialize"]
+
+
+def reference(kind, dims):
+    """Expected parameters, from the specification's formulas (an independent reference)."""
+    return student(kind=kind)(dims)
+
+
+def named(report):
+    return re.findall(r"Mistake: ([^.]+)\.", "\n".join(report.problems))
+
+
+def grade(function, kind, capsys=None):
+    cases = [(dims, reference(kind, dims)) for dims in HIDDEN_DIMS]
+    return public_tests.grade_exercise(function, kind, cases, points=10)
+
+
+# (scenario, kind, the student's function, the mistake it must be named as, expected points)
+MISTAKES = [
+    ("transposed", "he", student(w="np.random.randn(layers_dims[l - 1], layers_dims[l]) * np.sqrt(2 / layers_dims[l - 1])"), "transposed weights", 2),
+    ("transposed-zeros", "zeros", student(w="np.zeros((layers_dims[l - 1], layers_dims[l]))", kind="zeros"), "transposed weights", 2),
+    ("digit-one-index", "random", student(w="np.random.randn(layers_dims[1], layers_dims[1 - 1]) * 10", kind="random"), "fixed layer index", 2),
+    ("digit-one-index-zeros", "zeros", student(w="np.zeros((layers_dims[1], layers_dims[1 - 1]))", b="np.zeros((layers_dims[1], 1))", kind="zeros"), "fixed layer index", 2),
+    ("last-layer-skipped", "he", student(edit=("range(1, L)", "range(1, L - 1)")), "last layer skipped", 0),
+    ("extra-layer", "random", student(kind="random", body=f"parameters['W' + str(l)] = {RANDOM_W}\nparameters['b' + str(l)] = {ZERO_B}\nif l == L - 1:\n    parameters['W' + str(L)] = np.zeros((1, 1))\n    parameters['b' + str(L)] = np.zeros((1, 1))"), "extra layer", 8),
+    ("uniform-rand", "random", student(w="np.random.rand(layers_dims[l], layers_dims[l - 1]) * 10", kind="random"), "uniform rand instead of randn", 5),
+    ("uniform-rand-he", "he", student(w="np.random.rand(layers_dims[l], layers_dims[l - 1]) * np.sqrt(2 / layers_dims[l - 1])"), "uniform rand instead of randn", 5),
+    ("scaled-0.01", "random", student(w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * 0.01", kind="random"), "wrong scale for large random", 5),
+    ("scaled-1", "random", student(w="np.random.randn(layers_dims[l], layers_dims[l - 1])", kind="random"), "wrong scale for large random", 5),
+    ("xavier", "he", student(w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(1 / layers_dims[l - 1])"), "Xavier scaling instead of He", 5),
+    ("fan-out", "he", student(w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(2 / layers_dims[l])"), "fan-out instead of fan-in", 5),
+    ("no-square-root", "he", student(w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * 2 / layers_dims[l - 1]"), "missing square root", 5),
+    ("random-biases", "he", student(b="np.random.randn(layers_dims[l], 1)"), "random biases", 5),
+    ("random-biases-random", "random", student(b="np.random.randn(layers_dims[l], 1)", kind="random"), "random biases", 5),
+    ("flat-biases", "he", student(b="np.zeros(layers_dims[l])"), "biases of shape (n,)", 2),
+    ("seed-in-loop", "he", student(body=f"np.random.seed(3)\nparameters['W' + str(l)] = {HE_W}\nparameters['b' + str(l)] = {ZERO_B}"), "seed re-set inside the loop", 5),
+    ("seed-changed", "random", student(kind="random", edit=("np.random.seed(3)", "np.random.seed(1)")), "values not from the seed-3 draw", 5),
+    ("returns-list", "he", student(edit=("return parameters", "return list(parameters.values())")), "not a dictionary", 0),
+    ("returns-tuple", "zeros", student(kind="zeros", edit=("return parameters", "return tuple(parameters.values())")), "not a dictionary", 0),
+    ("float32", "he", student(w=f"({HE_W}).astype(np.float32)"), "float32 instead of float64", 2),
+    ("nested-lists", "zeros", student(w="np.zeros((layers_dims[l], layers_dims[l - 1])).tolist()", kind="zeros"), "not numpy arrays", 2),
+    ("stub", "zeros", student(kind="zeros", body="raise NotImplementedError()"), "not implemented", 0),
+    ("returns-none", "random", student(kind="random", edit=("return parameters", "pass")), "nothing returned", 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "scenario, kind, function, title, points", MISTAKES, ids=[m[0] for m in MISTAKES]
+)
+def test_mistake_is_named_on_every_network_and_scored(scenario, kind, function, title, points):
+    """Is the mistake named, on the public example and on the hidden shapes, and scored as expected?"""
+    layers_dims, expected = public_tests.PUBLIC_CASES[kind]
+    assert title in named(public_tests.check_case(function, kind, layers_dims, expected))
+    for dims in HIDDEN_DIMS:
+        report = public_tests.check_case(function, kind, dims, reference(kind, dims), reveal=False)
+        assert title in named(report), (dims, report.problems)
+    assert grade(function, kind) == points
+
+
+ALTERNATIVES = [
+    ("he", "np.random.randn(layers_dims[l], layers_dims[l - 1]) / np.sqrt(layers_dims[l - 1] / 2)"),
+    (
+        "he",
+        "np.sqrt(2) / np.sqrt(layers_dims[l - 1]) * np.random.randn(layers_dims[l], layers_dims[l - 1])",
+    ),
+    (
+        "he",
+        "np.random.normal(0, np.sqrt(2 / layers_dims[l - 1]), (layers_dims[l], layers_dims[l - 1]))",
+    ),
+    ("he", "np.random.randn(layers_dims[l], layers_dims[l - 1]) * (2 / layers_dims[l - 1]) ** 0.5"),
+    ("random", "np.random.normal(0, 10, (layers_dims[l], layers_dims[l - 1]))"),
+    ("random", "10 * np.random.randn(layers_dims[l], layers_dims[l - 1])"),
+    ("random", "np.random.standard_normal((layers_dims[l], layers_dims[l - 1])) * 10.0"),
+    ("zeros", "np.zeros([layers_dims[l], layers_dims[l - 1]], dtype=float)"),
+    ("zeros", "np.zeros((layers_dims[l], layers_dims[l - 1])) * 0"),
+]
+
+
+@pytest.mark.parametrize("kind, w", ALTERNATIVES)
+def test_correct_answer_written_differently_gets_full_marks(kind, w, capsys):
+    """Does a correct formula written another way pass every check?"""
+    assert grade(student(w=w, kind=kind), kind) == 10
+    assert "All checks passed" in capsys.readouterr().out
+
+
+def test_dictionary_built_in_another_order_and_other_loop_gets_full_marks():
+    """Do biases before weights in the dict, and a len(layers_dims) - 1 loop, still pass?"""
+    source = """
+def initialize(layers_dims):
+    np.random.seed(3)
+    n_layers = len(layers_dims) - 1
+    weights = {}
+    for l in range(1, n_layers + 1):
+        n, n_prev = layers_dims[l], layers_dims[l - 1]
+        weights['W%d' % l] = np.random.randn(n, n_prev) * np.sqrt(2.0 / n_prev)
+    parameters = {'b%d' % l: np.zeros((layers_dims[l], 1)) for l in range(n_layers, 0, -1)}
+    parameters.update(weights)
+    return parameters
+"""
+    namespace = {"np": np}
+    exec(source, namespace)
+    assert grade(namespace["initialize"], "he") == 10
+
+
+def test_public_test_prints_all_tests_passed(capsys):
+    """Does a correct answer get exactly 'All tests passed.'?"""
+    public_tests.initialize_parameters_he_test(student())
+    public_tests.initialize_parameters_random_test(student(kind="random"))
+    public_tests.initialize_parameters_zeros_test(student(kind="zeros"))
+    assert capsys.readouterr().out == "All tests passed.\n" * 3
+
+
+def test_public_test_failure_shows_parameter_expected_and_found(capsys):
+    """Does a wrong value show which parameter, what was expected and what was found?"""
+    public_tests.initialize_parameters_random_test(
+        student(w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * 0.01", kind="random")
+    )
+    out = capsys.readouterr().out
+    assert "W1 has the right shape but the wrong values." in out
+    assert "expected: [ 17.88628473,   4.36509851,   0.96497468, -18.63492703," in out
+    assert "found:    [ 0.01788628,  0.0043651 ,  0.00096497, -0.01863493," in out
+    assert (
+        "Mistake: wrong scale for large random. The weights are the right draw multiplied by 0.01"
+        in out
+    )
+
+
+def test_student_exception_is_reported_with_its_message(capsys):
+    """Is a student's error reported with its type and message rather than raised?"""
+    public_tests.initialize_parameters_he_test(
+        student(w="np.random.randn(layers_dims[l], unknown)")
+    )
+    out = capsys.readouterr().out
+    assert "raised NameError: name 'unknown' is not defined" in out
+
+
+def test_hidden_cases_never_print_expected_values(capsys):
+    """Do messages about hidden networks leave out the expected values?"""
+    dims = [5, 4, 3, 2, 1]
+    expected = reference("he", dims)
+    xavier = student(
+        w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(1 / layers_dims[l - 1])"
+    )
+    public_tests.grade_exercise(xavier, "he", [(dims, expected)], points=10)
+    out = capsys.readouterr().out
+    hidden_part = out.split("With layers_dims=[5, 4, 3, 2, 1]:")[1]
+    for value in expected["W1"].ravel():
+        assert f"{value:.6f}"[:-1] not in hidden_part
+    assert "Mistake: Xavier scaling instead of He" in hidden_part
+
+
+def test_right_shapes_wrong_scale_earns_more_than_wrong_shapes():
+    """Does the partial credit reward right shapes over wrong ones?"""
+    wrong_scale = grade(
+        student(w="np.random.randn(layers_dims[l], layers_dims[l - 1])", kind="random"), "random"
+    )
+    wrong_shape = grade(
+        student(w="np.random.randn(layers_dims[l - 1], layers_dims[l]) * 10", kind="random"),
+        "random",
+    )
+    assert wrong_scale > wrong_shape > 0
+
+
+def test_hard_coded_public_example_fails_the_hidden_networks():
+    """Does an answer that returns the public example's values lose the value marks?"""
+    layers_dims, expected = public_tests.PUBLIC_CASES["he"]
+    assert grade(lambda dims: {k: v.copy() for k, v in expected.items()}, "he") < 10

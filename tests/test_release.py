@@ -1,0 +1,133 @@
+"""The student release: generated from the source, in sync, self-contained, and free of answers."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from instructor import release
+from instructor.course import ANSWER_CELLS, HELPERS, ROOT, release_dir, source_notebook
+
+
+def cells(path):
+    return json.loads(Path(path).read_text())["cells"]
+
+
+def marked_blocks(begin, end, inside=True):
+    """Lines between (or, with inside=False, outside) the begin/end markers in the source
+    notebook's cells, stripped, non-blank."""
+    found = []
+    for cell in cells(source_notebook()):
+        within = False
+        for line in "".join(cell["source"]).splitlines():
+            if begin in line:
+                within = True
+            elif end in line:
+                within = False
+            elif within == inside and line.strip():
+                found.append(line.strip())
+    return found
+
+
+@pytest.mark.slow
+def test_committed_release_is_what_the_source_generates():
+    """Does nbgrader generate_assignment, run now on the source, give the committed release?"""
+    tmp, fresh = release.generate_in_copy()
+    try:
+        assert release.differences(fresh, release_dir()) == []
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.mark.parametrize("helper", HELPERS)
+def test_helpers_have_a_single_source(helper):
+    """Are the source's helpers links to the top-level files, and the release's copies identical?"""
+    linked = ROOT / "source" / "initialization" / helper
+    assert linked.is_symlink() and linked.resolve() == ROOT / helper
+    assert (release_dir() / helper).read_bytes() == (ROOT / helper).read_bytes()
+
+
+def test_release_is_self_contained():
+    """Does the release folder hold the notebook and every module it imports from the course?"""
+    names = {p.name for p in release_dir().iterdir()}
+    assert {"Initialization.ipynb", *HELPERS} <= names
+    source = "\n".join(
+        "".join(c["source"])
+        for c in cells(release_dir() / "Initialization.ipynb")
+        if c["cell_type"] == "code"
+    )
+    imported = set(re.findall(r"^\s*(?:from|import) (\w+)", source, flags=re.M))
+    local = {name.removesuffix(".py") for name in names if name.endswith(".py")}
+    assert imported - local <= {"numpy", "matplotlib", "IPython"}
+
+
+def test_release_has_no_solutions_and_no_hidden_tests():
+    """Is every solution line and every hidden test line of the source absent from the release?"""
+    released = cells(release_dir() / "Initialization.ipynb")
+    text = "\n".join("".join(c["source"]) for c in released)
+    lines = {line.strip() for line in text.splitlines()}
+    solutions = marked_blocks("### BEGIN SOLUTION", "### END SOLUTION")
+    hidden = marked_blocks("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+    assert len(solutions) == 6 and len(hidden) > 20
+    for line in solutions + hidden:
+        assert line in {"]", "}),", "})"} or line not in lines, line
+    # Hidden values that the public example does not show (the seeded streams share a start).
+    public = "\n".join(marked_blocks("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", False))
+    public += (ROOT / "public_tests.py").read_text()
+    secret = [n for n in re.findall(r"-?\d+\.\d{6,}", "\n".join(hidden)) if n[:8] not in public]
+    assert len(secret) > 20
+    for number in secret:
+        assert number[:8] not in text, number
+    assert "BEGIN SOLUTION" not in text and "HIDDEN" not in text
+
+
+def test_cells_students_must_not_change_are_read_only():
+    """Is every cell but the three answer cells locked in the release?"""
+    for cell in cells(release_dir() / "Initialization.ipynb"):
+        meta = cell["metadata"]
+        grade_id = meta.get("nbgrader", {}).get("grade_id")
+        assert meta.get("deletable") is False, grade_id
+        if grade_id in ANSWER_CELLS.values():
+            assert meta["nbgrader"]["solution"] is True and meta.get("editable", True) is True
+        else:
+            assert meta.get("editable") is False and meta["nbgrader"]["locked"] is True, grade_id
+
+
+def test_source_notebook_is_committed_clean():
+    """Is the source notebook stored without outputs or execution counts?"""
+    for cell in cells(source_notebook()):
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+def nbgrader(*args, cwd):
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True
+    )
+
+
+@pytest.mark.slow
+def test_source_notebook_passes_nbgrader_validate(course):
+    """Does nbgrader validate accept the instructor's notebook with its solutions?"""
+    result = nbgrader("validate", "source/initialization/Initialization.ipynb", cwd=course)
+    assert "Success! Your notebook passes all the tests." in result.stdout, (
+        result.stdout + result.stderr
+    )
+
+
+@pytest.mark.slow
+def test_every_test_fails_on_the_unanswered_release(course):
+    """Does nbgrader validate --invert show that no test passes on the untouched release?"""
+    result = nbgrader(
+        "validate", "--invert", "release/initialization/Initialization.ipynb", cwd=course
+    )
+    assert "Success! The notebook does not pass any tests." in result.stdout, (
+        result.stdout + result.stderr
+    )
