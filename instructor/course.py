@@ -23,7 +23,7 @@ ANSWER_CELLS = {
 }
 # Helper modules that students receive next to the notebook; the top-level files are the
 # only copies kept by hand, source/ links to them and the release copies them.
-HELPERS = ["init_utils.py", "public_tests.py"]
+HELPERS = ["init_utils.py", "public_tests.py", "check_submission.py"]
 
 # The demo class lives apart from real submissions, under demo/, and is graded by the same
 # nbgrader commands pointed at that folder.

@@ -19,14 +19,44 @@ from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
 COURSE_INPUTS = ["nbgrader_config.py", "source", *HELPERS]
 
 
-def generate(root=ROOT, quiet=False):
-    """Run nbgrader generate_assignment in the course at root; return the release folder."""
-    result = nbgrader(
-        "generate_assignment", ASSIGNMENT, "--force", root=root, capture=quiet, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError("nbgrader generate_assignment failed:\n" + (result.stdout or ""))
-    return release_dir(root)
+class ReleaseError(Exception):
+    """generate_assignment failed; the previous release was put back."""
+
+
+def generate(root=ROOT):
+    """Run nbgrader generate_assignment in the course at root; return the release folder.
+
+    nbgrader deletes the release folder when it fails: the previous release is kept aside
+    and put back, so a failed run loses nothing.
+    """
+    out = release_dir(root)
+    keep = Path(tempfile.mkdtemp(prefix="release-backup-"))
+    try:
+        if out.exists():
+            shutil.copytree(out, keep / "release")
+        result = nbgrader(
+            "generate_assignment", ASSIGNMENT, "--force", root=root, capture=True, check=False
+        )
+        if result.returncode != 0:
+            if (keep / "release").exists():
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.copytree(keep / "release", out)
+            raise ReleaseError(_explain(result.stdout))
+    finally:
+        shutil.rmtree(keep, ignore_errors=True)
+    return out
+
+
+def _explain(log):
+    """A short reason for a failed generate_assignment, from nbgrader's log."""
+    if "because there are submissions associated with it" in log:
+        return (
+            "nbgrader cannot add or remove cells of a notebook that already has submissions in "
+            "the gradebook. Keep the cells as they are or, if those submissions are only demo "
+            "or test ones, remove them first (nbgrader db student remove STUDENT --force)."
+        )
+    errors = [line.strip() for line in log.splitlines() if "Error" in line]
+    return "nbgrader generate_assignment failed: " + (errors[-1] if errors else log[-2000:])
 
 
 def differences(left, right):
@@ -57,7 +87,7 @@ def generate_in_copy(root=ROOT):
             shutil.copytree(src, tmp / name, symlinks=True)
         else:
             shutil.copy2(src, tmp / name)
-    return tmp, generate(tmp, quiet=True)
+    return tmp, generate(tmp)
 
 
 def main(argv=None):
@@ -82,7 +112,11 @@ def main(argv=None):
             return 1
         print("The release is what the source generates.")
         return 0
-    out = generate(quiet=True)
+    try:
+        out = generate()
+    except ReleaseError as error:
+        print(f"The release was not regenerated; the previous one is unchanged. {error}")
+        return 1
     print(
         f"Release written to {out.relative_to(ROOT)}: "
         + ", ".join(sorted(p.name for p in out.iterdir()))

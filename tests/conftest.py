@@ -14,6 +14,7 @@ COURSE_FILES = [
     "nbgrader_config.py",
     "init_utils.py",
     "public_tests.py",
+    "check_submission.py",
     "source",
     "release",
     "instructor",

@@ -131,3 +131,27 @@ def test_every_test_fails_on_the_unanswered_release(course):
     assert "Success! The notebook does not pass any tests." in result.stdout, (
         result.stdout + result.stderr
     )
+
+
+@pytest.mark.slow
+def test_failed_regeneration_keeps_the_previous_release(course, capsys):
+    """When nbgrader refuses to regenerate (cells added after submissions), is the release kept?"""
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    assert release.generate(course).exists()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_student("early-bird")
+        gb.add_submission("initialization", "early-bird")
+    before = {p.name: p.read_bytes() for p in release_dir(course).iterdir()}
+    nb = nbformat.read(source_notebook(course), as_version=4)
+    remark = nbformat.v4.new_markdown_cell("One more remark.")
+    remark.metadata["nbgrader"] = {
+        "grade": False, "grade_id": "remark", "locked": True, "schema_version": 3, "solution": False
+    }  # fmt: skip
+    nb.cells.append(remark)
+    nbformat.write(nb, source_notebook(course))
+
+    with pytest.raises(release.ReleaseError, match="already has submissions"):
+        release.generate(course)
+    assert {p.name: p.read_bytes() for p in release_dir(course).iterdir()} == before

@@ -1,0 +1,609 @@
+"""Check the Initialization notebook for what spoils grading, before you submit it.
+
+In a terminal, in the folder of the notebook (in JupyterLab: File > New > Terminal):
+
+    python check_submission.py                      # checks Initialization.ipynb
+    python check_submission.py path/to/notebook.ipynb
+
+or in the notebook itself (its last cell does this; save the notebook first, since the check
+reads the saved file):
+
+    from check_submission import check_notebook
+    check_notebook("Initialization.ipynb")
+
+It reports, with the cell (numbered from 1, as in the notebook) and the line:
+
+- code cells that are not part of the assignment,
+- `print` calls in the answer cells,
+- a graded function whose name or parameters were changed,
+- a graded function that reads variables from outside itself (global variables),
+- a locked cell whose content was changed,
+- a copied cell (two cells with the same grade id, or the same cell id),
+- a deleted cell, or a cell whose type was changed (code to markdown, say),
+- an exercise not done yet (`raise NotImplementedError()` still in its answer cell).
+
+It does not run your code and does not tell whether your answers are right: the tests in the
+notebook do that. Exit status: 0 when it finds nothing, 1 when it finds problems, 2 when the
+check cannot be done (the file is missing or is not a notebook, say). It needs only Python's
+standard library.
+"""
+
+import argparse
+import ast
+import builtins
+import hashlib
+import json
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_NOTEBOOK = "Initialization.ipynb"
+
+# The cells of the assignment, in order: nbgrader grade id -> cell type. Every cell of the
+# notebook you received carries its grade id in its metadata (Edit > Cell metadata, "nbgrader").
+NOTEBOOK_CELLS = {
+    "intro": "markdown",
+    "submission-advice": "markdown",
+    "packages-title": "markdown",
+    "imports": "code",
+    "data-title": "markdown",
+    "load-data": "code",
+    "data-goal": "markdown",
+    "model-title": "markdown",
+    "model": "code",
+    "zeros-title": "markdown",
+    "initialize_parameters_zeros": "code",
+    "public-test-zeros": "code",
+    "expected-zeros": "markdown",
+    "test_initialize_parameters_zeros": "code",
+    "train-zeros-intro": "markdown",
+    "train-zeros": "code",
+    "zeros-verdict": "markdown",
+    "predictions-zeros": "code",
+    "boundary-zeros": "code",
+    "zeros-why": "markdown",
+    "random-title": "markdown",
+    "initialize_parameters_random": "code",
+    "public-test-random": "code",
+    "expected-random": "markdown",
+    "test_initialize_parameters_random": "code",
+    "train-random-intro": "markdown",
+    "train-random": "code",
+    "random-inf": "markdown",
+    "predictions-random": "code",
+    "boundary-random": "code",
+    "random-observations": "markdown",
+    "normal-vs-uniform": "markdown",
+    "he-title": "markdown",
+    "initialize_parameters_he": "code",
+    "public-test-he": "code",
+    "expected-he": "markdown",
+    "test_initialize_parameters_he": "code",
+    "train-he-intro": "markdown",
+    "train-he": "code",
+    "boundary-he": "code",
+    "he-observations": "markdown",
+    "conclusions-title": "markdown",
+    "conclusions": "code",
+    "recap": "markdown",
+    "check-title": "markdown",
+    "check-submission": "code",
+}
+
+# The answer cells (the cells you write in): grade id -> (the function the cell defines, its
+# parameters). The grader calls these functions by name, with exactly these parameters.
+ANSWER_CELLS = {
+    "initialize_parameters_zeros": ("initialize_parameters_zeros", ["layers_dims"]),
+    "initialize_parameters_random": ("initialize_parameters_random", ["layers_dims"]),
+    "initialize_parameters_he": ("initialize_parameters_he", ["layers_dims"]),
+}
+
+# Names a graded function may read without being given them: the modules and functions that
+# the notebook's first code cell imports (numpy as np, and so on). They are tools, not data, so
+# reading them does not make the result depend on the notebook's state. Python's builtins
+# (len, range, str, ...) are allowed too, and so are the functions, classes and modules that
+# the answer cell itself defines or imports.
+NOTEBOOK_IMPORTS = set(
+    """np plt Markdown display sigmoid relu compute_loss forward_propagation
+    backward_propagation update_parameters predict load_dataset plot_decision_boundary
+    predict_dec""".split()
+)
+
+STUB = "raise NotImplementedError"
+FRESH_COPY = "start again from a fresh copy of the assignment and copy your answers into it."
+
+# What the check says about each kind of problem, and the fix. A kind is "rule" or
+# "rule/variant"; the {fields} are filled in by the check that finds the problem.
+MESSAGES = {
+    "extra-cell": (
+        "this code cell is not part of the assignment.",
+        "delete it (put any code you need in the answer cells); the grader runs every cell, "
+        "so extra code can change your results.",
+    ),
+    "duplicate/grade-id": (
+        "this cell is a copy of cell {original} (both have the grade id `{grade_id}`): the "
+        "grader grades only the last of them and runs the other as an extra cell.",
+        "delete one of the two (keep the one with your work in it).",
+    ),
+    "duplicate/cell-id": (
+        "this cell has the same cell id (`{cell_id}`) as cell {original}; every cell needs its "
+        "own id.",
+        "open the notebook in JupyterLab and save it: Jupyter gives the cell a new id.",
+    ),
+    "missing": (
+        "The cell `{grade_id}` was deleted: it belongs {where}.",
+        "copy it back from a fresh copy of the assignment (copying a whole cell keeps its "
+        "grade id).",
+    ),
+    "cell-type": (
+        "this cell should be a {expected} cell, but it is now a {found} cell.",
+        "select the cell and choose {menu} in the cell type menu above the notebook.",
+    ),
+    "locked-edited": (
+        "this cell is locked, but its content was changed; the grader puts the original back, "
+        "so your change will not count.",
+        "undo the change, or copy the cell back from a fresh copy of the assignment.",
+    ),
+    "stub": (
+        "this exercise is not done yet: `raise NotImplementedError()` is still here.",
+        "replace this line with your code.",
+    ),
+    "syntax": (
+        "Python cannot read this line ({error}).",
+        "correct it; running the cell shows Python's error message.",
+    ),
+    "print": (
+        "`print(...)` is an extra print.",
+        "delete this line; the graded functions must not print anything.",
+    ),
+    "signature/no-function": (
+        "this cell no longer defines the graded function `{name}`.",
+        "put back `{expected}` and its body (a fresh copy of the assignment has them).",
+    ),
+    "signature/renamed": (
+        "the graded function must be called `{name}`, not `{found}`.",
+        "change this line back to `{expected}`.",
+    ),
+    "signature/parameters": (
+        "`{found}` changed the parameters; the grader calls `{expected}`.",
+        "change this line back to `{expected}`.",
+    ),
+    "global/read": (
+        "`{name}` is a global variable: the function neither defines it nor is given it.",
+        "compute it inside the function from its parameters; the grader calls the function on "
+        "its own, with other layer sizes.",
+    ),
+    "global/statement": (
+        "`global {names}` makes the function use global variables.",
+        "delete this line and keep the variables inside the function.",
+    ),
+    "unreadable/missing-file": (
+        "There is no file {path} in {folder}.",
+        "run the check in the notebook's folder, or give the notebook's path.",
+    ),
+    "unreadable/folder": (
+        "{path} is a folder, not a notebook.",
+        "give the path of the notebook file, e.g. {path}/Initialization.ipynb.",
+    ),
+    "unreadable/os-error": ("Cannot read {path}: {error}.", FRESH_COPY),
+    "unreadable/not-text": ("{path} is not a text file.", FRESH_COPY),
+    "unreadable/json": (
+        "{path} is not a valid notebook: its JSON is broken at line {row}, column {column} "
+        "({error}).",
+        "if JupyterLab can still open it, save it from there; if not, " + FRESH_COPY,
+    ),
+    "unreadable/not-notebook": ("{path} is JSON, but not a Jupyter notebook.", FRESH_COPY),
+    "internal": (
+        "The check itself failed ({error}); this says nothing about your notebook.",
+        "tell the course staff, and go through the notebook's advice by hand.",
+    ),
+}
+
+
+@dataclass
+class Problem:
+    """One thing to fix before submitting, with where it is and how to fix it."""
+
+    rule: str  # the check that found it: "print", "signature", "global", "stub", ...
+    cell: int | None  # the cell's number in the notebook, counting every cell from 1
+    label: str  # the cell's grade id, or its first line
+    line: int | None  # the line in the cell, counting from 1
+    message: str
+    fix: str
+    after: int = field(default=0, repr=False)  # for a deleted cell: the cell it came after
+
+    def __str__(self):
+        if self.cell is None:
+            where = ""
+        elif self.line is None:
+            where = f"Cell {self.cell} ({self.label}): "
+        else:
+            where = f"Cell {self.cell} ({self.label}), line {self.line}: "
+        return f"{where}{self.message}\n    Fix: {self.fix}"
+
+
+def problem(kind, cell=None, line=None, after=0, **fields):
+    """The Problem of this kind (a key of MESSAGES), found in cell (a Cell) at line."""
+    message, fix = (text.format(**fields) for text in MESSAGES[kind])
+    rule = kind.split("/")[0]
+    if cell is None:
+        return Problem(rule, None, fields.get("grade_id", ""), line, message, fix, after)
+    return Problem(rule, cell.number, cell.label, line, message, fix, after)
+
+
+class Problems(list):
+    """The problems found: a list, shown only as the printed report when it ends a cell."""
+
+    def _ipython_display_(self):
+        """Show nothing more in the notebook: check_notebook has printed the report already."""
+
+
+class UnreadableNotebook(Exception):
+    """The file is not a notebook this check can read; its problem says why."""
+
+    def __init__(self, kind, **fields):
+        self.problem = problem(kind, **fields)
+        super().__init__(self.problem.message)
+
+
+@dataclass
+class Cell:
+    """A cell of the checked notebook."""
+
+    number: int  # counting every cell from 1, as in the notebook
+    cell_type: str
+    source: str
+    cell_id: str | None
+    nbgrader: dict  # the cell's nbgrader metadata; empty for cells nbgrader does not know
+
+    @property
+    def grade_id(self):
+        """The nbgrader grade id, or None for a cell nbgrader does not know."""
+        return self.nbgrader.get("grade_id")
+
+    @property
+    def label(self):
+        """The grade id, or else the first line with something on it (shortened)."""
+        if self.grade_id:
+            return self.grade_id
+        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
+        if not first:
+            return "empty"
+        return first if len(first) <= 40 else first[:37] + "..."
+
+
+# Reading the notebook -------------------------------------------------------------------------
+
+
+def read_notebook(path):
+    """The notebook's cells, or UnreadableNotebook saying why they cannot be read."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UnreadableNotebook("unreadable/missing-file", path=path, folder=Path.cwd()) from None
+    except IsADirectoryError:
+        raise UnreadableNotebook("unreadable/folder", path=path) from None
+    except UnicodeDecodeError:
+        raise UnreadableNotebook("unreadable/not-text", path=path) from None
+    except OSError as error:
+        raise UnreadableNotebook("unreadable/os-error", path=path, error=error.strerror) from None
+    try:
+        notebook = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UnreadableNotebook(
+            "unreadable/json", path=path, row=error.lineno, column=error.colno, error=error.msg
+        ) from None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list) or not all(_is_cell(raw) for raw in cells):
+        raise UnreadableNotebook("unreadable/not-notebook", path=path)
+    return [_read_cell(number, raw) for number, raw in enumerate(cells, 1)]
+
+
+def _is_cell(raw):
+    """Whether this piece of the notebook's JSON looks like a cell."""
+    return isinstance(raw, dict) and isinstance(raw.get("cell_type"), str)
+
+
+def _read_cell(number, raw):
+    """A Cell from the notebook's JSON for it."""
+    source = raw.get("source", "")
+    if isinstance(source, list):
+        source = "".join(str(part) for part in source)
+    metadata = raw.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    if not isinstance(nbgrader, dict) or not isinstance(nbgrader.get("grade_id"), str):
+        nbgrader = {}
+    cell_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+    return Cell(number, raw["cell_type"], str(source), cell_id, nbgrader)
+
+
+# Cells added, copied, deleted or changed ------------------------------------------------------
+
+
+def extra_cells(cells):
+    """Code cells that are not part of the assignment (empty ones do no harm and are let be)."""
+    return [
+        problem("extra-cell", cell)
+        for cell in cells
+        if cell.grade_id not in NOTEBOOK_CELLS and cell.cell_type == "code" and cell.source.strip()
+    ]
+
+
+def copied_cells(cells):
+    """Cells that repeat the grade id, or else the cell id, of an earlier cell."""
+    problems = []
+    by_grade_id, by_cell_id = {}, {}
+    for cell in cells:
+        if cell.grade_id in by_grade_id:
+            original = by_grade_id[cell.grade_id].number
+            problems.append(
+                problem("duplicate/grade-id", cell, original=original, grade_id=cell.grade_id)
+            )
+        elif cell.cell_id in by_cell_id:
+            original = by_cell_id[cell.cell_id].number
+            problems.append(
+                problem("duplicate/cell-id", cell, original=original, cell_id=cell.cell_id)
+            )
+        if cell.grade_id:
+            by_grade_id.setdefault(cell.grade_id, cell)
+        if cell.cell_id is not None:
+            by_cell_id.setdefault(cell.cell_id, cell)
+    return problems
+
+
+def missing_cells(cells):
+    """Cells of the assignment that are no longer in the notebook."""
+    present = {cell.grade_id: cell for cell in cells if cell.grade_id}
+    problems = []
+    previous = None  # the last assignment cell found so far, to say where a missing one was
+    for grade_id in NOTEBOOK_CELLS:
+        if grade_id in present:
+            previous = present[grade_id]
+            continue
+        where = f"after cell {previous.number} ({previous.label})" if previous else "first"
+        after = previous.number if previous else 0
+        problems.append(problem("missing", after=after, grade_id=grade_id, where=where))
+    return problems
+
+
+def changed_types(cells):
+    """Assignment cells whose type was changed, for instance from code to markdown."""
+    problems = []
+    for cell in cells:
+        expected = NOTEBOOK_CELLS.get(cell.grade_id)
+        if expected is not None and cell.cell_type != expected:
+            fields = {"expected": expected, "found": cell.cell_type, "menu": expected.title()}
+            problems.append(problem("cell-type", cell, **fields))
+    return problems
+
+
+def nbgrader_checksum(cell):
+    """The checksum nbgrader records for a cell: md5 of its source, type, flags and grade id."""
+    meta = cell.nbgrader
+    grade, solution = meta.get("grade", False), meta.get("solution", False)
+    # nbgrader's rule: answer cells are never locked, test cells always are.
+    locked = False if solution else True if grade else meta.get("locked", False)
+    parts = [cell.source, cell.cell_type, str(grade), str(solution), str(locked), cell.grade_id]
+    if grade:
+        parts.append(str(float(meta["points"])))
+    digest = hashlib.md5(usedforsecurity=False)
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def is_locked(cell):
+    """Whether nbgrader treats the cell as read-only (test cells and locked cells)."""
+    meta = cell.nbgrader
+    return not meta.get("solution", False) and bool(meta.get("grade") or meta.get("locked"))
+
+
+def is_edited(cell):
+    """Whether the cell no longer matches the checksum recorded in its nbgrader metadata."""
+    recorded = cell.nbgrader.get("checksum")
+    try:
+        return recorded is not None and nbgrader_checksum(cell) != recorded
+    except (KeyError, TypeError, ValueError):  # its nbgrader metadata was edited too
+        return True
+
+
+def edited_locked_cells(cells):
+    """Locked assignment cells whose content was changed (a changed type is reported apart)."""
+    return [
+        problem("locked-edited", cell)
+        for cell in cells
+        if NOTEBOOK_CELLS.get(cell.grade_id) == cell.cell_type
+        and is_locked(cell)
+        and is_edited(cell)
+    ]
+
+
+# The answer cells ---------------------------------------------------------------------------
+
+
+def answer_cell_problems(cells):
+    """What is wrong inside the answer cells: stubs, prints, signatures, global variables."""
+    problems = []
+    for cell in cells:
+        if cell.grade_id not in ANSWER_CELLS or cell.cell_type != "code":
+            continue
+        problems += unfinished_stub(cell)
+        tree = parse(cell)
+        if isinstance(tree, Problem):
+            problems.append(tree)
+            continue
+        problems += extra_prints(cell, tree)
+        function, signature_problems = graded_function(cell, tree)
+        problems += signature_problems
+        if function is not None:
+            problems += global_variables(cell, tree, function)
+    return problems
+
+
+def unfinished_stub(cell):
+    """The `raise NotImplementedError()` line of an exercise not done yet."""
+    lines = enumerate(cell.source.splitlines(), 1)
+    return [
+        problem("stub", cell, number) for number, line in lines if line.strip().startswith(STUB)
+    ]
+
+
+def parse(cell):
+    """The cell's syntax tree, or a Problem when Python cannot read the cell."""
+    # IPython commands (%magic, !shell) are not Python: blank them, keeping line numbers.
+    lines = cell.source.splitlines()
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. invalid escapes: not this check's business
+            return ast.parse(code)
+    except SyntaxError as error:
+        return problem("syntax", cell, error.lineno, error=error.msg)
+
+
+def extra_prints(cell, tree):
+    """Every print call in the cell (the answer cells of the assignment have none)."""
+    lines = sorted(
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "print"
+    )
+    return [problem("print", cell, line) for line in lines]
+
+
+def graded_function(cell, tree):
+    """The cell's graded function (None if there is none), and any change to its signature."""
+    name, parameters = ANSWER_CELLS[cell.grade_id]
+    expected = f"def {name}({', '.join(parameters)}):"
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    if not functions:
+        return None, [problem("signature/no-function", cell, name=name, expected=expected)]
+    function = next((node for node in functions if node.name == name), functions[0])
+    found = f"def {function.name}({ast.unparse(function.args)}):"
+    if found == expected:
+        return function, []
+    kind = "signature/renamed" if function.name != name else "signature/parameters"
+    found = function.name if function.name != name else found
+    return function, [
+        problem(kind, cell, function.lineno, name=name, found=found, expected=expected)
+    ]
+
+
+def names_bound_in(function):
+    """Names the function gives a value itself: parameters, assignments, loop variables, ..."""
+    bound = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+    return bound
+
+
+def cell_definitions(tree):
+    """Functions, classes and modules that the cell itself defines or imports at its top."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def global_variables(cell, tree, function):
+    """`global` statements in the graded function, and the outside names it reads."""
+    statements = [node for node in ast.walk(function) if isinstance(node, ast.Global)]
+    declared = {name for node in statements for name in node.names}
+    allowed = (names_bound_in(function) - declared) | set(dir(builtins))
+    allowed |= NOTEBOOK_IMPORTS | cell_definitions(tree)
+    first_use = {}  # name -> the first line that reads it
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id not in allowed and node.id not in declared:
+                first_use[node.id] = min(node.lineno, first_use.get(node.id, node.lineno))
+    problems = [
+        problem("global/statement", cell, node.lineno, names=", ".join(node.names))
+        for node in statements
+    ]
+    reads = sorted(first_use.items(), key=lambda item: (item[1], item[0]))
+    problems += [problem("global/read", cell, line, name=name) for name, line in reads]
+    return problems
+
+
+# The report -----------------------------------------------------------------------------------
+
+
+def find_problems(cells):
+    """Every problem in the notebook's cells, in the order of the notebook."""
+    problems = (
+        extra_cells(cells)
+        + copied_cells(cells)
+        + changed_types(cells)
+        + edited_locked_cells(cells)
+        + answer_cell_problems(cells)
+        + missing_cells(cells)
+    )
+
+    def position(found):
+        cell = found.cell if found.cell is not None else found.after + 0.5
+        return (cell, found.line or 0)
+
+    return sorted(problems, key=position)
+
+
+def report(path, problems):
+    """The text printed for the student."""
+    if not problems:
+        return f"No problems found in {path}: it is ready to submit."
+    if problems[0].rule in ("unreadable", "internal"):
+        return str(problems[0])
+    count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+    lines = [f"{count} found in {path} (as last saved):", ""]
+    lines += [str(found) for found in problems]
+    lines += ["", "Fix them, save the notebook and run this check again."]
+    return "\n".join(lines)
+
+
+def check_notebook(path=DEFAULT_NOTEBOOK):
+    """Check the saved notebook at path, print the report and return the problems found.
+
+    Never raises and never writes to stderr, so it can run in a notebook cell that the grader
+    also runs.
+    """
+    try:
+        problems = Problems(find_problems(read_notebook(path)))
+    except UnreadableNotebook as error:
+        problems = Problems([error.problem])
+    except Exception as error:  # a bug of this check must not look like a problem of yours
+        problems = Problems([problem("internal", error=f"{type(error).__name__}: {error}")])
+    print(report(path, problems))
+    return problems
+
+
+def main(argv=None):
+    """The command line: exit 0 when clean, 1 with problems, 2 when the check cannot be done."""
+    parser = argparse.ArgumentParser(
+        description="Check the Initialization notebook for what spoils grading."
+    )
+    parser.add_argument(
+        "notebook", nargs="?", default=DEFAULT_NOTEBOOK, help="default: %(default)s"
+    )
+    problems = check_notebook(parser.parse_args(argv).notebook)
+    if any(found.rule in ("unreadable", "internal") for found in problems):
+        return 2
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
