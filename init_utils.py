@@ -17,11 +17,15 @@ import numpy as np
 import sklearn.datasets
 
 
+@np.errstate(over="ignore")
 def sigmoid(x):
     """Logistic function, applied element-wise.
 
     x -- array of any shape
-    Returns an array of the same shape with values in (0, 1).
+    Returns an array of the same shape with values in [0, 1].
+
+    For x below about -709, np.exp(-x) overflows to inf and the result is 1 / inf = 0,
+    which is the right limit; the decorator keeps numpy from warning about it.
     """
     return 1 / (1 + np.exp(-x))
 
@@ -46,8 +50,8 @@ def forward_propagation(X, parameters):
 
     Returns:
     a3 -- output probabilities, shape (1, m)
-    cache -- tuple of what backward_propagation needs:
-        (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3), each z and a of shape (n_l, m)
+    cache -- tuple (a1, W2, a2, W3, a3): only what backward_propagation needs, with
+        a1 (n_1, m), W2 (n_2, n_1), a2 (n_2, m), W3 (1, n_2), a3 (1, m)
     """
     W1, b1 = parameters["W1"], parameters["b1"]
     W2, b2 = parameters["W2"], parameters["b2"]
@@ -60,7 +64,9 @@ def forward_propagation(X, parameters):
     z3 = np.dot(W3, a2) + b3  # (1, m)
     a3 = sigmoid(z3)
 
-    cache = (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3)
+    # The backward pass needs neither the z's (a > 0 exactly where z > 0), nor W1 and
+    # the b's, so they are not kept.
+    cache = (a1, W2, a2, W3, a3)
     return a3, cache
 
 
@@ -69,38 +75,33 @@ def backward_propagation(X, Y, cache):
 
     X -- inputs, shape (n_x, m)
     Y -- labels (0 or 1), shape (1, m)
-    cache -- the cache returned by forward_propagation
+    cache -- the tuple (a1, W2, a2, W3, a3) returned by forward_propagation
 
     Returns a dictionary of gradients, each the shape of its parameter:
         dW1 (n_1, n_x), db1 (n_1, 1), dW2 (n_2, n_1), db2 (n_2, 1), dW3 (1, n_2), db3 (1, 1)
-    and of the activations: da1 (n_1, m), da2 (n_2, m); dz1, dz2, dz3 like z1, z2, z3.
     """
     m = X.shape[1]
-    (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3) = cache
+    a1, W2, a2, W3, a3 = cache
 
     # Output layer: for a sigmoid with cross-entropy, dcost/dz3 is simply (a3 - Y) / m.
-    dz3 = 1.0 / m * (a3 - Y)
-    dW3 = np.dot(dz3, a2.T)
-    db3 = np.sum(dz3, axis=1, keepdims=True)
+    dz3 = 1.0 / m * (a3 - Y)  # (1, m)
+    dW3 = np.dot(dz3, a2.T)  # (1, n_2)
+    db3 = dz3.sum(axis=1, keepdims=True)  # (1, 1)
 
     # Second hidden layer: pass the gradient back through W3, then through the ReLU,
-    # whose slope is 1 where the unit was active and 0 elsewhere.
-    da2 = np.dot(W3.T, dz3)
-    dz2 = np.multiply(da2, np.int64(a2 > 0))
-    dW2 = np.dot(dz2, a1.T)
-    db2 = np.sum(dz2, axis=1, keepdims=True)
+    # whose slope is 1 where the unit was active (a2 > 0) and 0 elsewhere.
+    da2 = np.dot(W3.T, dz3)  # (n_2, m)
+    dz2 = da2 * (a2 > 0)  # (n_2, m); True counts as 1.0, False as 0.0
+    dW2 = np.dot(dz2, a1.T)  # (n_2, n_1)
+    db2 = dz2.sum(axis=1, keepdims=True)  # (n_2, 1)
 
     # First hidden layer: the same two steps once more.
-    da1 = np.dot(W2.T, dz2)
-    dz1 = np.multiply(da1, np.int64(a1 > 0))
-    dW1 = np.dot(dz1, X.T)
-    db1 = np.sum(dz1, axis=1, keepdims=True)
+    da1 = np.dot(W2.T, dz2)  # (n_1, m)
+    dz1 = da1 * (a1 > 0)  # (n_1, m)
+    dW1 = np.dot(dz1, X.T)  # (n_1, n_x)
+    db1 = dz1.sum(axis=1, keepdims=True)  # (n_1, 1)
 
-    return {
-        "dz3": dz3, "dW3": dW3, "db3": db3,
-        "da2": da2, "dz2": dz2, "dW2": dW2, "db2": db2,
-        "da1": da1, "dz1": dz1, "dW1": dW1, "db1": db1,
-    }  # fmt: skip
+    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dW3": dW3, "db3": db3}
 
 
 def update_parameters(parameters, grads, learning_rate):
@@ -112,13 +113,12 @@ def update_parameters(parameters, grads, learning_rate):
 
     Returns the updated parameters dictionary.
     """
-    L = len(parameters) // 2  # number of layers
-    for l in range(1, L + 1):
-        parameters["W" + str(l)] = parameters["W" + str(l)] - learning_rate * grads["dW" + str(l)]
-        parameters["b" + str(l)] = parameters["b" + str(l)] - learning_rate * grads["db" + str(l)]
+    for name in parameters:  # "W1", "b1", ...; the gradient of "W1" is grads["dW1"]
+        parameters[name] = parameters[name] - learning_rate * grads["d" + name]
     return parameters
 
 
+@np.errstate(divide="ignore", invalid="ignore")
 def compute_loss(a3, Y):
     """Cross-entropy cost averaged over the examples.
 
@@ -126,7 +126,8 @@ def compute_loss(a3, Y):
     Y -- labels (0 or 1), shape (1, m)
 
     Returns the cost, a float. It is inf when a confident output is wrong (log(0)).
-    Examples whose loss is nan (0 * log(0)) count as 0, which np.nansum does.
+    Examples whose loss is nan (0 * log(0)) count as 0, which np.nansum does. The
+    decorator keeps numpy from warning about log(0) and 0 * inf: both are expected.
     """
     m = Y.shape[1]
     logprobs = np.multiply(-np.log(a3), Y) + np.multiply(-np.log(1 - a3), 1 - Y)
