@@ -25,3 +25,31 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # (about 10 s here); a cell that runs longer than this is stopped and scores zero.
 c.Execute.timeout = 300
 c.Execute.kernel_name = "python3"
+
+# The exchange folder through which release_assignment, fetch_assignment, submit, collect and
+# the feedback pass: on a shared server, a folder every user can reach (set NBGRADER_EXCHANGE);
+# otherwise one inside the course (not in git).
+c.Exchange.root = os.environ.get(
+    "NBGRADER_EXCHANGE", os.path.join(c.CourseDirectory.root, "exchange")
+)
+
+
+# --- Feedback without the hidden tests (instructor/feedback.py) ------------------------------
+# generate_feedback shows every test's verdict, messages and score, but neither the hidden
+# tests' code nor their expected values: the WithholdHiddenTests preprocessor removes them, and
+# masks whatever would quote them, before each page is written. It is imported from the course
+# root, which is put on nbgrader's path for that.
+def _feedback_preprocessors(root):
+    import sys
+
+    if root not in sys.path:
+        sys.path.append(root)
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from instructor.feedback import WithholdHiddenTests
+
+    return [GetGrades, WithholdHiddenTests, CSSHTMLHeaderPreprocessor]
+
+
+c.GenerateFeedback.preprocessors = _feedback_preprocessors(c.CourseDirectory.root)

@@ -4,6 +4,8 @@
     python -m instructor demo      rebuild the demo class from the release
     python -m instructor grade     grade submissions with nbgrader autograde
     python -m instructor scores    print every student's score per exercise
+    python -m instructor lab       JupyterLab for a student (release copy) or the instructor
+    python -m instructor report    write the class report: scores.csv and report.html
 
 Students never need this package: everything they use is in release/initialization/.
 """

@@ -8,6 +8,8 @@ COMMANDS = {
     "demo": "rebuild the demo class from the release",
     "grade": "grade submissions with nbgrader autograde",
     "scores": "print every student's score per exercise from the gradebook",
+    "lab": "JupyterLab on localhost: `lab student` (a copy of the release) or `lab instructor`",
+    "report": "write the class report (scores.csv, report.html) to reports/initialization/",
 }
 
 

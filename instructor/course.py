@@ -30,6 +30,13 @@ HELPERS = ["init_utils.py", "public_tests.py", "check_submission.py"]
 DEMO_SUBMITTED = "demo/submitted"
 
 
+# nbgrader runs `alembic` and `jupyter` from PATH: make this environment's scripts found even
+# when its python is called by path without activating the environment.
+_SCRIPTS = os.path.dirname(sys.executable)
+if _SCRIPTS not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _SCRIPTS + os.pathsep + os.environ.get("PATH", "")
+
+
 def source_notebook(root=ROOT):
     return Path(root) / "source" / ASSIGNMENT / NOTEBOOK
 
@@ -41,13 +48,9 @@ def release_dir(root=ROOT):
 def nbgrader(*args, root=ROOT, check=True, capture=False):
     """Run an nbgrader command in the course directory, with this interpreter's nbgrader."""
     command = [sys.executable, "-m", "nbgrader", *map(str, args)]
-    # nbgrader runs `alembic` and `jupyter` from PATH: put this environment's scripts first.
-    bindir = os.path.dirname(sys.executable)
-    env = dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
     return subprocess.run(
         command,
         cwd=root,
-        env=env,
         check=check,
         text=True,
         stdout=subprocess.PIPE if capture else None,

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
@@ -21,6 +22,8 @@ def read_scores(root=ROOT, students=None):
     the given ids.
     """
     scores = {}
+    if not (Path(root) / "gradebook.db").exists():
+        return scores  # nothing graded yet (opening the gradebook would create it)
     with Gradebook(db_url(root)) as gb:
         try:
             assignment = gb.find_assignment(ASSIGNMENT)

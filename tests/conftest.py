@@ -59,14 +59,72 @@ def run_nbgrader(*args, cwd):
     )
 
 
+# Two more students graded with the demo class, for the feedback and report tests:
+#   demo-np-rebound: rebinds np = None after the random function, so the hidden tests of
+#     random and he raise inside their hidden block (the traceback quotes it).
+#   demo-echoes-tests: the random function prints the cell that calls it (IPython's In[-1]),
+#     which during grading is the test cell with its hidden tests; he uses Xavier's scale.
+def extra_students():
+    from instructor import demo
+
+    return {
+        "demo-np-rebound": {
+            **demo.CORRECT,
+            "random": (
+                demo.RANDOM,
+                [("    return parameters", "    return parameters\n\n\nnp = None")],
+            ),
+        },
+        "demo-echoes-tests": {
+            **demo.CORRECT,
+            "random": (
+                demo.RANDOM,
+                [("    np.random.seed(3)", "    print(In[-1])\n    np.random.seed(3)")],
+            ),
+            "he": demo.STUDENTS["demo-xavier"]["he"],
+        },
+    }
+
+
+def tree_hashes(folder):
+    """{relative path: sha256} of every file under folder."""
+    import hashlib
+
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file()
+    }
+
+
 @pytest.fixture(scope="session")
 def graded_demo(tmp_path_factory):
-    """A course copy whose demo class was graded by the real `nbgrader autograde`."""
+    """A course copy whose demo class, plus extra_students(), the real `nbgrader autograde`
+    graded once per session; course.submitted_hashes holds the submissions' hashes before."""
+    import nbformat
+
+    from instructor import demo
+    from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
+
     course = copy_course(tmp_path_factory.mktemp("graded-demo") / "course")
+    release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    for student, answers in extra_students().items():
+        folder = course / DEMO_SUBMITTED / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(demo.fill(release, answers), folder / NOTEBOOK)
+    hashes = tree_hashes(course / DEMO_SUBMITTED)
     for args in [
-        ("generate_assignment", "initialization", "--force"),
-        ("autograde", "initialization", "--CourseDirectory.submitted_directory=demo/submitted"),
+        ("generate_assignment", ASSIGNMENT, "--force"),
+        ("autograde", ASSIGNMENT, f"--CourseDirectory.submitted_directory={DEMO_SUBMITTED}"),
     ]:
         result = run_nbgrader(*args, cwd=course)
         assert result.returncode == 0, result.stdout + result.stderr
+    (course.parent / "submitted-hashes.json").write_text(__import__("json").dumps(hashes))
     return course
+
+
+def submitted_hashes_before_grading(course):
+    """The hashes of the demo submissions taken before graded_demo graded them."""
+    import json
+
+    return json.loads((Path(course).parent / "submitted-hashes.json").read_text())

@@ -1,0 +1,298 @@
+"""Feedback that does not give the hidden tests away.
+
+`nbgrader generate_feedback` turns each autograded notebook into an HTML page as it is. But
+autograde put the hidden tests back into the test cells to run them, so by default the page
+shows their code, and the outputs may quote it too: a traceback shows the hidden line that
+raised, and a student's code that ran during the tests may have printed anything.
+
+WithholdHiddenTests is a preprocessor that generate_feedback runs on every notebook (it is
+added to GenerateFeedback.preprocessors in nbgrader_config.py). In every cell it
+
+- removes the hidden-test regions from the code and leaves a one-line note in their place;
+- withholds, in every output, each line that quotes a line of hidden test code, and masks each
+  number that is an expected value of the hidden tests, however it is formatted (repr, numpy's
+  8 decimals, rounded or cut to 5 significant digits or more, with or without its sign);
+- in test cells, replaces the traceback of an error (it quotes the code that raised) by the
+  exception's type and message, and leaves out what the student's code displayed there.
+
+The expected values come from the gradebook's copy of the test cells (and from the notebook
+itself), so whatever a student submitted cannot hide them. Values the students are given
+anyway, such as the expected outputs printed in the notebook, are not secret and stay.
+The verdicts printed by the tests and the scores are kept.
+"""
+
+import bisect
+import math
+import re
+
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer, Unicode
+
+# A decimal number as Python and numpy print it, sign included: 17.88628473, -0.0827, 1.5e-03.
+# The look-behind keeps digits of a longer number out; letters may precede (ANSI colour codes).
+NUMBER = re.compile(
+    r"(?<![\d.])[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?|(?<![\d.])[-+]?\d+[eE][-+]?\d+"
+)
+
+# Terminal colour codes, as in IPython's tracebacks.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+WITHHELD_NUMBER = "[withheld]"
+WITHHELD_LINE = "[line withheld: it quotes the hidden tests]"
+NOTE_LEFT_OUT = "[{} output(s) displayed while the tests ran are not shown in the feedback.]"
+NOTE_TEST_ERROR = [
+    "The tests in this cell stopped with this error and could not finish.",
+    "Where it happened is not shown: the traceback would quote the hidden tests.",
+]
+NOTE_NUMBERS = (
+    "[withheld] stands for a number equal to a value that the hidden tests expect; it is not shown."
+)
+
+
+def significant_digits(token):
+    """How many significant digits a printed number has: '-0.00827' has 3, '17.80' has 4."""
+    mantissa = re.split("[eE]", token)[0].lstrip("+-").replace(".", "")
+    return len(mantissa.lstrip("0"))
+
+
+def last_digit_unit(token):
+    """The value of one unit of the last printed digit: 1e-8 for '0.82741481', 1e-5 for '1.5e-4'."""
+    mantissa, _, exponent = token.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (int(exponent or 0) - decimals)
+
+
+def numbers_in(text, min_digits):
+    """The numbers printed in text with at least min_digits significant digits, as
+    (token, start, end) triples."""
+    return [
+        (m.group(), m.start(), m.end())
+        for m in NUMBER.finditer(text)
+        if significant_digits(m.group()) >= min_digits
+    ]
+
+
+def split_hidden(source, begin, end, note=None):
+    """Split a cell's source into (visible source, hidden lines).
+
+    Every region from a line containing `begin` to the next line containing `end` is hidden,
+    delimiters included; a region left open runs to the end of the cell. With note, each region
+    is replaced by that comment, indented like the region.
+    """
+    visible, hidden = [], []
+    inside = False
+    for line in source.split("\n"):
+        if not inside and begin in line:
+            inside = True
+            hidden.append(line)
+            if note is not None:
+                indent = line[: len(line) - len(line.lstrip())]
+                visible.append(indent + note)
+        elif inside:
+            hidden.append(line)
+            inside = end not in line
+        else:
+            visible.append(line)
+    return "\n".join(visible), hidden
+
+
+class Secrets:
+    """What the feedback must not show: the hidden tests' lines and expected numbers.
+
+    hidden_lines -- the lines of the hidden-test regions
+    public_texts -- everything the students are given anyway; a hidden line or number that
+        appears there is not a secret
+    min_digits -- numbers with fewer significant digits are too coarse to give anything away
+    """
+
+    def __init__(self, hidden_lines, public_texts, min_digits=5):
+        self.min_digits = min_digits
+        public = "\n".join(public_texts)
+        self.lines = sorted(
+            {
+                line.strip()
+                for line in hidden_lines
+                if any(ch.isalnum() for ch in line) and line.strip() not in public
+            }
+        )
+        hidden_values = {
+            abs(float(token))
+            for line in hidden_lines
+            for token, _, _ in numbers_in(line, min_digits)
+        }
+        # A hidden value that the public texts print, even with fewer digits, is no secret.
+        public_tokens = [token for token, _, _ in numbers_in(public, min_digits)]
+        self.values = sorted(
+            value
+            for value in hidden_values
+            if math.isfinite(value) and not any(_matches(token, value) for token in public_tokens)
+        )
+
+    def is_secret_number(self, token):
+        """Is this printed number one of the hidden values, at the precision it is printed?"""
+        if significant_digits(token) < self.min_digits:
+            return False
+        value, unit = abs(float(token)), last_digit_unit(token)
+        i = bisect.bisect_left(self.values, value - unit * (1 + 1e-9))
+        return i < len(self.values) and _matches(token, self.values[i])
+
+    def quotes_hidden_line(self, line):
+        """Does the line hold a hidden line (colour codes of a traceback aside)?"""
+        plain = ANSI.sub("", line)
+        return any(secret in plain for secret in self.lines)
+
+    def mask(self, text):
+        """The text with secret lines withheld and secret numbers masked."""
+        out = []
+        for line in text.split("\n"):
+            if self.quotes_hidden_line(line):
+                out.append(WITHHELD_LINE)
+                continue
+            pieces, last = [], 0
+            for token, start, stop in numbers_in(line, self.min_digits):
+                if self.is_secret_number(token):
+                    pieces += [line[last:start], WITHHELD_NUMBER]
+                    last = stop
+            out.append("".join(pieces) + line[last:])
+        return "\n".join(out)
+
+
+def _matches(token, value):
+    """Does the printed number stand for value (or -value), rounded or cut to its digits?"""
+    printed = abs(float(token))
+    return math.isfinite(printed) and abs(printed - value) <= last_digit_unit(token) * (1 + 1e-9)
+
+
+class WithholdHiddenTests(NbGraderPreprocessor):
+    """generate_feedback preprocessor: remove hidden tests and what would quote them."""
+
+    begin_delimiter = Unicode(
+        "BEGIN HIDDEN TESTS", help="Marks the start of a hidden-test region (as in nbgrader)."
+    ).tag(config=True)
+    end_delimiter = Unicode(
+        "END HIDDEN TESTS", help="Marks the end of a hidden-test region (as in nbgrader)."
+    ).tag(config=True)
+    note = Unicode(
+        "# (The hidden tests are not shown in the feedback.)",
+        help="The comment that replaces each hidden-test region in the feedback.",
+    ).tag(config=True)
+    min_digits = Integer(
+        5, help="Numbers printed with fewer significant digits are never masked."
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self.secrets = Secrets(*self._hidden_and_public(nb, resources), self.min_digits)
+        for cell in nb.cells:
+            self._scrub_cell(cell)
+        return nb, resources
+
+    def _hidden_and_public(self, nb, resources):
+        """The hidden lines and the public texts, from the gradebook and the notebook."""
+        recorded = self._gradebook_sources(resources)
+        hidden, public = [], []
+        for source in recorded:
+            visible, lines = split_hidden(source, self.begin_delimiter, self.end_delimiter)
+            hidden += lines
+            public.append(visible)
+        for cell in nb.cells:
+            visible, lines = split_hidden(cell.source, self.begin_delimiter, self.end_delimiter)
+            hidden += lines
+            if not recorded and _is_instructor_cell(cell):
+                public.append(visible)
+        return hidden, public
+
+    def _gradebook_sources(self, resources):
+        """The instructor's version of every nbgrader cell of this notebook, if there is one."""
+        info = resources.get("nbgrader", {})
+        if not {"db_url", "assignment", "notebook"} <= set(info):
+            return []
+        try:
+            with Gradebook(info["db_url"]) as gb:
+                notebook = gb.find_notebook(info["notebook"], info["assignment"])
+                return [cell.source for cell in notebook.source_cells]
+        except MissingEntry:
+            return []
+
+    def _scrub_cell(self, cell):
+        cell.source, hidden = split_hidden(
+            cell.source, self.begin_delimiter, self.end_delimiter, self.note
+        )
+        if cell.cell_type != "code":
+            return
+        test_cell = bool(hidden) or (utils.is_grade(cell) and not utils.is_solution(cell))
+        merged = _merge_streams(cell.outputs)
+        outputs = [self._scrub_output(output, test_cell) for output in merged]
+        outputs = [output for output in outputs if output is not None]
+        left_out = len(merged) - len(outputs)
+        if any(WITHHELD_NUMBER in _text_of(output) for output in outputs):
+            outputs.append(_stream(NOTE_NUMBERS + "\n"))
+        if left_out:
+            outputs.append(_stream(NOTE_LEFT_OUT.format(left_out) + "\n"))
+        cell.outputs = outputs
+
+    def _scrub_output(self, output, test_cell):
+        """The output as the feedback may show it, or None to leave it out."""
+        kind = output.output_type
+        if kind == "stream":
+            return _stream(self.secrets.mask(output.text), output.name)
+        if kind == "error":
+            return self._scrub_error(output, test_cell)
+        if test_cell and kind != "execute_result":
+            return None  # displayed by the student's code while the tests ran
+        data = {}
+        for mime, value in output.get("data", {}).items():
+            if mime.startswith("text/") and (mime == "text/plain" or not test_cell):
+                data[mime] = self.secrets.mask(value if isinstance(value, str) else "".join(value))
+            elif mime.startswith("image/") and not test_cell:
+                data[mime] = value
+        return from_dict({**output, "data": data}) if data else None
+
+    def _scrub_error(self, output, test_cell):
+        """In a test cell, the error's type and message only (the traceback quotes the cell's
+        code); elsewhere the whole error, masked."""
+        ename = self.secrets.mask(str(output.get("ename", "Error")))
+        evalue = self.secrets.mask(str(output.get("evalue", "")))
+        if test_cell:
+            traceback = [f"\x1b[0;31m{ename}\x1b[0m: {evalue}", *NOTE_TEST_ERROR]
+        else:
+            traceback = [self.secrets.mask(line) for line in output.get("traceback", [])]
+        return from_dict({**output, "ename": ename, "evalue": evalue, "traceback": traceback})
+
+
+def _text_of(output):
+    """All the text of an output, for searching."""
+    if output.output_type == "stream":
+        return output.text
+    if output.output_type == "error":
+        return "\n".join([output.evalue, *output.traceback])
+    return "\n".join(v for k, v in output.get("data", {}).items() if k.startswith("text/"))
+
+
+def _is_instructor_cell(cell):
+    """A cell whose content comes from the instructor: locked, or a test cell."""
+    meta = cell.metadata.get("nbgrader", {})
+    return meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
+
+
+def _stream(text, name="stdout"):
+    return NotebookNode(output_type="stream", name=name, text=text)
+
+
+def _merge_streams(outputs):
+    """Consecutive stream outputs of the same name as one (a line may span two of them)."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
+            merged[-1] = _stream(previous.text + output.text, output.name)
+        else:
+            merged.append(output)
+    return merged

@@ -1,0 +1,379 @@
+"""`python -m instructor lab student|instructor`: the course in JupyterLab, as people use it.
+
+    student      copies the release to a student work folder (student-work/initialization/ by
+                 default; a student's files already there are kept, never overwritten) and
+                 opens JupyterLab there, with nbgrader's Validate button only
+    instructor   opens JupyterLab at the course root with nbgrader's instructor tools: the
+                 Formgrader, the assignment and course lists and the Create Assignment panel
+
+JupyterLab listens on 127.0.0.1 only, behind a token (a random one unless --token is given),
+opens no browser and tries no network of its own (no news, no update check). The URL to open,
+token included, is printed; Ctrl+C stops JupyterLab and its kernels.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_path
+
+from .course import ASSIGNMENT, NOTEBOOK, ROOT, release_dir
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8888
+STUDENT_WORK = "student-work"
+
+# nbgrader's server extensions, and whether each mode loads them.
+SERVER_EXTENSIONS = {
+    "nbgrader.server_extensions.formgrader": {"student": False, "instructor": True},
+    "nbgrader.server_extensions.assignment_list": {"student": False, "instructor": True},
+    "nbgrader.server_extensions.course_list": {"student": False, "instructor": True},
+    "nbgrader.server_extensions.validate_assignment": {"student": True, "instructor": True},
+}
+# JupyterLab plugins (nbgrader's, and one of JupyterLab's), and whether each mode loads them.
+LAB_EXTENSION = "@jupyter/nbgrader"
+LAB_PLUGINS = {
+    f"{LAB_EXTENSION}:formgrader": {"student": False, "instructor": True},
+    f"{LAB_EXTENSION}:create-assignment": {"student": False, "instructor": True},
+    f"{LAB_EXTENSION}:assignment-list": {"student": False, "instructor": True},
+    f"{LAB_EXTENSION}:course-list": {"student": False, "instructor": True},
+    f"{LAB_EXTENSION}:menu": {"student": False, "instructor": True},
+    f"{LAB_EXTENSION}:validate-assignment": {"student": True, "instructor": True},
+    # JupyterLab's news and update announcements: its question about news would cover the
+    # notebook, and answering yes would fetch from the internet.
+    "@jupyterlab/apputils-extension:announcements": {"student": False, "instructor": False},
+}
+# Kept out of a student's copy of the release.
+NOT_COPIED = {".ipynb_checkpoints", "__pycache__"}
+
+
+class LabError(Exception):
+    """A problem that stops JupyterLab from starting, told to the user in one message."""
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab server, started by `start`; `stop` ends it and its kernels."""
+
+    mode: str
+    root_dir: Path
+    port: int
+    token: str
+    process: subprocess.Popen
+    config_dir: Path
+    log_path: Path | None = None
+    stopped: bool = field(default=False, init=False)
+
+    @property
+    def base_url(self):
+        return f"http://{HOST}:{self.port}"
+
+    def url(self, path="lab", query=""):
+        """The address of a page of this server, with the token that opens it."""
+        query = f"{query}&" if query else ""
+        return f"{self.base_url}/{path.lstrip('/')}?{query}token={self.token}"
+
+    def start_url(self):
+        """Where a user starts: the notebook for a student, JupyterLab for an instructor."""
+        return self.url(f"lab/tree/{NOTEBOOK}" if self.mode == "student" else "lab")
+
+    def formgrader_url(self):
+        """JupyterLab with nbgrader's Formgrader open (instructors)."""
+        return self.url("lab", "formgrader=true")
+
+    def get(self, path, timeout=5):
+        """GET a path of the server with the token; return (HTTP status, body text)."""
+        request = urllib.request.Request(
+            f"{self.base_url}/{path.lstrip('/')}",
+            headers={"Authorization": f"token {self.token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    def log_tail(self, lines=30):
+        """The end of the server's log, when it is written to a file."""
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout=15):
+        """Stop the server and everything it started (kernels, terminals)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        shutil.rmtree(self.config_dir, ignore_errors=True)
+
+
+def student_work_dir(root=ROOT):
+    """The default folder a student works in: student-work/<assignment>/ in the course."""
+    return Path(root) / STUDENT_WORK / ASSIGNMENT
+
+
+def prepare_student_work(work, root=ROOT):
+    """Copy the release into work, keeping every file the student already has there.
+
+    Returns (copied, kept): the relative paths copied from the release, and those left as
+    the student had them.
+    """
+    release = release_dir(root)
+    if not (release / NOTEBOOK).is_file():
+        raise LabError(f"There is no release to copy: {release / NOTEBOOK} is missing.")
+    work = Path(work)
+    copied, kept = [], []
+    for source in sorted(release.rglob("*")):
+        relative = source.relative_to(release)
+        if source.is_dir() or NOT_COPIED & set(relative.parts):
+            continue
+        target = work / relative
+        if target.exists():
+            kept.append(str(relative))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            copied.append(str(relative))
+    return copied, kept
+
+
+def port_is_free(port):
+    """Whether a server can listen on HOST:port (as Jupyter does, reusing the address of
+    connections that are closing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(preferred=DEFAULT_PORT):
+    """The preferred port when it is free, else one the system picks."""
+    if preferred and port_is_free(preferred):
+        return preferred
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def check_lab_extension():
+    """Fail with a clear message when nbgrader's JupyterLab extension is not installed."""
+    for folder in jupyter_path("labextensions"):
+        if (Path(folder) / LAB_EXTENSION / "package.json").is_file():
+            return
+    raise LabError(
+        f"nbgrader's JupyterLab extension ({LAB_EXTENSION}) is not installed in this "
+        "environment; install the course's requirements: pip install -r requirements.txt"
+    )
+
+
+def write_page_config(config_dir, mode):
+    """Write the JupyterLab page config that loads exactly the LAB_PLUGINS of mode.
+
+    It lives in a configuration folder of its own, searched first, so the plugins are set
+    for this server only, whatever `jupyter labextension enable/disable` did before.
+    """
+    disabled = {plugin: not modes[mode] for plugin, modes in LAB_PLUGINS.items()}
+    path = Path(config_dir) / "labconfig" / "page_config.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"disabledExtensions": disabled}, indent=2))
+
+
+def server_arguments(mode, root_dir, port, token):
+    """The `jupyter lab` options: loopback only, a token, no browser, no network checks."""
+    extensions = [
+        f"--ServerApp.jpserver_extensions={name}={modes[mode]}"
+        for name, modes in SERVER_EXTENSIONS.items()
+    ]
+    return [
+        f"--ServerApp.ip={HOST}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.open_browser=False",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        *extensions,
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",  # no extension searches on PyPI
+        "--ServerApp.log_level=WARN",
+        "--LabApp.log_level=WARN",
+        *(["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []),  # containers, CI
+    ]
+
+
+def server_environment(config_dir, env=None):
+    """The server's environment: this interpreter's scripts first on PATH (nbgrader runs
+    `alembic`), and the page config folder searched before the usual ones."""
+    base = dict(os.environ if env is None else env)
+    bindir = os.path.dirname(sys.executable)
+    base["PATH"] = bindir + os.pathsep + base.get("PATH", "")
+    search = [str(config_dir)] + [p for p in [base.get("JUPYTER_CONFIG_PATH")] if p]
+    base["JUPYTER_CONFIG_PATH"] = os.pathsep.join(search)
+    return base
+
+
+def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeout=90):
+    """Start JupyterLab for mode ("student" or "instructor") in root_dir; wait until it
+    answers and return the Lab. env replaces os.environ for the server; log_path receives
+    its log (else it goes to this terminal)."""
+    if mode not in ("student", "instructor"):
+        raise LabError(f"Unknown mode {mode!r}: use student or instructor.")
+    if mode == "instructor":
+        check_lab_extension()
+    if port is None:
+        port = free_port()
+    elif not port_is_free(port):
+        raise LabError(f"Port {port} is in use on {HOST}; choose another with --port.")
+    token = token or secrets.token_hex(24)
+    config_dir = Path(tempfile.mkdtemp(prefix="lab-config-"))
+    write_page_config(config_dir, mode)
+    command = [sys.executable, "-m", "jupyterlab", *server_arguments(mode, root_dir, port, token)]
+    log = open(log_path, "ab") if log_path else None  # the server keeps its own handle
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=root_dir,
+            env=server_environment(config_dir, env),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+            start_new_session=True,  # its own process group, stopped as a whole
+        )
+    finally:
+        if log:
+            log.close()
+    lab = Lab(mode, Path(root_dir), port, token, process, config_dir, log_path and Path(log_path))
+    try:
+        wait_until_ready(lab, timeout)
+    except BaseException:
+        lab.stop()
+        raise
+    return lab
+
+
+def wait_until_ready(lab, timeout):
+    """Wait until the server answers /api/status (and, for instructors, the Formgrader)."""
+    deadline = time.monotonic() + timeout
+    paths = ["api/status"] + (["formgrader"] if lab.mode == "instructor" else [])
+    while paths:
+        if lab.process.poll() is not None:
+            raise LabError(
+                f"JupyterLab stopped at start-up (exit code {lab.process.returncode}).\n"
+                + lab.log_tail()
+            )
+        try:
+            status, _ = lab.get(paths[0])
+        except OSError:
+            status = None
+        if status == 200:
+            paths.pop(0)
+            continue
+        if status is not None and paths[0] == "formgrader":
+            raise LabError(f"nbgrader's Formgrader did not load (HTTP {status}).\n{lab.log_tail()}")
+        if time.monotonic() > deadline:
+            raise LabError(f"JupyterLab did not answer within {timeout} s.\n{lab.log_tail()}")
+        time.sleep(0.25)
+
+
+def start_student(root=ROOT, work=None, **options):
+    """Copy the release into the student's work folder and start JupyterLab there.
+
+    Returns (lab, copied, kept), see prepare_student_work."""
+    work = Path(work) if work else student_work_dir(root)
+    copied, kept = prepare_student_work(work, root)
+    return start("student", work, **options), copied, kept
+
+
+def start_instructor(root=ROOT, **options):
+    """Start JupyterLab at the course root, where nbgrader finds nbgrader_config.py."""
+    return start("instructor", Path(root), **options)
+
+
+def describe_student_copy(work, copied, kept):
+    """One or two lines about what the student's folder now holds."""
+    lines = [f"Student work folder: {work}"]
+    if copied:
+        lines.append("  copied from the release: " + ", ".join(copied))
+    if kept:
+        lines.append("  kept as they were (never overwritten): " + ", ".join(kept))
+    return "\n".join(lines)
+
+
+def serve_until_stopped(lab):
+    """Wait for Ctrl+C (or SIGTERM, or the terminal closing), or for the server to end;
+    then stop it."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda *_: sys.exit(0))
+    try:
+        return lab.process.wait()
+    except KeyboardInterrupt:
+        print("\nStopping JupyterLab...")
+        return 0
+    finally:
+        lab.stop()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m instructor lab",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
+    parser.add_argument("mode", choices=["student", "instructor"])
+    parser.add_argument(
+        "--port", type=int, help=f"port on {HOST} (default: {DEFAULT_PORT} if free)"
+    )
+    parser.add_argument("--token", help="the access token (default: a new random one)")
+    parser.add_argument(
+        "--dir", help=f"the student work folder (default: {STUDENT_WORK}/{ASSIGNMENT}/)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.mode == "student":
+            lab, copied, kept = start_student(work=args.dir, port=args.port, token=args.token)
+            print(describe_student_copy(lab.root_dir, copied, kept))
+        else:
+            lab = start_instructor(port=args.port, token=args.token)
+            print(f"Course root: {lab.root_dir}")
+            print(f"Formgrader:  {lab.formgrader_url()}")
+    except LabError as error:
+        print(error)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopped before JupyterLab was ready.")
+        return 130
+    print(f"JupyterLab:  {lab.start_url()}")
+    print("Open that address in a browser on this machine; Ctrl+C stops JupyterLab.")
+    sys.stdout.flush()
+    return serve_until_stopped(lab)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,480 @@
+"""`python -m instructor report`: a class report from the gradebook and the graded notebooks.
+
+It writes reports/initialization/ (or --out DIR):
+
+    scores.csv    one row per student: student, zeros, random, he, total
+    report.html   one self-contained page: every student's scores, the class average per
+                  exercise, a histogram of the totals, and the mistakes the tests named, ranked
+                  by how many students made them, with a note for the instructor on each
+
+The scores come from nbgrader's gradebook; the mistakes from the outputs of the test cells of
+the autograded notebooks (autograded/<student>/initialization/), where the tests print each
+recognised mistake as ` - Mistake: <title>. <explanation> Hint: <hint>`. It ends with the score
+table and the path of the report.
+"""
+
+import argparse
+import base64
+import csv
+import datetime
+import html
+import io
+import re
+import statistics
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: figures are drawn to PNG only
+
+import matplotlib.pyplot as plt  # noqa: E402
+import nbformat  # noqa: E402
+
+from .course import ASSIGNMENT, EXERCISES, NOTEBOOK, ROOT  # noqa: E402
+from .scores import max_scores, read_scores, table  # noqa: E402
+
+# ` - Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...`
+MISTAKE = re.compile(r"^\s*- Mistake: (?P<title>.+?)\.(?: (?P<rest>.*))?$", re.MULTILINE)
+
+# What each mistake the tests name usually tells about a student's understanding, and what to
+# go over in class. A mistake not listed here is explained by the tests' own message.
+NOTES = {
+    "not implemented": "The stub `raise NotImplementedError()` is still there: the exercise was "
+    "not attempted, or the student's code went into another cell.",
+    "nothing returned": "The function ends without `return parameters`, often after the return "
+    "line was indented into the loop and then deleted.",
+    "not a dictionary": "The function returns something other than the dictionary of "
+    "parameters: the contract of the function (keys W1, b1, ...) needs going over.",
+    "last layer skipped": "The loop stops one layer early, e.g. `range(1, L)` with "
+    "L = len(layers_dims) - 1: an off-by-one between counting layers with or without the input.",
+    "extra layer": "The loop runs one layer too far: the same off-by-one the other way round.",
+    "not numpy arrays": "Parameters built as Python lists or scalars: the shapes and the "
+    "vectorised maths of the network need numpy arrays.",
+    "transposed weights": "W[l] built as (n[l-1], n[l]) instead of (n[l], n[l-1]): the student "
+    "pictures z = W a the other way round. Worth one slide on why W has one row per unit.",
+    "biases of shape (n,)": "Biases built as flat vectors, np.zeros(n), instead of columns: "
+    "broadcasting rules are not yet second nature.",
+    "fixed layer index": "A digit 1 typed where the letter l is meant (layers_dims[1]): every "
+    "layer gets the first layer's shape. A reading slip more than a misunderstanding.",
+    "random biases": "Biases drawn at random. Harmless for learning, but it shows the student "
+    "has not seen that only the weights need randomness to break symmetry.",
+    "seed re-set inside the loop": "np.random.seed(3) called in every pass of the loop: every "
+    "layer starts from the same numbers. What a seed does deserves a word.",
+    "wrong scale for large random": "The random weights are not multiplied by 10: often the "
+    "'small random' habit applied where the exercise asks for deliberately large weights.",
+    "Xavier scaling instead of He": "sqrt(1 / n[l-1]) instead of sqrt(2 / n[l-1]): Xavier "
+    "initialization. The factor 2 compensates for the ReLU zeroing half of its inputs.",
+    "fan-out instead of fan-in": "The scale uses the size of the layer itself instead of the "
+    "previous one: what 'fan-in' means needs going over.",
+    "missing square root": "2 / n[l-1] instead of sqrt(2 / n[l-1]): the variance was used "
+    "where the standard deviation is needed.",
+    "Xavier scaling with fan-out": "sqrt(1 / n[l]): both the factor 2 and the fan-in are wrong.",
+    "large random scale in He": "The factor 10 of the previous exercise was copied into He.",
+    "unscaled weights": "np.random.randn(...) with no scale at all: the point of He "
+    "initialization (a scale chosen from the layer size) was missed.",
+    "uniform rand instead of randn": "np.random.rand (uniform on [0, 1), never negative) used "
+    "instead of np.random.randn (standard normal): an easy slip with a large effect.",
+    "values not from the seed-3 draw": "Right shapes, wrong numbers: the seed was changed or "
+    "the numbers were drawn in another order (for example b before W).",
+    "wrong scale for He": "The weights are the right draw with a scale that matches no known "
+    "mistake: look at the student's code.",
+}
+
+CSS = """
+:root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --accent: #2f6690;
+        --good: #e3f4ea; --good-ink: #1e6b3a; --part: #fff4dc; --part-ink: #8a5a00;
+        --bad: #fde8e8; --bad-ink: #a61b1b; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f5f7fa; color: var(--ink);
+       font: 15px/1.55 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1080px; margin: 0 auto; padding: 32px 28px 48px; }
+header h1 { font-size: 28px; margin: 0 0 4px; letter-spacing: -0.01em; }
+header p { margin: 0; color: var(--muted); }
+h2 { font-size: 19px; margin: 36px 0 6px; padding-bottom: 6px; border-bottom: 2px solid var(--line); }
+h2 + p.lead { margin-top: 0; color: var(--muted); }
+.cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 14px; margin-top: 22px; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
+.card .value { font-size: 26px; font-weight: 650; color: var(--accent); }
+.card .label { color: var(--muted); font-size: 13px; }
+table { width: 100%; border-collapse: collapse; background: #fff; border: 1px solid var(--line);
+        border-radius: 10px; overflow: hidden; margin-top: 12px; }
+th, td { padding: 8px 12px; border-bottom: 1px solid var(--line); text-align: left;
+         vertical-align: top; }
+th { background: #eef2f6; font-size: 13px; text-transform: uppercase; letter-spacing: 0.04em;
+     color: var(--muted); }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+#scores td.num, #scores th.num { width: 13%; }
+#scores td.total { font-weight: 650; }
+#mistakes td.rank { width: 36px; color: var(--muted); }
+#mistakes td.who { width: 190px; }
+#mistakes td.exercises { width: 200px; }
+#mistakes td.how-many { width: 150px; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em;
+       background: #eef2f6; padding: 0 4px; border-radius: 4px; }
+tbody tr:nth-child(even) { background: #fafbfc; }
+tfoot td { font-weight: 600; background: #eef2f6; }
+td.full { background: var(--good); color: var(--good-ink); }
+td.part { background: var(--part); color: var(--part-ink); }
+td.zero { background: var(--bad); color: var(--bad-ink); }
+td.student, td.students { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+                          font-size: 13.5px; }
+.figures { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; margin-top: 12px; }
+figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 10px;
+         padding: 10px; }
+figure img { width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: 13px; padding: 4px 6px 0; }
+.count { display: flex; align-items: center; gap: 8px; white-space: nowrap; }
+.who span { display: block; white-space: nowrap; }
+.bar { height: 10px; background: var(--accent); border-radius: 5px; }
+.tag { display: inline-block; padding: 1px 8px; margin: 1px 2px 1px 0; border-radius: 999px;
+       background: #e8eef5; color: var(--accent); font-size: 12.5px; }
+.title { font-weight: 600; }
+.note { color: var(--ink); }
+.empty { color: var(--muted); font-style: italic; }
+footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
+"""
+
+
+def autograded_notebook(root, student):
+    return Path(root) / "autograded" / student / ASSIGNMENT / NOTEBOOK
+
+
+def graded_outputs(path):
+    """{exercise: (printed text, error or None)} of the test cells of one autograded notebook."""
+    nb = nbformat.read(path, as_version=4)
+    by_grade_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    found = {}
+    for exercise, grade_id in EXERCISES.items():
+        cell = by_grade_id.get(grade_id)
+        if cell is None or cell.cell_type != "code":
+            continue
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        error = f"{errors[0].ename}: {errors[0].evalue}" if errors else None
+        found[exercise] = (text, error)
+    return found
+
+
+def read_problems(root, students):
+    """What the tests reported for each student: ({student: {exercise: [(title, message)]}},
+    {student: {exercise: error}}), from the autograded notebooks that exist."""
+    mistakes, errors = {}, {}
+    for student in students:
+        path = autograded_notebook(root, student)
+        if not path.is_file():
+            continue
+        for exercise, (text, error) in graded_outputs(path).items():
+            titles = [(m["title"], m["rest"] or "") for m in MISTAKE.finditer(text)]
+            if titles:
+                mistakes.setdefault(student, {})[exercise] = titles
+            if error:
+                errors.setdefault(student, {})[exercise] = error
+    return mistakes, errors
+
+
+def rank_mistakes(mistakes):
+    """The mistakes, most frequent first: [{title, count, students, exercises, message}]."""
+    ranked = {}
+    for student, by_exercise in mistakes.items():
+        for exercise, found in by_exercise.items():
+            for title, message in found:
+                entry = ranked.setdefault(
+                    title, {"title": title, "students": set(), "exercises": set(), "message": ""}
+                )
+                entry["students"].add(student)
+                entry["exercises"].add(exercise)
+                entry["message"] = entry["message"] or message
+    order = list(EXERCISES)
+    result = [
+        {
+            **entry,
+            "count": len(entry["students"]),
+            "students": sorted(entry["students"]),
+            "exercises": sorted(entry["exercises"], key=order.index),
+        }
+        for entry in ranked.values()
+    ]
+    return sorted(result, key=lambda e: (-e["count"], e["title"].lower()))
+
+
+def totals(scores):
+    return {student: sum(row[n] or 0 for n in EXERCISES) for student, row in scores.items()}
+
+
+def averages(scores):
+    """{exercise: class average} over the students graded on that exercise."""
+    return {
+        name: statistics.fmean(values) if values else None
+        for name in EXERCISES
+        for values in [[row[name] for row in scores.values() if row[name] is not None]]
+    }
+
+
+def write_csv(path, scores):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *EXERCISES, "total"])
+        for student, row in scores.items():
+            cells = ["" if row[n] is None else f"{row[n]:g}" for n in EXERCISES]
+            writer.writerow([student, *cells, f"{totals({student: row})[student]:g}"])
+
+
+def png(figure):
+    """A matplotlib figure as a data: URL (base64 PNG), then closed."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=144, bbox_inches="tight")
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _style(ax):
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.spines["left"].set_color("#9aa5b1")
+    ax.spines["bottom"].set_color("#9aa5b1")
+    ax.tick_params(colors="#52606d", labelsize=9)
+    ax.yaxis.grid(True, color="#e4e7eb", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def histogram(values, maximum):
+    """Histogram of the students' totals, one bar per tenth of the maximum."""
+    figure, ax = plt.subplots(figsize=(5.2, 3.0))
+    edges = [maximum * i / 10 for i in range(11)]
+    ax.hist(values, bins=edges, color="#2f6690", edgecolor="white", linewidth=1.2)
+    mean = statistics.fmean(values)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.12)  # room for the label of the average
+    ax.axvline(mean, color="#d9822b", linewidth=1.6, linestyle="--")
+    ax.text(mean, ax.get_ylim()[1], f" average {mean:.1f}", color="#b4641c", fontsize=8.5,
+            va="top", ha="left" if mean < 0.75 * maximum else "right")  # fmt: skip
+    ax.set_xlim(0, maximum)
+    ax.set_xticks(edges[::2])
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel(f"total points (out of {maximum:g})", color="#52606d", fontsize=9)
+    ax.set_ylabel("students", color="#52606d", fontsize=9)
+    _style(ax)
+    return png(figure)
+
+
+def average_bars(means, maxima):
+    """Class average per exercise as horizontal bars over the maximum."""
+    names = list(EXERCISES)[::-1]
+    figure, ax = plt.subplots(figsize=(5.2, 3.0))
+    ax.barh(names, [maxima[n] for n in names], color="#e4e7eb", height=0.55)
+    ax.barh(names, [means[n] or 0 for n in names], color="#3a7ca5", height=0.55)
+    for i, name in enumerate(names):
+        ax.text(
+            (means[name] or 0) + 0.15,
+            i,
+            "-" if means[name] is None else f"{means[name]:.1f}",
+            va="center",
+            fontsize=9,
+            color="#1f2933",
+        )
+    ax.set_xlim(0, max(maxima.values()) * 1.08)
+    ax.set_xlabel("average points", color="#52606d", fontsize=9)
+    _style(ax)
+    ax.yaxis.grid(False)
+    ax.xaxis.grid(True, color="#e4e7eb", linewidth=0.8)
+    return png(figure)
+
+
+def _score_cell(score, maximum, extra=""):
+    if score is None:
+        return f'<td class="num{extra}">-</td>'
+    kind = "full" if score >= maximum else "zero" if score <= 0 else "part"
+    return f'<td class="num {kind}{extra}">{score:g}</td>'
+
+
+def scores_table(scores, maxima, means):
+    names = list(EXERCISES)
+    total_max = sum(maxima.values())
+    head = "".join(f'<th class="num">{n}</th>' for n in names)
+    rows = []
+    for student, total in totals(scores).items():
+        cells = "".join(_score_cell(scores[student][n], maxima[n]) for n in names)
+        rows.append(
+            f'<tr><td class="student">{html.escape(student)}</td>{cells}'
+            f"{_score_cell(total, total_max, ' total')}</tr>"
+        )
+    mean_cells = "".join(
+        '<td class="num">-</td>' if means[n] is None else f'<td class="num">{means[n]:.2f}</td>'
+        for n in names
+    )
+    mean_total = statistics.fmean(totals(scores).values())
+    max_cells = "".join(f'<td class="num">{maxima[n]:g}</td>' for n in names)
+    return (
+        f'<table id="scores"><thead><tr><th>Student</th>{head}<th class="num">Total</th></tr>'
+        f"</thead><tbody>{''.join(rows)}</tbody><tfoot>"
+        f'<tr class="average"><td>Class average</td>{mean_cells}'
+        f'<td class="num total">{mean_total:.2f}</td></tr>'
+        f'<tr><td>Out of</td>{max_cells}<td class="num total">{total_max:g}</td></tr>'
+        "</tfoot></table>"
+    )
+
+
+def mistakes_table(ranked, class_size):
+    if not ranked:
+        return '<p class="empty">The tests named no mistake.</p>'
+    widest = max(e["count"] for e in ranked)
+    rows = []
+    for rank, entry in enumerate(ranked, 1):
+        note = NOTES.get(entry["title"]) or f"The tests say: {entry['message']}"
+        exercises = "".join(f'<span class="tag">{e}</span>' for e in entry["exercises"])
+        students = "".join(f"<span>{html.escape(s)}</span>" for s in entry["students"])
+        width = 70 * entry["count"] / widest
+        rows.append(
+            f'<tr class="mistake" data-title="{html.escape(entry["title"])}" '
+            f'data-count="{entry["count"]}">'
+            f'<td class="rank">{rank}</td>'
+            f'<td><span class="title">{html.escape(entry["title"])}</span><br>'
+            f'<span class="note">{_with_code(note)}</span></td>'
+            f'<td class="how-many"><div class="count">'
+            f'<div class="bar" style="width:{width:.0f}px"></div>'
+            f"{entry['count']} of {class_size}</div></td>"
+            f'<td class="exercises">{exercises}</td>'
+            f'<td class="students who">{students}</td></tr>'
+        )
+    return (
+        '<table id="mistakes"><thead><tr><th>#</th><th>Mistake</th>'
+        "<th>How many</th><th>Exercises</th><th>Students</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _with_code(text):
+    """Escaped text, with `code` between backquotes set as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+
+
+def errors_table(errors):
+    if not errors:
+        return ""
+    rows = "".join(
+        f'<tr><td class="student">{html.escape(student)}</td><td>{exercise}</td>'
+        f"<td>{html.escape(error)}</td></tr>"
+        for student, by_exercise in sorted(errors.items())
+        for exercise, error in by_exercise.items()
+    )
+    return (
+        "<h2>Tests that stopped with an error</h2>"
+        '<p class="lead">These test cells raised before they could grade the exercise, so it '
+        "scored 0; the student's notebook usually broke something the tests need.</p>"
+        '<table id="errors"><thead><tr><th>Student</th><th>Exercise</th><th>Error</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def render(scores, maxima, ranked, errors, course=""):
+    """The whole report page, as one HTML string with everything embedded."""
+    means = averages(scores)
+    all_totals = list(totals(scores).values())
+    total_max = sum(maxima.values())
+    full_marks = sum(t >= total_max for t in all_totals)
+    cards = [
+        (len(scores), "students graded"),
+        (f"{statistics.fmean(all_totals):.1f} / {total_max:g}", "class average"),
+        (f"{statistics.median(all_totals):g}", "median total"),
+        (full_marks, "full marks"),
+    ]
+    cards_html = "".join(
+        f'<div class="card"><div class="value">{v}</div><div class="label">{label}</div></div>'
+        for v, label in cards
+    )
+    when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Initialization: class report</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+<header>
+<h1>Initialization: class report</h1>
+<p>{html.escape(course)} · assignment <b>{ASSIGNMENT}</b> · generated {when}</p>
+</header>
+<section class="cards">{cards_html}</section>
+
+<h2>Scores</h2>
+<p class="lead">Points per exercise, from the gradebook. Green: full marks, amber: partial,
+red: none.</p>
+{scores_table(scores, maxima, means)}
+
+<div class="figures">
+<figure><img alt="Histogram of the students' totals" src="{histogram(all_totals, total_max)}">
+<figcaption>How the totals are spread over the class.</figcaption></figure>
+<figure><img alt="Class average per exercise" src="{average_bars(means, maxima)}">
+<figcaption>Class average per exercise (grey: the maximum).</figcaption></figure>
+</div>
+
+<h2>Mistakes, most frequent first</h2>
+<p class="lead">The mistakes the tests recognised in the graded test cells, counted once per
+student, with what each suggests for teaching.</p>
+{mistakes_table(ranked, len(scores))}
+{errors_table(errors)}
+<footer>Made by <code>python -m instructor report</code> from nbgrader's gradebook and the
+autograded notebooks.</footer>
+</main>
+</body>
+</html>
+"""
+
+
+def build(root=ROOT, out=None, students=None):
+    """Write scores.csv and report.html for the graded students; return (out dir, scores,
+    maxima), or (None, {}, {}) when nobody is graded."""
+    root = Path(root)
+    scores = read_scores(root, students=set(students or ()))
+    if not scores:
+        return None, {}, {}
+    maxima = max_scores(root)
+    mistakes, errors = read_problems(root, scores)
+    out = Path(out) if out else root / "reports" / ASSIGNMENT
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "scores.csv", scores)
+    page = render(scores, maxima, rank_mistakes(mistakes), errors, course=_course_id(root))
+    (out / "report.html").write_text(page, encoding="utf-8")
+    return out, scores, maxima
+
+
+def _course_id(root):
+    """The course id set in nbgrader_config.py, or '' (read as text, not executed)."""
+    config = Path(root) / "nbgrader_config.py"
+    found = (
+        re.search(r"course_id\s*=\s*[\"']([^\"']+)", config.read_text())
+        if config.is_file()
+        else None
+    )
+    return found.group(1) if found else ""
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m instructor report", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--students", nargs="+", metavar="ID", help="only these students (default: all graded)"
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help=f"where to write (default: reports/{ASSIGNMENT}/)"
+    )
+    args = parser.parse_args(argv)
+    out, scores, maxima = build(out=args.out, students=args.students)
+    if out is None:
+        who = f" for {', '.join(args.students)}" if args.students else ""
+        print(f"No graded submissions in the gradebook{who} yet: grade them first.")
+        return 1
+    print("\n".join(table(scores, maxima)))
+    missing = sorted(set(args.students or ()) - set(scores))
+    if missing:
+        print(f"Not graded, so not in the report: {', '.join(missing)}")
+    print(f"\nClass report: {out / 'report.html'}  (scores: {out / 'scores.csv'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,647 @@
+"""The course as people use it: JupyterLab in a real browser (Debian's Chromium, headless).
+
+A student answers the three exercises in the notebook, runs it, checks it before submitting
+and sees a public test name a mistake; an instructor grades the demo class and reads the
+scores in nbgrader's Formgrader. JupyterLab is started by instructor/lab.py, the code behind
+`python -m instructor lab student|instructor`, in temporary copies of the course, and driven
+with Playwright. Screenshots of every step land in artifacts/browser/.
+
+The browser tests need /usr/bin/chromium (`make browser-deps`); without it they are skipped,
+except in CI (CI=true), where they fail. The student's tests share one JupyterLab session and
+run in file order, each step after the one before, as a student works. The first tests check
+the `lab` command itself, without a browser.
+"""
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, copy_course
+
+from instructor import lab as lab_module
+from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
+from instructor.demo import CORRECT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = ROOT / "artifacts" / "browser"
+VIEWPORT = {"width": 1400, "height": 900}
+TIMEOUT_MS = 60_000  # for one step of the page (opening, a save, one cell)
+RUN_ALL_TIMEOUT_S = 240  # three trainings of 15,000 iterations, on a busy CI machine
+
+# The first and the last printed cost of each training run, to 12 significant digits.
+COSTS = {
+    "zeros": ("0.69314718056", "0.69314718056"),
+    "random": ("inf", "0.382766946417"),
+    "he": ("0.883053746342", "0.0735789596268"),
+}
+
+
+def chromium_or_skip():
+    """Debian's Chromium, or a skip outside CI / a failure in CI when it is missing."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    message = f"{CHROMIUM} is missing; install it with `make browser-deps`"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + " (required in CI)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    executable = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(executable), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def jupyter_environment(folder):
+    """The environment of a JupyterLab under test: this user's Jupyter settings, workspaces
+    and runtime files replaced by fresh folders, so that nothing of theirs shows up.
+
+    One setting differs from JupyterLab's defaults: the terminal's screen reader mode, which
+    puts the terminal's text in the page (it is drawn on a canvas otherwise)."""
+    env = dict(os.environ)
+    for name in ["JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"]:
+        env[name] = str(folder / name.lower())
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    settings = Path(env["JUPYTER_CONFIG_DIR"], "lab", "user-settings", "@jupyterlab")
+    terminal = settings / "terminal-extension" / "plugin.jupyterlab-settings"
+    terminal.parent.mkdir(parents=True)
+    terminal.write_text(json.dumps({"screenReaderMode": True}))
+    return env
+
+
+def in_the_browser(test):
+    """Mark a test as driving Chromium (and slow)."""
+    return pytest.mark.slow(pytest.mark.browser(test))
+
+
+class Watched:
+    """A browser page with everything that went wrong in it: JavaScript exceptions and
+    console errors (none is expected: a healthy JupyterLab logs none)."""
+
+    open_pages = []  # every page opened, to screenshot when a test fails
+
+    def __init__(self, page, name):
+        self.page, self.name, self.errors, self.shots = page, name, [], 0
+        Watched.open_pages.append(self)
+        page.set_default_timeout(TIMEOUT_MS)
+        page.on("pageerror", lambda error: self.errors.append(f"exception: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message):
+        if message.type == "error":
+            self.errors.append(f"console error: {message.text}")
+
+    def screenshot(self, step):
+        """Save a screenshot of the page as artifacts/browser/<name>-<n>-<step>.png."""
+        self.shots += 1
+        path = ARTIFACTS / f"{self.name}-{self.shots:02d}-{step}.png"
+        self.page.screenshot(path=path)
+        return path
+
+    def assert_no_javascript_errors(self):
+        assert not self.errors, "JavaScript errors in the page:\n" + "\n".join(self.errors)
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request):
+    """When a test fails, a screenshot of every open page, named after the test."""
+    failed_before = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed_before:
+        for watched in Watched.open_pages:
+            if not watched.page.is_closed():
+                watched.screenshot(f"failed-{request.node.name}")
+
+
+# ---------------------------------------------------------------------------------------
+# JupyterLab notebook helpers
+
+
+def cell_positions(notebook_path):
+    """{cell id: position in the notebook} of a notebook file."""
+    cells = json.loads(Path(notebook_path).read_text())["cells"]
+    return {cell.get("id"): index for index, cell in enumerate(cells)}
+
+
+def cell(page, index):
+    """The notebook cell at a position (0-based), scrolled into view."""
+    locator = page.locator(f'.jp-Notebook .jp-Cell[data-windowed-list-index="{index}"]')
+    locator.scroll_into_view_if_needed()
+    return locator
+
+
+def outputs_text(page, index):
+    """The text of a cell's outputs, as shown."""
+    return "\n".join(cell(page, index).locator(".jp-OutputArea-output").all_text_contents())
+
+
+def error_outputs(page):
+    """(cell position, text) of every error or stderr output shown in the notebook."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-Cell'))
+            .flatMap(cell => Array.from(cell.querySelectorAll(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+              .map(out => [Number(cell.dataset.windowedListIndex), out.textContent]))"""
+    )
+
+
+def type_answer(page, index, answer):
+    """Replace the stub of an answer cell by the answer, typed as a student types it:
+    click on `# YOUR CODE HERE`, select it and the `raise NotImplementedError()` below it,
+    and type the lines (JupyterLab keeps the indentation of each new line)."""
+    stub = cell(page, index).locator(".cm-line", has_text="# YOUR CODE HERE")
+    stub.click()
+    page.keyboard.press("Home")  # to the end of the indentation
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Shift+End")
+    page.keyboard.type(answer)
+    page.keyboard.press("Escape")  # back to command mode
+
+
+def wait_until_idle(page, timeout_s, every_cell_ran=False):
+    """Wait until the kernel is idle (toolbar and status bar) and no code cell is waiting to
+    run ([*]); with every_cell_ran, also until every code cell shows an execution count."""
+    page.wait_for_function(
+        """everyCellRan => {
+            const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+            const statusBar = document.querySelector('#jp-main-statusbar');
+            const prompts = Array.from(
+                document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt'));
+            return indicator && indicator.dataset.status === 'idle'
+                && statusBar && /\\| Idle/.test(statusBar.textContent)
+                && !prompts.some(prompt => prompt.textContent.includes('*'))
+                && (!everyCellRan || prompts.every(prompt => /\\[\\d+\\]/.test(prompt.textContent)));
+        }""",
+        arg=every_cell_ran,
+        timeout=timeout_s * 1000,
+        polling=500,
+    )
+
+
+def prompt(page, index):
+    """The input prompt of a code cell: "[ ]:", "[*]:" or "[12]:"."""
+    return cell(page, index).locator(".jp-InputPrompt").text_content()
+
+
+def wait_for_a_new_run(page, index, prompt_before):
+    """Wait until a code cell shows a new execution count and the kernel is idle."""
+    page.wait_for_function(
+        """([index, before]) => {
+            const prompt = document.querySelector(
+                `.jp-Notebook .jp-Cell[data-windowed-list-index="${index}"] .jp-InputPrompt`);
+            return prompt && prompt.textContent !== before && /\\[\\d+\\]/.test(prompt.textContent);
+        }""",
+        arg=[index, prompt_before],
+    )
+    wait_until_idle(page, TIMEOUT_MS / 1000)
+
+
+def menu(page, *labels):
+    """Click through the menu bar: menu(page, "Run", "Run All Cells")."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{labels[0]}$")).click()
+    for label in labels[1:]:
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(label)}$")).click()
+
+
+def save(page):
+    """Save the notebook with Ctrl+S and wait until it is saved (no dirty marker)."""
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-Notebook')"
+        "  || !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The lab command
+
+
+def test_student_work_keeps_the_students_files(course, tmp_path):
+    """Does preparing the student work folder again keep the student's files as they are,
+    and copy back only what is missing?"""
+    work = tmp_path / "work"
+    copied, kept = lab_module.prepare_student_work(work, course)
+    release = lab_module.release_dir(course)
+    assert sorted(copied) == sorted(p.name for p in release.iterdir() if p.is_file())
+    assert kept == []
+    (work / NOTEBOOK).write_text("the student's own work")
+    (work / "public_tests.py").unlink()
+    copied, kept = lab_module.prepare_student_work(work, course)
+    assert copied == ["public_tests.py"]
+    assert NOTEBOOK in kept
+    assert (work / NOTEBOOK).read_text() == "the student's own work"
+
+
+def http_status(url, token):
+    """The HTTP status of a GET with a token."""
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def listening_addresses(port):
+    """The local IPv4 and IPv6 addresses listening on a TCP port (from /proc/net)."""
+    addresses = []
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"]:
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                addresses.append(address)
+    return addresses
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["student", "instructor"])
+def test_lab_command_serves_on_loopback_behind_a_token(course, tmp_path, mode):
+    """Does `python -m instructor.lab MODE` print a 127.0.0.1 URL with its token, listen on
+    127.0.0.1 only, refuse requests without the token, and stop cleanly on Ctrl+C?"""
+    port, token = lab_module.free_port(preferred=None), "a-token-for-this-test"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "instructor.lab", mode, "--port", str(port), "--token", token],
+        cwd=course,
+        env=jupyter_environment(tmp_path / "jupyter"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if line.startswith("JupyterLab:"):
+                break
+        assert printed and printed[-1].startswith("JupyterLab:"), "".join(printed)
+        url = printed[-1].split()[-1]
+        start = "lab/tree/Initialization.ipynb" if mode == "student" else "lab"
+        assert url == f"http://127.0.0.1:{port}/{start}?token={token}", "".join(printed)
+        assert listening_addresses(port) == ["0100007F"]  # 127.0.0.1, nothing else
+        base = f"http://127.0.0.1:{port}"
+        assert http_status(f"{base}/api/status", "wrong-token") == 403
+        assert http_status(f"{base}/api/status", token) == 200
+        assert http_status(f"{base}/formgrader", token) == (200 if mode == "instructor" else 404)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl+C in its terminal
+        rest = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, rest
+    assert "Stopping JupyterLab" in rest
+    assert listening_addresses(port) == []
+
+
+# ---------------------------------------------------------------------------------------
+# A student answers the exercises in JupyterLab
+
+
+@pytest.fixture(scope="module")
+def student_lab(tmp_path_factory):
+    """JupyterLab as `python -m instructor lab student` starts it, in a copy of the course."""
+    course = copy_course(tmp_path_factory.mktemp("student-course"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lab, _, _ = lab_module.start_student(
+        course,
+        port=lab_module.free_port(preferred=None),
+        env=jupyter_environment(tmp_path_factory.mktemp("student-jupyter")),
+        log_path=ARTIFACTS / "student-lab.log",
+    )
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture(scope="module")
+def student_notebook(browser, student_lab):
+    """The student's notebook open in JupyterLab, its kernel started and idle."""
+    page = Watched(browser.new_page(viewport=VIEWPORT), "student")
+    page.page.goto(student_lab.start_url())
+    page.page.wait_for_selector(".jp-Notebook .jp-Cell")
+    wait_until_idle(page.page, TIMEOUT_MS / 1000)
+    page.screenshot("notebook-opened")
+    yield page
+    page.page.close()
+
+
+@pytest.fixture(scope="module")
+def positions(student_lab):
+    """{cell id: position} of the student's notebook."""
+    return cell_positions(student_lab.root_dir / NOTEBOOK)
+
+
+@in_the_browser
+def test_students_see_no_instructor_tools(student_notebook, student_lab):
+    """Does the student's JupyterLab offer nbgrader's Validate button but no Nbgrader menu,
+    Formgrader or Create Assignment panel?"""
+    page = student_notebook.page
+    assert page.locator(".jp-Toolbar-item", has_text="Validate").count() == 1
+    menus = page.locator(".lm-MenuBar-itemLabel").all_text_contents()
+    assert "Run" in menus and "Nbgrader" not in menus
+    assert page.locator(".lm-TabBar-tab", has_text="Create Assignment").count() == 0
+    assert student_lab.get("formgrader")[0] == 404
+    student_notebook.assert_no_javascript_errors()
+
+
+@pytest.fixture(scope="module")
+def answered_notebook(student_notebook, positions):
+    """The notebook after the student typed the three correct answers, saved it and ran
+    every cell (Run > Run All Cells)."""
+    page = student_notebook.page
+    for exercise, answer in CORRECT.items():
+        type_answer(page, positions[f"initialize_parameters_{exercise}"], answer)
+    cell(page, positions["initialize_parameters_zeros"])
+    student_notebook.screenshot("zeros-answer-typed")
+    save(page)
+    started = time.monotonic()
+    menu(page, "Run", "Run All Cells")
+    wait_until_idle(page, RUN_ALL_TIMEOUT_S, every_cell_ran=True)
+    print(f"Run All Cells took {time.monotonic() - started:.1f} s")
+    for step, cell_id in [
+        ("data-plotted", "load-data"),
+        ("zeros-public-test", "public-test-zeros"),
+        ("random-training", "train-random"),
+        ("he-decision-boundary", "boundary-he"),
+        ("conclusions", "conclusions"),
+    ]:
+        cell(page, positions[cell_id])
+        student_notebook.screenshot(step)
+    return student_notebook
+
+
+def assert_healthy(notebook, positions):
+    """No JavaScript error in the page, and no error or stderr output in the notebook."""
+    notebook.assert_no_javascript_errors()
+    shown = list(error_outputs(notebook.page))
+    assert not shown, f"error outputs in the notebook (cell position, text): {shown}"
+
+
+@in_the_browser
+def test_typed_answers_pass_the_three_public_tests(answered_notebook, positions):
+    """Do the answers typed in JupyterLab pass the three public tests, and only those say so?"""
+    page = answered_notebook.page
+    for exercise in CORRECT:
+        text = outputs_text(page, positions[f"public-test-{exercise}"])
+        assert text.rstrip().endswith("All tests passed."), f"{exercise}: {text}"
+    shown = page.locator(".jp-OutputArea-output", has_text="All tests passed.")
+    assert shown.count() == 3
+    assert_healthy(answered_notebook, positions)
+
+
+@in_the_browser
+@pytest.mark.parametrize("kind", COSTS)
+def test_each_training_shows_the_expected_costs(answered_notebook, positions, kind):
+    """Does each training run print its 15 costs, starting and ending at the expected values?"""
+    text = outputs_text(answered_notebook.page, positions[f"train-{kind}"])
+    printed = re.findall(r"Cost after iteration (\d+): (\S+)", text)
+    assert [int(i) for i, _ in printed] == list(range(0, 15000, 1000))
+    first, last = (f"{float(printed[i][1]):.12g}" for i in (0, -1))
+    assert (first, last) == COSTS[kind]
+    assert_healthy(answered_notebook, positions)
+
+
+@in_the_browser
+def test_plots_are_rendered_images(answered_notebook, positions):
+    """Does the page show the data, the three cost curves and the three decision boundaries
+    as images the browser decoded?"""
+    page = answered_notebook.page
+    plotting = ["load-data"] + [f"{step}-{k}" for k in COSTS for step in ("train", "boundary")]
+    for cell_id in plotting:
+        images = cell(page, positions[cell_id]).locator(".jp-OutputArea-output img")
+        assert images.count() == 1, f"{cell_id}: {images.count()} images"
+        images.first.scroll_into_view_if_needed()
+        width, height = images.first.evaluate(
+            "img => img.decode().then(() => [img.naturalWidth, img.naturalHeight])"
+        )
+        assert width >= 300 and height >= 200, f"{cell_id}: a {width}x{height} image"
+    assert_healthy(answered_notebook, positions)
+
+
+def check_cell_position(positions, notebook_path):
+    """The position of the notebook's pre-submission check cell (it calls check_notebook)."""
+    cells = json.loads(Path(notebook_path).read_text())["cells"]
+    calls = [c.get("id") for c in cells if "check_notebook(" in "".join(c["source"])]
+    assert len(calls) == 1, f"expected one cell calling check_notebook, found {calls}"
+    return positions[calls[0]]
+
+
+def check_from_the_command_line(work):
+    """What `python check_submission.py Initialization.ipynb` prints on the saved notebook,
+    asserting that it passes (exit code 0): the reference for what the lab shows."""
+    result = subprocess.run(
+        [sys.executable, "check_submission.py", NOTEBOOK], cwd=work, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.strip()
+
+
+def open_terminal_and_run(page, command, marker):
+    """Open a JupyterLab terminal (File > New > Terminal), run a command in it and return
+    the terminal's text once a line matching marker has appeared."""
+    menu(page, "File", "New", "Terminal")
+    terminal = page.locator(".jp-Terminal").last
+    text = terminal.locator(".xterm-accessibility")  # the screen reader's copy of the text
+    text.filter(has_text=re.compile(r"[$#]")).wait_for(state="attached")  # the shell's prompt
+    terminal.click()
+    page.keyboard.type(command)
+    page.keyboard.press("Enter")
+    text.filter(has_text=re.compile(marker)).wait_for(state="attached")
+    return text.text_content()
+
+
+@in_the_browser
+def test_presubmission_check_cell_passes(answered_notebook, positions, student_lab):
+    """After saving (Ctrl+S), does the notebook's own check cell, run again, show the
+    check's success report?"""
+    page, work = answered_notebook.page, student_lab.root_dir
+    save(page)
+    reference = check_from_the_command_line(work)
+    position = check_cell_position(positions, work / NOTEBOOK)
+    cell(page, position).click()
+    before = prompt(page, position)
+    page.keyboard.press("Shift+Enter")
+    wait_for_a_new_run(page, position, before)
+    cell(page, position)
+    answered_notebook.screenshot("check-cell")
+    assert reference and reference in outputs_text(page, position)
+    assert_healthy(answered_notebook, positions)
+
+
+@in_the_browser
+def test_presubmission_check_passes_in_a_terminal(answered_notebook, positions, student_lab):
+    """Does `python check_submission.py Initialization.ipynb`, typed in a JupyterLab
+    terminal as the notebook's advice says, pass the saved notebook?"""
+    page = answered_notebook.page
+    save(page)
+    reference = check_from_the_command_line(student_lab.root_dir)
+    text = open_terminal_and_run(
+        page,
+        f"python check_submission.py {NOTEBOOK}; echo check-exit-code=$?",
+        r"check-exit-code=\d",
+    )
+    answered_notebook.screenshot("check-in-terminal")
+    assert "check-exit-code=0" in text
+    assert reference.splitlines()[-1] in text
+    page.locator(".lm-TabBar-tab", has_text=NOTEBOOK).click()  # back to the notebook
+    assert_healthy(answered_notebook, positions)
+
+
+@in_the_browser
+def test_a_broken_answer_is_named_by_its_public_test(answered_notebook, positions):
+    """When the student changes `* 10` to `* 0.01` in the large random answer and re-runs it
+    and its public test, does the test name the mistake?"""
+    page = answered_notebook.page
+    answer = cell(page, positions["initialize_parameters_random"])
+    answer.locator(".cm-line", has_text="* 10").click()
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("0.01")
+    answered_notebook.screenshot("random-answer-broken")
+    assert "np.random.randn(layers_dims[l], layers_dims[l - 1]) * 0.01" in answer.inner_text()
+    before = prompt(page, positions["public-test-random"])
+    page.keyboard.press("Shift+Enter")  # runs the answer cell, selects its public test
+    page.keyboard.press("Shift+Enter")  # runs the public test
+    wait_for_a_new_run(page, positions["public-test-random"], before)
+    text = outputs_text(page, positions["public-test-random"])
+    cell(page, positions["public-test-random"]).locator(
+        ".jp-OutputArea"
+    ).scroll_into_view_if_needed()
+    answered_notebook.screenshot("random-mistake-named")
+    assert "Mistake: wrong scale for large random" in text
+    assert "All tests passed." not in text
+    assert_healthy(answered_notebook, positions)
+
+
+# ---------------------------------------------------------------------------------------
+# An instructor reads the demo class's scores in the Formgrader
+
+
+INSTRUCTOR_TEST = "test_formgrader_shows_the_demo_class_scores"
+
+
+def grading_commands():
+    """The shell command that grades the demo class: nbgrader's own commands."""
+    nbgrader_cli = [sys.executable, "-m", "nbgrader"]
+    generate = [*nbgrader_cli, "generate_assignment", ASSIGNMENT, "--force"]
+    autograde = [*nbgrader_cli, "autograde", ASSIGNMENT, "--force"]
+    autograde.append(f"--CourseDirectory.submitted_directory={DEMO_SUBMITTED}")
+    return f"{shlex.join(generate)} && {shlex.join(autograde)}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_class_grading(request, tmp_path_factory):
+    """(course copy, grading process): the demo class being graded by nbgrader in a copy of
+    the course, started with the module when the Formgrader test is to run, so that its two
+    minutes overlap the other tests. None when that test is not selected or cannot run."""
+    if INSTRUCTOR_TEST not in {item.originalname for item in request.session.items}:
+        yield None
+        return
+    if not CHROMIUM.exists() and os.environ.get("CI", "").lower() != "true":
+        yield None  # the test is skipped
+        return
+    course = copy_course(tmp_path_factory.mktemp("instructor-course"))
+    bindir = os.path.dirname(sys.executable)  # nbgrader runs `alembic` from PATH
+    grading = subprocess.Popen(
+        ["sh", "-c", grading_commands()],
+        cwd=course,
+        env=dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    yield course, grading
+    if grading.poll() is None:  # the Formgrader test did not wait for it
+        os.killpg(grading.pid, signal.SIGKILL)
+    grading.communicate()
+
+
+@pytest.fixture(scope="module")
+def graded_demo_class(demo_class_grading):
+    """The copy of the course whose demo class nbgrader has graded."""
+    course, grading = demo_class_grading
+    log = grading.communicate(timeout=600)[0]
+    assert grading.returncode == 0, f"grading the demo class failed:\n{log[-3000:]}"
+    return course
+
+
+@pytest.fixture(scope="module")
+def instructor_lab(graded_demo_class, tmp_path_factory):
+    """JupyterLab as `python -m instructor lab instructor` starts it, on the graded course."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lab = lab_module.start_instructor(
+        graded_demo_class,
+        port=lab_module.free_port(preferred=None),
+        env=jupyter_environment(tmp_path_factory.mktemp("instructor-jupyter")),
+        log_path=ARTIFACTS / "instructor-lab.log",
+    )
+    yield lab
+    lab.stop()
+
+
+def gradebook_totals(course):
+    """{student id: "score / max score"} as nbgrader's gradebook records them."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {s.id: f"{s.score:g} / {s.max_score:g}" for s in gradebook.students}
+
+
+@in_the_browser
+def test_formgrader_shows_the_demo_class_scores(browser, instructor_lab, graded_demo_class):
+    """Does the instructor's JupyterLab offer nbgrader's tools, and does the Formgrader (the
+    link the lab command prints) list every demo student with the total score the gradebook
+    holds (demo-correct: 30 / 30)?"""
+    watched = Watched(browser.new_page(viewport=VIEWPORT), "instructor")
+    page = watched.page
+    page.goto(instructor_lab.formgrader_url())
+    formgrader = page.frame_locator("#formgrader iframe")
+    formgrader.locator("td", has_text=re.compile(f"^{ASSIGNMENT}$")).wait_for()
+    watched.screenshot("formgrader-assignments")
+
+    formgrader.get_by_role("link", name="Manage Students").click()
+    rows = formgrader.locator("#main-table tr", has=formgrader.locator("td.score"))
+    rows.filter(has_text="demo-correct").wait_for()
+    watched.screenshot("formgrader-students")
+    shown = {
+        row.locator("td.id").inner_text().strip(): row.locator("td.score").inner_text().strip()
+        for row in rows.all()
+    }
+    assert shown["demo-correct"] == "30 / 30"
+    assert shown == gradebook_totals(graded_demo_class)
+    assert len(shown) == len(list((graded_demo_class / DEMO_SUBMITTED).iterdir()))
+
+    menu(page, "Nbgrader")
+    items = page.locator(".lm-Menu-itemLabel").all_text_contents()
+    assert {"Assignment List", "Course List", "Formgrader", "Create assignment"} <= set(items)
+    page.keyboard.press("Escape")
+    assert page.locator(".lm-TabBar-tab", has_text="Create Assignment").count() == 1
+    watched.assert_no_javascript_errors()
+    page.close()

@@ -1,0 +1,398 @@
+"""Does the students' feedback show every verdict and score, and nothing of the hidden tests?
+
+The demo class, plus two students who break things in the way that used to leak, is graded by
+the real `nbgrader autograde` in a copy of the course; `nbgrader generate_feedback` then writes
+the pages with the course configuration (WithholdHiddenTests). Every page is searched, as text,
+for every hidden test line, every hidden expected value in several print formats, and every
+solution line. The same search run on nbgrader's default feedback finds them, which shows the
+search can fail.
+"""
+
+import html
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from conftest import extra_students, submitted_hashes_before_grading, tree_hashes
+
+from instructor import demo
+from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, EXERCISES, NOTEBOOK, nbgrader
+from instructor.feedback import (
+    WITHHELD_NUMBER,
+    Secrets,
+    WithholdHiddenTests,
+    split_hidden,
+)
+from instructor.scores import read_scores
+
+HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
+CONFIG_SECTION = "# --- Feedback without the hidden tests"
+
+# --- The graded class: the session's graded_demo (tests/conftest.py) ---------------------
+
+
+@pytest.fixture(scope="module")
+def graded_demo_class(graded_demo):
+    return graded_demo
+
+
+# --- What must not show, found independently of instructor.feedback ----------------------
+
+
+def regions(notebook_path, markers):
+    """The lines of every region between the markers (included) in a notebook's cells."""
+    begin, end = markers
+    lines = []
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        inside = False
+        for line in cell.source.splitlines():
+            inside = inside or begin in line
+            if inside:
+                lines.append(line)
+            inside = inside and end not in line
+    return lines
+
+
+def release_text(course):
+    """Everything the students receive: the release notebook's cells and the helper files."""
+    folder = course / "release" / ASSIGNMENT
+    nb = nbformat.read(folder / NOTEBOOK, as_version=4)
+    helpers = [p.read_text() for p in sorted(folder.glob("*.py"))]
+    return "\n".join([c.source for c in nb.cells] + helpers)
+
+
+def renderings(x):
+    """How a number may be printed: repr, numpy's 8 decimals (trimmed or not)."""
+    in_array = np.array2string(np.array([x]), precision=8)[1:-1].strip()
+    return {repr(x), np.format_float_positional(x, precision=8), f"{x:.8f}", in_array}
+
+
+def first_six_digits(x):
+    """The first 6 significant digits of |x|, cut and rounded: 17.8862 and 17.8863."""
+    mantissa, exponent = f"{abs(x):.16e}".split("e")
+    digits, exponent = mantissa.replace(".", "")[:6], int(exponent)
+    if exponent < 0:
+        cut = "0." + "0" * (-exponent - 1) + digits
+    else:
+        cut = digits[: exponent + 1] + "." + digits[exponent + 1 :]
+    return {cut.rstrip("."), f"{abs(x):.6g}"}
+
+
+class Forbidden:
+    """The hidden lines, hidden values and solution lines of the source notebook, less what
+    the release gives every student anyway (and, for solutions, what the student wrote)."""
+
+    def __init__(self, course):
+        source = course / "source" / ASSIGNMENT / NOTEBOOK
+        public = release_text(course)
+        hidden = regions(source, HIDDEN)
+        # Lines of brackets alone (`]),`) say nothing; lines the release has are no secret.
+        self.lines = {
+            line.strip() for line in hidden if re.search(r"\w", line) and line.strip() not in public
+        }
+        numbers = {float(t) for line in hidden for t in re.findall(r"-?\d+\.\d+", line)}
+        self.public_numbers = {x for x in numbers if any(f in public for f in renderings(x))}
+        self.numbers = numbers - self.public_numbers
+        self.solution_lines = {
+            line.strip()
+            for line in regions(source, SOLUTION)
+            if re.search(r"\w", line) and line.strip() not in public
+        }
+
+        self.hidden_lines = {line.strip() for line in hidden}
+        forms = {form for x in self.numbers for form in renderings(x) | first_six_digits(x)}
+        longest_first = sorted(map(re.escape, forms), key=len, reverse=True)
+        self._numbers = re.compile(r"(?<![\d.])(?:" + "|".join(longest_first) + ")")
+
+    def found_in(self, text, own_answers=""):
+        """Every forbidden item present in text; solution lines the student typed are theirs."""
+        found = [line for line in self.lines if line in text]
+        found += [line for line in self.solution_lines if line in text and line not in own_answers]
+        return found + self.numbers_printed_in(text)
+
+    def numbers_printed_in(self, text):
+        return self._numbers.findall(text)
+
+
+def page_text(path):
+    """A page as a reader gets it: the tags dropped, the entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", Path(path).read_text(encoding="utf-8")))
+
+
+def submitted_text(course, student):
+    nb = nbformat.read(course / DEMO_SUBMITTED / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+    return "\n".join(c.source for c in nb.cells)
+
+
+def generate_feedback(course, *options):
+    result = nbgrader(
+        "generate_feedback", ASSIGNMENT, "--force", *options, root=course, capture=True
+    )
+    assert result.returncode == 0, result.stdout
+    return {
+        path.parts[-3]: page_text(path)
+        for path in sorted((course / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))
+    }
+
+
+@pytest.fixture(scope="module")
+def forbidden(graded_demo_class):
+    return Forbidden(graded_demo_class)
+
+
+@pytest.fixture(scope="module")
+def autograded_hashes(graded_demo_class):
+    return tree_hashes(graded_demo_class / "autograded")
+
+
+@pytest.fixture(scope="module")
+def feedback_pages(graded_demo_class, autograded_hashes):
+    """{student: page text} written by generate_feedback with the course's configuration."""
+    return generate_feedback(graded_demo_class)
+
+
+@pytest.fixture(scope="module")
+def default_feedback_pages(graded_demo_class, tmp_path_factory):
+    """{student: page text} of nbgrader's default feedback (the section of nbgrader_config.py
+    that adds WithholdHiddenTests removed), for three students, in another copy."""
+    course = tmp_path_factory.mktemp("default-feedback") / "course"
+    shutil.copytree(
+        graded_demo_class, course, symlinks=True, ignore=shutil.ignore_patterns("feedback")
+    )
+    config = (course / "nbgrader_config.py").read_text()
+    assert CONFIG_SECTION in config, "nbgrader_config.py no longer adds the preprocessor"
+    (course / "nbgrader_config.py").write_text(config.split(CONFIG_SECTION)[0])
+    return generate_feedback(course, "--CourseDirectory.student_id=demo-[enx]*")
+
+
+@pytest.mark.slow
+def test_search_finds_what_nbgrader_default_feedback_leaks(default_feedback_pages, forbidden):
+    """Would the search notice a leak: does it find hidden lines and values in nbgrader's
+    default feedback?"""
+    assert sorted(default_feedback_pages) == ["demo-echoes-tests", "demo-np-rebound", "demo-xavier"]
+    assert len(forbidden.lines) > 20 and len(forbidden.numbers) > 80
+    for student, text in default_feedback_pages.items():
+        leaks = forbidden.found_in(text)
+        assert any(line in leaks for line in forbidden.lines), student
+        assert forbidden.numbers_printed_in(text), student
+
+
+@pytest.mark.slow
+def test_every_graded_student_gets_a_page(feedback_pages, graded_demo_class):
+    """Does generate_feedback still write a page for every graded student?"""
+    assert sorted(feedback_pages) == sorted(read_scores(graded_demo_class))
+    assert len(feedback_pages) == len(demo.STUDENTS) + len(extra_students())
+
+
+@pytest.mark.slow
+def test_no_page_shows_hidden_tests_values_or_solutions(
+    feedback_pages, forbidden, graded_demo_class
+):
+    """Is every page free of hidden test lines, hidden expected values (repr, 8 decimals, 6
+    significant digits) and solution lines the student did not write?"""
+    leaks = {
+        student: found
+        for student, text in feedback_pages.items()
+        if (found := forbidden.found_in(text, submitted_text(graded_demo_class, student)))
+    }
+    assert leaks == {}
+    assert all(
+        HIDDEN[0] not in text and SOLUTION[0] not in text for text in feedback_pages.values()
+    )
+
+
+def _test_cells(course, student):
+    nb = nbformat.read(course / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    return {exercise: cells[grade_id] for exercise, grade_id in EXERCISES.items()}
+
+
+@pytest.mark.slow
+def test_pages_keep_every_verdict_and_score(feedback_pages, forbidden, graded_demo_class):
+    """Does each page show, for each exercise, its score and every line the tests printed
+    (except lines holding hidden values)?"""
+    scores = read_scores(graded_demo_class)
+    for student, text in feedback_pages.items():
+        for exercise, cell in _test_cells(graded_demo_class, student).items():
+            grade_id = EXERCISES[exercise]
+            score = f"Score: {scores[student][exercise]:.1f} / 10.0"
+            assert re.search(rf"Grade cell: {grade_id}\s+{re.escape(score)}", text), (
+                student,
+                exercise,
+            )
+            printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+            for line in printed.splitlines():
+                # What the tests printed, not code the student's function echoed.
+                quotes_code = line.strip() in forbidden.hidden_lines
+                if line.strip() and not quotes_code and not forbidden.found_in(line):
+                    assert line.strip() in text, (student, exercise, line)
+
+    xavier = feedback_pages["demo-xavier"]
+    assert "Mistake: Xavier scaling instead of He" in xavier
+    assert "Points for this exercise: 5 / 10." in xavier
+    assert "All checks passed on 3 networks: 10 / 10 points." in xavier
+    assert "Mistake: transposed weights" in feedback_pages["demo-transposed"]
+
+
+@pytest.mark.slow
+def test_error_inside_hidden_tests_is_reported_without_its_traceback(
+    feedback_pages, forbidden, graded_demo_class
+):
+    """When a test cell raises inside its hidden block, does the page still say that the test
+    failed and why, without the traceback that quotes the hidden line?"""
+    cell = _test_cells(graded_demo_class, "demo-np-rebound")["random"]
+    (error,) = [o for o in cell.outputs if o.output_type == "error"]
+    assert forbidden.found_in("\n".join(error.traceback)), "the scenario no longer raises there"
+
+    text = feedback_pages["demo-np-rebound"]
+    assert "Score: 0.0 / 10.0" in text
+    assert "AttributeError: 'NoneType' object has no attribute 'array'" in text
+    assert "stopped with this error" in text
+    assert "Traceback (most recent call last)" in text  # the training cells' own errors remain
+    assert forbidden.found_in(text, submitted_text(graded_demo_class, "demo-np-rebound")) == []
+
+
+@pytest.mark.slow
+def test_test_code_printed_by_the_student_is_withheld(feedback_pages, forbidden, graded_demo_class):
+    """When the student's function prints the test cell that calls it, are the hidden lines
+    of that print withheld, and the verdict kept?"""
+    cell = _test_cells(graded_demo_class, "demo-echoes-tests")["random"]
+    printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
+    assert HIDDEN[0] in printed, "the scenario no longer prints the hidden tests"
+
+    text = feedback_pages["demo-echoes-tests"]
+    assert "[line withheld: it quotes the hidden tests]" in text
+    assert "Mistake: Xavier scaling instead of He" in text
+    assert forbidden.found_in(text, submitted_text(graded_demo_class, "demo-echoes-tests")) == []
+
+
+@pytest.mark.slow
+def test_students_own_output_matching_hidden_values_is_masked(feedback_pages, forbidden):
+    """When a student's own output happens to print hidden expected values (Xavier's scale
+    gives the hidden He values of another network), are those numbers masked, with a note?"""
+    text = feedback_pages["demo-xavier"]
+    assert WITHHELD_NUMBER in text
+    assert "stands for a number equal to a value that the hidden tests expect" in text
+
+
+@pytest.mark.slow
+def test_feedback_changes_no_submitted_or_autograded_file(
+    feedback_pages, graded_demo_class, autograded_hashes
+):
+    """Are the submitted and the autograded notebooks left as they were?"""
+    assert tree_hashes(graded_demo_class / DEMO_SUBMITTED) == submitted_hashes_before_grading(
+        graded_demo_class
+    )
+    assert tree_hashes(graded_demo_class / "autograded") == autograded_hashes
+
+
+# --- The preprocessor on its own, on notebooks made here (no nbgrader run) ----------------
+
+
+def test_secret_numbers_are_masked_in_any_format():
+    """Is a hidden value masked whether printed in full, with 8 decimals, with 6 significant
+    digits, in scientific notation, negated or inside ANSI colours, while public values,
+    coarse prints and other numbers stay?"""
+    secret, public = -4.772180303595027, 17.886284734303185
+    secrets = Secrets([f"x = [{secret!r}, {public!r}]"], ["Expected: 17.88628473"])
+    for printed in [
+        repr(secret),
+        "-4.7721803",
+        "-4.77218030",
+        f"{secret:.6g}",
+        "4.77218",
+        f"{secret:.6e}",
+        "\x1b[32m4.772180303595027\x1b[39m",
+    ]:
+        masked = secrets.mask(f"W = [{printed}]")
+        assert WITHHELD_NUMBER in masked and not re.search(r"\d\.\d", masked), printed
+    for printed in ["17.886284734303185", "17.88628473", "-4.772", "4.77222", "0.6931471805599453"]:
+        assert secrets.mask(f"W = [{printed}]") == f"W = [{printed}]", printed
+
+
+def test_coloured_traceback_line_quoting_hidden_code_is_withheld():
+    """Is a traceback line that quotes a hidden line withheld, although IPython's colour
+    codes cut it into pieces?"""
+    secrets = Secrets(['    "b1": np.zeros((4, 1)),'], ["b = np.zeros((2, 1))"])
+    line = '\x1b[32m---> 9\x1b[39m  \x1b[33m"b1"\x1b[39m: np.zeros((\x1b[32m4\x1b[39m, \x1b[32m1\x1b[39m)),'
+    assert secrets.mask(line) == "[line withheld: it quotes the hidden tests]"
+    assert secrets.mask("b1 = np.zeros((2, 1))") == "b1 = np.zeros((2, 1))"
+
+
+def test_hidden_region_left_open_hides_the_rest_of_the_cell():
+    """Does a region without its end marker hide everything after it, and the note keep the
+    region's indentation?"""
+    source = "a = 1\n    ### BEGIN HIDDEN TESTS\n    b = 2\nc = 3"
+    visible, hidden = split_hidden(source, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "# note")
+    assert visible == "a = 1\n    # note"
+    assert hidden == ["    ### BEGIN HIDDEN TESTS", "    b = 2", "c = 3"]
+
+
+def _cell(kind, source, grade_id, outputs=(), **flags):
+    meta = {"grade": False, "solution": False, "locked": False, "grade_id": grade_id, **flags}
+    if kind == "markdown":
+        return nbformat.v4.new_markdown_cell(source, metadata={"nbgrader": meta})
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta}, outputs=list(outputs))
+
+
+def test_preprocessor_without_gradebook_scrubs_a_test_cell():
+    """Without a gradebook, does the preprocessor still take the hidden tests from the notebook,
+    keep the student's answer and the verdict, shorten the error and leave out displays?"""
+    test_source = "### BEGIN HIDDEN TESTS\nexpected = 0.123456789\n### END HIDDEN TESTS\ncheck()"
+    traceback = ["Cell In[3], line 2", "----> 2 expected = 0.123456789", "NameError: x"]
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _cell("code", "def f():\n    return 0.123456789", "answer", solution=True),
+            _cell(
+                "code",
+                test_source,
+                "test",
+                grade=True,
+                locked=True,
+                points=1,
+                outputs=[
+                    nbformat.v4.new_output("stream", text="found 0.12345679\nVerdict: wrong.\n"),
+                    nbformat.v4.new_output("display_data", data={"text/plain": "0.1234568"}),
+                    nbformat.v4.new_output(
+                        "error", ename="NameError", evalue="x", traceback=traceback
+                    ),
+                ],
+            ),
+        ]
+    )
+    nb, _ = WithholdHiddenTests().preprocess(nb, {})
+    answer, test = nb.cells
+    assert answer.source == "def f():\n    return 0.123456789"
+    assert "0.123456789" not in test.source and "check()" in test.source
+    texts = [o.get("text", "") + "\n".join(o.get("traceback", [])) for o in test.outputs]
+    joined = "\n".join(texts)
+    assert "Verdict: wrong." in joined and f"found {WITHHELD_NUMBER}" in joined
+    assert "NameError" in joined and "expected = " not in joined
+    assert "1 output(s) displayed while the tests ran are not shown" in joined
+    assert "0.12345" not in joined
+
+
+def test_config_adds_the_preprocessor_to_generate_feedback(course, tmp_path):
+    """Does the course configuration, loaded by a Python that has not the course on its path
+    (as the `nbgrader` script), give generate_feedback the WithholdHiddenTests preprocessor?"""
+    probe = (
+        "import sys\n"
+        "from traitlets.config.loader import PyFileConfigLoader\n"
+        "c = PyFileConfigLoader('nbgrader_config.py', path=sys.argv[1]).load_config()\n"
+        "print([(p.__module__, p.__name__) for p in c.GenerateFeedback.preprocessors])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(course)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "('instructor.feedback', 'WithholdHiddenTests')" in result.stdout
+    assert "GetGrades" in result.stdout and "CSSHTMLHeaderPreprocessor" in result.stdout
