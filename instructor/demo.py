@@ -12,6 +12,7 @@ the scaffold around it (a loop bound, say) is given as (old, new) text replaceme
 import argparse
 import shutil
 import sys
+from pathlib import Path
 
 import nbformat
 
@@ -94,6 +95,20 @@ parameters['b' + str(l)] = np.random.randn(layers_dims[l], 1)""",
 }
 
 
+# How the formgrader and exports name each demo student: (first name, last name).
+NAMES = {
+    "demo-correct": ("Demo", "Correct answers"),
+    "demo-untouched": ("Demo", "Untouched release"),
+    "demo-transposed": ("Demo", "Transposed weights"),
+    "demo-fixed-index": ("Demo", "layers_dims[1] for layers_dims[l]"),
+    "demo-uniform-rand": ("Demo", "rand for randn"),
+    "demo-small-random": ("Demo", "Random scaled by 0.01"),
+    "demo-xavier": ("Demo", "Xavier for He"),
+    "demo-random-biases": ("Demo", "Random biases"),
+    "demo-skip-last-layer": ("Demo", "Last layer skipped"),
+}
+
+
 def fill(notebook, answers):
     """Type the answers into a copy of the release notebook (an nbformat node)."""
     nb = nbformat.from_dict(notebook)
@@ -130,12 +145,22 @@ def build(root=ROOT, students=STUDENTS):
     return out
 
 
+def register(root=ROOT):
+    """Give the demo students their names in the gradebook (nbgrader grades them by id)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+        for student, (first, last) in NAMES.items():
+            gb.update_or_create_student(student, first_name=first, last_name=last)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m instructor demo", description=__doc__.splitlines()[0]
     )
     parser.parse_args(argv)
     out = build()
+    register()
     print(f"Demo class of {len(STUDENTS)} students written to {out.relative_to(ROOT)}/")
     return 0
 

@@ -23,9 +23,17 @@ EXPECTED = {
 }
 
 
-def test_every_demo_student_is_expected():
-    """Does the test cover exactly the students of the demo class?"""
-    assert set(EXPECTED) == set(demo.STUDENTS)
+def test_every_demo_student_is_expected_and_named():
+    """Does the test cover exactly the students of the demo class, each with a name?"""
+    assert set(EXPECTED) == set(demo.STUDENTS) == set(demo.NAMES)
+
+
+def test_demo_students_get_their_names_in_the_gradebook(course):
+    """Does registering the demo class name its students in nbgrader's gradebook?"""
+    demo.register(course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        student = gb.find_student("demo-xavier")
+        assert (student.first_name, student.last_name) == demo.NAMES["demo-xavier"]
 
 
 def test_committed_demo_class_is_what_the_builder_types(tmp_path):
