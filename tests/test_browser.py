@@ -15,7 +15,6 @@ the `lab` command itself, without a browser.
 import json
 import os
 import re
-import shlex
 import signal
 import subprocess
 import sys
@@ -543,53 +542,10 @@ def test_a_broken_answer_is_named_by_its_public_test(answered_notebook, position
 # An instructor reads the demo class's scores in the Formgrader
 
 
-INSTRUCTOR_TEST = "test_formgrader_shows_the_demo_class_scores"
-
-
-def grading_commands():
-    """The shell command that grades the demo class: nbgrader's own commands."""
-    nbgrader_cli = [sys.executable, "-m", "nbgrader"]
-    generate = [*nbgrader_cli, "generate_assignment", ASSIGNMENT, "--force"]
-    autograde = [*nbgrader_cli, "autograde", ASSIGNMENT, "--force"]
-    autograde.append(f"--CourseDirectory.submitted_directory={DEMO_SUBMITTED}")
-    return f"{shlex.join(generate)} && {shlex.join(autograde)}"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def demo_class_grading(request, tmp_path_factory):
-    """(course copy, grading process): the demo class being graded by nbgrader in a copy of
-    the course, started with the module when the Formgrader test is to run, so that its two
-    minutes overlap the other tests. None when that test is not selected or cannot run."""
-    if INSTRUCTOR_TEST not in {item.originalname for item in request.session.items}:
-        yield None
-        return
-    if not CHROMIUM.exists() and os.environ.get("CI", "").lower() != "true":
-        yield None  # the test is skipped
-        return
-    course = copy_course(tmp_path_factory.mktemp("instructor-course"))
-    bindir = os.path.dirname(sys.executable)  # nbgrader runs `alembic` from PATH
-    grading = subprocess.Popen(
-        ["sh", "-c", grading_commands()],
-        cwd=course,
-        env=dict(os.environ, PATH=bindir + os.pathsep + os.environ["PATH"]),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    yield course, grading
-    if grading.poll() is None:  # the Formgrader test did not wait for it
-        os.killpg(grading.pid, signal.SIGKILL)
-    grading.communicate()
-
-
 @pytest.fixture(scope="module")
-def graded_demo_class(demo_class_grading):
-    """The copy of the course whose demo class nbgrader has graded."""
-    course, grading = demo_class_grading
-    log = grading.communicate(timeout=600)[0]
-    assert grading.returncode == 0, f"grading the demo class failed:\n{log[-3000:]}"
-    return course
+def graded_demo_class(graded_demo):
+    """The session's copy of the course whose demo class nbgrader graded (tests/conftest.py)."""
+    return graded_demo
 
 
 @pytest.fixture(scope="module")
