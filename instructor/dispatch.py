@@ -1,0 +1,179 @@
+"""Where the grading tasks run: in this process one after the other, or on a Dask cluster.
+
+Both take (key, task) pairs and yield (key, result) pairs as results come in; the task function
+is worker.grade_submission in both, so the two routes grade identically.
+
+The Dask route starts a LocalCluster sized to the machine (one single-threaded worker process
+per core), or connects to an existing scheduler (`tcp://host:port`), e.g. a Kubernetes or Slurm
+deployment. Workers need the course's Python environment but no access to its files: this
+package is uploaded to them, the assignment's bundle is installed on each (also on workers
+that join or restart later) by a worker plugin, and each task carries its submission. A task
+whose worker dies is run again elsewhere by Dask; only a few tasks are in flight at a time, so
+that results are saved as they complete.
+"""
+
+import io
+import logging
+import os
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from .worker import grade_submission
+
+PACKAGE = Path(__file__).resolve().parent
+# Run on the cluster after an upload: drop the modules of this package already imported there.
+FORGET_PACKAGE = (
+    "import sys\n"
+    "for name in [m for m in sys.modules if m == 'instructor' or m.startswith('instructor.')]:\n"
+    "    del sys.modules[name]\n"
+)
+
+
+_BUNDLES = {}  # on a worker: the bundles installed by BundlePlugin, by fingerprint
+
+
+class BundlePlugin(WorkerPlugin):
+    """Installs the assignment's bundle on every worker, including those that start later."""
+
+    name = "instructor-grading-bundle"
+
+    def __init__(self, bundle):
+        self.bundle = bundle
+
+    def setup(self, worker=None):
+        _BUNDLES[self.bundle["fingerprint"]] = self.bundle
+
+
+def grade_on_worker(task, fingerprint):
+    """The task run by Dask: grade a submission with the bundle installed on this worker."""
+    bundle = _BUNDLES.get(fingerprint)
+    if bundle is None:
+        return {"student": task["student"], "status": "failed",
+                "reason": "the worker had not received the assignment"}  # fmt: skip
+    return grade_submission(task, bundle)
+
+
+class SerialRunner:
+    """Grades in this process, one submission after the other (no Dask)."""
+
+    description = "in this process (serial)"
+    workers = 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def run(self, items, bundle):
+        for key, task in items:
+            yield key, grade_submission(task, bundle)
+
+
+def _failed(task, error):
+    name = type(error).__name__
+    if name == "KilledWorker":
+        reason = "the workers grading it died several times (the submission may kill its grader)"
+    else:
+        reason = f"the task failed on the cluster ({name}: {error})"
+    return {"student": task["student"], "status": "failed", "reason": reason}
+
+
+def package_zip(folder):
+    """This package as a zip file that Dask can send to its workers; returns its path."""
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(PACKAGE.glob("*.py")):
+            archive.write(path, f"instructor/{path.name}")
+    target = Path(folder) / f"instructor_grading_{uuid.uuid4().hex[:8]}.zip"
+    target.write_bytes(data.getvalue())
+    return target
+
+
+class DaskRunner:
+    """Grades on a Dask cluster: a local one sized to the machine, or an existing scheduler."""
+
+    def __init__(self, scheduler=None, workers=None, retries=1):
+        self.scheduler = scheduler
+        self.n_workers = workers or os.cpu_count() or 1
+        self.retries = retries
+        self.cluster = self.client = None
+
+    def __enter__(self):
+        from distributed import Client, LocalCluster
+
+        for name in ("distributed", "bokeh", "tornado"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        if self.scheduler:
+            self.client = Client(self.scheduler, timeout="30s")
+            with tempfile.TemporaryDirectory() as folder:
+                self.client.upload_file(str(package_zip(folder)), load=True)
+            # a cluster that ran an older version of this package re-imports it from the upload
+            self.client.run(exec, FORGET_PACKAGE)
+            self.client.run_on_scheduler(exec, FORGET_PACKAGE)
+            self.description = f"on the Dask cluster at {self.scheduler}"
+        else:
+            self.cluster = LocalCluster(
+                n_workers=self.n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+            self.client = Client(self.cluster)
+            self.description = f"on a local Dask cluster of {self.n_workers} worker processes"
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        return False
+
+    @property
+    def workers(self):
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def run(self, items, bundle):
+        from distributed import as_completed
+
+        self.client.register_plugin(BundlePlugin(bundle))
+        fingerprint = bundle["fingerprint"]
+        items = iter(items)
+        pending = as_completed()
+        keys, tasks = {}, {}
+
+        def submit_next():
+            item = next(items, None)
+            if item is None:
+                return False
+            key, task = item
+            future = self.client.submit(
+                grade_on_worker,
+                task,
+                fingerprint,
+                key=f"grade-{task['student']}-{uuid.uuid4().hex[:8]}",
+                retries=self.retries,
+                pure=False,
+            )
+            keys[future.key], tasks[future.key] = key, task
+            pending.add(future)
+            return True
+
+        for _ in range(3 * self.workers):
+            if not submit_next():
+                break
+        for future in pending:
+            key, task = keys.pop(future.key), tasks.pop(future.key)
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 -- reported per submission, batch goes on
+                result = _failed(task, error)
+            future.release()
+            yield key, result
+            submit_next()

@@ -1,0 +1,449 @@
+"""Running a notebook for grading: nbgrader's Execute, with the kernel in a sandbox.
+
+`SandboxedExecute` replaces nbgrader's Execute preprocessor in the grading pipeline (see
+worker.py). It behaves the same on a well-behaved notebook, and turns every way a notebook can
+misbehave into a defined result: a cell that runs too long, a notebook that runs too long,
+output without end, a kernel that dies or stops answering. Each such event is an "incident",
+one line for the grading summary.
+"""
+
+import asyncio
+import atexit
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from time import monotonic
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
+from nbgrader.preprocessors import Execute
+from traitlets import Any
+
+from . import sandbox
+
+PROBE_SECONDS = 5  # how long a kernel has to answer again after a timed-out cell was interrupted
+# Error outputs that an incident explains already (the grader's own, and interrupts).
+STOPPED = ("NotRun", "KernelStopped", "CellTimeoutError", "KeyboardInterrupt")
+
+
+def _output_size(msg):
+    """About how many bytes an output message adds to the notebook."""
+    content = msg.get("content", {})
+    size = len(content.get("text", "") or "")
+    for value in (content.get("data") or {}).values():
+        size += len(value) if isinstance(value, str) else len(json.dumps(value))
+    for line in content.get("traceback") or []:
+        size += len(line)
+    return size
+
+
+KEPT_RESULT_CHARS = 10_000  # of a result or error kept past the output limit
+
+
+def _shortened(msg):
+    """A result or error message with each text cut to a reasonable length."""
+    content = msg.get("content", {})
+    for key, value in list((content.get("data") or {}).items()):
+        if isinstance(value, str) and len(value) > KEPT_RESULT_CHARS:
+            content["data"][key] = value[:KEPT_RESULT_CHARS] + "..."
+    if "traceback" in content:
+        lines = [line[:KEPT_RESULT_CHARS] for line in content["traceback"] or []]
+        content["traceback"] = lines if len(lines) <= 200 else lines[:100] + ["..."] + lines[-100:]
+    if isinstance(content.get("evalue"), str):
+        content["evalue"] = content["evalue"][:KEPT_RESULT_CHARS]
+    return msg
+
+
+def name_of(cell, index):
+    """How the summary names a cell: its nbgrader id, or its position."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {grade_id}" if grade_id else f"cell {index + 1} (added by the student)"
+
+
+# --- kernels forked from a zygote -----------------------------------------------------------
+
+
+class Zygote:
+    """The sandbox's kernel zygote of this process (see sandbox.zygote_main), started once."""
+
+    def __init__(self, font_cache):
+        env = {**os.environ, **sandbox.launcher_env(), **sandbox.SINGLE_THREADED}
+        env["MPLCONFIGDIR"] = str(font_cache)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "instructor.sandbox", "--zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
+        atexit.register(self.close)
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def spawn(self, argv, cwd, stdin=None, stdout=None):
+        """Fork a launcher with these arguments (and these files as its standard input and
+        output, else /dev/null); return a Popen-like handle on it."""
+        files = {"stdin": str(stdin) if stdin else None, "stdout": str(stdout) if stdout else None}
+        request = json.dumps({"argv": argv, "cwd": str(cwd), **files}) + "\n"
+        self.process.stdin.write(request.encode())
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        if not answer:
+            raise OSError("the kernel zygote stopped")
+        return ForkedProcess(json.loads(answer)["pid"])
+
+    def close(self):
+        if self.alive():
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+
+
+_ZYGOTES = {}
+
+
+def zygote(font_cache):
+    """This process's zygote, started (again) when needed."""
+    if font_cache not in _ZYGOTES or not _ZYGOTES[font_cache].alive():
+        _ZYGOTES[font_cache] = Zygote(font_cache)
+    return _ZYGOTES[font_cache]
+
+
+class ForkedProcess:
+    """What jupyter_client needs of a Popen, for a launcher forked by the zygote (which reaps
+    it): is it running, wait for it, signal it."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.returncode = None
+        self._started = self._start_time()
+
+    def _start_time(self):
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        return None if fields[0] in ("Z", "X") else fields[19]
+
+    def poll(self):
+        if self.returncode is None and (
+            self._started is None or self._start_time() != self._started
+        ):
+            self.returncode = -signal.SIGKILL  # gone (the zygote reaped it)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum):
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+
+class ZygoteProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, launching the kernel's launcher from the zygote."""
+
+    zygote = Any()
+
+    async def launch_kernel(self, cmd, **kwargs):
+        launcher = [sys.executable, "-m", "instructor.sandbox"]
+        if cmd[: len(launcher)] != launcher:
+            return await super().launch_kernel(cmd, **kwargs)
+        self.process = self.zygote.spawn(cmd[len(launcher) :], kwargs.get("cwd") or os.getcwd())
+        self.pid, self.pgid = self.process.pid, self.process.pid  # a session of its own
+        self.cwd = kwargs.get("cwd")
+        return self.connection_info
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels come from the zygote when there is one."""
+
+    zygote = Any(None)
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.provisioner is None and self.zygote is not None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+            self.provisioner = ZygoteProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self,
+                zygote=self.zygote,
+            )  # fmt: skip
+        return await super()._async_pre_start_kernel(**kw)
+
+
+_ZMQ_CONTEXTS = {}
+
+
+def _zmq_context(limits):
+    """The ZeroMQ context of the grader's kernel clients: a message larger than the output limit
+    disconnects the kernel instead of filling this process's memory."""
+    import zmq
+    import zmq.asyncio
+
+    largest = int(2 * limits.max_output_mb * 2**20) + (1 << 20)
+    if largest not in _ZMQ_CONTEXTS:
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, largest)
+        _ZMQ_CONTEXTS[largest] = context
+    return _ZMQ_CONTEXTS[largest]
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, with the kernel in a sandbox and every failure ending in a score.
+
+    - the kernel is started by sandbox.py (limits and isolation), over IPC sockets;
+    - each cell may run `limits.cell_timeout` seconds (nbgrader interrupts it, the cell fails);
+      a kernel that does not answer again within a few seconds is stopped;
+    - the whole notebook may run `limits.notebook_timeout` seconds;
+    - output beyond `limits.max_output_mb` is not stored; the cell is interrupted, and a kernel
+      that goes on printing for a few seconds after that is stopped;
+    - when the kernel dies or is stopped, the cell that was running and every code cell not run
+      yet get an error output saying why, so that their tests score zero (nbgrader would give
+      full points to a test cell without output), and the run continues to the end.
+
+    `incidents` lists what happened, one line each.
+    """
+
+    def __init__(self, workspace, limits, **kwargs):
+        super().__init__(**kwargs)
+        self.workspace = workspace
+        self.limits = limits
+        self.timeout = int(min(limits.cell_timeout, limits.notebook_timeout))
+        self.startup_timeout = int(min(60, limits.notebook_timeout))
+        self.shutdown_kernel = "immediate"
+        self.timeout_func = self._cell_timeout
+
+    # the kernel
+    def create_kernel_manager(self):
+        specs = KernelSpecManager(kernel_dirs=[str(self.workspace.kernels)])
+        specs.ensure_native_kernel = False
+        self.km = SandboxKernelManager(
+            zygote=zygote(self.workspace.font_cache) if self.workspace.use_zygote else None,
+            kernel_name=sandbox.KERNEL_NAME,
+            kernel_spec_manager=specs,
+            transport="ipc",
+            ip=str(self.workspace.ipc / "k"),
+            connection_file=str(self.workspace.private / "connection.json"),
+            context=_zmq_context(self.limits),
+            config=self.config,
+        )
+        return self.km
+
+    # time limits
+    def _cell_timeout(self, cell):
+        left = self._deadline - monotonic()
+        return max(1, int(min(self.limits.cell_timeout, left)))
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out = timeout
+        return await super()._async_handle_timeout(timeout, cell)
+
+    async def _async_answers_again(self, seconds):
+        """After an interrupt: does the kernel answer a request within seconds?"""
+        msg_id = self.kc.execute("", silent=True, store_history=False)
+        deadline = monotonic() + seconds
+        while (left := deadline - monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Exception:  # noqa: BLE001 -- Empty or a closed channel: no answer
+                return False
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
+
+    answers_again = run_sync(_async_answers_again)
+
+    # output
+    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+        """nbclient's output loop, dropping a message that fails its signature check (a kernel
+        that ran out of memory while sending can garble one) instead of ending the run."""
+        while True:
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=None))
+            except ValueError:
+                self._garbled += 1
+                continue
+            if msg["parent_header"].get("msg_id") == parent_msg_id:
+                try:
+                    self.process_message(msg, cell, cell_index)
+                except CellExecutionComplete:
+                    return
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] in ("execute_result", "error"):  # results and errors are always kept:
+            return super().output(outs, _shortened(msg), display_id, cell_index)  # they score
+        self._output_bytes += _output_size(msg)
+        cap = self.limits.max_output_mb * 2**20
+        if self._output_bytes <= cap:
+            return super().output(outs, msg, display_id, cell_index)
+        if not self._output_capped:
+            self._output_capped = monotonic()
+            outs.append(
+                nbformat.v4.new_output(
+                    "stream",
+                    name="stdout",
+                    text=f"\n[The grader stopped this output: the notebook printed more than "
+                    f"{self.limits.max_output_mb:g} MB.]\n",
+                )
+            )
+            self.incidents.append(
+                f"{name_of(self.nb.cells[cell_index], cell_index)} printed past the "
+                f"{self.limits.max_output_mb:g} MB output limit; the rest of its output was "
+                "dropped and the cell interrupted"
+            )
+            asyncio.ensure_future(self.km.interrupt_kernel())
+        elif monotonic() - self._output_capped > PROBE_SECONDS and not self._stop_reason:
+            self._stop_reason = (
+                "the notebook went on printing after it was interrupted for its output limit"
+            )
+            asyncio.ensure_future(self.km.shutdown_kernel(now=True))
+        return None
+
+    # the run
+    def preprocess(self, nb, resources=None, km=None):
+        from nbclient import NotebookClient
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self.incidents, self._stop_reason = [], None
+        self._output_bytes, self._output_capped, self._garbled = 0, None, 0
+        self._deadline = monotonic() + self.limits.notebook_timeout
+        self._current = 0  # the cell being run
+        started = False
+        try:
+            with self.setup_kernel():
+                started = True
+                info = self.wait_for_reply(self.kc.kernel_info())
+                if info:
+                    self.nb.metadata["language_info"] = info["content"]["language_info"]
+                self._run_cells(resources)
+        except Exception as error:  # noqa: BLE001 -- any failure ends the run, with a reason
+            if not started:
+                self._stop(f"the kernel could not start ({self._exit_reason() or error})")
+            else:
+                name = name_of(self.nb.cells[self._current], self._current)
+                self._stop(f"the run failed in {name} ({type(error).__name__}: {error})")
+                self._fail(self.nb.cells[self._current], self._stop_reason)
+            self._fail_remaining(self._current + 1 if started else 0)
+        if self._garbled:
+            self.incidents.append(
+                f"{self._garbled} unreadable output message(s) of the kernel dropped"
+            )
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    def _run_cells(self, resources):
+        for index, cell in enumerate(self.nb.cells):
+            self._current = index
+            if self._stop_reason:
+                self._fail_remaining(index)
+                return
+            if monotonic() >= self._deadline and self._runs(cell):
+                self._stop(
+                    f"the notebook reached its {self.limits.notebook_timeout:g} s time limit "
+                    f"before {name_of(cell, index)}"
+                )
+                continue
+            self._timed_out = None
+            try:
+                self.preprocess_cell(cell, resources, index)
+            except DeadKernelError:
+                why = (
+                    self._stop_reason
+                    or f"the kernel died while running {name_of(cell, index)} ({self._exit_reason()})"
+                )
+                self._stop(why)
+                self._fail(cell, why)
+                continue
+            except CellTimeoutError:  # the reply came, its output did not: go on
+                if self._timed_out is None:
+                    self.incidents.append(f"{name_of(cell, index)}: its output stopped arriving")
+            if self._timed_out is not None:
+                self._after_timeout(index)
+
+    def _after_timeout(self, index):
+        name = name_of(self.nb.cells[index], index)
+        if monotonic() >= self._deadline:
+            why = (
+                f"the notebook reached its {self.limits.notebook_timeout:g} s time limit while "
+                f"running {name}"
+            )
+            self._kill(why)
+        elif not self.answers_again(PROBE_SECONDS):
+            self._kill(
+                f"{name} ran past its {self._timed_out} s time limit and the kernel did not stop "
+                "when interrupted"
+            )
+        else:
+            self.incidents.append(
+                f"{name} ran past its {self._timed_out} s time limit and was interrupted"
+            )
+
+    def _kill(self, why):
+        self._stop(why)
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 -- already gone
+            pass
+
+    def _stop(self, why):
+        if not self._stop_reason:
+            self._stop_reason = why
+            self.incidents.append(why + "; the cells after it were not run (their tests score 0)")
+
+    def _exit_reason(self):
+        """How the kernel's sandbox ended, with the last line its kernel wrote, if any."""
+        status = sandbox.read_status(self.workspace.status_file)
+        reason = sandbox.describe_exit(status) if status else ""
+        try:
+            lines = (self.workspace.private / "kernel.log").read_text(errors="replace").splitlines()
+        except OSError:
+            lines = []
+        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
+        if last and status.get("exit") not in (None, 0):
+            reason += f"; it said: {last[:200]}"
+        return reason
+
+    @staticmethod
+    def _runs(cell):
+        return cell.cell_type == "code" and cell.source.strip()
+
+    def _fail(self, cell, why, ename="KernelStopped"):
+        if self._runs(cell):
+            cell.setdefault("outputs", []).append(
+                nbformat.v4.new_output(
+                    "error", ename=ename, evalue=why, traceback=[f"{ename}: {why}"]
+                )
+            )
+
+    def _fail_remaining(self, start):
+        for cell in self.nb.cells[start:]:
+            if self._runs(cell) and not any(
+                o.output_type == "error" for o in cell.get("outputs", [])
+            ):
+                self._fail(cell, f"not run: {self._stop_reason}", ename="NotRun")

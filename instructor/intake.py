@@ -1,0 +1,564 @@
+"""Reading what a student submitted, without ever changing it, into a notebook nbgrader can grade.
+
+A submission is the folder submitted/<student>/<assignment>/. `read_submission` reads its files
+(never writes them), picks the notebook to grade and returns a NORMALISED COPY of it, or a
+rejection with a one-line reason. Everything it had to repair is listed as notes, one line each,
+for the summary. It repairs:
+
+- the file: a UTF-8 byte-order mark, another text encoding (read as Latin-1), an older nbformat
+  (converted to version 4), missing or extra metadata of another tool, missing or invalid cell
+  ids, a kernel of another language (the course's Python kernel is used), outputs of any size
+  (all outputs are dropped: grading runs the notebook again);
+- the cells, compared with the release: a graded or read-only cell that is copied (one copy is
+  kept: the first, or for an answer cell the copy in effect when its test runs), deleted
+  (restored from the release; an answer restored this way is unanswered), moved (put back in
+  place), changed to markdown (changed back), or whose grading metadata was edited or stripped
+  (taken from the release; cells without metadata are recognised by their content); cells the
+  student added stay where they were, without grading metadata;
+- the notebook's name: when Initialization.ipynb is missing or unusable, another notebook of the
+  submission that holds the assignment's answer cells is graded, and the summary says so.
+
+Rejected are: no notebook, an empty file, text that is not JSON, JSON that is not a notebook,
+a notebook without any of the assignment's answer cells, files beyond the size limit.
+"""
+
+import copy
+import hashlib
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+# Files of a submission folder that are never graded or copied (nbgrader's CourseDirectory.ignore).
+IGNORED = (".ipynb_checkpoints", "__pycache__", "feedback")
+MAX_NOTEBOOK_MB = 512  # larger notebook files are not read
+MAX_CLEAN_NOTEBOOK_MB = 20  # a notebook without its outputs must be smaller than this
+MAX_OTHER_FILES_MB = 50  # other files of a submission, in total
+MAX_METADATA_KB = 1024  # notebook metadata larger than this keeps only the standard keys
+ANSWER_MARKER = re.compile(r"^\s*#\s*GRADED FUNCTION:\s*(\w+)", re.M)
+CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
+
+
+class Rejected(Exception):
+    """The submission cannot be graded; the message says why, in one line."""
+
+
+@dataclass
+class Submission:
+    """One student's submission as the grader uses it.
+
+    status -- "ok" (notebook is the normalised notebook, as JSON text) or "rejected" (reason)
+    notes -- one line per repair or oddity, for the summary
+    files -- the other regular files of the submission, by relative path (copied next to the
+        notebook when it runs, like nbgrader does)
+    digest -- content hash of every submitted file, to skip unchanged submissions
+    """
+
+    student: str
+    folder: Path
+    digest: str
+    status: str = "ok"
+    reason: str = ""
+    notes: list = field(default_factory=list)
+    notebook: str = ""
+    notebook_name: str = ""
+    files: dict = field(default_factory=dict)
+
+
+class Reference:
+    """The release notebook's cells that grading relies on, by nbgrader grade id."""
+
+    def __init__(self, release_notebook, notebook_name):
+        self.notebook_name = notebook_name
+        self.nb = nbformat.from_dict(copy.deepcopy(release_notebook))
+        self.cells = {}  # grade id -> release cell
+        self.order = []  # grade ids in release order
+        for cell in self.nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id:
+                self.cells[grade_id] = cell
+                self.order.append(grade_id)
+        self.answers = [g for g in self.order if self.cells[g].metadata.nbgrader.get("solution")]
+        # each answer's test: the first graded cell after it in the release
+        self.test_of = {}
+        for answer in self.answers:
+            later = self.order[self.order.index(answer) + 1 :]
+            graded = [g for g in later if self.cells[g].metadata.nbgrader.get("grade")]
+            self.test_of[answer] = graded[0] if graded else None
+        self._sources = {
+            self._key(c.source): g for g, c in self.cells.items() if not self._answer(g)
+        }
+
+    @classmethod
+    def from_file(cls, path):
+        path = Path(path)
+        return cls(nbformat.read(path, as_version=4), path.name)
+
+    @staticmethod
+    def _key(source):
+        return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+    def _answer(self, grade_id):
+        return grade_id in self.answers
+
+    def recognise(self, cell):
+        """The grade id of a cell that lost its grading metadata, from its content, or None."""
+        marker = ANSWER_MARKER.search(cell.get("source", ""))
+        if marker and marker.group(1) in self.answers:
+            return marker.group(1)
+        return self._sources.get(self._key(cell.get("source", "")))
+
+    def answered(self, cells):
+        """How many answer cells differ from the release's unanswered ones."""
+        count = 0
+        for cell in cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            grade_id = grade_id or self.recognise(cell)
+            if grade_id in self.answers and self._key(cell.get("source", "")) != self._key(
+                self.cells[grade_id].source
+            ):
+                count += 1
+        return count
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def _ignored(relative):
+    return any(part in IGNORED for part in Path(relative).parts) or relative.endswith(".pyc")
+
+
+def submission_files(folder):
+    """Regular files of a submission folder (no symbolic links), as sorted relative paths."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED)
+        for name in filenames:
+            path = Path(dirpath, name)
+            relative = str(path.relative_to(folder))
+            if path.is_file() and not path.is_symlink() and not _ignored(relative):
+                found.append(relative)
+    return sorted(found)
+
+
+def digest(folder):
+    """Content hash of every file of a submission (names, links and bytes)."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(folder)):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = Path(dirpath, name)
+            h.update(str(path.relative_to(folder)).encode() + b"\0")
+            if path.is_symlink():
+                h.update(b"link:" + os.readlink(path).encode())
+            elif path.is_file():
+                with open(path, "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        h.update(chunk)
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def find_submissions(submitted_dir, assignment, students=()):
+    """{student: folder} of the submissions of an assignment (all students, or those named)."""
+    submitted_dir = Path(submitted_dir)
+    if not submitted_dir.is_dir():
+        return {}
+    names = students or sorted(p.name for p in submitted_dir.iterdir() if p.is_dir())
+    return {
+        s: submitted_dir / s / assignment
+        for s in names
+        if (submitted_dir / s / assignment).is_dir()
+        and not (submitted_dir / s / assignment).is_symlink()
+    }
+
+
+# --- reading one notebook file --------------------------------------------------------------------
+
+
+def decode(data):
+    """The text of a notebook file and a note when it was not UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "the file is UTF-16 text (read as such)"
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as error:
+        where = f"byte {error.start}"
+    try:
+        return data.decode("cp1252"), f"the file is not UTF-8 ({where}); read as Windows-1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), f"the file is not UTF-8 ({where}); read as Latin-1"
+
+
+def parse(data):
+    """(notebook dict in nbformat 4, notes) from a notebook file's bytes, or raise Rejected."""
+    if not data.strip():
+        raise Rejected("the notebook file is empty")
+    text, note = decode(data)
+    notes = [note] if note else []
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise Rejected(
+            f"the notebook file is not valid JSON ({error.msg} at line {error.lineno}, "
+            f"column {error.colno})"
+        ) from None
+    if not isinstance(content, dict) or not (
+        isinstance(content.get("cells"), list) or isinstance(content.get("worksheets"), list)
+    ):
+        raise Rejected("the file is JSON but not a notebook (it has no cells)")
+    version = content.get("nbformat", 4 if "cells" in content else 3)
+    if not isinstance(version, int) or version > 4:
+        raise Rejected(f"the notebook uses nbformat {version!r}, which this grader does not read")
+    _strip_outputs(content)
+    if version < 4 or "worksheets" in content:
+        content = _upgrade(content, version)
+        notes.append(f"the notebook was in the old nbformat {version}; converted to nbformat 4")
+    return content, notes
+
+
+def _strip_outputs(content):
+    """Drop every output: grading runs the notebook again (and outputs can be huge)."""
+    cell_lists = [content.get("cells")] + [
+        ws.get("cells") for ws in content.get("worksheets", []) if isinstance(ws, dict)
+    ]
+    for cells in cell_lists:
+        for cell in cells if isinstance(cells, list) else []:
+            if isinstance(cell, dict):
+                for key in ("outputs",):
+                    if key in cell:
+                        cell[key] = []
+
+
+def _upgrade(content, version):
+    content.setdefault("nbformat", version)
+    content.setdefault("nbformat_minor", 0)
+    content.setdefault("metadata", {})
+    try:
+        nb = nbformat.convert(nbformat.from_dict(content), 4)
+    except Exception as error:  # noqa: BLE001 -- any failure means the file is unusable
+        raise Rejected(
+            f"the nbformat {version} notebook could not be converted ({error})"
+        ) from None
+    return json.loads(json.dumps(nb))
+
+
+# --- normalising the cells ------------------------------------------------------------------------
+
+
+def _as_text(source):
+    if isinstance(source, list):
+        return "".join(str(s) for s in source)
+    return source if isinstance(source, str) else ""
+
+
+def _clean_cell(cell):
+    """A well-formed v4 cell from whatever the file held."""
+    if not isinstance(cell, dict):
+        return None
+    kind = cell.get("cell_type") if cell.get("cell_type") in ("code", "markdown", "raw") else "raw"
+    metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+    clean = {"cell_type": kind, "metadata": metadata, "source": _as_text(cell.get("source"))}
+    if isinstance(cell.get("id"), str):
+        clean["id"] = cell["id"]
+    if kind == "code":
+        clean.update(outputs=[], execution_count=None)
+    elif isinstance(cell.get("attachments"), dict):
+        clean["attachments"] = cell["attachments"]
+    return clean
+
+
+def _grade_id(cell):
+    nbgrader = cell["metadata"].get("nbgrader")
+    return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+
+
+def _identify(cells, reference, notes):
+    """[(cell, grade id or None)]: the release cell each submitted cell is, if any."""
+    identified, recognised, unknown = [], [], []
+    for cell in cells:
+        grade_id = _grade_id(cell)
+        if grade_id is not None and grade_id not in reference.cells:
+            unknown.append(grade_id)
+            grade_id = None
+        if grade_id is None:
+            cell["metadata"].pop("nbgrader", None)
+            guess = reference.recognise(cell)
+            if guess:
+                recognised.append(guess)
+                grade_id = guess
+        identified.append((cell, grade_id))
+    if unknown:
+        notes.append(
+            f"grading metadata removed from cells the release does not have: {_list(unknown)}"
+        )
+    if recognised:
+        notes.append(
+            f"cells recognised by their content (grading metadata missing): {_list(recognised)}"
+        )
+    return identified
+
+
+def _deduplicate(identified, reference, notes):
+    """Keep one cell per grade id: the first, or the answer in effect when its test runs."""
+    positions = {}
+    for i, (_, grade_id) in enumerate(identified):
+        if grade_id:
+            positions.setdefault(grade_id, []).append(i)
+    dropped = set()
+    for grade_id, where in positions.items():
+        if len(where) == 1:
+            continue
+        keep = where[0]
+        if grade_id in reference.answers:
+            test = reference.test_of.get(grade_id)
+            test_at = positions.get(test, [len(identified)])[0]
+            before = [i for i in where if i < test_at]
+            keep = before[-1] if before else where[0]
+            which = "the copy in effect when its test runs"
+        else:
+            which = "the first copy"
+        dropped |= set(where) - {keep}
+        notes.append(f"cell {grade_id} appears {len(where)} times; graded {which}")
+    return [item for i, item in enumerate(identified) if i not in dropped]
+
+
+def _restore_cell(cell, grade_id, reference, notes, changed, edited):
+    """Give a release cell back its release metadata (and cell type)."""
+    release = reference.cells[grade_id]
+    if release.metadata.get("nbgrader", {}).get("locked") and Reference._key(
+        cell["source"]
+    ) != Reference._key(release.source):
+        edited.append(grade_id)
+    if cell["cell_type"] != release.cell_type:
+        changed.append(f"{grade_id} ({cell['cell_type']} back to {release.cell_type})")
+        cell["cell_type"] = release.cell_type
+        cell.pop("attachments", None)
+        if release.cell_type == "code":
+            cell.update(outputs=[], execution_count=None)
+        else:
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+    cell["metadata"] = copy.deepcopy(dict(release.metadata))
+    return cell
+
+
+def _order(identified, reference, notes):
+    """Release cells in release order (missing ones restored); added cells stay after the
+    release cell they followed."""
+    present = {g: c for c, g in identified if g}
+    after = {None: []}  # grade id of the release cell an added cell follows -> added cells
+    anchor, seen = None, []
+    for cell, grade_id in identified:
+        if grade_id:
+            anchor = grade_id
+            seen.append(grade_id)
+            after.setdefault(grade_id, [])
+        else:
+            after.setdefault(anchor, []).append(cell)
+    expected = [g for g in reference.order if g in present]
+    if seen != expected:
+        moved = [g for g, want in zip(seen, expected) if g != want]
+        notes.append(f"cells moved back to their place in the release: {_list(moved)}")
+    missing = [g for g in reference.order if g not in present]
+    if missing:
+        unanswered = [g for g in missing if g in reference.answers]
+        notes.append(
+            f"cells missing from the submission, restored from the release: {_list(missing)}"
+            + (f" (answers restored unanswered: {_list(unanswered)})" if unanswered else "")
+        )
+    cells = list(after[None])
+    for grade_id in reference.order:
+        cell = present.get(grade_id)
+        if cell is None:
+            cell = json.loads(json.dumps(reference.cells[grade_id]))
+        cells.append(cell)
+        cells.extend(after.get(grade_id, []))
+    return cells
+
+
+def _clean_added(cell):
+    """A cell the student added: no grading metadata, no tag that would skip its execution."""
+    cell["metadata"].pop("nbgrader", None)
+    tags = cell["metadata"].get("tags")
+    if isinstance(tags, list):
+        cell["metadata"]["tags"] = [
+            t for t in tags if t not in ("skip-execution", "raises-exception")
+        ]
+    return cell
+
+
+def _assign_ids(cells):
+    seen = set()
+    for cell in cells:
+        cell_id = cell.get("id")
+        if not isinstance(cell_id, str) or not CELL_ID.match(cell_id) or cell_id in seen:
+            cell_id = uuid.uuid4().hex[:8]
+            while cell_id in seen:
+                cell_id = uuid.uuid4().hex[:8]
+        cell["id"] = cell_id
+        seen.add(cell_id)
+
+
+def _metadata(content, reference, notes):
+    metadata = content.get("metadata") if isinstance(content.get("metadata"), dict) else {}
+    kernelspec = metadata.get("kernelspec") if isinstance(metadata.get("kernelspec"), dict) else {}
+    want = dict(reference.nb.metadata.get("kernelspec", {}))
+    if kernelspec.get("language", want.get("language")) != want.get("language"):
+        notes.append(
+            f"the notebook asked for a {kernelspec.get('language')!r} kernel; graded with the "
+            "course's Python kernel"
+        )
+    elif not kernelspec:
+        notes.append("the notebook had no kernel information; the course's Python kernel is used")
+    if len(json.dumps(metadata)) > MAX_METADATA_KB * 1024:
+        metadata = {k: metadata[k] for k in ("kernelspec", "language_info") if k in metadata}
+        notes.append(f"notebook metadata larger than {MAX_METADATA_KB} KB was dropped")
+    metadata["kernelspec"] = want
+    metadata["language_info"] = dict(reference.nb.metadata.get("language_info", {"name": "python"}))
+    return metadata
+
+
+def normalise(content, reference):
+    """(normalised notebook as a NotebookNode, notes) from a parsed v4 notebook dict."""
+    notes = []
+    cells = [c for c in (_clean_cell(c) for c in content.get("cells", [])) if c is not None]
+    identified = _identify(cells, reference, notes)
+    if not any(g in reference.answers for _, g in identified):
+        raise Rejected("the notebook has none of the assignment's answer cells")
+    identified = _deduplicate(identified, reference, notes)
+    changed, edited = [], []
+    identified = [
+        (_restore_cell(c, g, reference, notes, changed, edited) if g else _clean_added(c), g)
+        for c, g in identified
+    ]
+    if changed:
+        notes.append(f"cell types restored: {_list(changed)}")
+    if edited:
+        notes.append(f"read-only cells had been edited; graded with the originals: {_list(edited)}")
+    added = sum(1 for _, g in identified if g is None)
+    if added:
+        notes.append(f"{added} cell(s) added by the student, kept in place")
+    cells = _order(identified, reference, notes)
+    _assign_ids(cells)
+    nb = {
+        "cells": cells,
+        "metadata": _metadata(content, reference, notes),
+        "nbformat": 4,
+        "nbformat_minor": max(5, int(content.get("nbformat_minor", 5) or 5)),
+    }
+    nb = nbformat.from_dict(nb)
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as error:
+        raise Rejected(f"the notebook could not be repaired ({error.message})") from None
+    return nb, notes
+
+
+def _list(items):
+    return ", ".join(str(i) for i in items)
+
+
+# --- choosing the notebook and reading the submission --------------------------------------------
+
+
+def _load(path, reference):
+    """(normalised notebook as JSON text, as a NotebookNode, notes) of one notebook file, or
+    raise Rejected."""
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_MB << 20:
+        raise Rejected(
+            f"{path.name} is {size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_MB} MB limit"
+        )
+    content, notes = parse(path.read_bytes())
+    nb, more = normalise(content, reference)
+    text = nbformat.writes(nb)
+    if len(text) > MAX_CLEAN_NOTEBOOK_MB << 20:
+        raise Rejected(
+            f"{path.name} is larger than {MAX_CLEAN_NOTEBOOK_MB} MB even without its outputs"
+        )
+    if size > 10 << 20:
+        notes.append(f"outputs of {size / 2**20:.0f} MB dropped")
+    return text, nb, notes + more
+
+
+def _choose(folder, reference, notes):
+    """(name, text) of the notebook to grade; raise Rejected when none is usable."""
+    names = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.suffix == ".ipynb" and p.is_file() and not p.is_symlink()
+    )
+    if not names:
+        raise Rejected("no notebook in the submission")
+    expected = reference.notebook_name
+    loaded, failures = {}, {}
+    for name in sorted(names, key=lambda n: n != expected):
+        try:
+            loaded[name] = _load(folder / name, reference)
+        except Rejected as why:
+            failures[name] = str(why)
+        if name == expected and name in loaded:
+            break
+    if not loaded:
+        reasons = "; ".join(f"{n}: {r}" if len(failures) > 1 else r for n, r in failures.items())
+        raise Rejected(reasons)
+    if expected in loaded:
+        chosen = expected
+    else:
+        chosen = max(
+            loaded,
+            key=lambda n: (reference.answered(loaded[n][1].cells), (folder / n).stat().st_mtime, n),
+        )
+        if expected in failures:
+            notes.append(f"{expected} could not be used ({failures[expected]}); graded {chosen}")
+        else:
+            notes.append(f"graded {chosen} (the notebook should be named {expected})")
+    others = [n for n in names if n != chosen]
+    if others and expected in loaded:
+        notes.append(f"also submitted, not graded: {_list(others)}")
+    text, _, more = loaded[chosen]
+    notes.extend(more)
+    return chosen, text
+
+
+def _other_files(folder, notes):
+    """{relative path: bytes} of the submission's other files, up to a total size."""
+    files, total, skipped = {}, 0, []
+    for relative in submission_files(folder):
+        if relative.endswith(".ipynb"):
+            continue
+        size = (folder / relative).stat().st_size
+        if total + size > MAX_OTHER_FILES_MB << 20:
+            skipped.append(relative)
+            continue
+        total += size
+        files[relative] = (folder / relative).read_bytes()
+    if skipped:
+        notes.append(f"files beyond {MAX_OTHER_FILES_MB} MB in total not copied: {_list(skipped)}")
+    return files
+
+
+def read_submission(student, folder, reference, content_hash=None):
+    """The Submission of one student (read-only: nothing in folder is changed).
+
+    content_hash -- digest(folder), when it is known already
+    """
+    folder = Path(folder)
+    submission = Submission(student=student, folder=folder, digest=content_hash or digest(folder))
+    try:
+        name, text = _choose(folder, reference, submission.notes)
+    except Rejected as why:
+        submission.status, submission.reason = "rejected", str(why)
+        return submission
+    except (OSError, RecursionError, MemoryError) as error:
+        submission.status = "rejected"
+        submission.reason = f"the submission could not be read ({type(error).__name__}: {error})"
+        return submission
+    submission.notebook, submission.notebook_name = text, name
+    submission.files = _other_files(folder, submission.notes)
+    return submission

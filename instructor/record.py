@@ -1,0 +1,262 @@
+"""Saving results, in the instructor's process only: the gradebook has one writer.
+
+For every graded submission `Recorder.save` does what `nbgrader autograde` does for it, in the
+same order and with nbgrader's own code where there is some:
+
+1. creates the student and the submission in the gradebook, with the time of timestamp.txt;
+2. rewrites autograded/<student>/<assignment>/: the student's other files, the source
+   assignment's files over them, then the autograded notebook;
+3. runs nbgrader's SaveAutoGrades, AssignLatePenalties and CheckCellMetadata preprocessors on
+   the notebook the worker returned, which store the scores (and late penalty) in the gradebook;
+4. marks the grades of flagged exercises as needing manual grading, so that the formgrader
+   lists them for review.
+
+A rejected submission gets zero points, marked for review, and no autograded notebook. A
+submission the grader failed on is left as it was in the gradebook.
+
+The summary of every student's last grading (status, reason, notes, flags, scores, content
+hash) is kept in reports/<assignment>/grading.json, with an append-only log next to it so that
+results survive an interrupted run; a class report can read it.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
+
+from .course import EXERCISES
+from .worker import SAVING
+
+PERMISSIONS = 0o444  # nbgrader's default permissions of autograded files
+
+
+class Recorder:
+    """Writes results into the course: gradebook, autograded folder and grading summary."""
+
+    def __init__(self, coursedir, config, bundle, summary_dir):
+        self.coursedir = coursedir
+        self.config = config.copy()
+        self.config.Exporter.default_preprocessors = []
+        self.assignment = bundle["assignment"]
+        self.notebook_id = bundle["notebook_id"]
+        self.helpers = bundle["helpers"]
+        self.fingerprint = bundle["fingerprint"]
+        self.ledger = Ledger(summary_dir, self.assignment)
+
+    # gradebook
+    def _gradebook(self):
+        return _Quiet(Gradebook(self.coursedir.db_url, self.coursedir.course_id))
+
+    def _submission(self, student, folder):
+        timestamp = self.coursedir.get_existing_timestamp(str(folder))
+        with self._gradebook() as gb:
+            gb.update_or_create_student(student)
+            gb.find_assignment(self.assignment)
+            if timestamp:
+                gb.update_or_create_submission(self.assignment, student, timestamp=timestamp)
+            else:
+                gb.update_or_create_submission(self.assignment, student)
+
+    def _grades(self, student):
+        with self._gradebook() as gb:
+            notebook = gb.find_submission_notebook(self.notebook_id, self.assignment, student)
+            return {g.name: g.score for g in notebook.grades}
+
+    def _review(self, student, grade_ids):
+        """Mark grades as needing manual grading (the formgrader lists them for review)."""
+        if not grade_ids:
+            return
+        with self._gradebook() as gb:
+            for grade_id in grade_ids:
+                grade = gb.find_grade(grade_id, self.notebook_id, self.assignment, student)
+                grade.needs_manual_grade = True
+            gb.db.commit()
+
+    # autograded folder
+    def destination(self, student):
+        return Path(
+            self.coursedir.format_path(
+                self.coursedir.autograded_directory, student, self.assignment
+            )
+        )
+
+    def _write_folder(self, student, files, notebook_text):
+        dest = self.destination(student)
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        for relative, data in {**files, **self.helpers}.items():
+            target = (dest / relative).resolve()
+            if dest.resolve() not in target.parents:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if notebook_text is not None:
+            (dest / f"{self.notebook_id}.ipynb").write_text(notebook_text, encoding="utf-8")
+        for dirpath, _, filenames in os.walk(dest):
+            for name in filenames:
+                os.chmod(os.path.join(dirpath, name), PERMISSIONS)
+
+    def _save_grades(self, student, notebook_text):
+        """nbgrader's saving preprocessors on the autograded notebook; returns its final text."""
+        exporter = NotebookExporter(config=self.config)
+        for pp in SAVING:
+            exporter.register_preprocessor(pp)
+        resources = {
+            "unique_key": self.notebook_id,
+            "output_files_dir": f"{self.notebook_id}_files",
+            "nbgrader": {
+                "student": student,
+                "assignment": self.assignment,
+                "notebook": self.notebook_id,
+                "db_url": self.coursedir.db_url,
+            },
+        }
+        output, _ = exporter.from_notebook_node(nbformat.reads(notebook_text, 4), resources)
+        return output
+
+    # results
+    def save(self, submission, result):
+        """Record one result (graded, rejected or failed); return the summary entry."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # nbgrader's queries, harmless
+            return self._save(submission, result)
+
+    def _save(self, submission, result):
+        entry = {
+            "student": submission.student,
+            "status": result["status"],
+            "reason": result.get("reason", ""),
+            "notes": submission.notes + result.get("notes", []),
+            "flags": list(result.get("flags", [])),
+            "notebook": submission.notebook_name,
+            "digest": submission.digest,
+            "fingerprint": self.fingerprint,
+            "isolation": result.get("isolation"),
+            "worker": result.get("worker"),
+            "seconds": result.get("seconds"),
+            "graded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+        if result["status"] == "graded":
+            self._submission(submission.student, submission.folder)
+            output = self._save_grades(submission.student, result["notebook"])
+            self._write_folder(submission.student, submission.files, output)
+            self._review(submission.student, result.get("review", []))
+            entry["scores"] = self._scores(submission.student)
+        elif result["status"] == "rejected":
+            self._submission(submission.student, submission.folder)
+            self._reject(submission.student)
+            entry["scores"] = self._scores(submission.student)
+        self.ledger.add(entry)
+        return entry
+
+    def _scores(self, student):
+        grades = self._grades(student)
+        return {name: grades.get(test) for name, test in EXERCISES.items()}
+
+    def _reject(self, student):
+        """Zero points, for review; no autograded notebook (an old one would mislead)."""
+        dest = self.destination(student)
+        if dest.exists():
+            shutil.rmtree(dest)
+        with self._gradebook() as gb:
+            notebook = gb.find_submission_notebook(self.notebook_id, self.assignment, student)
+            for grade in notebook.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = True
+            gb.db.commit()
+
+    def unchanged(self, student, digest):
+        """True when this exact submission was graded (or rejected) with the same assignment."""
+        entry = self.ledger.entries.get(student)
+        if (
+            not entry
+            or entry.get("digest") != digest
+            or entry.get("fingerprint") != self.fingerprint
+        ):
+            return False
+        if entry.get("status") not in ("graded", "rejected"):
+            return False
+        if (
+            entry["status"] == "graded"
+            and not (self.destination(student) / f"{self.notebook_id}.ipynb").exists()
+        ):
+            return False
+        try:
+            with self._gradebook() as gb:
+                gb.find_submission(self.assignment, student)
+        except MissingEntry:
+            return False
+        return True
+
+
+class _Quiet:
+    """A gradebook session without SQLAlchemy's warnings about nbgrader's own queries."""
+
+    def __init__(self, gradebook):
+        self.gradebook = gradebook
+        self.filters = warnings.catch_warnings()
+
+    def __enter__(self):
+        self.filters.__enter__()
+        warnings.simplefilter("ignore", SAWarning)
+        return self.gradebook.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            return self.gradebook.__exit__(*exc)
+        finally:
+            self.filters.__exit__(*exc)
+
+
+class Ledger:
+    """reports/<assignment>/grading.json and its append-only log grading.log.jsonl."""
+
+    def __init__(self, folder, assignment):
+        self.folder = Path(folder)
+        self.path = self.folder / "grading.json"
+        self.log = self.folder / "grading.log.jsonl"
+        self.assignment = assignment
+        self.entries = {}
+        if self.path.exists():
+            try:
+                self.entries = json.loads(self.path.read_text()).get("students", {})
+            except (OSError, ValueError):
+                self.entries = {}
+        if self.log.exists():
+            for line in self.log.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                self.entries[entry["student"]] = entry
+
+    def add(self, entry):
+        self.entries[entry["student"]] = entry
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def write(self, run):
+        """The summary file, then an empty log (its entries are in the summary now)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        content = {
+            "assignment": self.assignment,
+            "updated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "last_run": run,
+            "students": dict(sorted(self.entries.items())),
+        }
+        tmp = self.path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(content, indent=1))
+        os.replace(tmp, self.path)
+        self.log.unlink(missing_ok=True)
+        return self.path

@@ -1,0 +1,533 @@
+"""Grading one submission as a self-contained task: on a Dask worker, or in-process (--serial).
+
+`grade_submission(task, bundle)` needs nothing from the instructor's file system: the task holds
+the submission (normalised notebook, other files) and the limits, the bundle (bundle.py) the
+assignment. It runs nbgrader's own autograde pipeline in a private temporary folder:
+
+1. sanitize, with nbgrader's preprocessors (ClearOutput, DeduplicateIds, OverwriteKernelspec,
+   OverwriteCells, CheckCellMetadata) against the private gradebook of the bundle, which is
+   deleted before any student code runs;
+2. execute, with `SandboxedExecute` (execute.py: nbgrader's Execute, with the kernel started by
+   sandbox.py, a time limit per cell and per notebook, an output limit, and defined outcomes
+   when the kernel dies or stops answering), then IgnorePattern, ClearMetadataPreprocessor and
+   LimitOutput, as configured for the course;
+3. re-check each answer in a clean sandbox (verify.py): when the notebook's own run gave more
+   points than the answer earns on its own, the clean score replaces it in the test cell's
+   output, and the submission is flagged for review; tampering patterns in the student's code
+   are flagged too.
+
+It returns the autograded notebook (JSON text) with per-exercise scores, notes and flags. The
+instructor's process then saves the grades with nbgrader's SaveAutoGrades and
+AssignLatePenalties (record.py), exactly as `nbgrader autograde` would.
+"""
+
+import atexit
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import traceback
+import types
+from pathlib import Path
+
+import nbformat
+from nbconvert.exporters import NotebookExporter
+from nbgrader import utils as nbgrader_utils
+from nbgrader.converters.autograde import Autograde
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    SaveAutoGrades,
+)
+from traitlets.config import Config
+
+from . import sandbox, verify
+from .execute import STOPPED, SandboxedExecute, name_of, zygote
+
+# Preprocessors the instructor's process runs on the returned notebook (they write grades).
+SAVING = (SaveAutoGrades, AssignLatePenalties, CheckCellMetadata)
+WORKSPACE_PREFIX = "igrade-"
+
+
+class Notes(logging.Handler):
+    """Collects what nbgrader's preprocessors warn about, as notes for the summary."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def _logger(notes):
+    log = logging.getLogger(f"instructor.worker.{id(notes)}")
+    log.propagate = False
+    log.handlers[:] = [notes]
+    log.setLevel(logging.WARNING)
+    return log
+
+
+# --- the workspace of one task ---------------------------------------------------------------
+
+
+class Workspace:
+    """Private temporary folders of one task, removed at the end."""
+
+    def __init__(self, limits, hide, workdir=None):
+        _remove_stale_workspaces()
+        self.workdir = workdir
+        self.base = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
+        self.private = self.base / "private"  # gradebook copy, kernelspec, status: never visible
+        self.files = self.base / "files"  # what the notebook's folder holds when it runs
+        self.ipc = self.base / "ipc"  # the kernel's sockets
+        self.kernels = self.private / "kernels"
+        self.empty = self.base / "empty"
+        for folder in (
+            self.private,
+            self.files,
+            self.ipc,
+            self.kernels / sandbox.KERNEL_NAME,
+            self.empty,
+        ):
+            folder.mkdir(parents=True, mode=0o700)
+        self.status_file = self.private / "status.json"
+        self.limits = limits
+        self.font_cache = _font_cache()
+        self.use_zygote = limits.zygote
+        self.hide = [*hide, str(self.base.parent), os.getcwd(), *_dask_folders()]
+
+    def spec(self, mode, files_dir, status_file, ipc_dir=None):
+        return sandbox.write_spec(
+            self.private / f"{mode}.json", mode, self.limits, files_dir, status_file,
+            hide=self.hide, ipc_dir=ipc_dir, mpl_cache=self.font_cache,
+            log_file=self.private / f"{mode}.log", workdir=self.workdir,
+        )  # fmt: skip
+
+    def write_kernelspec(self):
+        spec = self.spec("kernel", self.files, self.status_file, ipc_dir=self.ipc)
+        kernel_json = self.kernels / sandbox.KERNEL_NAME / "kernel.json"
+        kernel_json.write_text(json.dumps(sandbox.kernel_spec(spec)))
+
+    def close(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _remove_stale_workspaces():
+    """Folders left by workers that were killed mid-task (their process is gone)."""
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{WORKSPACE_PREFIX}*-*"):
+        pid = folder.name[len(WORKSPACE_PREFIX) :].split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _where():
+    """Which worker grades: its Dask address, or this machine's name outside Dask."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return os.uname().nodename
+
+
+def _dask_folders():
+    try:
+        from distributed import get_worker
+
+        return [get_worker().local_directory]
+    except (ImportError, ValueError):
+        return []
+
+
+_FONT_CACHE = {}
+
+
+def _font_cache():
+    """A folder with matplotlib's font list for the kernels, made once per process: a copy of
+    this machine's cached list when there is one, else built (which takes a few seconds)."""
+    if "path" not in _FONT_CACHE:
+        import subprocess
+        import sys
+
+        folder = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-fonts-"))
+        atexit.register(shutil.rmtree, folder, True)
+        for cache in _matplotlib_caches():
+            for found in sorted(Path(cache).glob("fontlist-*.json")):
+                shutil.copy(found, folder / found.name)
+        if not any(folder.iterdir()):
+            subprocess.run(
+                [sys.executable, "-c", "import matplotlib.font_manager"],
+                env={**os.environ, "MPLCONFIGDIR": str(folder)},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
+        _FONT_CACHE["path"] = folder
+    return _FONT_CACHE["path"]
+
+
+def _matplotlib_caches():
+    """Where matplotlib keeps its font list for this user (without importing it)."""
+    home = Path.home()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(home / ".cache")
+    return [
+        p for p in (os.environ.get("MPLCONFIGDIR"), f"{xdg}/matplotlib", home / ".matplotlib") if p
+    ]
+
+
+# --- the pipeline ------------------------------------------------------------------------------
+
+
+def _exporter(preprocessors, config, log):
+    exporter = NotebookExporter(config=config)
+    exporter.log = log
+    for pp in preprocessors:
+        exporter.register_preprocessor(pp)
+    return exporter
+
+
+def _resources(bundle, student, db_url, path):
+    return {
+        "unique_key": bundle["notebook_id"],
+        "output_files_dir": f"{bundle['notebook_id']}_files",
+        "metadata": {"path": str(path)},
+        "nbgrader": {
+            "student": student,
+            "assignment": bundle["assignment"],
+            "notebook": bundle["notebook_id"],
+            "db_url": db_url,
+        },
+    }
+
+
+def _pipelines(config):
+    """nbgrader's autograde preprocessors: (sanitizing, executing); the saving ones are apart."""
+    converter = Autograde(config=config)
+    sanitize = list(converter.sanitize_preprocessors)
+    execute = [
+        SandboxedExecute
+        if pp is Execute or (isinstance(pp, type) and issubclass(pp, Execute))
+        else pp
+        for pp in converter.autograde_preprocessors
+        if pp not in SAVING
+    ]
+    return sanitize, execute
+
+
+def sanitize(nb_text, bundle, student, workspace, log):
+    """nbgrader's sanitizing preprocessors, with the private gradebook (deleted afterwards)."""
+    config = Config(bundle["config"])
+    config.Exporter.default_preprocessors = []
+    db = workspace.private / "gradebook.db"
+    db.write_bytes(bundle["gradebook"])
+    try:
+        steps, _ = _pipelines(config)
+        resources = _resources(bundle, student, f"sqlite:///{db}", workspace.files)
+        output, _ = _exporter(steps, config, log).from_notebook_node(
+            nbformat.reads(nb_text, as_version=4), resources
+        )
+    finally:
+        db.unlink(missing_ok=True)
+    return output
+
+
+def execute(nb_text, bundle, student, workspace, limits, log):
+    """Run the notebook in the sandbox, then nbgrader's output preprocessors; (text, incidents)."""
+    config = Config(bundle["config"])
+    config.Exporter.default_preprocessors = []
+    workspace.write_kernelspec()
+    _, steps = _pipelines(config)
+    exporter = NotebookExporter(config=config)
+    exporter.log = log
+    runner = None
+    for pp in steps:
+        if pp is SandboxedExecute:
+            runner = SandboxedExecute(workspace, limits, parent=exporter, config=config)
+            runner.log = log
+            exporter.register_preprocessor(runner)
+        else:
+            exporter.register_preprocessor(pp)
+    resources = _resources(bundle, student, "", workspace.files)
+    output, _ = exporter.from_notebook_node(nbformat.reads(nb_text, as_version=4), resources)
+    return output, (runner.incidents if runner else [])
+
+
+def _write_files(workspace, task, bundle):
+    """The notebook's folder: the student's files, then the assignment's helpers over them."""
+    for relative, data in {**task.get("files", {}), **bundle["helpers"]}.items():
+        target = (workspace.files / relative).resolve()
+        if workspace.files.resolve() not in target.parents:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+# --- the clean re-check and the corrections ---------------------------------------------------
+
+_PUBLIC_TESTS = {}
+
+
+def public_tests(bundle):
+    """The course's public_tests module, loaded from the bundle into this clean process."""
+    source = bundle["helpers"]["public_tests.py"]
+    key = hash(source)
+    if key not in _PUBLIC_TESTS:
+        module = types.ModuleType("public_tests_for_grading")
+        exec(compile(source, "public_tests.py", "exec"), module.__dict__)
+        _PUBLIC_TESTS[key] = module
+    return _PUBLIC_TESTS[key]
+
+
+def _exercises(bundle):
+    """The exercises with their hidden cases evaluated and the network shapes to call."""
+    import numpy as np
+
+    tests = public_tests(bundle)
+    exercises = []
+    for exercise in bundle["exercises"]:
+        namespace = {"np": np}
+        exec(exercise["hidden_source"], namespace)
+        hidden = namespace.get("hidden_cases", [])
+        calls = [list(tests.PUBLIC_CASES[exercise["kind"]][0])] + [list(d) for d, _ in hidden]
+        exercises.append({**exercise, "hidden_cases": hidden, "calls": calls})
+    return exercises
+
+
+def _cells_by_id(nb):
+    return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+
+
+def clean_check(nb, bundle, workspace, limits):
+    """({exercise name: (clean points, messages)}, None), or (None, why it could not run)."""
+    exercises = _exercises(bundle)
+    cells = _cells_by_id(nb)
+    request = {
+        "timeout": limits.verify_timeout,
+        "exercises": [
+            {
+                "name": e["name"],
+                "function": e["function"],
+                "source": cells[e["answer_cell"]].source if e["answer_cell"] in cells else "",
+                "calls": e["calls"],
+            }
+            for e in exercises
+        ],
+    }
+    status = workspace.private / "verify-status.json"
+    spec = workspace.spec("verify", workspace.empty, status)
+    answers, error = verify.run_sandboxed(
+        request,
+        spec,
+        timeout=limits.verify_timeout * len(exercises) + 60,
+        zygote=zygote(workspace.font_cache) if workspace.use_zygote else None,
+    )
+    if error:
+        return None, error
+    tests = public_tests(bundle)
+    return {
+        e["name"]: verify.score(e, answers.get(e["name"]) or {"outcome": "unchecked"}, tests)
+        for e in exercises
+    }, None
+
+
+def _in_kernel_points(cell):
+    points, _ = nbgrader_utils.determine_grade(cell)
+    return float(points or 0)
+
+
+def _ran(cell):
+    return not any(o.get("ename") in ("NotRun",) for o in cell.get("outputs", []))
+
+
+def correct(nb, bundle, clean, flags):
+    """Put the clean score in each test cell whose notebook run gave more; return the scores."""
+    cells = _cells_by_id(nb)
+    scores = {}
+    for e in bundle["exercises"]:
+        cell = cells.get(e["test_cell"])
+        if cell is None:
+            continue
+        in_kernel = _in_kernel_points(cell)
+        clean_points, messages = clean[e["name"]] if clean else (None, "")
+        final = in_kernel
+        if not _ran(cell):
+            flags.append(
+                f"{e['name']}: its test did not run (scored 0)"
+                + (
+                    f"; the answer on its own earns {clean_points:g} / {e['points']:g}"
+                    if clean
+                    else ""
+                )
+            )
+        elif clean and in_kernel > clean_points + 1e-9:
+            final = clean_points
+            first = _first_problem(messages)
+            flags.append(
+                f"{e['name']}: the notebook's run reported {in_kernel:g} / {e['points']:g} but the "
+                f"answer run on its own earns {clean_points:g}; scored {clean_points:g}"
+                + (f" ({first})" if first else "")
+            )
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "stream",
+                    name="stdout",
+                    text=(
+                        f"The grader re-checked this answer on its own, away from the rest of "
+                        f"the notebook: it earns {clean_points:g} / {e['points']:g} (the "
+                        f"notebook's run reported {in_kernel:g}).\n{messages}"
+                    ),
+                ),
+                nbformat.v4.new_output(
+                    "execute_result",
+                    data={"text/plain": repr(float(clean_points))},
+                    execution_count=cell.get("execution_count"),
+                ),
+            ]
+        scores[e["name"]] = {
+            "in_kernel": in_kernel,
+            "clean": clean_points,
+            "final": final,
+            "max": float(e["points"]),
+        }
+    return scores
+
+
+def _first_problem(messages):
+    for line in messages.splitlines():
+        line = line.strip()
+        if line.startswith("- "):
+            return line[2:200]
+    return ""
+
+
+MAX_ERROR_NOTES = 5
+
+
+def errors(nb):
+    """Notes for the errors raised by the student's own cells (answers and added cells)."""
+    notes = []
+    for index, cell in enumerate(nb.cells):
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or nbgrader.get("locked"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") not in STOPPED:
+                evalue = str(output.get("evalue", "")).splitlines()
+                notes.append(
+                    f"{name_of(cell, index)} raised {output.get('ename')}"
+                    + (f": {evalue[0][:120]}" if evalue else "")
+                )
+    if len(notes) > MAX_ERROR_NOTES:
+        notes = notes[:MAX_ERROR_NOTES] + [f"and {len(notes) - MAX_ERROR_NOTES} more errors"]
+    return notes
+
+
+def scan(nb, bundle):
+    """(flags, test cells to review) for tampering patterns in the cells the student wrote."""
+    tests = {e["answer_cell"]: e["test_cell"] for e in bundle["exercises"]}
+    flags, review = [], set()
+    for index, cell in enumerate(nb.cells):
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or nbgrader.get("locked"):
+            continue
+        found = verify.suspicious(cell.source)
+        if found:
+            where = nbgrader.get("grade_id") or f"cell {index + 1} (added by the student)"
+            flags.append(f"suspicious code in {where}: {'; '.join(found)}")
+            review |= {tests[where]} if where in tests else set(tests.values())
+    return flags, review
+
+
+# --- the task --------------------------------------------------------------------------------
+
+
+def grade_submission(task, bundle):
+    """Grade one submission; always returns a result dictionary (status graded or failed)."""
+    started = time.time()
+    limits = sandbox.Limits.from_dict(task["limits"])
+    result = {"student": task["student"], "digest": task.get("digest"), "worker": _where()}
+    try:
+        with Workspace(limits, task.get("hide", []), task.get("workdir")) as workspace:
+            result.update(_grade(task, bundle, workspace, limits))
+    except Exception as error:  # noqa: BLE001 -- reported, never raised: the batch goes on
+        result.update(
+            status="failed",
+            reason=f"the grader failed: {type(error).__name__}: {error}",
+            trace=traceback.format_exc(limit=5),
+        )
+    result["seconds"] = round(time.time() - started, 2)
+    return result
+
+
+def _grade(task, bundle, workspace, limits):
+    notes_handler = Notes()
+    log = _logger(notes_handler)
+    _write_files(workspace, task, bundle)
+    sanitized = sanitize(task["notebook"], bundle, task["student"], workspace, log)
+    # as with nbgrader, the notebook is in the folder it runs in; the submitted one, though: the
+    # sanitized one holds the hidden tests
+    (workspace.files / f"{bundle['notebook_id']}.ipynb").write_text(
+        task["notebook"], encoding="utf-8"
+    )
+    executed, incidents = execute(sanitized, bundle, task["student"], workspace, limits, log)
+    nb = nbformat.reads(executed, as_version=4)
+    clean, error = clean_check(nb, bundle, workspace, limits)
+    flags = []
+    if error:
+        flags.append(f"the clean re-check could not run ({error}); the notebook's scores were kept")
+    scores = correct(nb, bundle, clean, flags)
+    review = {
+        e["test_cell"]
+        for e in bundle["exercises"]
+        if any(f.startswith(e["name"] + ":") for f in flags)
+    }
+    scanned, suspicious_in = scan(nb, bundle)
+    flags.extend(scanned)
+    status = sandbox.read_status(workspace.status_file)
+    return {
+        "status": "graded",
+        "notebook": nbformat.writes(nb),
+        "scores": scores,
+        "notes": _nbgrader_notes(notes_handler.lines) + incidents + errors(nb),
+        "flags": flags,
+        "review": sorted(review | suspicious_in),
+        "isolation": status.get("isolation", "unknown"),
+    }
+
+
+# nbgrader warnings worth a note in the summary; the rest (nbclient's kernel messages, the
+# checksum of test cells whose hidden tests are put back) is said better elsewhere or expected.
+NBGRADER_WARNINGS = ("Cell with id", "Attribute 'locked'", "Attribute 'points'", "Attribute 'cell_type'",
+                     "does not exist in the database", "Missing grade cell")  # fmt: skip
+
+
+def _nbgrader_notes(lines):
+    """nbgrader's warnings worth reporting, one line each, without duplicates."""
+    notes = []
+    for line in lines:
+        line = line.strip().splitlines()[0] if line.strip() else ""
+        if line.startswith(NBGRADER_WARNINGS) or any(w in line for w in NBGRADER_WARNINGS):
+            if line not in notes:
+                notes.append("nbgrader: " + line)
+    return notes

@@ -1,0 +1,240 @@
+"""A class of broken, odd and hostile submissions, graded in ONE batch by the real command.
+
+The corpus (tests/corpus/build.py, one submission per scenario, built from the release) goes
+into submitted/ of a course copy whose notebook trains for fewer iterations, and
+`python -m instructor grade` grades it on a local Dask cluster with real kernels, under tight
+limits. Every scenario must end in a defined score with its reason or flag, the honest
+submissions must be graded as usual, the batch must finish within its bound, nothing submitted
+may change, and no process of the sandboxes may outlive the batch.
+"""
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import copy_course
+from corpus import build as corpus
+from nbgrader.api import Gradebook
+
+pytestmark = pytest.mark.slow
+
+LIMITS = [
+    "--cell-timeout", "15", "--notebook-timeout", "120", "--memory", "1024", "--max-procs", "64",
+    "--max-file-size", "100", "--max-output", "2", "--max-disk", "300", "--verify-timeout", "20",
+]  # fmt: skip
+BATCH_BOUND = 900  # seconds for the whole corpus on two cores
+SUBMISSION_BOUND = 120 + 3 * 20 + 60  # notebook limit, re-checks, start-up and saving
+
+# scenario: (status, (zeros, random, he) points, pattern that its reason, notes or flags match)
+FULL = (10, 10, 10)
+EXPECTED = {
+    "correct": ("graded", FULL, None),
+    "xavier": ("graded", (10, 10, 5), None),
+    # broken or odd files
+    "invalid-json": ("rejected", (0, 0, 0), r"not valid JSON"),
+    "empty-file": ("rejected", (0, 0, 0), r"notebook file is empty"),
+    "not-a-notebook": ("rejected", (0, 0, 0), r"not a notebook"),
+    "no-notebook": ("rejected", (0, 0, 0), r"no notebook in the submission"),
+    "nbformat-v3": ("graded", FULL, r"old nbformat 3"),
+    "foreign-metadata": ("graded", FULL, r"no kernel information"),
+    "r-kernelspec": ("graded", FULL, r"'R' kernel"),
+    "metadata-stripped": ("graded", FULL, r"recognised by their content"),
+    "latin-1": ("graded", FULL, r"not UTF-8"),
+    "huge-outputs": ("graded", FULL, r"outputs of \d+ MB dropped"),
+    # cells copied, deleted, moved, changed, added; the notebook renamed or doubled
+    "copied-cells": ("graded", FULL, r"initialize_parameters_he appears 2 times"),
+    "deleted-test-cell": ("graded", FULL, r"restored from the release: test_initialize_parameters_he"),
+    "deleted-answer-cell": ("graded", (10, 0, 10), r"answers restored unanswered"),
+    "moved-cells": ("graded", FULL, r"moved back to their place"),
+    "markdown-answer": ("graded", FULL, r"markdown back to code"),
+    "added-cells": ("graded", FULL, r"3 cell\(s\) added"),
+    "renamed": ("graded", FULL, r"graded Initialization-Copy1.ipynb"),
+    "two-notebooks": ("graded", FULL, r"also submitted, not graded: scratch.ipynb"),
+    # runaway code
+    "infinite-loop": ("graded", FULL, r"ran past its 15 s time limit and was interrupted"),
+    "loop-ignores-interrupt": ("graded", (10, 10, 0), r"did not stop when interrupted"),
+    "memory-bomb": ("graded", FULL, r"raised MemoryError"),
+    "fork-bomb": ("graded", None, r"starts processes"),
+    "sys-exit": ("graded", FULL, r"raised SystemExit"),
+    "os-exit": ("graded", (10, 0, 0), r"kernel died .*exit code 1"),
+    "segfault": ("graded", (10, 10, 0), r"kernel died .*SIGSEGV"),
+    "big-file": ("graded", FULL, r"File too large"),
+    "print-forever": ("graded", FULL, r"past the 2 MB output limit"),
+    # tampering
+    "patched-numpy": ("graded", (10, 5, 10), r"random: the notebook's run reported 10 / 10 but"),
+    "redefined-tests": ("graded", (0, 0, 0), r"redefines grade_exercise"),
+    "fake-score": ("graded", (10, 5, 5), r"he: the notebook's run reported 10 / 10 but"),
+    "always-equal": ("graded", (2, 10, 10), r"subclasses np.ndarray; defines __eq__"),
+    "fake-output": ("graded", (0, 0, 0), None),
+    "edited-test-cells": ("graded", (10, 10, 5), r"read-only cells had been edited"),
+    "edited-helpers": ("graded", (10, 10, 5), None),
+    "reads-hidden-tests": ("graded", (10, 10, 5), r"refers to the course's files"),
+    "writes-grader-files": ("graded", FULL, r"refers to the course's files"),
+}  # fmt: skip
+
+
+def _hashes(folder):
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(Path(folder).rglob("*"))
+        if p.is_file()
+    }
+
+
+def _sandbox_processes(root):
+    """Processes still running as a sandbox's private user in this course's folders."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+            folder = os.readlink(f"/proc/{entry}/cwd")
+        except OSError:
+            continue
+        uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
+        if 100000 <= uid < 200000 and folder.startswith(str(root)):
+            found.append(entry)
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded_corpus(tmp_path_factory):
+    """The corpus, graded in one batch by `python -m instructor grade` (local Dask cluster)."""
+    root = corpus.fast_course(tmp_path_factory.mktemp("corpus") / "course", copy_course)
+    release = nbformat.read(root / "release" / "initialization" / corpus.NOTEBOOK, 4)
+    assert set(corpus.SCENARIOS) == set(EXPECTED)
+    corpus.build(release, root / "submitted", root)
+    before = _hashes(root / "submitted")
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "instructor", "grade", "--workers", "2", *LIMITS],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BATCH_BOUND + 120,
+    )
+    elapsed = time.monotonic() - started
+    summary = json.loads((root / "reports" / "initialization" / "grading.json").read_text())
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        scores = {
+            student: tuple(
+                gb.find_grade(
+                    f"test_initialize_parameters_{k}", "Initialization", "initialization", student
+                ).score
+                for k in ("zeros", "random", "he")
+            )  # fmt: skip
+            for student in EXPECTED
+        }
+    return {
+        "root": root,
+        "run": run,
+        "elapsed": elapsed,
+        "before": before,
+        "summary": summary["students"],
+        "scores": scores,
+    }
+
+
+def test_the_batch_finishes_within_its_bound(graded_corpus):
+    """Does one batch grade every scenario, without stopping at a bad one, within its bound?"""
+    run = graded_corpus["run"]
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert graded_corpus["elapsed"] < BATCH_BOUND
+    assert set(graded_corpus["summary"]) == set(EXPECTED)
+    slow = {
+        s: e["seconds"]
+        for s, e in graded_corpus["summary"].items()
+        if (e.get("seconds") or 0) > SUBMISSION_BOUND
+    }
+    assert not slow, slow  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_each_scenario_ends_in_its_score_and_reason(graded_corpus, scenario):
+    """Is each submission graded or rejected with its defined score and a one-line reason?"""
+    status, points, pattern = EXPECTED[scenario]
+    entry = graded_corpus["summary"][scenario]
+    assert entry["status"] == status, entry
+    if points is not None:
+        assert graded_corpus["scores"][scenario] == points, entry
+    else:  # the outcome of a fork bomb depends on timing; it must still be a score
+        assert all(isinstance(p, float) for p in graded_corpus["scores"][scenario])
+    said = [entry["reason"], *entry["notes"], *entry["flags"]]
+    if pattern:
+        assert any(re.search(pattern, line) for line in said), said
+    assert all("\n" not in line for line in said)
+
+
+@pytest.mark.parametrize("scenario", ["correct", "xavier", "fake-output", "edited-helpers"])
+def test_honest_or_harmless_submissions_are_not_flagged(graded_corpus, scenario):
+    """Are submissions that did nothing wrong (or gained nothing) left without review flags?"""
+    assert graded_corpus["summary"][scenario]["flags"] == []
+
+
+@pytest.mark.parametrize(
+    "scenario", ["patched-numpy", "redefined-tests", "fake-score", "reads-hidden-tests"]
+)
+def test_tampering_is_flagged_for_review_in_the_gradebook(graded_corpus, scenario):
+    """Does the formgrader list the tampered exercises as needing a manual grade?"""
+    with Gradebook(f"sqlite:///{graded_corpus['root'] / 'gradebook.db'}") as gb:
+        notebook = gb.find_submission_notebook("Initialization", "initialization", scenario)
+        assert any(grade.needs_manual_grade for grade in notebook.grades)
+
+
+def test_the_submitted_files_are_unchanged(graded_corpus):
+    """Is every submitted file byte-for-byte what the student submitted?"""
+    assert _hashes(graded_corpus["root"] / "submitted") == graded_corpus["before"]
+
+
+def test_no_sandboxed_process_outlives_the_batch(graded_corpus):
+    """Are the fork bomb's processes and every kernel gone once the batch is over?"""
+    assert _sandbox_processes(graded_corpus["root"]) == []
+
+
+def _outputs(root, student, grade_id):
+    nb = nbformat.read(root / "autograded" / student / "initialization" / corpus.NOTEBOOK, 4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return "".join(o.get("text", "") for o in cell.get("outputs", []))
+
+
+def test_student_code_cannot_see_the_course_files(graded_corpus):
+    """Could the notebook see the source with the hidden tests, the gradebook or other students'
+    work while it ran? (Its probe cell printed what it could read.)"""
+    root = graded_corpus["root"]
+    nb = nbformat.read(
+        root / "autograded" / "reads-hidden-tests" / "initialization" / corpus.NOTEBOOK, 4
+    )
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert printed.count("HIDDEN") == 5 and "READABLE" not in printed
+
+
+def test_student_code_cannot_write_the_grader_files(graded_corpus):
+    """Were the attempts to overwrite the gradebook, another student's submission and graded
+    notebook, and the feedback refused, and is the other student's grade intact?"""
+    root = graded_corpus["root"]
+    nb = nbformat.read(
+        root / "autograded" / "writes-grader-files" / "initialization" / corpus.NOTEBOOK, 4
+    )
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert printed.count("REFUSED") == 4 and "WROTE" not in printed
+    assert not (root / "feedback").exists()
+    assert graded_corpus["scores"]["correct"] == FULL
+
+
+def test_the_clean_score_replaces_the_tampered_one_in_the_graded_notebook(graded_corpus):
+    """Does the autograded notebook (what the formgrader and feedback show) carry the clean
+    score and say why?"""
+    text = _outputs(graded_corpus["root"], "patched-numpy", "test_initialize_parameters_random")
+    assert "re-checked this answer on its own" in text and "earns 5 / 10" in text

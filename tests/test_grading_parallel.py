@@ -1,0 +1,272 @@
+"""The grading command in parallel: on a local Dask cluster, on a separate Dask cluster whose
+workers share no files with the course, and with a worker killed in the middle of a task.
+
+The reference is the serial route: the real `nbgrader autograde` of the demo class (conftest's
+`graded_demo`). Scores must be identical per cell, and the autograded notebooks the same
+(ignoring execution metadata, the course's location, and how the kernel happened to split its
+stream output into messages).
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import copy_course, run_nbgrader
+from corpus import build as corpus
+from nbgrader.api import Gradebook
+
+from instructor import demo
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT, NOTEBOOK_ID = "initialization", "Initialization"
+BIN = str(Path(sys.executable).parent)
+
+
+def _env(**extra):
+    return dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"], **extra)
+
+
+def grade(root, *args, timeout=900):
+    """Run `python -m instructor grade` in a course; return the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "instructor", "grade", *args],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def cell_scores(root, students):
+    """{student: {grade cell: score}} from a course's gradebook."""
+    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+        return {
+            s: {
+                g.name: g.score
+                for g in gb.find_submission_notebook(NOTEBOOK_ID, ASSIGNMENT, s).grades
+            }
+            for s in students
+        }
+
+
+def comparable(path, root):
+    """An autograded notebook as JSON, without what legitimately differs between two runs."""
+    text = Path(path).read_text().replace(str(Path(root).resolve()), "<course>")
+    nb = json.loads(text)
+    for cell in nb["cells"]:
+        cell["metadata"].pop("execution", None)
+        merged = []
+        for output in cell.get("outputs", []):
+            if isinstance(output.get("text"), list):  # lines as saved; streams are joined below
+                output["text"] = "".join(output["text"])
+            same_stream = (
+                merged
+                and output["output_type"] == "stream"
+                and merged[-1]["output_type"] == "stream"
+                and merged[-1]["name"] == output["name"]
+            )
+            if same_stream:
+                merged[-1]["text"] += output["text"]
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+    return nb
+
+
+@pytest.fixture(scope="module")
+def demo_graded_in_parallel(tmp_path_factory):
+    """A fresh course copy whose demo class the command graded on a local Dask cluster."""
+    root = copy_course(tmp_path_factory.mktemp("parallel") / "course")
+    assert run_nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=root).returncode == 0
+    run = grade(root, "--demo", "--workers", "2")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return root, run
+
+
+def test_parallel_and_nbgrader_give_identical_scores_per_cell(demo_graded_in_parallel, graded_demo):
+    """Does the local Dask cluster give every demo student nbgrader's score in every cell?"""
+    root, _ = demo_graded_in_parallel
+    students = sorted(demo.STUDENTS)
+    assert cell_scores(root, students) == cell_scores(graded_demo, students)
+
+
+@pytest.mark.parametrize("student", sorted(demo.STUDENTS))
+def test_parallel_and_nbgrader_write_the_same_autograded_notebook(
+    demo_graded_in_parallel, graded_demo, student
+):
+    """Is autograded/<student>/ what `nbgrader autograde` writes, file by file?"""
+    root, _ = demo_graded_in_parallel
+    ours = root / "autograded" / student / ASSIGNMENT
+    theirs = graded_demo / "autograded" / student / ASSIGNMENT
+    assert sorted(p.name for p in ours.iterdir()) == sorted(p.name for p in theirs.iterdir())
+    notebook = f"{NOTEBOOK_ID}.ipynb"
+    assert comparable(ours / notebook, root) == comparable(theirs / notebook, graded_demo)
+
+
+def test_the_command_ends_with_the_summary_and_the_score_table(demo_graded_in_parallel):
+    """Does the output say how the class was graded, then show every student's scores?"""
+    _, run = demo_graded_in_parallel
+    assert "on a local Dask cluster of 2 worker processes" in run.stdout
+    assert "9 graded, 0 rejected, 0 failed; 0 flagged for review" in run.stdout
+    assert re.search(r"^demo-xavier\s+10\s+10\s+5\s+25$", run.stdout, re.M)
+    assert len(re.findall(r"^\[\d/9\] demo-", run.stdout, re.M)) == 9  # plain progress lines
+
+
+def test_a_second_run_grades_only_what_changed(demo_graded_in_parallel):
+    """Are unchanged submissions skipped, and a changed one graded again?"""
+    root, _ = demo_graded_in_parallel
+    changed = root / "demo" / "submitted" / "demo-untouched" / ASSIGNMENT / "timestamp.txt"
+    changed.write_text("2026-11-01 10:00:00.000000 UTC")
+    run = grade(root, "--demo", "--serial")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Done: 1 submission(s)" in run.stdout
+    assert "8 unchanged, not graded again" in run.stdout
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(ASSIGNMENT, "demo-untouched")
+        assert submission.timestamp.year == 2026 and submission.timestamp.month == 11
+
+
+# --- a separate cluster -------------------------------------------------------------------------
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def fast_demo_course(tmp_path_factory):
+    """A course copy with a quicker notebook and the demo class built from its release."""
+    root = corpus.fast_course(tmp_path_factory.mktemp("cluster") / "course", copy_course)
+    demo.build(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """A real `dask scheduler` and two `dask worker`s on 127.0.0.1, started from an empty
+    folder with no access to the course's code (it is uploaded by the command)."""
+    home = tmp_path_factory.mktemp("dask")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    env = {"PATH": BIN + os.pathsep + "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+    common = dict(cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scheduler = subprocess.Popen(
+        [f"{BIN}/dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+         "--no-dashboard"], **common,
+    )  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [
+                f"{BIN}/dask",
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+                "--local-directory",
+                str(home / f"w{i}"),
+            ],
+            **common,
+        )  # fmt: skip
+        for i in range(2)
+    ]
+    from distributed import Client
+
+    client = Client(address, timeout="60s")
+    client.wait_for_workers(2, timeout=120)
+    yield address, client
+    client.close()
+    for process in [*workers, scheduler]:
+        process.terminate()
+    for process in [*workers, scheduler]:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_a_separate_cluster_gives_identical_scores(fast_demo_course, dask_cluster, graded_demo):
+    """Graded through a scheduler and two workers that see none of the course's files, does
+    the demo class get exactly the serial scores?"""
+    address, _ = dask_cluster
+    run = grade(fast_demo_course, "--demo", "--scheduler", address)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"on the Dask cluster at {address}" in run.stdout
+    students = sorted(demo.STUDENTS)
+    assert cell_scores(fast_demo_course, students) == cell_scores(graded_demo, students)
+
+
+def _busy_worker(client, batch, timeout=300):
+    """(address, pid, student) of a worker that is grading a submission of the batch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert batch.poll() is None, batch.communicate()[0][-3000:]
+        workers = client.scheduler_info()["workers"]
+        for address, keys in client.processing().items():
+            if keys and address in workers:
+                student = re.match(r"grade-(.*)-[0-9a-f]{8}$", str(keys[0])).group(1)
+                return address, client.run(os.getpid, workers=[address])[address], student
+        time.sleep(0.2)
+    raise AssertionError("no worker started a task")
+
+
+def test_a_task_whose_worker_is_killed_is_graded_elsewhere(fast_demo_course, dask_cluster):
+    """When the worker grading a submission is killed mid-task, is the task run again on
+    another worker, and does the batch complete with every submission graded?"""
+    address, client = dask_cluster
+    students = ["demo-correct", "demo-xavier", "demo-transposed"]
+    command = [sys.executable, "-m", "instructor", "grade", "--demo", "--force", "--scheduler",
+               address, *students]  # fmt: skip
+    batch = subprocess.Popen(
+        command, cwd=fast_demo_course, env=_env(), stdout=subprocess.PIPE, text=True
+    )
+    killed, pid, victim = _busy_worker(client, batch)
+    time.sleep(2)  # well inside the task: its kernel is running
+    os.kill(pid, signal.SIGKILL)
+    out, _ = batch.communicate(timeout=900)
+    assert batch.returncode == 0, out[-3000:]
+    summary = json.loads((fast_demo_course / "reports" / ASSIGNMENT / "grading.json").read_text())
+    assert {summary["students"][s]["status"] for s in students} == {"graded"}
+    assert summary["students"][victim]["worker"] != killed  # graded again, elsewhere
+    assert cell_scores(fast_demo_course, [victim])[victim]
+    assert "3 graded, 0 rejected, 0 failed" in out
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_without_namespaces_the_clean_recheck_still_defeats_reading_the_hidden_tests(
+    fast_demo_course,
+):
+    """With resource limits only (no Linux namespaces), the notebook can read the source's
+    hidden tests while it runs; does the clean re-check still score the answer on its own,
+    flag it, and leave an honest submission alone?"""
+    release = nbformat.read(fast_demo_course / "release" / ASSIGNMENT / corpus.NOTEBOOK, 4)
+    corpus.build(
+        release, fast_demo_course / "submitted", fast_demo_course, ["reads-hidden-tests", "correct"]
+    )
+    run = grade(
+        fast_demo_course, "--serial", "--isolation", "limits", "reads-hidden-tests", "correct"
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "(isolation: limits)" in run.stdout
+    summary = json.loads((fast_demo_course / "reports" / ASSIGNMENT / "grading.json").read_text())
+    cheat, honest = summary["students"]["reads-hidden-tests"], summary["students"]["correct"]
+    assert cheat["scores"] == {"zeros": 10.0, "random": 10.0, "he": 5.0}
+    assert any(f.startswith("he: the notebook's run reported 10 / 10") for f in cheat["flags"])
+    assert honest["scores"] == {"zeros": 10.0, "random": 10.0, "he": 10.0} and not honest["flags"]
