@@ -30,7 +30,7 @@ demo-class: release
 demo: demo-class
 	$(PY) -m instructor grade --demo
 	nbgrader generate_feedback initialization --force --student='demo-*' \
-		--CourseDirectory.feedback_directory=demo/feedback --log-level=WARN
+		--CourseDirectory.feedback_directory=demo/feedback --log-level=ERROR
 	$(PY) -m instructor report
 
 test: setup browser-deps
