@@ -1,6 +1,6 @@
 """Benchmark: the grading command against plain serial `nbgrader autograde`, on one machine.
 
-    .venv/bin/python bench/bench_grading.py N [--workers W] [--keep]
+    .venv/bin/python bench/bench_grading.py N [--workers W] [--iterations K] [--keep]
 
 Grades N copies of a correct submission twice, each in its own temporary copy of the course:
 first with the real `nbgrader autograde` command (serial, one process), then with
@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import copy_course  # noqa: E402
+from corpus.build import fast_course  # noqa: E402
 
 from instructor import demo  # noqa: E402
 from instructor.course import ASSIGNMENT, HELPERS, NOTEBOOK  # noqa: E402
@@ -39,10 +40,14 @@ BIN = str(Path(sys.executable).parent)
 ENV = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"])
 
 
-def course_with_submissions(folder, n):
-    """A course copy with its release generated and n copies of a correct submission."""
-    root = copy_course(folder)
-    run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], root)
+def course_with_submissions(folder, n, iterations=None):
+    """A course copy with its release generated and n copies of a correct submission (with
+    the model trained for fewer iterations when given, to see a quicker notebook)."""
+    if iterations:
+        root = fast_course(folder, copy_course, iterations)
+    else:
+        root = copy_course(folder)
+        run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], root)
     release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
     answered = demo.fill(release, demo.CORRECT)
     for i in range(1, n + 1):
@@ -95,13 +100,20 @@ def main(argv=None):
     parser.add_argument("n", type=int, help="number of submissions (e.g. 40)")
     parser.add_argument("--workers", type=int, help="worker processes (default: one per core)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary courses")
+    parser.add_argument(
+        "--iterations", type=int, help="train the model for this many iterations (default 15000)"
+    )
     args = parser.parse_args(argv)
     cores = args.workers or os.cpu_count()
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
-        serial_root, answered = course_with_submissions(work / "serial", args.n)
-        parallel_root, _ = course_with_submissions(work / "parallel", args.n)
-        print(f"{args.n} submissions, {os.cpu_count()} cores, {cores} workers", flush=True)
+        serial_root, answered = course_with_submissions(work / "serial", args.n, args.iterations)
+        parallel_root, _ = course_with_submissions(work / "parallel", args.n, args.iterations)
+        print(
+            f"{args.n} submissions, {os.cpu_count()} cores, {cores} workers"
+            + (f", {args.iterations} training iterations" if args.iterations else ""),
+            flush=True,
+        )
 
         nb_seconds = notebook_execution(answered, serial_root / "source" / ASSIGNMENT)
         print(f"notebook execution (nbclient, once):   {nb_seconds:7.2f} s", flush=True)

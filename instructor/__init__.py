@@ -2,7 +2,7 @@
 
     python -m instructor release   regenerate release/ from source/ with nbgrader
     python -m instructor demo      rebuild the demo class from the release
-    python -m instructor grade     grade submissions with nbgrader autograde
+    python -m instructor grade     grade every submission: sandboxed, re-checked, in parallel on Dask
     python -m instructor scores    print every student's score per exercise
     python -m instructor lab       JupyterLab for a student (release copy) or the instructor
     python -m instructor report    write the class report: scores.csv and report.html

@@ -6,7 +6,7 @@ import sys
 COMMANDS = {
     "release": "regenerate release/ from source/ (or --check that it is in sync)",
     "demo": "rebuild the demo class from the release",
-    "grade": "grade submissions with nbgrader autograde",
+    "grade": "grade every submission: sandboxed, re-checked, in parallel on Dask (nbgrader underneath)",
     "scores": "print every student's score per exercise from the gradebook",
     "lab": "JupyterLab on localhost: `lab student` (a copy of the release) or `lab instructor`",
     "report": "write the class report (scores.csv, report.html) to reports/initialization/",

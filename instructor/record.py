@@ -34,8 +34,6 @@ from sqlalchemy.exc import SAWarning
 from .course import EXERCISES
 from .worker import SAVING
 
-PERMISSIONS = 0o444  # nbgrader's default permissions of autograded files
-
 
 class Recorder:
     """Writes results into the course: gradebook, autograded folder and grading summary."""
@@ -81,6 +79,7 @@ class Recorder:
 
     # autograded folder
     def destination(self, student):
+        """autograded/<student>/<assignment>/ of the course."""
         return Path(
             self.coursedir.format_path(
                 self.coursedir.autograded_directory, student, self.assignment
@@ -88,6 +87,7 @@ class Recorder:
         )
 
     def _write_folder(self, student, files, notebook_text):
+        """The student's other files, the source's files over them, then the notebook."""
         dest = self.destination(student)
         if dest.exists():
             shutil.rmtree(dest)
@@ -100,9 +100,10 @@ class Recorder:
             target.write_bytes(data)
         if notebook_text is not None:
             (dest / f"{self.notebook_id}.ipynb").write_text(notebook_text, encoding="utf-8")
+        permissions = 0o664 if self.coursedir.groupshared else 0o444  # as nbgrader sets them
         for dirpath, _, filenames in os.walk(dest):
             for name in filenames:
-                os.chmod(os.path.join(dirpath, name), PERMISSIONS)
+                os.chmod(os.path.join(dirpath, name), permissions)
 
     def _save_grades(self, student, notebook_text):
         """nbgrader's saving preprocessors on the autograded notebook; returns its final text."""

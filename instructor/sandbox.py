@@ -89,8 +89,8 @@ class Limits:
         goes on printing is stopped
     max_disk_mb -- size of the private /tmp, and of the working folder, of an isolated sandbox
     verify_timeout -- seconds the clean re-check of one answer may take
-    isolation -- "auto": namespaces when the system allows them, else limits only; "limits":
-        limits only
+    isolation -- "auto": namespaces when the system allows them (see namespaces_available),
+        else limits only; "limits": limits only; "namespaces": namespaces (as auto resolves)
     zygote -- start kernels from a process that imported their heavy modules once (each kernel
         is still a fresh process of its own); False: start each kernel as a new interpreter
     """
@@ -117,6 +117,12 @@ class Limits:
     def replace(self, **changes):
         """A copy with the given limits changed (None values are ignored)."""
         return Limits(**{**asdict(self), **{k: v for k, v in changes.items() if v is not None}})
+
+    def resolved(self):
+        """These limits with "auto" isolation decided for this machine."""
+        if self.isolation != "auto":
+            return self
+        return self.replace(isolation="namespaces" if namespaces_available() else "limits")
 
 
 # --- the grader's side -------------------------------------------------------------------------
@@ -266,6 +272,41 @@ def _enter_namespaces():
     except OSError:
         return False
     return True
+
+
+_NAMESPACES = {}
+
+
+def namespaces_available():
+    """Can sandboxes use Linux namespaces here? Tried once per process, in a throwaway child:
+    new namespaces, a private mount table, a tmpfs and a /proc of its own."""
+    if "available" not in _NAMESPACES:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="igrade-probe-")
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if _probe(folder) else 1)
+        _, wait_status = os.waitpid(pid, 0)
+        os.rmdir(folder)
+        _NAMESPACES["available"] = os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0
+    return _NAMESPACES["available"]
+
+
+def _probe(folder):
+    if not _enter_namespaces():
+        return False
+    pid = os.fork()  # the first process of the new process namespace
+    if pid == 0:
+        try:
+            _mount(None, "/", None, MS_REC | MS_PRIVATE)
+            _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    _, wait_status = os.waitpid(pid, 0)
+    return os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0
 
 
 def _under(path, folder):
@@ -642,7 +683,7 @@ def main(argv=None):
         from . import verify
 
         verify.preload()  # numpy and the re-check, loaded before the file system is hidden
-    isolated = limits.isolation == "auto" and _enter_namespaces()
+    isolated = limits.isolation == "namespaces" and _enter_namespaces()
     status_path = Path(spec["status_file"])
     status_dir = os.open(status_path.parent, os.O_RDONLY | os.O_DIRECTORY)
     status = {"isolation": "namespaces" if isolated else "limits"}

@@ -95,7 +95,7 @@ class Workspace:
         ):
             folder.mkdir(parents=True, mode=0o700)
         self.status_file = self.private / "status.json"
-        self.limits = limits
+        self.limits = limits.resolved()
         self.font_cache = _font_cache()
         self.use_zygote = limits.zygote
         self.hide = [*hide, str(self.base.parent), os.getcwd(), *_dask_folders()]
