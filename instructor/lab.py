@@ -203,8 +203,17 @@ def write_page_config(config_dir, mode):
     path.write_text(json.dumps({"disabledExtensions": disabled}, indent=2))
 
 
-def server_arguments(mode, root_dir, port, token):
-    """The `jupyter lab` options: loopback only, a token, no browser, no network checks."""
+def terminal_shell(env):
+    """The command of the lab's terminals: the user's shell, started as a plain interactive
+    shell. (Jupyter's default adds `-l` when it runs without a terminal, and a login shell
+    resets PATH from /etc/profile, so `python` would no longer be this interpreter, the one
+    with the course's packages, or would not be found at all.)"""
+    return [env.get("SHELL") or shutil.which("sh", path=env.get("PATH")) or "/bin/sh"]
+
+
+def server_arguments(mode, root_dir, port, token, env):
+    """The `jupyter lab` options: loopback only, a token, no browser, no network checks;
+    env is the server's environment."""
     extensions = [
         f"--ServerApp.jpserver_extensions={name}={modes[mode]}"
         for name, modes in SERVER_EXTENSIONS.items()
@@ -217,6 +226,7 @@ def server_arguments(mode, root_dir, port, token):
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
         *extensions,
+        f"--ServerApp.terminado_settings=shell_command={json.dumps(terminal_shell(env))}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",  # no extension searches on PyPI
@@ -252,13 +262,15 @@ def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeou
     token = token or secrets.token_hex(24)
     config_dir = Path(tempfile.mkdtemp(prefix="lab-config-"))
     write_page_config(config_dir, mode)
-    command = [sys.executable, "-m", "jupyterlab", *server_arguments(mode, root_dir, port, token)]
+    environment = server_environment(config_dir, env)
+    arguments = server_arguments(mode, root_dir, port, token, environment)
+    command = [sys.executable, "-m", "jupyterlab", *arguments]
     log = open(log_path, "ab") if log_path else None  # the server keeps its own handle
     try:
         process = subprocess.Popen(
             command,
             cwd=root_dir,
-            env=server_environment(config_dir, env),
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT if log else None,

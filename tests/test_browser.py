@@ -79,12 +79,16 @@ def browser():
 
 
 def jupyter_environment(folder):
-    """The environment of a JupyterLab under test: this user's Jupyter settings, workspaces
-    and runtime files replaced by fresh folders, so that nothing of theirs shows up.
+    """The environment of a JupyterLab under test: this user's home folder, Jupyter settings,
+    workspaces and runtime files replaced by fresh folders, so that nothing of theirs shows up
+    (and no shell start-up file of theirs can put a `python` on a terminal's PATH that a fresh
+    machine would not have).
 
     One setting differs from JupyterLab's defaults: the terminal's screen reader mode, which
     puts the terminal's text in the page (it is drawn on a canvas otherwise)."""
     env = dict(os.environ)
+    env["HOME"] = str(folder / "home")
+    Path(env["HOME"]).mkdir(parents=True)
     for name in ["JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"]:
         env[name] = str(folder / name.lower())
     env.pop("JUPYTER_CONFIG_PATH", None)
@@ -499,15 +503,17 @@ def test_presubmission_check_passes_in_a_terminal(answered_notebook, positions, 
     page = answered_notebook.page
     save(page)
     reference = check_from_the_command_line(student_lab.root_dir)
-    text = open_terminal_and_run(
-        page,
-        f"python check_submission.py {NOTEBOOK}; echo check-exit-code=$?",
-        r"check-exit-code=\d",
-    )
-    answered_notebook.screenshot("check-in-terminal")
+    try:
+        text = open_terminal_and_run(
+            page,
+            f"python check_submission.py {NOTEBOOK}; echo check-exit-code=$?",
+            r"check-exit-code=\d",
+        )
+        answered_notebook.screenshot("check-in-terminal")
+    finally:
+        page.locator(".lm-TabBar-tab", has_text=NOTEBOOK).click()  # back to the notebook
     assert "check-exit-code=0" in text
     assert reference.splitlines()[-1] in text
-    page.locator(".lm-TabBar-tab", has_text=NOTEBOOK).click()  # back to the notebook
     assert_healthy(answered_notebook, positions)
 
 
