@@ -10,8 +10,9 @@ iterations. In one process the script times two versions of that run:
                 slope is np.int64(a > 0); the update builds new arrays. This is what the
                 course code did before it was made faster.
     course   -- init_utils.py's forward_propagation, backward_propagation and
-                update_parameters, driven by model() below: the training loop of the
-                notebook, which computes the loss only on the iterations it prints.
+                update_parameters, driven by the model() of the source notebook's
+                `model` cell (read from the notebook): its training loop, which
+                computes the loss only on the iterations it prints.
 
 Each run is a whole model() call, plot of the costs included (on a non-interactive
 backend, closed after the run). Runs alternate between the two versions, each is repeated
@@ -26,6 +27,7 @@ time per iteration of each version, in microseconds, and the ratio.
 import argparse
 import contextlib
 import io
+import json
 import os
 import sys
 import time
@@ -37,9 +39,10 @@ matplotlib.use("Agg")  # plt.show() draws nothing and never blocks
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
-from init_utils import (  # noqa: E402
+from init_utils import (  # noqa: E402, F401 (names the notebook's model cell calls)
     backward_propagation,
     compute_loss,
     forward_propagation,
@@ -82,61 +85,24 @@ def initialize_parameters_he(layers_dims):
 
 
 # ---------------------------------------------------------------------------------------
-# Course: the notebook's training loop, on top of init_utils.py.
+# Course: the notebook's own training loop (its `model` cell), on top of init_utils.py.
+
+NOTEBOOK = os.path.join(ROOT, "source", "initialization", "Initialization.ipynb")
 
 
-def model(X, Y, learning_rate=0.01, num_iterations=15000, print_cost=True, initialization="he"):
-    """
-    Train a three-layer network: LINEAR->RELU->LINEAR->RELU->LINEAR->SIGMOID.
+def notebook_model(path=NOTEBOOK):
+    """The model() function of the source notebook's `model` cell, defined next to this
+    file's initializations and init_utils.py's functions, so that the benchmark times the
+    very code students run."""
+    with open(path, encoding="utf-8") as f:
+        cells = json.load(f)["cells"]
+    (source,) = ["".join(c["source"]) for c in cells if c.get("id") == "model"]
+    namespace = dict(globals())
+    exec(compile(source, f"{path}:model", "exec"), namespace)
+    return namespace["model"]
 
-    Arguments:
-    X -- input data, of shape (2, number of examples)
-    Y -- true labels (0 for red dots, 1 for blue dots), of shape (1, number of examples)
-    learning_rate -- learning rate of gradient descent
-    num_iterations -- number of gradient descent steps
-    print_cost -- if True, print the cost every 1000 iterations
-    initialization -- which initialization to use: "zeros", "random" or "he"
 
-    Returns:
-    parameters -- the trained parameters
-    """
-    costs = []  # the cost every 1000 iterations, for the plot
-    layers_dims = [X.shape[0], 10, 5, 1]
-
-    # Initialize the parameters.
-    if initialization == "zeros":
-        parameters = initialize_parameters_zeros(layers_dims)
-    elif initialization == "random":
-        parameters = initialize_parameters_random(layers_dims)
-    elif initialization == "he":
-        parameters = initialize_parameters_he(layers_dims)
-
-    # Gradient descent.
-    for i in range(num_iterations):
-        # Forward propagation: LINEAR -> RELU -> LINEAR -> RELU -> LINEAR -> SIGMOID.
-        a3, cache = forward_propagation(X, parameters)
-
-        # The cost, only on the iterations where it is printed: computing it costs time
-        # and changes nothing else.
-        if print_cost and i % 1000 == 0:
-            cost = compute_loss(a3, Y)
-            print(f"Cost after iteration {i}: {cost}")
-            costs.append(cost)
-
-        # Backward propagation.
-        grads = backward_propagation(X, Y, cache)
-
-        # Update the parameters.
-        parameters = update_parameters(parameters, grads, learning_rate)
-
-    # Plot the cost.
-    plt.plot(costs)
-    plt.ylabel("cost")
-    plt.xlabel("iterations (thousands)")
-    plt.title("Learning rate = " + str(learning_rate))
-    plt.show()
-
-    return parameters
+model = notebook_model()
 
 
 # ---------------------------------------------------------------------------------------
