@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup release demo-class demo test lint format bench browser-deps
+.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,18 +25,25 @@ release: setup
 demo-class: release
 	$(PY) -m instructor demo
 
-# The main job: a fresh release, the demo class graded by nbgrader with each student's scores,
-# their feedback pages (demo/feedback/) and the class report (reports/initialization/).
+# The main job: a fresh release, the demo class graded with each student's scores, their
+# feedback pages and the class report. The demo class lives apart, in demo/ (an nbgrader course
+# folder of its own: gradebook, autograded/, feedback/, reports/), never in the real class.
 demo: demo-class
 	$(PY) -m instructor grade --demo
-	nbgrader generate_feedback initialization --force --student='demo-*' \
-		--CourseDirectory.feedback_directory=demo/feedback --log-level=ERROR
-	$(PY) -m instructor report
+	cd demo && nbgrader generate_feedback initialization --force --log-level=ERROR
+	$(PY) -m instructor report --demo
 
+# Two pytest workers, a test file each at a time (module fixtures are built once): most tests
+# wait on one kernel, a browser or a subprocess, so two cores run two files.
 test: setup browser-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile --durations=25
+
+# The fast tier for one's own loop: everything but the real notebook runs and the browser.
+test-fast: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -m "not slow and not browser"
 
 lint: setup
 	$(PY) -m ruff check .

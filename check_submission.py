@@ -1,17 +1,19 @@
 """Check the Initialization notebook for what spoils grading, before you submit it.
 
-In a terminal, in the folder of the notebook (in JupyterLab: File > New > Terminal):
-
-    python check_submission.py                      # checks Initialization.ipynb
-    python check_submission.py path/to/notebook.ipynb
-
-or in the notebook itself (its last cell does this; save the notebook first, since the check
-reads the saved file):
+The simplest way: save the notebook (Ctrl+S), then run its last cell, which does
 
     from check_submission import check_notebook
     check_notebook("Initialization.ipynb")
 
-It reports, with the cell (numbered from 1, as in the notebook) and the line:
+Run there, the check also compares the answer cells as they were last run with the saved
+file, and tells you to save first when they differ. In a terminal, in the folder of the
+notebook (in JupyterLab: File > New > Terminal), it checks the saved file:
+
+    python3 check_submission.py                      # checks Initialization.ipynb
+    python3 check_submission.py path/to/notebook.ipynb
+
+(on Windows: `py check_submission.py`). It reports, naming each cell by its exercise or its
+first line, and quoting the line at fault:
 
 - code cells that are not part of the assignment,
 - `print` calls in the answer cells,
@@ -20,7 +22,8 @@ It reports, with the cell (numbered from 1, as in the notebook) and the line:
 - a locked cell whose content was changed,
 - a copied cell (two cells with the same grade id, or the same cell id),
 - a deleted cell, or a cell whose type was changed (code to markdown, say),
-- an exercise not done yet (`raise NotImplementedError()` still in its answer cell).
+- an exercise not done yet (`raise NotImplementedError()` still in its answer cell),
+- (in the notebook) an answer cell whose code, as last run, is not what the file holds.
 
 It does not run your code and does not tell whether your answers are right: the tests in the
 notebook do that. Exit status: 0 when it finds nothing, 1 when it finds problems, 2 when the
@@ -33,6 +36,7 @@ import ast
 import builtins
 import hashlib
 import json
+import re
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -40,55 +44,62 @@ from pathlib import Path
 
 DEFAULT_NOTEBOOK = "Initialization.ipynb"
 
-# The cells of the assignment, in order: nbgrader grade id -> cell type. Every cell of the
-# notebook you received carries its grade id in its metadata (Edit > Cell metadata, "nbgrader").
+# The cells of the assignment, in order: nbgrader grade id -> (cell type, how the report names
+# the cell). Every cell of the notebook you received carries its grade id in its metadata; you
+# never need to look at it: the report names a cell by its exercise or by its first line.
 NOTEBOOK_CELLS = {
-    "intro": "markdown",
-    "submission-advice": "markdown",
-    "packages-title": "markdown",
-    "imports": "code",
-    "data-title": "markdown",
-    "load-data": "code",
-    "data-goal": "markdown",
-    "model-title": "markdown",
-    "model": "code",
-    "zeros-title": "markdown",
-    "initialize_parameters_zeros": "code",
-    "public-test-zeros": "code",
-    "expected-zeros": "markdown",
-    "test_initialize_parameters_zeros": "code",
-    "train-zeros-intro": "markdown",
-    "train-zeros": "code",
-    "zeros-verdict": "markdown",
-    "predictions-zeros": "code",
-    "boundary-zeros": "code",
-    "zeros-why": "markdown",
-    "random-title": "markdown",
-    "initialize_parameters_random": "code",
-    "public-test-random": "code",
-    "expected-random": "markdown",
-    "test_initialize_parameters_random": "code",
-    "train-random-intro": "markdown",
-    "train-random": "code",
-    "random-inf": "markdown",
-    "predictions-random": "code",
-    "boundary-random": "code",
-    "random-observations": "markdown",
-    "normal-vs-uniform": "markdown",
-    "he-title": "markdown",
-    "initialize_parameters_he": "code",
-    "public-test-he": "code",
-    "expected-he": "markdown",
-    "test_initialize_parameters_he": "code",
-    "train-he-intro": "markdown",
-    "train-he": "code",
-    "boundary-he": "code",
-    "he-observations": "markdown",
-    "conclusions-title": "markdown",
-    "conclusions": "code",
-    "recap": "markdown",
-    "check-title": "markdown",
-    "check-submission": "code",
+    "intro": ("markdown", "the title, `# Initialization`"),
+    "submission-advice": ("markdown", "`## Before you submit`"),
+    "packages-title": ("markdown", "`## 1 - Packages`"),
+    "imports": ("code", "the imports, `import numpy as np`"),
+    "data-title": ("markdown", "`## 2 - The data set`"),
+    "load-data": ("code", "`train_X, train_Y, test_X, test_Y = load_dataset()`"),
+    "data-goal": ("markdown", "`The classifier must tell the blue points...`"),
+    "model-title": ("markdown", "`## 3 - The network`"),
+    "model": ("code", "the model cell, `def model(...)`"),
+    "zeros-title": ("markdown", "`## 4 - Zero initialization`"),
+    "initialize_parameters_zeros": ("code", "exercise 1, `initialize_parameters_zeros`"),
+    "public-test-zeros": ("code", "the public test of exercise 1"),
+    "expected-zeros": ("markdown", "the expected output of exercise 1"),
+    "test_initialize_parameters_zeros": ("code", "the grading cell of exercise 1"),
+    "train-zeros-intro": ("markdown", "`Now train the network... starting from zeros.`"),
+    "train-zeros": ("code", "the training with zeros, `parameters = model(...)`"),
+    "zeros-verdict": ("markdown", "`That went badly...`"),
+    "predictions-zeros": ("code", "the predictions with zeros"),
+    "boundary-zeros": ("code", "the decision boundary with zeros"),
+    "zeros-why": ("markdown", "`Every prediction is 0...`"),
+    "random-title": ("markdown", "`## 5 - Large random initialization`"),
+    "initialize_parameters_random": ("code", "exercise 2, `initialize_parameters_random`"),
+    "public-test-random": ("code", "the public test of exercise 2"),
+    "expected-random": ("markdown", "the expected output of exercise 2"),
+    "test_initialize_parameters_random": ("code", "the grading cell of exercise 2"),
+    "train-random-intro": (
+        "markdown",
+        "`Train the network... starting from large random weights.`",
+    ),
+    "train-random": ("code", "the training with large random weights"),
+    "random-inf": ("markdown", "`The first cost is inf...`"),
+    "predictions-random": ("code", "the predictions with large random weights"),
+    "boundary-random": ("code", "the decision boundary with large random weights"),
+    "random-observations": ("markdown", "the observations on large random weights"),
+    "normal-vs-uniform": ("markdown", "`Optional reading: normal or uniform draws?`"),
+    "he-title": ("markdown", "`## 6 - He initialization`"),
+    "initialize_parameters_he": ("code", "exercise 3, `initialize_parameters_he`"),
+    "public-test-he": ("code", "the public test of exercise 3"),
+    "expected-he": ("markdown", "the expected output of exercise 3"),
+    "test_initialize_parameters_he": ("code", "the grading cell of exercise 3"),
+    "scale-title": ("markdown", "`### Why the scale matters...`"),
+    "scale-plot": ("code", "the plot of the signal through a deep network"),
+    "scale-observations": ("markdown", "`What the plot shows`"),
+    "train-he-intro": ("markdown", "`Train the network... with He initialization.`"),
+    "train-he": ("code", "the training with He initialization"),
+    "boundary-he": ("code", "the decision boundary with He initialization"),
+    "he-observations": ("markdown", "the observations on He initialization"),
+    "conclusions-title": ("markdown", "`## 7 - Conclusions`"),
+    "conclusions": ("code", "the conclusions table"),
+    "recap": ("markdown", "`Congratulations!...`"),
+    "check-title": ("markdown", "`## Check your notebook before you submit`"),
+    "check-submission": ("code", "this check, `check_notebook(...)`"),
 }
 
 # The answer cells (the cells you write in): grade id -> (the function the cell defines, its
@@ -122,19 +133,19 @@ MESSAGES = {
         "so extra code can change your results.",
     ),
     "duplicate/grade-id": (
-        "this cell is a copy of cell {original} (both have the grade id `{grade_id}`): the "
-        "grader grades only the last of them and runs the other as an extra cell.",
+        "this cell is a copy of cell {original} ({name}): the grader grades only the last "
+        "of them and runs the other as an extra cell.",
         "delete one of the two (keep the one with your work in it).",
     ),
     "duplicate/cell-id": (
-        "this cell has the same cell id (`{cell_id}`) as cell {original}; every cell needs its "
-        "own id.",
+        "this cell has the same hidden cell id (`{cell_id}`) as cell {original}; every cell "
+        "needs its own id.",
         "open the notebook in JupyterLab and save it: Jupyter gives the cell a new id.",
     ),
     "missing": (
-        "The cell `{grade_id}` was deleted: it belongs {where}.",
-        "copy it back from a fresh copy of the assignment (copying a whole cell keeps its "
-        "grade id).",
+        "A cell was deleted: {name}, which belongs {where}.",
+        "copy it back from a fresh copy of the assignment (copying a whole cell keeps the "
+        "hidden marks the grader finds it by).",
     ),
     "cell-type": (
         "this cell should be a {expected} cell, but it is now a {found} cell.",
@@ -194,6 +205,12 @@ MESSAGES = {
         "if JupyterLab can still open it, save it from there; if not, " + FRESH_COPY,
     ),
     "unreadable/not-notebook": ("{path} is JSON, but not a Jupyter notebook.", FRESH_COPY),
+    "unsaved": (
+        "the code you ran in this cell is not what the saved file holds: the check reads the "
+        "saved file, so it did not see your latest changes.",
+        "save the notebook (Ctrl+S); if you changed this cell since you last ran it, run it "
+        "again; then run this check again.",
+    ),
     "internal": (
         "The check itself failed ({error}); this says nothing about your notebook.",
         "tell the course staff, and go through the notebook's advice by hand.",
@@ -207,19 +224,20 @@ class Problem:
 
     rule: str  # the check that found it: "print", "signature", "global", "stub", ...
     cell: int | None  # the cell's number in the notebook, counting every cell from 1
-    label: str  # the cell's grade id, or its first line
+    label: str  # how the report names the cell: its exercise, or its first line
     line: int | None  # the line in the cell, counting from 1
     message: str
     fix: str
     after: int = field(default=0, repr=False)  # for a deleted cell: the cell it came after
+    code: str = field(default="", repr=False)  # the text of the line at fault
 
     def __str__(self):
         if self.cell is None:
             where = ""
-        elif self.line is None:
-            where = f"Cell {self.cell} ({self.label}): "
+        elif not self.code:
+            where = f"In {self.label} (cell {self.cell}): "
         else:
-            where = f"Cell {self.cell} ({self.label}), line {self.line}: "
+            where = f"In {self.label} (cell {self.cell}), the line `{self.code}`: "
         return f"{where}{self.message}\n    Fix: {self.fix}"
 
 
@@ -228,8 +246,14 @@ def problem(kind, cell=None, line=None, after=0, **fields):
     message, fix = (text.format(**fields) for text in MESSAGES[kind])
     rule = kind.split("/")[0]
     if cell is None:
-        return Problem(rule, None, fields.get("grade_id", ""), line, message, fix, after)
-    return Problem(rule, cell.number, cell.label, line, message, fix, after)
+        return Problem(rule, None, fields.get("name", ""), line, message, fix, after)
+    lines = cell.source.splitlines()
+    code = _shorten(lines[line - 1].strip(), 60) if line and 0 < line <= len(lines) else ""
+    return Problem(rule, cell.number, cell.label, line, message, fix, after, code)
+
+
+def _shorten(text, width):
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 class Problems(list):
@@ -264,13 +288,14 @@ class Cell:
 
     @property
     def label(self):
-        """The grade id, or else the first line with something on it (shortened)."""
-        if self.grade_id:
-            return self.grade_id
+        """How the report names the cell: its exercise or role in the assignment, or else the
+        cell that starts with its first line."""
+        if self.grade_id in NOTEBOOK_CELLS:
+            return NOTEBOOK_CELLS[self.grade_id][1]
         first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
         if not first:
-            return "empty"
-        return first if len(first) <= 40 else first[:37] + "..."
+            return "an empty cell"
+        return f"the cell starting `{_shorten(first, 60)}`"
 
 
 # Reading the notebook -------------------------------------------------------------------------
@@ -338,9 +363,8 @@ def copied_cells(cells):
     for cell in cells:
         if cell.grade_id in by_grade_id:
             original = by_grade_id[cell.grade_id].number
-            problems.append(
-                problem("duplicate/grade-id", cell, original=original, grade_id=cell.grade_id)
-            )
+            name = NOTEBOOK_CELLS.get(cell.grade_id, ("", "the same assignment cell"))[1]
+            problems.append(problem("duplicate/grade-id", cell, original=original, name=name))
         elif cell.cell_id in by_cell_id:
             original = by_cell_id[cell.cell_id].number
             problems.append(
@@ -362,9 +386,10 @@ def missing_cells(cells):
         if grade_id in present:
             previous = present[grade_id]
             continue
-        where = f"after cell {previous.number} ({previous.label})" if previous else "first"
+        where = f"after {previous.label} (cell {previous.number})" if previous else "first"
         after = previous.number if previous else 0
-        problems.append(problem("missing", after=after, grade_id=grade_id, where=where))
+        name = NOTEBOOK_CELLS[grade_id][1]
+        problems.append(problem("missing", after=after, name=name, where=where))
     return problems
 
 
@@ -372,7 +397,7 @@ def changed_types(cells):
     """Assignment cells whose type was changed, for instance from code to markdown."""
     problems = []
     for cell in cells:
-        expected = NOTEBOOK_CELLS.get(cell.grade_id)
+        expected = NOTEBOOK_CELLS.get(cell.grade_id, (None,))[0]
         if expected is not None and cell.cell_type != expected:
             fields = {"expected": expected, "found": cell.cell_type, "menu": expected.title()}
             problems.append(problem("cell-type", cell, **fields))
@@ -414,7 +439,7 @@ def edited_locked_cells(cells):
     return [
         problem("locked-edited", cell)
         for cell in cells
-        if NOTEBOOK_CELLS.get(cell.grade_id) == cell.cell_type
+        if NOTEBOOK_CELLS.get(cell.grade_id, (None,))[0] == cell.cell_type
         and is_locked(cell)
         and is_edited(cell)
     ]
@@ -541,13 +566,51 @@ def global_variables(cell, tree, function):
     return problems
 
 
+# Unsaved changes ------------------------------------------------------------------------------
+
+
+def executed_sources():
+    """The cells run so far in this Jupyter kernel, oldest first, as typed; [] outside one."""
+    ipython = sys.modules.get("IPython")  # only there when the check runs inside IPython
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return []
+    return [str(source) for source in shell.history_manager.input_hist_raw[1:]]
+
+
+def _normalised(source):
+    """The source without trailing spaces and blank lines at its ends, for comparing."""
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def unsaved_cells(cells, executed):
+    """Answer cells whose code, as last run in the kernel, differs from the saved file.
+
+    executed -- the sources of the cells run, oldest first (executed_sources())
+    """
+    problems = []
+    for cell in cells:
+        if cell.grade_id not in ANSWER_CELLS or cell.cell_type != "code":
+            continue
+        name = ANSWER_CELLS[cell.grade_id][0]
+        defines = re.compile(rf"^def\s+{name}\s*\(", re.MULTILINE)
+        runs = [source for source in executed if defines.search(source)]
+        if runs and _normalised(runs[-1]) != _normalised(cell.source):
+            problems.append(problem("unsaved", cell))
+    return problems
+
+
 # The report -----------------------------------------------------------------------------------
 
 
-def find_problems(cells):
-    """Every problem in the notebook's cells, in the order of the notebook."""
+def find_problems(cells, executed=()):
+    """Every problem in the notebook's cells, in the order of the notebook.
+
+    executed -- the sources of the cells run in the kernel, when the check runs in one
+    """
     problems = (
-        extra_cells(cells)
+        unsaved_cells(cells, executed)
+        + extra_cells(cells)
         + copied_cells(cells)
         + changed_types(cells)
         + edited_locked_cells(cells)
@@ -568,21 +631,23 @@ def report(path, problems):
         return f"No problems found in {path}: it is ready to submit."
     if problems[0].rule in ("unreadable", "internal"):
         return str(problems[0])
-    count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+    one = len(problems) == 1
+    count = f"{len(problems)} problem" + ("" if one else "s")
     lines = [f"{count} found in {path} (as last saved):", ""]
     lines += [str(found) for found in problems]
-    lines += ["", "Fix them, save the notebook and run this check again."]
+    lines += ["", f"Fix {'it' if one else 'them'}, save the notebook and run this check again."]
     return "\n".join(lines)
 
 
 def check_notebook(path=DEFAULT_NOTEBOOK):
     """Check the saved notebook at path, print the report and return the problems found.
 
+    Run in a notebook, it also compares the answer cells as last run with the saved file.
     Never raises and never writes to stderr, so it can run in a notebook cell that the grader
     also runs.
     """
     try:
-        problems = Problems(find_problems(read_notebook(path)))
+        problems = Problems(find_problems(read_notebook(path), executed_sources()))
     except UnreadableNotebook as error:
         problems = Problems([error.problem])
     except Exception as error:  # a bug of this check must not look like a problem of yours

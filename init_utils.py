@@ -162,10 +162,12 @@ def predict_dec(parameters, X):
 
 
 def load_dataset(plot=True):
-    """The two-circles data set: red dots inside, blue dots on an outer ring.
+    """The two-circles data set: red dots (label 0) on an outer ring, blue dots (label 1)
+    inside it.
 
     300 training points are drawn after seeding numpy with 1, and 100 test points after
-    seeding with 2, each with Gaussian noise of standard deviation 0.05.
+    seeding with 2, each with Gaussian noise of standard deviation 0.05. With plot=True the
+    training points are drawn, coloured by label.
 
     Returns:
     train_X -- shape (2, 300)
@@ -179,7 +181,15 @@ def load_dataset(plot=True):
     test_X, test_Y = sklearn.datasets.make_circles(n_samples=100, noise=0.05)
 
     if plot:
-        plt.scatter(train_X[:, 0], train_X[:, 1], c=train_Y, s=40, cmap=plt.cm.Spectral)
+        for label, name in [(0, "label 0 (red)"), (1, "label 1 (blue)")]:
+            points = train_X[train_Y == label]
+            colour = plt.cm.Spectral(float(label))  # the colours plot_decision_boundary uses
+            plt.scatter(points[:, 0], points[:, 1], color=colour, s=40, label=name)
+        plt.title("The training set: 300 points on two noisy circles")
+        plt.xlabel("x1")
+        plt.ylabel("x2")
+        plt.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        plt.gca().set_aspect("equal")
         plt.show()
 
     train_X, test_X = train_X.T, test_X.T

@@ -21,8 +21,9 @@ c.GenerateAssignment.create_assignment = True
 # exercise from passing its tests silently.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# Execution of a notebook by validate and autograde: a whole notebook trains three networks
-# (about 10 s here); a cell that runs longer than this is stopped and scores zero.
+# Execution of a notebook by `nbgrader validate` (students' own check of their notebook): a
+# whole notebook trains three networks (about 10 s here). Grading derives its limits from the
+# reference run instead (see the end of this file).
 c.Execute.timeout = 300
 c.Execute.kernel_name = "python3"
 
@@ -53,3 +54,55 @@ def _feedback_preprocessors(root):
 
 
 c.GenerateFeedback.preprocessors = _feedback_preprocessors(c.CourseDirectory.root)
+
+
+# --- One grade, whatever the route (instructor/engine.py) --------------------------------------
+# `nbgrader autograde` and the Formgrader's Autograde button hand each student to the course's
+# grading engine, the one `python -m instructor grade` drives in parallel: the same intake of
+# odd notebooks, sandbox, limits, clean re-check and flags, so the same grade on every route.
+# nbgrader's own steps (its unsandboxed Execute, then saving the grades) are replaced: the
+# engine runs nbgrader's sanitizing and saving preprocessors itself, around its sandbox.
+def _course_grading(root):
+    from instructor.preprocessors.course_grading import GradeWithCourseRules
+
+    return [GradeWithCourseRules], []
+
+
+c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors = _course_grading(
+    c.CourseDirectory.root
+)
+# Where grading keeps its ledger (grading.json) and the reference run (reference.json), and the
+# class report is written: reports/<assignment>/.
+c.CourseGrading.reports_directory = os.path.join(c.CourseDirectory.root, "reports")
+# Limits of each submission's run (instructor/sandbox.py's Limits): set any field here to
+# replace its default, e.g. c.GradingLimits.memory_mb = 4096. The time limits default to a few
+# times the source notebook's own run (instructor/reference.py).
+
+
+# --- Canvas and back: roster, collection, due date, late penalty, grade export (instructor/lms/)
+# The roster comes in with `python -m instructor roster import FILE` (a Canvas gradebook CSV);
+# the README's "From Canvas and back" section gives the whole round trip. The plugins are
+# imported from the course root (put on nbgrader's path by _feedback_preprocessors above).
+
+# zip_collect: Canvas file names -> the student on the roster, the LATE marker, the latest of
+# several versions; files of users not on the roster are reported, not collected.
+c.ZipCollectApp.collector_plugin = "instructor.lms.collector.CanvasFileNames"
+# The due date lives in the gradebook (`nbgrader db assignment add initialization
+# --duedate="2026-03-02 23:59:00 America/Toronto"`); set here, zip_collect writes it there.
+# c.CanvasFileNames.due_date = "2026-03-02 23:59:00 America/Toronto"
+# A file Canvas marked LATE, with no time known, counts as this many seconds late: one second
+# is one started day, the least the marker can mean.
+c.CanvasFileNames.late_marker_seconds = 1
+
+# The late penalty, applied whenever grades are saved (autograde, instructor grade): 10 % of
+# the points possible per started day late, at most 50 %, never below a score of zero.
+c.AssignLatePenalties.plugin_class = "instructor.lms.late.PercentPerDayLate"
+c.PercentPerDayLate.percent_per_day = 10.0
+c.PercentPerDayLate.max_percent = 50.0
+c.PercentPerDayLate.grace_minutes = 0.0
+c.PercentPerDayLate.basis = "max_score"  # or "score": the percentage of the points earned
+
+# Grades back to Canvas: `nbgrader export --exporter=instructor.lms.export.CanvasGradesExport`
+# writes grades-canvas.csv (plain `nbgrader export` still writes nbgrader's grades.csv). Name
+# the column as Canvas does, with the assignment's Canvas id, to update an existing assignment:
+# c.CanvasGradesExport.columns = {"initialization": "Initialization (123456)"}

@@ -1,22 +1,30 @@
 """Tests for the three initialization functions of the Initialization assignment.
 
 Run them from the notebook, for example ``initialize_parameters_he_test(initialize_parameters_he)``.
-Each test calls your function on the notebook's example and prints ``All tests passed.``
-or, for every problem, which parameter is wrong, what was expected and what was found and,
-when the answer looks like a mistake students often make, names the mistake with a hint:
+Each test calls your function on the notebook's example, prints the parameters it returned
+(``W1 = ...``) and then ``All tests passed.`` or, for every problem, what is wrong, with the
+values expected and found and, for the mistakes students often make, the mistake by name and
+a hint:
 
     Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...
 
-The same checks grade the notebook: ``grade_exercise`` runs them on the public example
-and on other network shapes and returns the points earned, split so that getting the
-structure right earns part of the marks even when the values are wrong. Out of 10:
+Every mistake the tests can name is listed in MISTAKES below.
 
-    2 points  the function returns a dictionary with exactly the keys W1, b1, ..., WL, bL
-    3 points  every parameter is a float64 numpy array of the right shape
-    5 points  every parameter holds the right values
+The same checks grade the notebook: ``grade_exercise`` runs them on the public example and
+on other network shapes and returns the share of the exercise's points earned, a number from
+0 to 1, made of three parts that are earned independently of one another:
+
+    20 %  the function returns a dictionary with exactly the keys W1, b1, ..., WL, bL
+    30 %  every parameter is a float64 numpy array of the right shape
+    50 %  every parameter is a numpy array of the right shape holding the right values
+          (whatever its dtype: float32 values with the right numbers earn this part, and
+          lose only the 30 % of the float64 part)
 
 Each part is earned when it holds for every network checked.
 """
+
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,7 +39,8 @@ KEYS_SHARE, SHAPES_SHARE, VALUES_SHARE = 0.2, 0.3, 0.5
 
 # Relative tolerance for values: wide enough for the same formula written another way
 # (randn(...) / np.sqrt(n / 2) instead of randn(...) * np.sqrt(2 / n) differs in the last
-# bit), far too narrow for any real mistake.
+# bit), far too narrow for any real mistake. An array of lower precision (float32, say) is
+# compared at its own precision instead.
 RTOL = 1e-9
 
 # What each initialization should do, in words, for the hints.
@@ -95,47 +104,229 @@ PUBLIC_CASES = {
 }
 
 
-def mistake(title, explanation, hint):
-    """A recognised mistake, rendered as 'Mistake: <title>. <explanation> Hint: <hint>'."""
-    return [title, [explanation], hint]
+@dataclass(frozen=True)
+class Mistake:
+    """A mistake the tests can name, shown as 'Mistake: <title>. <explanation> Hint: <hint>'.
+
+    The entries of MISTAKES hold the general explanation and hint; a test that finds the
+    mistake fills in the particulars (which parameter, which shape) with found(...).
+    """
+
+    title: str
+    explanation: str
+    hint: str
+
+    def found(self, explanation=None, hint=None, title=None):
+        """This mistake as found: its wording, with the particulars given in its place."""
+        return replace(
+            self,
+            title=title or self.title,
+            explanation=explanation or self.explanation,
+            hint=hint or self.hint,
+        )
+
+
+# Every mistake the tests can name: name -> Mistake (general wording).
+MISTAKES = {
+    "not implemented": Mistake(
+        "not implemented",
+        "The function still raises NotImplementedError.",
+        "replace the lines `# YOUR CODE HERE` and `raise NotImplementedError()` with your code.",
+    ),
+    "error raised": Mistake(
+        "error raised",
+        "Calling the function raised an error.",
+        "run the answer cell and then this one again; fix the line that Python's message names.",
+    ),
+    "nothing returned": Mistake(
+        "nothing returned",
+        "The function returned None.",
+        "keep `return parameters` at the end of the function, after the for loop.",
+    ),
+    "not a dictionary": Mistake(
+        "not a dictionary",
+        "The function did not return a dictionary.",
+        "return the dictionary `parameters`, with keys 'W1', 'b1', ...",
+    ),
+    "empty dictionary": Mistake(
+        "empty dictionary",
+        "The dictionary is empty.",
+        "fill `parameters` inside the for loop.",
+    ),
+    "biases missing": Mistake(
+        "biases missing",
+        "The biases are not in the dictionary.",
+        "set parameters['b' + str(l)] = np.zeros((layers_dims[l], 1)) in the loop.",
+    ),
+    "last layer skipped": Mistake(
+        "last layer skipped",
+        "The last layer's parameters are missing: the loop stops one layer early.",
+        "the loop must run l = 1, ..., L: `for l in range(1, len(layers_dims))`.",
+    ),
+    "extra layer": Mistake(
+        "extra layer",
+        "There are parameters for one layer more than the network has.",
+        "the loop must stop at l = L: `for l in range(1, len(layers_dims))`.",
+    ),
+    "wrong keys": Mistake(
+        "wrong keys",
+        "The dictionary does not have exactly the keys W1, b1, ..., WL, bL.",
+        "the keys are 'W' + str(l) and 'b' + str(l), for l = 1, ..., L.",
+    ),
+    "not numpy arrays": Mistake(
+        "not numpy arrays",
+        "A parameter is not a numpy array.",
+        "build every parameter with np.zeros(...) or np.random.randn(...).",
+    ),
+    "not float64": Mistake(
+        "<dtype> instead of float64",  # named after the dtype found, e.g. float32
+        "A parameter does not have numpy's default dtype, float64.",
+        "keep numpy's default float64: do not pass dtype=... or convert the array.",
+    ),
+    "fixed layer index": Mistake(
+        "fixed layer index",
+        "Every weight matrix has the same shape: the code uses a fixed index such as "
+        "layers_dims[1] (the digit 1) where the layer index layers_dims[l] (the letter l) "
+        "is meant.",
+        "W'l' has shape (layers_dims[l], layers_dims[l - 1]).",
+    ),
+    "transposed weights": Mistake(
+        "transposed weights",
+        "A weight matrix has its two dimensions swapped.",
+        "W'l' has shape (layers_dims[l], layers_dims[l - 1]): one row per unit of layer l.",
+    ),
+    "biases of shape (n,)": Mistake(
+        "biases of shape (n,)",
+        "A bias is a flat vector instead of a column.",
+        "make the bias a column: np.zeros((layers_dims[l], 1)).",
+    ),
+    "wrong shape": Mistake(
+        "wrong shape",
+        "A parameter has the wrong shape.",
+        "W'l' has shape (layers_dims[l], layers_dims[l - 1]), b'l' (layers_dims[l], 1).",
+    ),
+    "weights not zero": Mistake(
+        "weights not zero",
+        "Every weight should be zero.",
+        "use np.zeros((layers_dims[l], layers_dims[l - 1])).",
+    ),
+    "random biases": Mistake(
+        "random biases",
+        "The biases should be zeros.",
+        "use np.zeros((layers_dims[l], 1)) for the biases.",
+    ),
+    "seed re-set inside the loop": Mistake(
+        "seed re-set inside the loop",
+        "Every layer starts again from the same random numbers, as if np.random.seed(3) "
+        "were called in each pass of the loop.",
+        "keep the single np.random.seed(3) before the loop.",
+    ),
+    "wrong scale for large random": Mistake(
+        "wrong scale for large random",
+        "The weights are the right draw with the wrong scale.",
+        "this exercise wants large weights: np.random.randn(...) * 10.",
+    ),
+    "Xavier scaling instead of He": Mistake(
+        "Xavier scaling instead of He",
+        "The weights are scaled by sqrt(1 / layers_dims[l - 1]), which is Xavier initialization.",
+        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+    ),
+    "fan-out instead of fan-in": Mistake(
+        "fan-out instead of fan-in",
+        "The scale divides by the size of this layer, layers_dims[l], instead of the previous one.",
+        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+    ),
+    "missing square root": Mistake(
+        "missing square root",
+        "The weights are scaled by 2 / layers_dims[l - 1] without the square root.",
+        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+    ),
+    "Xavier scaling with fan-out": Mistake(
+        "Xavier scaling with fan-out",
+        "The weights are scaled by sqrt(1 / layers_dims[l]): the factor 2 is missing and the "
+        "scale uses this layer instead of the previous one.",
+        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+    ),
+    "large random scale in He": Mistake(
+        "large random scale in He",
+        "The weights are multiplied by 10, as in the large random initialization.",
+        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+    ),
+    "unscaled weights": Mistake(
+        "unscaled weights",
+        "The weights are np.random.randn(...) with no scaling at all.",
+        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+    ),
+    "wrong scale for He": Mistake(
+        "wrong scale for He",
+        "The weights are the right draw with the wrong scale.",
+        "multiply np.random.randn(...) by np.sqrt(2 / layers_dims[l - 1]).",
+    ),
+    "uniform rand instead of randn": Mistake(
+        "uniform rand instead of randn",
+        "Every weight is non-negative, as np.random.rand (uniform on [0, 1)) gives.",
+        "draw from the standard normal distribution with np.random.randn.",
+    ),
+    "values not from the seed-3 draw": Mistake(
+        "values not from the seed-3 draw",
+        "The weights have the right shapes but are not the numbers drawn after "
+        "np.random.seed(3): the seed was changed, or numbers were drawn in another order.",
+        "keep np.random.seed(3) as given, draw W before b in each layer and nothing else.",
+    ),
+}
 
 
 class Report:
-    """What one call of a student's function earned, and the messages explaining it.
+    """What one call of a student's function earned, and the mistakes explaining it.
 
     keys_ok -- True when the result is a dict with exactly the expected keys
     shapes_ok -- names of the parameters that are float64 arrays of the right shape
-    values_ok -- names of the parameters that also hold the right values
-    problems -- one message per problem, in the order a student should fix them; a mistake
-        found in several parameters is one message
+    shaped -- names of the parameters that are numpy arrays of the right shape, any dtype
+    values_ok -- names of the parameters (among shaped) that hold the right values
+    findings -- the mistakes found, in the order a student should fix them: one entry per
+        mistake, [Mistake, [explanations], [detail lines]], a mistake found in several
+        parameters being one entry
     """
 
     def __init__(self, expected):
         self.expected = expected
         self.keys_ok = False
         self.shapes_ok = set()
+        self.shaped = set()
         self.values_ok = set()
-        self._entries = []  # plain messages, and mistakes as [title, explanations, hint]
+        self.findings = []
 
     def parts(self):
-        """Which parts of the marks this call earns: (keys, shapes, values), each a bool."""
+        """Which parts of the marks this call earns: (keys, float64 shapes, values), bools."""
         every = set(self.expected)
         return self.keys_ok, self.shapes_ok == every, self.values_ok == every
 
-    def add(self, message):
-        """Add a plain message or a mistake(...); the same mistake twice becomes one message."""
-        if isinstance(message, list):
-            for entry in self._entries:
-                if isinstance(entry, list) and entry[0] == message[0]:
-                    entry[1].extend(message[1])
-                    return
-        self._entries.append(message)
+    def add(self, mistake, details=()):
+        """Add a found Mistake, with optional detail lines (values expected and found).
+
+        The same mistake found again (in another parameter) joins the first entry.
+        """
+        for entry in self.findings:
+            if entry[0].title == mistake.title:
+                if mistake.explanation not in entry[1]:
+                    entry[1].append(mistake.explanation)
+                entry[2].extend(details)
+                return
+        self.findings.append([mistake, [mistake.explanation], list(details)])
+
+    @property
+    def titles(self):
+        """The titles of the mistakes found, in order."""
+        return [entry[0].title for entry in self.findings]
 
     @property
     def problems(self):
+        """One message per mistake: 'Mistake: <title>. <explanation> Hint: <hint>', followed
+        by its detail lines, each on a line of its own."""
         return [
-            f"Mistake: {e[0]}. {' '.join(e[1])} Hint: {e[2]}" if isinstance(e, list) else e
-            for e in self._entries
+            f"Mistake: {m.title}. {' '.join(explanations)} Hint: {m.hint}"
+            + "".join("\n   " + line for line in details)
+            for m, explanations, details in self.findings
         ]
 
 
@@ -148,6 +339,7 @@ def _show(array, limit=6):
 
 def _ratio(found, expected):
     """The constant c with found == c * expected, or None when there is no such c."""
+    found = np.asarray(found, dtype=float)
     mask = expected != 0
     if not mask.any() or not np.all(np.isfinite(found)) or np.any(found[~mask] != 0):
         return None
@@ -163,17 +355,18 @@ def _is(c, target):
 
 
 def _call(function, layers_dims):
-    """Call the student's function; return (result, None) or (None, message)."""
+    """Call the student's function; return (result, None) or (None, Mistake).
+
+    Warnings the call raises are kept quiet: in a notebook they would go to stderr.
+    """
     try:
-        return function(list(layers_dims)), None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return function(list(layers_dims)), None
     except NotImplementedError:
-        return None, mistake(
-            "not implemented",
-            "The function still raises NotImplementedError.",
-            "replace the lines `# YOUR CODE HERE` and `raise NotImplementedError()` with your code.",
-        )
+        return None, MISTAKES["not implemented"]
     except Exception as error:  # the student's error, reported instead of raised
-        return None, (
+        return None, MISTAKES["error raised"].found(
             f"Calling the function with layers_dims={list(layers_dims)} raised "
             f"{type(error).__name__}: {error}"
         )
@@ -182,20 +375,12 @@ def _call(function, layers_dims):
 def _check_type(found, expected, layers_dims, report):
     """Is it a dictionary with the right keys? Returns True when the rest can be checked."""
     if found is None:
-        report.add(
-            mistake(
-                "nothing returned",
-                "The function returned None.",
-                "keep `return parameters` at the end of the function, after the for loop.",
-            )
-        )
+        report.add(MISTAKES["nothing returned"])
         return False
     if not isinstance(found, dict):
         report.add(
-            mistake(
-                "not a dictionary",
-                f"The function returned a {type(found).__name__}.",
-                "return the dictionary `parameters`, with keys 'W1', 'b1', ...",
+            MISTAKES["not a dictionary"].found(
+                f"The function returned a {type(found).__name__}, not a dictionary."
             )
         )
         return False
@@ -208,11 +393,10 @@ def _check_type(found, expected, layers_dims, report):
     missing = sorted(wanted - got, key=_key_order)
     extra = sorted(map(repr, got - wanted))
     if not got:
-        report.add("The dictionary is empty. Hint: fill `parameters` inside the for loop.")
+        report.add(MISTAKES["empty dictionary"])
     elif set(missing) == {f"W{L}", f"b{L}"} and not extra:
         report.add(
-            mistake(
-                "last layer skipped",
+            MISTAKES["last layer skipped"].found(
                 f"W{L} and b{L} are missing: with layers_dims={list(layers_dims)} there are "
                 f"{L} layers, but the loop stopped at layer {L - 1}.",
                 f"the loop must run l = 1, ..., {L}, for example "
@@ -221,21 +405,26 @@ def _check_type(found, expected, layers_dims, report):
         )
     elif set(got - wanted) == {f"W{L + 1}", f"b{L + 1}"} and not missing:
         report.add(
-            mistake(
-                "extra layer",
+            MISTAKES["extra layer"].found(
                 f"W{L + 1} and b{L + 1} should not be there: with layers_dims={list(layers_dims)} "
                 f"there are only {L} layers.",
                 f"the loop must stop at l = {L}: `for l in range(1, len(layers_dims))`.",
             )
         )
-    else:
-        if missing:
-            report.add(f"Keys missing from the dictionary: {', '.join(missing)}.")
-        if extra:
-            report.add(
-                f"Unexpected keys in the dictionary: {', '.join(extra)}. "
-                "Hint: the keys are 'W' + str(l) and 'b' + str(l)."
+    elif missing and all(name.startswith("b") for name in missing) and not extra:
+        report.add(
+            MISTAKES["biases missing"].found(
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in the "
+                "dictionary."
             )
+        )
+    else:
+        text = []
+        if missing:
+            text.append(f"Keys missing from the dictionary: {', '.join(missing)}.")
+        if extra:
+            text.append(f"Unexpected keys in the dictionary: {', '.join(extra)}.")
+        report.add(MISTAKES["wrong keys"].found(" ".join(text)))
     return True
 
 
@@ -244,7 +433,7 @@ def _key_order(key):
 
 
 def _check_arrays(found, expected, layers_dims, report):
-    """Is each parameter a float64 array of the right shape?"""
+    """Is each parameter a numpy array of the right shape, and of dtype float64?"""
     fixed = _fixed_index(found, layers_dims)
     if fixed:
         report.add(fixed)
@@ -253,72 +442,66 @@ def _check_arrays(found, expected, layers_dims, report):
             continue
         value = found[name]
         if type(value) is not np.ndarray:
-            report.add(
-                mistake(
-                    "not numpy arrays",
-                    f"{name} is a {type(value).__name__}.",
-                    "build every parameter with np.zeros(...) or np.random.randn(...).",
-                )
-            )
+            report.add(MISTAKES["not numpy arrays"].found(f"{name} is a {type(value).__name__}."))
             continue
-        if value.dtype != np.float64:
-            report.add(
-                mistake(
-                    f"{value.dtype} instead of float64",
-                    f"{name} has dtype {value.dtype}.",
-                    "keep numpy's default float64: do not pass dtype=... or convert the array.",
-                )
-            )
         if value.shape != want.shape:
             if not fixed:
-                report.add(_shape_message(name, value.shape, want.shape))
+                report.add(_shape_mistake(name, value.shape, want.shape))
             continue
+        report.shaped.add(name)
         if value.dtype == np.float64:
             report.shapes_ok.add(name)
+        else:
+            report.add(
+                MISTAKES["not float64"].found(
+                    f"{name} has dtype {value.dtype}.", title=f"{value.dtype} instead of float64"
+                )
+            )
 
 
 def _fixed_index(found, layers_dims):
-    """A message when every weight has the same wrong shape (a fixed index such as layers_dims[1])."""
+    """A Mistake when every weight has the same wrong shape (a fixed index such as
+    layers_dims[1]), else None."""
     L = len(layers_dims) - 1
     shapes = [np.shape(found[f"W{l}"]) if f"W{l}" in found else None for l in range(1, L + 1)]
     right = [(layers_dims[l], layers_dims[l - 1]) for l in range(1, L + 1)]
     if L < 2 or None in shapes or len(set(shapes)) != 1 or shapes == right:
         return None
-    return mistake(
-        "fixed layer index",
+    return MISTAKES["fixed layer index"].found(
         f"Every weight matrix has the shape {shapes[0]}, but they should be "
         + ", ".join(f"W{l} {right[l - 1]}" for l in range(1, L + 1))
         + ": the code uses a fixed index such as layers_dims[1] (the digit 1) where the "
-        "layer index layers_dims[l] (the letter l) is meant.",
-        "W'l' has shape (layers_dims[l], layers_dims[l - 1]).",
+        "layer index layers_dims[l] (the letter l) is meant."
     )
 
 
-def _shape_message(name, found_shape, want_shape):
+def _shape_mistake(name, found_shape, want_shape):
     text = f"{name} has shape {found_shape}, expected {want_shape}."
     if name.startswith("W") and found_shape == want_shape[::-1]:
-        return mistake(
-            "transposed weights",
-            text,
-            "W'l' has shape (layers_dims[l], layers_dims[l - 1]): one row per unit of layer l.",
-        )
+        return MISTAKES["transposed weights"].found(text)
     if name.startswith("b") and found_shape == want_shape[:1]:
-        return mistake(
-            "biases of shape (n,)",
-            text,
-            f"make the bias a column: np.zeros(({want_shape[0]}, 1)).",
+        return MISTAKES["biases of shape (n,)"].found(
+            text, f"make the bias a column: np.zeros(({want_shape[0]}, 1))."
         )
-    return (
-        text
-        + " Hint: W'l' has shape (layers_dims[l], layers_dims[l - 1]), b'l' (layers_dims[l], 1)."
-    )
+    return MISTAKES["wrong shape"].found(text)
+
+
+def _close(found, expected):
+    """Whether found holds expected's values, at RTOL or at found's own lower precision."""
+    try:
+        rtol = RTOL
+        if np.issubdtype(found.dtype, np.floating):
+            rtol = max(RTOL, 4 * float(np.finfo(found.dtype).eps))
+        return bool(np.allclose(found, expected, rtol=rtol, atol=0.0))
+    except (TypeError, ValueError):  # not numbers at all (strings, objects)
+        return False
 
 
 def _check_values(found, expected, layers_dims, kind, reveal, report):
-    """Do the parameters that have the right shape hold the right values?"""
-    names = [n for n in expected if n in report.shapes_ok]
+    """Do the parameters that are arrays of the right shape hold the right values?"""
+    names = [n for n in expected if n in report.shaped]
     for name in names:
-        if np.allclose(found[name], expected[name], rtol=RTOL, atol=0.0):
+        if _close(found[name], expected[name]):
             report.values_ok.add(name)
     wrong = [n for n in names if n not in report.values_ok]
     wrong_biases = [n for n in wrong if n.startswith("b")]
@@ -327,8 +510,7 @@ def _check_values(found, expected, layers_dims, kind, reveal, report):
     if wrong_biases:
         shifted = kind != "zeros" and any(n != "W1" for n in wrong_weights)
         report.add(
-            mistake(
-                "random biases",
+            MISTAKES["random biases"].found(
                 f"{', '.join(wrong_biases)} should be zeros; found {wrong_biases[0]} = "
                 f"{_show(found[wrong_biases[0]])}."
                 + (
@@ -337,8 +519,7 @@ def _check_values(found, expected, layers_dims, kind, reveal, report):
                     " differ too."
                     if shifted
                     else ""
-                ),
-                "use np.zeros((layers_dims[l], 1)) for the biases.",
+                )
             )
         )
         if shifted:
@@ -346,17 +527,16 @@ def _check_values(found, expected, layers_dims, kind, reveal, report):
     if not wrong_weights:
         return
 
+    details = []
     for name in wrong_weights:
-        line = f"{name} has the right shape but the wrong values."
+        details.append(f"{name} has the right shape but the wrong values.")
         if reveal:
-            line += f"\n    expected: {_show(expected[name])}\n    found:    {_show(found[name])}"
-        else:
-            line += f" Found: {_show(found[name])}."
-        report.add(line)
+            details.append(f"  expected: {_show(expected[name])}")
+        details.append(f"  found:    {_show(found[name])}")
     if kind == "zeros":
-        report.add("Every weight should be zero. Hint: use np.zeros.")
+        report.add(MISTAKES["weights not zero"], details)
     else:
-        report.add(_diagnose_weights(found, expected, layers_dims, kind, wrong_weights))
+        report.add(_diagnose_weights(found, expected, layers_dims, kind, wrong_weights), details)
 
 
 def _diagnose_weights(found, expected, layers_dims, kind, weights):
@@ -364,19 +544,15 @@ def _diagnose_weights(found, expected, layers_dims, kind, weights):
     # The seed is re-set inside the loop: every layer starts again at the start of the stream.
     L = len(layers_dims) - 1
     if L >= 2 and "W1" not in weights:
-        first = found["W1"].ravel()
+        first = np.asarray(found["W1"], dtype=float).ravel()
 
         def restarts(w):
+            w = np.asarray(w, dtype=float).ravel()
             n = min(first.size, w.size)
-            return n >= 1 and _ratio(w.ravel()[:n], first[:n]) is not None
+            return n >= 1 and _ratio(w[:n], first[:n]) is not None
 
         if all(restarts(found[f"W{l}"]) for l in range(2, L + 1)):
-            return mistake(
-                "seed re-set inside the loop",
-                "Every layer starts again from the same random numbers, as if np.random.seed(3) "
-                "were called in each pass of the loop.",
-                "keep the single np.random.seed(3) before the loop.",
-            )
+            return MISTAKES["seed re-set inside the loop"]
 
     # Scale mistakes: every weight is the expected draw times a factor (1 where it is right).
     shaped = [
@@ -387,17 +563,10 @@ def _diagnose_weights(found, expected, layers_dims, kind, weights):
         return _scale_mistake(ratios, layers_dims, kind)
 
     if all(np.all(found[n] >= 0) for n in weights) and sum(found[n].size for n in weights) >= 3:
-        return mistake(
-            "uniform rand instead of randn",
-            "Every weight is non-negative, as np.random.rand (uniform on [0, 1)) gives.",
-            "draw from the standard normal distribution with np.random.randn.",
-        )
-    return mistake(
-        "values not from the seed-3 draw",
-        "The weights have the right shapes but are not the numbers drawn after "
-        "np.random.seed(3): the seed was changed, or numbers were drawn in another order.",
-        f"keep np.random.seed(3) as given, draw W before b in each layer and nothing else, "
-        f"and use {RECIPE[kind]}.",
+        return MISTAKES["uniform rand instead of randn"]
+    return MISTAKES["values not from the seed-3 draw"].found(
+        hint=f"keep np.random.seed(3) as given, draw W before b in each layer and nothing else, "
+        f"and use {RECIPE[kind]}."
     )
 
 
@@ -406,57 +575,46 @@ def _scale_mistake(ratios, layers_dims, kind):
     if kind == "random":
         c = max(ratios.values(), key=lambda x: abs(np.log(abs(x))))  # the factor furthest from 1
         if all(_is(x, c) for x in ratios.values()):
-            return mistake(
-                "wrong scale for large random",
+            return MISTAKES["wrong scale for large random"].found(
                 f"The weights are the right draw multiplied by {10 * c:.6g} instead of 10"
-                + (" (the factor 10 is missing)." if _is(c, 0.1) else "."),
-                "this exercise wants large weights: np.random.randn(...) * 10.",
+                + (" (the factor 10 is missing)." if _is(c, 0.1) else ".")
             )
-        return mistake(
-            "wrong scale for large random",
+        return MISTAKES["wrong scale for large random"].found(
             "The weights are the right draw with a different factor in each layer.",
             "multiply np.random.randn(...) by 10 in every layer.",
         )
 
     dims = {f"W{l}": (layers_dims[l], layers_dims[l - 1]) for l in range(1, len(layers_dims))}
     he = {n: np.sqrt(2.0 / dims[n][1]) for n in ratios}
-    # (title, explanation, the scale that mistake uses for a weight of shape (n_l, n_{l-1}))
+    # (mistake, the scale that mistake uses for a weight of shape (n_l, n_{l-1}))
     known = [
-        ("Xavier scaling instead of He",
-         "The weights are scaled by sqrt(1 / layers_dims[l - 1]), which is Xavier initialization.",
-         lambda n_l, n_prev: np.sqrt(1.0 / n_prev)),
-        ("fan-out instead of fan-in",
-         "The scale divides by the size of this layer, layers_dims[l], instead of the previous one.",
-         lambda n_l, n_prev: np.sqrt(2.0 / n_l)),
-        ("missing square root",
-         "The weights are scaled by 2 / layers_dims[l - 1] without the square root.",
-         lambda n_l, n_prev: 2.0 / n_prev),
-        ("Xavier scaling with fan-out",
-         "The weights are scaled by sqrt(1 / layers_dims[l]): the factor 2 is missing and the "
-         "scale uses this layer instead of the previous one.",
-         lambda n_l, n_prev: np.sqrt(1.0 / n_l)),
-        ("large random scale in He",
-         "The weights are multiplied by 10, as in the large random initialization.",
-         lambda n_l, n_prev: 10.0),
-        ("unscaled weights",
-         "The weights are np.random.randn(...) with no scaling at all.",
-         lambda n_l, n_prev: 1.0),
-    ]  # fmt: skip
-    for title, explanation, scale in known:
+        ("Xavier scaling instead of He", lambda n_l, n_prev: np.sqrt(1.0 / n_prev)),
+        ("fan-out instead of fan-in", lambda n_l, n_prev: np.sqrt(2.0 / n_l)),
+        ("missing square root", lambda n_l, n_prev: 2.0 / n_prev),
+        ("Xavier scaling with fan-out", lambda n_l, n_prev: np.sqrt(1.0 / n_l)),
+        ("large random scale in He", lambda n_l, n_prev: 10.0),
+        ("unscaled weights", lambda n_l, n_prev: 1.0),
+    ]
+    for name, scale in known:
         factors = {n: scale(*dims[n]) / he[n] for n in ratios}
         if all(_is(ratios[n], factors[n]) for n in ratios) and not all(
             _is(f, 1.0) for f in factors.values()
         ):
-            return mistake(
-                title, explanation, "He initialization uses np.sqrt(2 / layers_dims[l - 1])."
-            )
-    return mistake(
-        "wrong scale for He",
+            return MISTAKES[name]
+    return MISTAKES["wrong scale for He"].found(
         "The weights are the right draw with the wrong scale ("
         + ", ".join(f"{n} is {ratios[n]:.4g} times the expected" for n in ratios)
-        + ").",
-        "multiply np.random.randn(...) by np.sqrt(2 / layers_dims[l - 1]).",
+        + ")."
     )
+
+
+def check_result(found, kind, layers_dims, expected, reveal=True):
+    """Check what a student's function returned; returns a Report (see check_case)."""
+    report = Report(expected)
+    if _check_type(found, expected, layers_dims, report):
+        _check_arrays(found, expected, layers_dims, report)
+        _check_values(found, expected, layers_dims, kind, reveal, report)
+    return report
 
 
 def check_case(function, kind, layers_dims, expected, reveal=True):
@@ -470,66 +628,134 @@ def check_case(function, kind, layers_dims, expected, reveal=True):
 
     Returns a Report.
     """
-    report = Report(expected)
     found, error = _call(function, layers_dims)
     if error:
+        report = Report(expected)
         report.add(error)
         return report
-    if _check_type(found, expected, layers_dims, report):
-        _check_arrays(found, expected, layers_dims, report)
-        _check_values(found, expected, layers_dims, kind, reveal, report)
-    return report
+    return check_result(found, kind, layers_dims, expected, reveal)
+
+
+def _count(n, word):
+    return f"{n} {word}" + ("s" if n != 1 else "")
+
+
+def _print_parameters(found, expected):
+    """Print the parameters a function returned, 'W1 = ...', as far as there are any."""
+    if not isinstance(found, dict):
+        return
+    for name in (name for name in expected if name in found):
+        try:
+            print(f"{name} = {found[name]}")
+        except Exception:  # a value that cannot even be shown is reported by the checks
+            print(f"{name} = <cannot be shown>")
 
 
 def _public_test(function, kind):
+    """Call the function on the public example, show its parameters, print the verdict."""
     layers_dims, expected = PUBLIC_CASES[kind]
-    report = check_case(function, kind, layers_dims, expected)
-    if not report.problems:
+    found, error = _call(function, layers_dims)
+    if error:
+        report = Report(expected)
+        report.add(error)
+    else:
+        _print_parameters(found, expected)
+        report = check_result(found, kind, layers_dims, expected)
+    if not report.findings:
         print("All tests passed.")
         return
-    print(f"{len(report.problems)} problem(s) with layers_dims={layers_dims}:")
+    print(f"{_count(len(report.findings), 'problem')} with layers_dims={layers_dims}:")
     for problem in report.problems:
         print(" - " + problem)
 
 
 def initialize_parameters_zeros_test(target):
-    """Check initialize_parameters_zeros on layers_dims = [3, 2, 1] and print the verdict."""
+    """Call initialize_parameters_zeros([3, 2, 1]), print its parameters and the verdict."""
     _public_test(target, "zeros")
 
 
 def initialize_parameters_random_test(target):
-    """Check initialize_parameters_random on layers_dims = [3, 2, 1] and print the verdict."""
+    """Call initialize_parameters_random([3, 2, 1]), print its parameters and the verdict."""
     _public_test(target, "random")
 
 
 def initialize_parameters_he_test(target):
-    """Check initialize_parameters_he on layers_dims = [2, 4, 1] and print the verdict."""
+    """Call initialize_parameters_he([2, 4, 1]), print its parameters and the verdict."""
     _public_test(target, "he")
 
 
-def grade_exercise(target, kind, hidden_cases=(), points=10):
-    """Grade one initialization function and return the points earned.
+class Score(float):
+    """The share of an exercise's points earned, a number from 0 to 1.
 
-    The public example is checked with its values shown; the hidden cases, a list of
-    (layers_dims, expected) pairs, are checked without showing their expected values.
+    It is a float: nbgrader reads its plain-text form, e.g. 0.8, as the share of the grade
+    cell's points. In the notebook it shows as 'Score on the checks: 80 %'.
+    """
+
+    def __repr__(self):
+        return float.__repr__(self)
+
+    def _repr_markdown_(self):
+        return f"**Score on the checks: {100 * self:.0f} %**"
+
+
+class FullMarks(Score):
+    """Full marks, 1.0, shown as nothing: a grade cell without a result earns the whole of its
+    points in nbgrader, when grading and when a student runs nbgrader's Validate."""
+
+    def _ipython_display_(self):
+        pass
+
+
+PARTS = [
+    (KEYS_SHARE, "a dictionary with exactly the keys W1, b1, ..., WL, bL"),
+    (SHAPES_SHARE, "float64 numpy arrays of the right shapes"),
+    (VALUES_SHARE, "the right values"),
+]
+
+
+def grade_exercise(target, kind, hidden_cases=()):
+    """Grade one initialization function; return the share of its points earned, a Score.
+
+    target -- the student's function, taking layers_dims
+    kind -- "zeros", "random" or "he"
+    hidden_cases -- a list of (layers_dims, expected) pairs, checked after the public
+        example without showing their expected values
+
     Each part of the marks (see the top of this file) is earned when it holds in every case.
+    Prints which parts were earned and each mistake found, once, with the networks it was
+    found on.
     """
     cases = [(*PUBLIC_CASES[kind], True)] + [(dims, exp, False) for dims, exp in hidden_cases]
-    keys = shapes = values = True
+    earned = [True, True, True]
+    found = {}  # title -> [Mistake, [layers_dims where found]]
     for layers_dims, expected, reveal in cases:
         report = check_case(target, kind, layers_dims, expected, reveal)
-        case_keys, case_shapes, case_values = report.parts()
-        keys, shapes, values = keys and case_keys, shapes and case_shapes, values and case_values
-        if report.problems:
-            print(f"With layers_dims={list(layers_dims)}:")
-            for problem in report.problems:
-                print(" - " + problem)
-    earned = KEYS_SHARE * keys + SHAPES_SHARE * shapes + VALUES_SHARE * (shapes and values)
-    earned = round(points * earned, 2)
-    if earned == points and not hidden_cases:
-        print("All checks passed. More network shapes are checked when your notebook is graded.")
-    elif earned == points:
-        print(f"All checks passed on {len(cases)} networks: {earned:g} / {points} points.")
-    else:
-        print(f"Points for this exercise: {earned:g} / {points}.")
-    return earned
+        earned = [a and b for a, b in zip(earned, report.parts())]
+        for mistake, explanations, _ in report.findings:
+            entry = found.setdefault(
+                mistake.title, [replace(mistake, explanation=" ".join(explanations)), []]
+            )
+            entry[1].append(list(layers_dims))
+    share = round(sum(weight for (weight, _), ok in zip(PARTS, earned) if ok), 4)
+
+    networks = "the notebook's example" + (
+        f" and {_count(len(hidden_cases), 'other network')}" if hidden_cases else ""
+    )
+    if share == 1:
+        print(f"All checks passed on {networks}.")
+        if not hidden_cases:
+            print("More network shapes are checked when your notebook is graded.")
+        return FullMarks(1.0)
+    print(f"Checked on {networks}:")
+    for (weight, text), ok in zip(PARTS, earned):
+        print(f"  [{'x' if ok else ' '}] {text} ({100 * weight:.0f} % of the points)")
+    if found:
+        print(f"{_count(len(found), 'mistake')}:")
+    for mistake, where in found.values():
+        on = (
+            "on every network"
+            if len(where) == len(cases)
+            else "with layers_dims=" + ", ".join(map(str, where))
+        )
+        print(f" - Mistake: {mistake.title}. {mistake.explanation} Hint: {mistake.hint} ({on})")
+    return Score(share)

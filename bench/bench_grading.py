@@ -3,7 +3,9 @@
     .venv/bin/python bench/bench_grading.py N [--workers W] [--iterations K] [--keep]
 
 Grades N copies of a correct submission twice, each in its own temporary copy of the course:
-first with the real `nbgrader autograde` command (serial, one process), then with
+first with the real `nbgrader autograde` command with nbgrader's own pipeline (serial, one
+process, unsandboxed: the course's configuration routes nbgrader's autograde to its engine, so
+the baseline's copy puts nbgrader's stock preprocessors back), then with
 `python -m instructor grade` (a local Dask cluster of one worker per core, or W). It also
 executes the answered notebook once with nbclient, which is what grading a submission cannot
 do faster than. It prints the seconds per submission of both, their ratio, whether the scores
@@ -57,6 +59,30 @@ def course_with_submissions(folder, n, iterations=None):
     return root, answered
 
 
+# nbgrader's own autograde pipeline, for the baseline: the course configures nbgrader's autograde
+# to hand each student to its grading engine, so the baseline's course copy puts nbgrader's
+# stock preprocessors back (with the course's rule that a test cell's fraction becomes points).
+STOCK_AUTOGRADE = """
+
+# --- benchmark baseline: nbgrader's stock autograde (unsandboxed, no re-check) ---
+from nbgrader.converters.autograde import Autograde as _Stock
+from nbgrader.preprocessors import Execute as _Execute
+from instructor.preprocessors.exercise_points import ExercisePoints as _Points
+
+c.Autograde.sanitize_preprocessors = _Stock.class_traits()["sanitize_preprocessors"].default()
+_steps = _Stock.class_traits()["autograde_preprocessors"].default()
+c.Autograde.autograde_preprocessors = [
+    step for pp in _steps for step in ([pp, _Points] if pp is _Execute else [pp])
+]
+"""
+
+
+def stock_nbgrader(root):
+    """Make a course copy's `nbgrader autograde` nbgrader's own pipeline again."""
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(STOCK_AUTOGRADE)
+
+
 def run(command, cwd):
     if command[0] == "nbgrader":
         command = [sys.executable, "-m", "nbgrader", *command[1:]]
@@ -108,6 +134,7 @@ def main(argv=None):
     work = Path(tempfile.mkdtemp(prefix="bench-grading-"))
     try:
         serial_root, answered = course_with_submissions(work / "serial", args.n, args.iterations)
+        stock_nbgrader(serial_root)
         parallel_root, _ = course_with_submissions(work / "parallel", args.n, args.iterations)
         print(
             f"{args.n} submissions, {os.cpu_count()} cores, {cores} workers"

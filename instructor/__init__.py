@@ -1,4 +1,6 @@
-"""Instructor tooling for the Initialization course: one module per command.
+"""Instructor tooling for the Initialization course: thin commands over a grading engine.
+
+The commands (one module each):
 
     python -m instructor release   regenerate release/ from source/ with nbgrader
     python -m instructor demo      rebuild the demo class from the release
@@ -7,5 +9,7 @@
     python -m instructor lab       JupyterLab for a student (release copy) or the instructor
     python -m instructor report    write the class report: scores.csv and report.html
 
-Students never need this package: everything they use is in release/initialization/.
+The grading engine (engine.py, with intake, sandbox, worker, verify, record...) is the one
+`nbgrader autograde` and the Formgrader's Autograde button run too (preprocessors/). Students
+never need this package: everything they use is in release/initialization/.
 """

@@ -8,8 +8,9 @@ submission, and the bundle built here (sent once to every worker) carries the re
   locked cells' sources, with the hidden tests);
 - the helper files of the source assignment (init_utils.py, public_tests.py), which overwrite
   any file of the same name a student submitted, as nbgrader does;
-- the exercises, parsed from the SOURCE notebook's test cells: for each, its answer cell, test
-  cell, function, kind, points and the code of its hidden cases, for the clean re-check;
+- the exercises, from the SOURCE notebook's test cells: for each, its answer cell, test cell,
+  function, kind, points (the cell's nbgrader metadata) and the code of its hidden cases, for
+  the clean re-check;
 - the nbgrader configuration of the course, for the preprocessors' settings.
 """
 
@@ -28,7 +29,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from .course import ANSWER_CELLS, ASSIGNMENT, EXERCISES, NOTEBOOK
 
 # Changes whenever the way submissions are graded changes, so that --force is not needed then.
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 # nbgrader configuration sections the worker's preprocessors read.
 WORKER_SECTIONS = (
@@ -45,7 +46,6 @@ WORKER_SECTIONS = (
     "OverwriteCells",
     "CheckCellMetadata",
     "NbGraderPreprocessor",
-    "Autograde",
 )
 
 
@@ -82,6 +82,9 @@ def exercises_from_source(source_notebook):
             raise BundleError(f"the source notebook has no test cell {test_id}")
         call = _grade_call(test.source)
         hidden = HIDDEN.search(test.source)
+        points = test.metadata.get("nbgrader", {}).get("points")
+        if points is None:
+            raise BundleError(f"the test cell {test_id} of the source notebook has no points")
         exercises.append(
             {
                 "name": name,
@@ -89,7 +92,7 @@ def exercises_from_source(source_notebook):
                 "answer_cell": ANSWER_CELLS[name],
                 "function": call["function"],
                 "kind": call["kind"],
-                "points": call["points"],
+                "points": float(points),
                 "hidden_source": hidden.group(1) if hidden else "hidden_cases = []\n",
             }
         )
@@ -97,7 +100,7 @@ def exercises_from_source(source_notebook):
 
 
 def _grade_call(source):
-    """function, kind and points of the grade_exercise(...) call of a test cell."""
+    """function and kind of the grade_exercise(...) call of a test cell."""
     for node in ast.walk(ast.parse(source)):
         if (
             isinstance(node, ast.Call)
@@ -107,17 +110,20 @@ def _grade_call(source):
             args = node.args
             keywords = {k.arg: k.value for k in node.keywords}
             kind = args[1] if len(args) > 1 else keywords.get("kind")
-            points = args[3] if len(args) > 3 else keywords.get("points")
+            if len(args) > 3 or "points" in keywords:
+                raise BundleError(
+                    "a test cell of the source notebook passes points to grade_exercise: the "
+                    "points of an exercise are its grade cell's nbgrader metadata only"
+                )
             return {
                 "function": args[0].id if args and isinstance(args[0], ast.Name) else None,
                 "kind": kind.value if isinstance(kind, ast.Constant) else None,
-                "points": points.value if isinstance(points, ast.Constant) else 10,
             }
     raise BundleError("a test cell of the source notebook does not call grade_exercise(...)")
 
 
-def private_gradebook(db_url, course_id, assignment, notebook_id):
-    """SQLite bytes of a new gradebook holding only the assignment's notebook and cells."""
+def assignment_cells(db_url, course_id, assignment, notebook_id):
+    """The assignment's notebook and cells as the gradebook holds them, as plain data."""
     with Gradebook(db_url, course_id) as gb:
         try:
             notebook = gb.find_notebook(notebook_id, assignment)
@@ -126,7 +132,7 @@ def private_gradebook(db_url, course_id, assignment, notebook_id):
                 f"the gradebook has no notebook {notebook_id} in assignment {assignment}: run "
                 "`python -m instructor release` (nbgrader generate_assignment) first"
             ) from None
-        cells = {
+        return {
             "kernelspec": notebook.kernelspec,
             "grade": [(c.name, c.max_score, c.cell_type) for c in notebook.grade_cells],
             "solution": [c.name for c in notebook.solution_cells],
@@ -135,28 +141,51 @@ def private_gradebook(db_url, course_id, assignment, notebook_id):
                 (c.name, c.cell_type, c.locked, c.source, c.checksum) for c in notebook.source_cells
             ],
         }
+
+
+def write_cells(db_url, course_id, assignment, notebook_id, cells):
+    """Create or update the assignment's notebook and cells in a gradebook."""
+    with Gradebook(db_url, course_id) as gb:
+        gb.update_or_create_assignment(assignment)
+        gb.update_or_create_notebook(notebook_id, assignment, kernelspec=cells["kernelspec"])
+        for name, points, kind in cells["grade"]:
+            gb.update_or_create_grade_cell(
+                name, notebook_id, assignment, max_score=points, cell_type=kind
+            )
+        for name in cells["solution"]:
+            gb.update_or_create_solution_cell(name, notebook_id, assignment)
+        for name, points, kind in cells["task"]:
+            gb.update_or_create_task_cell(
+                name, notebook_id, assignment, max_score=points, cell_type=kind
+            )
+        for name, kind, locked, source, checksum in cells["source"]:
+            gb.update_or_create_source_cell(
+                name, notebook_id, assignment, cell_type=kind, locked=locked, source=source,
+                checksum=checksum,
+            )  # fmt: skip
+
+
+def copy_assignment(from_url, to_url, coursedir, assignment):
+    """Put the assignment as one gradebook holds it into another (the demo class's gradebook
+    takes it from the course's, which generate_assignment writes)."""
+    notebook_id = NOTEBOOK.removesuffix(".ipynb")
+    cells = assignment_cells(from_url, coursedir.course_id, assignment, notebook_id)
+    if to_url.startswith("sqlite:///"):
+        path = Path(to_url[len("sqlite:///") :])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _stamp(path)
+    write_cells(to_url, coursedir.course_id, assignment, notebook_id, cells)
+
+
+def private_gradebook(db_url, course_id, assignment, notebook_id):
+    """SQLite bytes of a new gradebook holding only the assignment's notebook and cells."""
+    cells = assignment_cells(db_url, course_id, assignment, notebook_id)
     folder = Path(tempfile.mkdtemp(prefix="igrade-gradebook-"))
     try:
         path = folder / "gradebook.db"
         _stamp(path)
-        with Gradebook(f"sqlite:///{path}", course_id) as gb:
-            gb.update_or_create_assignment(assignment)
-            gb.update_or_create_notebook(notebook_id, assignment, kernelspec=cells["kernelspec"])
-            for name, points, kind in cells["grade"]:
-                gb.update_or_create_grade_cell(
-                    name, notebook_id, assignment, max_score=points, cell_type=kind
-                )
-            for name in cells["solution"]:
-                gb.update_or_create_solution_cell(name, notebook_id, assignment)
-            for name, points, kind in cells["task"]:
-                gb.update_or_create_task_cell(
-                    name, notebook_id, assignment, max_score=points, cell_type=kind
-                )
-            for name, kind, locked, source, checksum in cells["source"]:
-                gb.update_or_create_source_cell(
-                    name, notebook_id, assignment, cell_type=kind, locked=locked, source=source,
-                    checksum=checksum,
-                )  # fmt: skip
+        write_cells(f"sqlite:///{path}", course_id, assignment, notebook_id, cells)
         return path.read_bytes(), cells
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -193,19 +222,15 @@ def build(coursedir, config, limits):
         if p.is_file() and p.suffix != ".ipynb" and not _ignored(p.relative_to(source), coursedir)
     }
     exercises = exercises_from_source(source / NOTEBOOK)
-    fingerprint = hashlib.sha256(
-        json.dumps(
-            {
-                "version": GRADER_VERSION,
-                "cells": cells,
-                "helpers": {n: hashlib.sha256(b).hexdigest() for n, b in helpers.items()},
-                "exercises": exercises,
-                "limits": limits.to_dict(),
-            },
-            sort_keys=True,
-            default=str,
-        ).encode()
-    ).hexdigest()
+    assignment_key = _hash(
+        {
+            "version": GRADER_VERSION,
+            "cells": cells,
+            "helpers": {n: hashlib.sha256(b).hexdigest() for n, b in helpers.items()},
+            "exercises": exercises,
+        }
+    )
+    fingerprint = _hash({"assignment": assignment_key, "limits": limits.to_dict()})
     return {
         "assignment": ASSIGNMENT,
         "notebook_id": notebook_id,
@@ -215,8 +240,13 @@ def build(coursedir, config, limits):
         "exercises": exercises,
         "config": _plain(config, WORKER_SECTIONS),
         "limits": limits.to_dict(),
-        "fingerprint": fingerprint,
+        "assignment_key": assignment_key,  # the assignment as graded, whatever the limits
+        "fingerprint": fingerprint,  # the assignment and the limits
     }
+
+
+def _hash(data):
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _ignored(relative, coursedir):

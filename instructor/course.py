@@ -25,8 +25,10 @@ ANSWER_CELLS = {
 # only copies kept by hand, source/ links to them and the release copies them.
 HELPERS = ["init_utils.py", "public_tests.py", "check_submission.py"]
 
-# The demo class lives apart from real submissions, under demo/, and is graded by the same
-# nbgrader commands pointed at that folder.
+# The demo class lives in a world of its own under demo/: its submissions, gradebook,
+# autograded, feedback and reports folders, set by demo/nbgrader_config.py (the course's
+# settings with those folders changed). nbgrader commands run in demo/ use it.
+DEMO_CONFIG_DIR = ROOT / "demo"
 DEMO_SUBMITTED = "demo/submitted"
 
 

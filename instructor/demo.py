@@ -145,13 +145,21 @@ def build(root=ROOT, students=STUDENTS):
     return out
 
 
-def register(root=ROOT):
-    """Give the demo students their names in the gradebook (nbgrader grades them by id)."""
+def prepare_gradebook(root=ROOT):
+    """The demo class's own gradebook (demo/gradebook.db): the assignment as the course's
+    gradebook holds it, and the demo students with their names. Returns its URL."""
     from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
 
-    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+    from .bundle import copy_assignment, load_config
+
+    config = load_config(Path(root) / "demo")
+    coursedir = CourseDirectory(config=config)
+    copy_assignment(config.CourseGrading.assignment_db_url, coursedir.db_url, coursedir, ASSIGNMENT)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         for student, (first, last) in NAMES.items():
             gb.update_or_create_student(student, first_name=first, last_name=last)
+    return coursedir.db_url
 
 
 def main(argv=None):
@@ -160,7 +168,7 @@ def main(argv=None):
     )
     parser.parse_args(argv)
     out = build()
-    register()
+    prepare_gradebook()
     print(f"Demo class of {len(STUDENTS)} students written to {out.relative_to(ROOT)}/")
     return 0
 

@@ -15,7 +15,9 @@ that results are saved as they complete.
 import io
 import logging
 import os
+import signal
 import tempfile
+import traceback
 import uuid
 import zipfile
 from pathlib import Path
@@ -74,21 +76,29 @@ class SerialRunner:
             yield key, grade_submission(task, bundle)
 
 
+def quiet():
+    """Silence Dask's and its libraries' logs (an interrupted batch is being stopped)."""
+    for name in ("distributed", "tornado", "asyncio", "bokeh"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def _failed(task, error):
     name = type(error).__name__
     if name == "KilledWorker":
         reason = "the workers grading it died several times (the submission may kill its grader)"
     else:
         reason = f"the task failed on the cluster ({name}: {error})"
-    return {"student": task["student"], "status": "failed", "reason": reason}
+    trace = "".join(traceback.format_exception(error)) if isinstance(error, BaseException) else ""
+    return {"student": task["student"], "status": "failed", "reason": reason, "trace": trace}
 
 
 def package_zip(folder):
     """This package as a zip file that Dask can send to its workers; returns its path."""
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(PACKAGE.glob("*.py")):
-            archive.write(path, f"instructor/{path.name}")
+        for path in sorted(PACKAGE.rglob("*.py")):  # the whole package, subpackages too
+            if "__pycache__" not in path.parts:
+                archive.write(path, f"instructor/{path.relative_to(PACKAGE).as_posix()}")
     target = Path(folder) / f"instructor_grading_{uuid.uuid4().hex[:8]}.zip"
     target.write_bytes(data.getvalue())
     return target
@@ -117,18 +127,26 @@ class DaskRunner:
             self.client.run_on_scheduler(exec, FORGET_PACKAGE)
             self.description = f"on the Dask cluster at {self.scheduler}"
         else:
-            self.cluster = LocalCluster(
-                n_workers=self.n_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            # The workers ignore Ctrl-C, which the terminal sends to every process of the
+            # command: the command stops them itself, without screens of their tracebacks.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self.cluster = LocalCluster(
+                    n_workers=self.n_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            finally:
+                signal.signal(signal.SIGINT, previous)
             self.client = Client(self.cluster)
             self.description = f"on a local Dask cluster of {self.n_workers} worker processes"
         return self
 
     def __exit__(self, *exc):
+        if exc and exc[0] is not None and issubclass(exc[0], KeyboardInterrupt):
+            quiet()  # interrupted: what the cluster says while it is stopped is noise
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:

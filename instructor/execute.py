@@ -64,6 +64,11 @@ def _shortened(msg):
     return msg
 
 
+def _key(cell, index):
+    """A cell's name in the durations: its nbgrader id, or its position."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
+
+
 def name_of(cell, index):
     """How the summary names a cell: its nbgrader id, or its position."""
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
@@ -212,6 +217,11 @@ def _zmq_context(limits):
     return _ZMQ_CONTEXTS[largest]
 
 
+class GraderFailure(Exception):
+    """The grader itself failed (not the student's code): the submission is "failed", with
+    this message and its traceback, and graded again on the next run."""
+
+
 class SandboxedExecute(Execute):
     """nbgrader's Execute, with the kernel in a sandbox and every failure ending in a score.
 
@@ -232,7 +242,7 @@ class SandboxedExecute(Execute):
         super().__init__(**kwargs)
         self.workspace = workspace
         self.limits = limits
-        self.timeout = int(min(limits.cell_timeout, limits.notebook_timeout))
+        self.timeout = int(min(limits.longest_cell(), limits.notebook_timeout))
         self.startup_timeout = int(min(60, limits.notebook_timeout))
         self.shutdown_kernel = "immediate"
         self.timeout_func = self._cell_timeout
@@ -256,7 +266,8 @@ class SandboxedExecute(Execute):
     # time limits
     def _cell_timeout(self, cell):
         left = self._deadline - monotonic()
-        return max(1, int(min(self.limits.cell_timeout, left)))
+        own = self.limits.cell_limit(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
+        return max(1, int(min(own, left)))
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self._timed_out = timeout
@@ -331,6 +342,7 @@ class SandboxedExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self.incidents, self._stop_reason = [], None
+        self.durations = {}  # seconds each code cell ran, by grade id (or position)
         self._output_bytes, self._output_capped, self._garbled = 0, None, 0
         self._deadline = monotonic() + self.limits.notebook_timeout
         self._current = 0  # the cell being run
@@ -343,8 +355,11 @@ class SandboxedExecute(Execute):
                     self.nb.metadata["language_info"] = info["content"]["language_info"]
                 self._run_cells(resources)
         except Exception as error:  # noqa: BLE001 -- any failure ends the run, with a reason
-            if not started:
-                self._stop(f"the kernel could not start ({self._exit_reason() or error})")
+            if not started:  # before any student code ran: the grader's failure, not a score
+                raise GraderFailure(
+                    f"the kernel could not start ({type(error).__name__}: {error})"
+                    + (f"; {self._exit_reason(all_lines=True)}" if self._exit_reason() else "")
+                ) from error
             else:
                 name = name_of(self.nb.cells[self._current], self._current)
                 self._stop(f"the run failed in {name} ({type(error).__name__}: {error})")
@@ -370,6 +385,7 @@ class SandboxedExecute(Execute):
                 )
                 continue
             self._timed_out = None
+            started = monotonic()
             try:
                 self.preprocess_cell(cell, resources, index)
             except DeadKernelError:
@@ -383,6 +399,9 @@ class SandboxedExecute(Execute):
             except CellTimeoutError:  # the reply came, its output did not: go on
                 if self._timed_out is None:
                     self.incidents.append(f"{name_of(cell, index)}: its output stopped arriving")
+            finally:
+                if self._runs(cell):
+                    self.durations[_key(cell, index)] = round(monotonic() - started, 3)
             if self._timed_out is not None:
                 self._after_timeout(index)
 
@@ -416,17 +435,20 @@ class SandboxedExecute(Execute):
             self._stop_reason = why
             self.incidents.append(why + "; the cells after it were not run (their tests score 0)")
 
-    def _exit_reason(self):
-        """How the kernel's sandbox ended, with the last line its kernel wrote, if any."""
+    def _exit_reason(self, all_lines=False):
+        """How the kernel's sandbox ended, with the last line its kernel wrote, if any (the
+        last lines of its log with all_lines, for a kernel that could not start)."""
         status = sandbox.read_status(self.workspace.status_file)
         reason = sandbox.describe_exit(status) if status else ""
         try:
             lines = (self.workspace.private / "kernel.log").read_text(errors="replace").splitlines()
         except OSError:
             lines = []
-        last = next((line.strip() for line in reversed(lines) if line.strip()), "")
-        if last and status.get("exit") not in (None, 0):
-            reason += f"; it said: {last[:200]}"
+        lines = [line.rstrip() for line in lines if line.strip()]
+        if all_lines and lines:
+            reason += "; its log ends:\n" + "\n".join(line[:300] for line in lines[-20:])
+        elif lines and status.get("exit") not in (None, 0):
+            reason += f"; it said: {lines[-1].strip()[:200]}"
         return reason
 
     @staticmethod

@@ -9,11 +9,19 @@ WithholdHiddenTests is a preprocessor that generate_feedback runs on every noteb
 added to GenerateFeedback.preprocessors in nbgrader_config.py). In every cell it
 
 - removes the hidden-test regions from the code and leaves a one-line note in their place;
-- withholds, in every output, each line that quotes a line of hidden test code, and masks each
-  number that is an expected value of the hidden tests, however it is formatted (repr, numpy's
-  8 decimals, rounded or cut to 5 significant digits or more, with or without its sign);
+- withholds, in every output, each line that quotes a line of hidden test code;
+- in the outputs of test cells (what the tests printed while they ran), masks each number
+  that is an expected value of the hidden tests, however it is formatted (repr, numpy's 8
+  decimals, rounded or cut to 5 significant digits or more, with or without its sign), and
+  describes the hidden cases without their inputs: "with layers_dims=[5, 4, 3, 2, 1], [4, 6, 1]"
+  becomes "on two other network shapes", and a parameter shape that only a hidden network has
+  becomes "(a shape of another network)";
 - in test cells, replaces the traceback of an error (it quotes the code that raised) by the
   exception's type and message, and leaves out what the student's code displayed there.
+
+A student's own output, in the cells that are not tests, is the student's: its numbers are
+never masked, even when they happen to equal a hidden expected value (a correct answer
+printed for the notebook's example does); only a line quoting hidden test code is withheld.
 
 The expected values come from the gradebook's copy of the test cells (and from the notebook
 itself), so whatever a student submitted cannot hide them. Values the students are given
@@ -26,6 +34,7 @@ import math
 import re
 
 from nbformat.notebooknode import NotebookNode, from_dict
+from nbformat.v4 import new_markdown_cell as nbformat_v4_markdown
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
@@ -50,6 +59,34 @@ NOTE_TEST_ERROR = [
 NOTE_NUMBERS = (
     "[withheld] stands for a number equal to a value that the hidden tests expect; it is not shown."
 )
+
+# A network of the hidden cases, as the test cells give it: `([5, 4, 3, 2, 1], {`.
+HIDDEN_CASE = re.compile(r"\(\s*\[(\d+(?:\s*,\s*\d+)*)\]\s*,")
+# Any list of layer sizes, and a run of them after `layers_dims=` as the tests print them.
+DIMS = re.compile(r"\[\d+(?:, \d+)+\]")
+DIMS_RUN = re.compile(r"with layers_dims=(\[\d+(?:, \d+)*\](?:, \[\d+(?:, \d+)*\])*)")
+SHAPE = re.compile(r"\(\d+, ?\d*\)")
+ANOTHER_SHAPE = "(a shape of another network)"
+COUNTS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+def _dims_text(dims):
+    return "[" + ", ".join(str(d) for d in dims) + "]"
+
+
+def shapes_of(dims):
+    """The parameter shapes of a network with these layer sizes, and the usual wrong ones
+    (transposed, flat biases), as numpy prints them: '(4, 5)', '(4,)'."""
+    shapes = set()
+    for before, after in zip(dims, dims[1:]):
+        shapes |= {f"({after}, {before})", f"({before}, {after})", f"({after}, 1)"}
+        shapes |= {f"(1, {after})", f"({after},)"}
+    return shapes
+
+
+def other_networks(count):
+    word = COUNTS[count] if count < len(COUNTS) else str(count)
+    return f"on {word} other network shape{'s' if count != 1 else ''}"
 
 
 def significant_digits(token):
@@ -130,6 +167,22 @@ class Secrets:
             for value in hidden_values
             if math.isfinite(value) and not any(_matches(token, value) for token in public_tokens)
         )
+        # The hidden cases' networks (layer sizes) that the public texts do not show, and the
+        # parameter shapes that only they have.
+        public_dims = set(DIMS.findall(public))
+        networks = {
+            tuple(int(d) for d in m.group(1).split(","))
+            for line in hidden_lines
+            for m in HIDDEN_CASE.finditer(line)
+        }
+        self.networks = {_dims_text(d) for d in networks} - public_dims
+        public_shapes = set().union(
+            *(shapes_of([int(d) for d in text[1:-1].split(",")]) for text in public_dims)
+        )
+        self.shapes = (
+            set().union(*(shapes_of(d) for d in networks if _dims_text(d) in self.networks))
+            - public_shapes
+        )
 
     def is_secret_number(self, token):
         """Is this printed number one of the hidden values, at the precision it is printed?"""
@@ -144,13 +197,38 @@ class Secrets:
         plain = ANSI.sub("", line)
         return any(secret in plain for secret in self.lines)
 
-    def mask(self, text):
-        """The text with secret lines withheld and secret numbers masked."""
+    def describe_cases(self, line):
+        """The line with the hidden networks named by count, not by their layer sizes."""
+        if not self.networks:
+            return line
+
+        def run(match):
+            lists = DIMS.findall(match.group(1)) or [match.group(1)]
+            shown = [d for d in lists if d not in self.networks]
+            hidden = len(lists) - len(shown)
+            if not hidden:
+                return match.group(0)
+            text = other_networks(hidden)
+            return f"with layers_dims={', '.join(shown)} and {text}" if shown else text
+
+        line = DIMS_RUN.sub(run, line)
+        line = DIMS.sub(
+            lambda m: "another network" if m.group(0) in self.networks else m.group(0), line
+        )
+        return SHAPE.sub(lambda m: ANOTHER_SHAPE if m.group(0) in self.shapes else m.group(0), line)
+
+    def mask(self, text, numbers=True):
+        """The text with secret lines withheld and, with numbers, secret numbers masked and
+        the hidden cases described without their inputs."""
         out = []
         for line in text.split("\n"):
             if self.quotes_hidden_line(line):
                 out.append(WITHHELD_LINE)
                 continue
+            if not numbers:
+                out.append(line)
+                continue
+            line = self.describe_cases(line)
             pieces, last = [], 0
             for token, start, stop in numbers_in(line, self.min_digits):
                 if self.is_secret_number(token):
@@ -187,7 +265,33 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         self.secrets = Secrets(*self._hidden_and_public(nb, resources), self.min_digits)
         for cell in nb.cells:
             self._scrub_cell(cell)
+        note = self._lateness_note(resources)
+        if note:
+            nb.cells.insert(0, from_dict(nbformat_v4_markdown(note)))
         return nb, resources
+
+    def _lateness_note(self, resources):
+        """A line for the top of the page when the submission was late: how late, the penalty."""
+        info = resources.get("nbgrader", {})
+        if not {"db_url", "assignment", "student"} <= set(info):
+            return None
+        from .lms.late import days_late
+
+        try:
+            with Gradebook(info["db_url"]) as gb:
+                submission = gb.find_submission(info["assignment"], info["student"])
+                seconds = submission.total_seconds_late
+                if seconds <= 0:
+                    return None
+                due = submission.duedate
+                penalty = submission.late_submission_penalty or 0.0
+        except MissingEntry:
+            return None
+        return (
+            f"**Late submission:** submitted after the due date ({due:%Y-%m-%d %H:%M} UTC), "
+            f"late by {days_late(seconds)} started day(s); the late penalty takes "
+            f"{penalty:g} point(s) off the score."
+        )
 
     def _hidden_and_public(self, nb, resources):
         """The hidden lines and the public texts, from the gradebook and the notebook."""
@@ -237,7 +341,7 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         """The output as the feedback may show it, or None to leave it out."""
         kind = output.output_type
         if kind == "stream":
-            return _stream(self.secrets.mask(output.text), output.name)
+            return _stream(self.secrets.mask(output.text, numbers=test_cell), output.name)
         if kind == "error":
             return self._scrub_error(output, test_cell)
         if test_cell and kind != "execute_result":
@@ -245,7 +349,8 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         data = {}
         for mime, value in output.get("data", {}).items():
             if mime.startswith("text/") and (mime == "text/plain" or not test_cell):
-                data[mime] = self.secrets.mask(value if isinstance(value, str) else "".join(value))
+                text = value if isinstance(value, str) else "".join(value)
+                data[mime] = self.secrets.mask(text, numbers=test_cell)
             elif mime.startswith("image/") and not test_cell:
                 data[mime] = value
         return from_dict({**output, "data": data}) if data else None
@@ -253,12 +358,14 @@ class WithholdHiddenTests(NbGraderPreprocessor):
     def _scrub_error(self, output, test_cell):
         """In a test cell, the error's type and message only (the traceback quotes the cell's
         code); elsewhere the whole error, masked."""
-        ename = self.secrets.mask(str(output.get("ename", "Error")))
-        evalue = self.secrets.mask(str(output.get("evalue", "")))
+        ename = self.secrets.mask(str(output.get("ename", "Error")), numbers=test_cell)
+        evalue = self.secrets.mask(str(output.get("evalue", "")), numbers=test_cell)
         if test_cell:
             traceback = [f"\x1b[0;31m{ename}\x1b[0m: {evalue}", *NOTE_TEST_ERROR]
         else:
-            traceback = [self.secrets.mask(line) for line in output.get("traceback", [])]
+            traceback = [
+                self.secrets.mask(line, numbers=False) for line in output.get("traceback", [])
+            ]
         return from_dict({**output, "ename": ename, "evalue": evalue, "traceback": traceback})
 
 

@@ -3,22 +3,26 @@
     python -m instructor grade [STUDENT ...] [--demo] [--force] [--serial | --scheduler ADDR]
 
 Grades submitted/<student>/initialization/ for every student (or those named); --demo grades
-the demo class in demo/submitted/ instead. A bad submission never stops the batch: each one is
-graded, or rejected with a one-line reason, and the submitted files are never changed (a
-normalised copy is graded; see intake.py). Student code runs in a sandbox under limits
-(sandbox.py), and each answer is re-checked on its own where the rest of the notebook cannot
-reach it (verify.py); tampering is flagged for review.
+the demo class, which lives apart under demo/ (its own gradebook, autograded/, feedback/ and
+reports/; demo/nbgrader_config.py). A bad submission never stops the batch: each one is graded,
+or rejected with a one-line reason, and the submitted files are never changed (a normalised
+copy is graded; see intake.py). Student code runs in a sandbox under limits (sandbox.py), and
+each answer is re-checked on its own where the rest of the notebook cannot reach it
+(verify.py); tampering is flagged for review.
 
-Grading uses nbgrader underneath: the scores land in nbgrader's gradebook as each submission
-completes, and autograded/<student>/initialization/ holds what `nbgrader autograde` would write
-there, so the formgrader, generate_feedback and export work as usual. The submissions run on a
-Dask cluster: a local one with one worker per core by default, or an existing one given by
---scheduler; --serial grades in this process instead. A submission graded before, unchanged,
-with the same assignment and limits, is not graded again unless --force.
+This command is the parallel, incremental driver of the course's grading (engine.py), which
+`nbgrader autograde` and the Formgrader's Autograde button run too: the same scores, flags and
+notes on every route. The scores land in nbgrader's gradebook as each submission completes,
+and autograded/<student>/initialization/ holds the graded notebook, so the Formgrader,
+generate_feedback and export work as usual. The submissions run on a Dask cluster: a local one
+with one worker per core by default, or an existing one given by --scheduler; --serial grades
+in this process instead. A submission graded before, unchanged, with the same assignment and
+limits, and whose grades nothing else changed since, is not graded again unless --force.
 
-At the end it prints a summary (graded, rejected and failed submissions with their reasons,
-flags for review, notes) and the score table, and writes the summary for a class report to
-reports/initialization/grading.json.
+It refuses to start while the source notebook, the release and the gradebook disagree (run
+`python -m instructor release`). At the end it prints a summary (graded, rejected and failed
+submissions with their reasons, flags for review, notes) and the score table, and writes the
+summary for a class report to reports/initialization/grading.json.
 """
 
 import argparse
@@ -27,23 +31,21 @@ import sys
 import time
 
 from . import scores as scores_module
-from .bundle import BundleError, build, load_config
-from .course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK, ROOT
-from .intake import Reference, digest, find_submissions, read_submission
-from .progress import Progress, duration
-from .record import Recorder
-from .sandbox import Limits
+from .bundle import load_config
+from .course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT
+from .engine import CannotGrade, Session
+from .progress import duration
 
 # Command-line options of the limits: option -> (Limits field, type, help).
 LIMIT_OPTIONS = {
-    "--cell-timeout": ("cell_timeout", float, "seconds one cell may run (default: nbgrader's Execute.timeout)"),
-    "--notebook-timeout": ("notebook_timeout", float, "seconds the whole notebook may run (default 900)"),
+    "--cell-timeout": ("cell_timeout", float, "seconds any cell may run (default: a few times each cell's time in the reference run, at least 10)"),
+    "--notebook-timeout": ("notebook_timeout", float, "seconds the whole notebook may run (default: 5 times the reference run, at least 60)"),
     "--memory": ("memory_mb", int, "MB of memory (address space) for each process of a submission (default 2048)"),
     "--max-procs": ("max_procs", int, "processes and threads a submission may run at once (default 256)"),
     "--max-file-size": ("max_file_mb", int, "MB of the largest file a submission may write (default 256)"),
     "--max-output": ("max_output_mb", float, "MB of output a notebook may print (default 10)"),
     "--max-disk": ("max_disk_mb", int, "MB of the private /tmp and working folder of a submission (default 512)"),
-    "--verify-timeout": ("verify_timeout", float, "seconds the clean re-check of one answer may take (default 30)"),
+    "--verify-timeout": ("verify_timeout", float, "seconds the clean re-check of one answer may take (default: 5 times the reference re-check, at least 10)"),
 }  # fmt: skip
 
 
@@ -53,7 +55,7 @@ def parse_args(argv):
     )
     parser.add_argument("students", nargs="*", help="student ids (default: every submission)")
     parser.add_argument(
-        "--demo", action="store_true", help="grade the demo class in demo/submitted/"
+        "--demo", action="store_true", help="grade the demo class (demo/submitted/, apart)"
     )
     parser.add_argument(
         "--force", "--regrade", action="store_true", help="grade unchanged submissions again"
@@ -85,89 +87,11 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def course_directory(config, demo):
-    from nbgrader.coursedir import CourseDirectory
-
-    coursedir = CourseDirectory(config=config)
-    if demo:
-        coursedir.submitted_directory = DEMO_SUBMITTED
-    return coursedir
-
-
-def limits_from(config, args):
-    """The limits: defaults, then the course configuration, then the command line."""
-    limits = Limits()
-    if "Execute" in config and "timeout" in config.Execute:
-        limits = limits.replace(cell_timeout=config.Execute.timeout)
-    if "GradingLimits" in config:
-        limits = limits.replace(**dict(config.GradingLimits))
-    options = {field: getattr(args, field) for field, _, _ in LIMIT_OPTIONS.values()}
-    zygote = False if args.no_zygote else None
-    return limits.replace(isolation=args.isolation, zygote=zygote, **options)
-
-
-def _hidden_paths(coursedir):
-    """What the submissions' code must not see on this machine: the course and its gradebook."""
-    paths = [os.path.realpath(coursedir.root), str(ROOT)]
-    url = coursedir.db_url
-    if url.startswith("sqlite:///"):
-        paths.append(os.path.dirname(os.path.realpath(url[len("sqlite:///") :])))
-    return sorted(set(paths))
-
-
-class Batch:
-    """One run of the command: reads submissions lazily, feeds the runner, records results."""
-
-    def __init__(self, recorder, reference, limits, hide, force, progress_stream=None):
-        self.recorder, self.reference, self.limits = recorder, reference, limits
-        self.hide, self.force = hide, force
-        self.submissions, self.entries, self.skipped = {}, [], []
-        self.progress_stream = progress_stream
-
-    def plan(self, folders):
-        """The students to grade: every folder, minus those unchanged since their last grading."""
-        todo = {}
-        for student, folder in folders.items():
-            content_hash = digest(folder)
-            if not self.force and self.recorder.unchanged(student, content_hash):
-                self.skipped.append(student)
-            else:
-                todo[student] = (folder, content_hash)
-        return todo
-
-    def tasks(self, todo):
-        """(student, task) for each submission to run; rejected ones are recorded on the way."""
-        for student, (folder, content_hash) in todo.items():
-            submission = read_submission(student, folder, self.reference, content_hash)
-            self.submissions[student] = submission
-            if submission.status == "rejected":
-                self.record(student, {"status": "rejected", "reason": submission.reason})
-                continue
-            yield (
-                student,
-                {
-                    "student": student,
-                    "notebook": submission.notebook,
-                    "files": submission.files,
-                    "limits": self.limits.to_dict(),
-                    "hide": self.hide,
-                    "workdir": str(self.recorder.destination(student).resolve()),
-                    "digest": submission.digest,
-                },
-            )
-
-    def record(self, student, result):
-        entry = self.recorder.save(self.submissions[student], result)
-        self.entries.append(entry)
-        self.progress.update(entry)
-
-    def run(self, runner, todo, bundle):
-        self.progress = Progress(len(todo), self.progress_stream)
-        try:
-            for student, result in runner.run(self.tasks(todo), bundle):
-                self.record(student, result)
-        finally:
-            self.progress.close()
+def overrides_from(args):
+    """The limits given on the command line, by Limits field (None: not given)."""
+    values = {field: getattr(args, field) for field, _, _ in LIMIT_OPTIONS.values()}
+    values.update(isolation=args.isolation, zygote=False if args.no_zygote else None)
+    return values
 
 
 def summary(batch, elapsed, runner_description, missing):
@@ -198,6 +122,42 @@ def summary(batch, elapsed, runner_description, missing):
         ("Flagged for review", [(e["student"], e["flags"]) for e in entries if e.get("flags")]),
         ("Notes", [(e["student"], e["notes"]) for e in entries if e.get("notes") and e["status"] != "rejected"]),
     ]  # fmt: skip
+    # Lateness and late penalty from the gradebook (the due date, the submission's time, the
+    # penalty of the course's late policy); versions that zip_collect left out for later ones.
+    from .lms.late import days_late
+
+    late = []
+    try:
+        with batch.recorder._gradebook() as gb:
+            for e in entries:
+                if e["status"] == "failed":
+                    continue
+                try:
+                    sub = gb.find_submission(ASSIGNMENT, e["student"])
+                except Exception:  # no submission in the gradebook
+                    continue
+                if sub.total_seconds_late > 0:
+                    days = days_late(sub.total_seconds_late)
+                    late.append((e["student"], [
+                        f"late by {days} started day(s) (submitted {sub.timestamp:%Y-%m-%d %H:%M}, "
+                        f"due {sub.duedate:%Y-%m-%d %H:%M} UTC), penalty {sub.late_submission_penalty or 0:g} point(s)"
+                    ]))  # fmt: skip
+    except Exception as error:  # the summary never fails for want of lateness
+        late = [("(gradebook)", [f"lateness could not be read: {error}"])]
+    sections.insert(0, ("Late", late))
+    collection = batch.recorder.ledger.folder / "collection.json"  # next to grading.json
+    if collection.is_file():
+        import json
+
+        try:
+            collected = json.loads(collection.read_text()).get("students", {})
+        except ValueError:
+            collected = {}
+        graded_now = {e["student"] for e in entries}
+        sections.append(("Earlier versions in the LMS download, not graded", [
+            (student, [f"{old} (the later {', '.join(r.get('files', []))} was graded)" for old in r["superseded"]])
+            for student, r in collected.items() if r.get("superseded") and student in graded_now
+        ]))  # fmt: skip
     for title, rows in sections:
         if rows:
             lines.append(f"{title}:")
@@ -224,38 +184,57 @@ def run_batch(batch, todo, bundle, args):
         return None
     try:
         batch.run(runner, todo, bundle)
-    finally:
-        runner.__exit__(None, None, None)
+    except BaseException as error:
+        runner.__exit__(type(error), error, None)
+        raise
+    runner.__exit__(None, None, None)
     return runner.description
+
+
+def _misnamed(session, students):
+    """Folders of students whose assignment folder is named in another case (Initialization/):
+    nbgrader does not see them either; the summary says so."""
+    from pathlib import Path
+
+    submitted = Path(session.submitted)
+    found = []
+    for folder in sorted(submitted.iterdir()) if submitted.is_dir() else []:
+        if students and folder.name not in students:
+            continue
+        if (folder / ASSIGNMENT).is_dir() or not folder.is_dir():
+            continue
+        for other in sorted(folder.iterdir()):
+            if other.is_dir() and other.name.lower() == ASSIGNMENT.lower():
+                found.append(
+                    f"{folder.name}: the folder {folder.name}/{other.name}/ is not graded; the "
+                    f"assignment's folder is {folder.name}/{ASSIGNMENT}/ (rename it)"
+                )
+    return found
 
 
 def main(argv=None):
     args = parse_args(argv)
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    config = load_config(ROOT)
-    coursedir = course_directory(config, args.demo)
-    limits = limits_from(config, args)
+    config = load_config(DEMO_CONFIG_DIR if args.demo else ROOT)
     try:
-        bundle = build(coursedir, config, limits)
-    except BundleError as error:
+        session = Session(config, overrides_from(args), args.force)
+    except CannotGrade as error:
         print(f"Cannot grade {ASSIGNMENT}: {error}.")
         return 2
-    release = os.path.join(
-        coursedir.format_path(coursedir.release_directory, ".", ASSIGNMENT), NOTEBOOK
-    )
-    submitted = coursedir.format_path(coursedir.submitted_directory, ".", ".")
-    folders = find_submissions(submitted, ASSIGNMENT, args.students)
-    missing = [s for s in args.students if s not in folders]
-    recorder = Recorder(coursedir, config, bundle, ROOT / "reports" / ASSIGNMENT)
-    batch = Batch(
-        recorder, Reference.from_file(release), limits, _hidden_paths(coursedir), args.force
-    )
+    print(f"Limits: {session.limits_note}.")
+    folders = session.folders(args.students)
+    misnamed = _misnamed(session, args.students)
+    missing = [
+        s
+        for s in args.students
+        if s not in folders and not any(m.startswith(s + ":") for m in misnamed)
+    ]
+    batch = session.batch
     todo = batch.plan(folders)
     started = time.monotonic()
     if not folders:
-        print(f"No submissions of {ASSIGNMENT} in {os.path.relpath(submitted, ROOT)}/.")
+        print(f"No submissions of {ASSIGNMENT} in {os.path.relpath(session.submitted, ROOT)}/.")
     try:
-        description = run_batch(batch, todo, bundle, args) if todo else "(nothing to grade)"
+        description = run_batch(batch, todo, session.bundle, args) if todo else "(nothing to grade)"
     except KeyboardInterrupt:
         print(
             f"\nInterrupted after {len(batch.entries)} submission(s). Their results are saved "
@@ -264,13 +243,17 @@ def main(argv=None):
         return 130
     if description is None:
         return 2
-    path = recorder.ledger.write(
+    path = session.recorder.ledger.write(
         {"students": sorted(todo), "skipped": batch.skipped, "route": description}
     )
     print("\n".join(summary(batch, time.monotonic() - started, description, missing)))
+    if misnamed:
+        print("Not graded:")
+        for line in misnamed:
+            print(f"  {line}")
     print(f"Summary for the class report: {os.path.relpath(path, ROOT)}")
     print()
-    table = scores_module.main(args.students)
+    table = scores_module.print_table(session.coursedir, args.students)
     failed = any(e["status"] == "failed" for e in batch.entries)
     return 1 if failed else table
 

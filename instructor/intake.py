@@ -327,13 +327,25 @@ def _deduplicate(identified, reference, notes):
     return [item for i, item in enumerate(identified) if i not in dropped]
 
 
-def _restore_cell(cell, grade_id, reference, notes, changed, edited):
+def _as_released(cell):
+    """True when a cell is exactly as a release shipped it: nbgrader's checksum, written into
+    the cell's metadata by generate_assignment, still matches its content."""
+    from nbgrader.utils import compute_checksum
+
+    recorded = cell.get("metadata", {}).get("nbgrader", {}).get("checksum")
+    try:
+        return bool(recorded) and recorded == compute_checksum(nbformat.from_dict(cell))
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _restore_cell(cell, grade_id, reference, notes, changed, edited, outdated=None):
     """Give a release cell back its release metadata (and cell type)."""
     release = reference.cells[grade_id]
     if release.metadata.get("nbgrader", {}).get("locked") and Reference._key(
         cell["source"]
     ) != Reference._key(release.source):
-        edited.append(grade_id)
+        (outdated if outdated is not None and _as_released(cell) else edited).append(grade_id)
     if cell["cell_type"] != release.cell_type:
         changed.append(f"{grade_id} ({cell['cell_type']} back to {release.cell_type})")
         cell["cell_type"] = release.cell_type
@@ -431,13 +443,24 @@ def normalise(content, reference):
     if not any(g in reference.answers for _, g in identified):
         raise Rejected("the notebook has none of the assignment's answer cells")
     identified = _deduplicate(identified, reference, notes)
-    changed, edited = [], []
+    changed, edited, outdated = [], [], []
     identified = [
-        (_restore_cell(c, g, reference, notes, changed, edited) if g else _clean_added(c), g)
+        (
+            _restore_cell(c, g, reference, notes, changed, edited, outdated)
+            if g
+            else _clean_added(c),
+            g,
+        )
         for c, g in identified
     ]
     if changed:
         notes.append(f"cell types restored: {_list(changed)}")
+    if outdated:
+        notes.append(
+            "the release changed since the student fetched it (the student's copy of these "
+            f"read-only cells is an earlier release's, unedited); graded with the current ones: "
+            f"{_list(outdated)}"
+        )
     if edited:
         notes.append(f"read-only cells had been edited; graded with the originals: {_list(edited)}")
     added = sum(1 for _, g in identified if g is None)

@@ -247,6 +247,33 @@ def server_environment(config_dir, env=None):
     return base
 
 
+def ensure_exchange(root_dir, env=None):
+    """Create the course's exchange folder when it is missing (the Formgrader would greet the
+    instructor with an error otherwise); return its path. A shared server's exchange, set by
+    NBGRADER_EXCHANGE, is the administrator's to create, with permissions for every user."""
+    import os
+
+    from .bundle import load_config
+
+    environment = os.environ if env is None else env
+    saved = os.environ.get("NBGRADER_EXCHANGE")
+    try:
+        if environment.get("NBGRADER_EXCHANGE"):
+            os.environ["NBGRADER_EXCHANGE"] = environment["NBGRADER_EXCHANGE"]
+        else:
+            os.environ.pop("NBGRADER_EXCHANGE", None)
+        config = load_config(Path(root_dir))
+    finally:
+        if saved is None:
+            os.environ.pop("NBGRADER_EXCHANGE", None)
+        else:
+            os.environ["NBGRADER_EXCHANGE"] = saved
+    exchange = Path(config.Exchange.root) if "root" in config.get("Exchange", {}) else None
+    if exchange is not None and not environment.get("NBGRADER_EXCHANGE"):
+        exchange.mkdir(parents=True, exist_ok=True)
+    return exchange
+
+
 def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeout=90):
     """Start JupyterLab for mode ("student" or "instructor") in root_dir; wait until it
     answers and return the Lab. env replaces os.environ for the server; log_path receives
@@ -255,6 +282,7 @@ def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeou
         raise LabError(f"Unknown mode {mode!r}: use student or instructor.")
     if mode == "instructor":
         check_lab_extension()
+        ensure_exchange(root_dir, env)
     if port is None:
         port = free_port()
     elif not port_is_free(port):

@@ -145,16 +145,21 @@ class Recorder:
             "seconds": result.get("seconds"),
             "graded_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
+        if result["status"] == "failed" and result.get("trace"):
+            entry["trace"] = result["trace"]  # the grader's own error, for whoever fixes it
         if result["status"] == "graded":
             self._submission(submission.student, submission.folder)
             output = self._save_grades(submission.student, result["notebook"])
             self._write_folder(submission.student, submission.files, output)
             self._review(submission.student, result.get("review", []))
             entry["scores"] = self._scores(submission.student)
+            entry["written"] = self._written(submission.student)
+            entry["late_penalty"] = self._late_penalty(submission.student)
         elif result["status"] == "rejected":
             self._submission(submission.student, submission.folder)
             self._reject(submission.student)
             entry["scores"] = self._scores(submission.student)
+            entry["written"] = self._written(submission.student)
         self.ledger.add(entry)
         return entry
 
@@ -174,8 +179,36 @@ class Recorder:
                 grade.needs_manual_grade = True
             gb.db.commit()
 
-    def unchanged(self, student, digest):
-        """True when this exact submission was graded (or rejected) with the same assignment."""
+    def _late_penalty(self, student):
+        """The late penalty nbgrader's AssignLatePenalties recorded (None when on time)."""
+        with self._gradebook() as gb:
+            penalty = gb.find_submission(self.assignment, student).late_submission_penalty
+        return penalty or None
+
+    def _written(self, student):
+        """What this grading wrote and another route could change: the automatic scores in the
+        gradebook and the graded notebook's content hash."""
+        import hashlib
+
+        with self._gradebook() as gb:
+            notebook = gb.find_submission_notebook(self.notebook_id, self.assignment, student)
+            auto = {g.name: g.auto_score for g in notebook.grades}
+        path = self.destination(student) / f"{self.notebook_id}.ipynb"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        return {"auto_scores": dict(sorted(auto.items())), "notebook_sha256": digest}
+
+    def changed_elsewhere(self, student):
+        """True when the gradebook's automatic scores or the graded notebook of a student are
+        not what the last grading wrote (another route, or a hand, changed them)."""
+        entry = self.ledger.entries.get(student) or {}
+        try:
+            return entry.get("written") != self._written(student)
+        except MissingEntry:
+            return True
+
+    def unchanged(self, student, digest, ignore_elsewhere=False):
+        """True when this exact submission was graded (or rejected) with the same assignment,
+        and nothing else changed what that grading wrote (not checked with ignore_elsewhere)."""
         entry = self.ledger.entries.get(student)
         if (
             not entry
@@ -195,7 +228,7 @@ class Recorder:
                 gb.find_submission(self.assignment, student)
         except MissingEntry:
             return False
-        return True
+        return ignore_elsewhere or not self.changed_elsewhere(student)
 
 
 class _Quiet:
@@ -218,14 +251,24 @@ class _Quiet:
 
 
 class Ledger:
-    """reports/<assignment>/grading.json and its append-only log grading.log.jsonl."""
+    """reports/<assignment>/grading.json, its append-only log grading.log.jsonl, and the
+    history of grading runs history.jsonl.
+
+    grading.json holds every student's last grading. history.jsonl gets one line per run
+    (`write`): when, how, who was graded, and what changed since the previous grading of each
+    student (status and scores before and after, total before and after, and why: first
+    grading, submission changed, assignment or grader changed, or graded again unchanged).
+    A run that was interrupted before `write` is recorded by the next run's line, marked so.
+    """
 
     def __init__(self, folder, assignment):
         self.folder = Path(folder)
         self.path = self.folder / "grading.json"
         self.log = self.folder / "grading.log.jsonl"
+        self.history = self.folder / "history.jsonl"
         self.assignment = assignment
         self.entries = {}
+        self.graded, self.changes = [], []
         if self.path.exists():
             try:
                 self.entries = json.loads(self.path.read_text()).get("students", {})
@@ -237,9 +280,23 @@ class Ledger:
                     entry = json.loads(line)
                 except ValueError:
                     continue
+                self._note(entry, interrupted=True)
                 self.entries[entry["student"]] = entry
 
+    def _note(self, entry, interrupted=False):
+        """Remember, for the history, that this entry was recorded and what it changed."""
+        graded = {"student": entry["student"], "status": entry["status"]}
+        if interrupted:
+            graded["interrupted_run"] = True
+        self.graded.append(graded)
+        change = self.change_of(self.entries.get(entry["student"]), entry)
+        if change:
+            if interrupted:
+                change["interrupted_run"] = True
+            self.changes.append(change)
+
     def add(self, entry):
+        self._note(entry)
         self.entries[entry["student"]] = entry
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.log, "a") as f:
@@ -248,16 +305,72 @@ class Ledger:
             os.fsync(f.fileno())
 
     def write(self, run):
-        """The summary file, then an empty log (its entries are in the summary now)."""
+        """The summary file, a line of history, then an empty log (its entries are in the
+        summary now)."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         content = {
             "assignment": self.assignment,
-            "updated": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "updated": now,
             "last_run": run,
             "students": dict(sorted(self.entries.items())),
         }
         tmp = self.path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(content, indent=1))
         os.replace(tmp, self.path)
+        line = {"at": now, "run": run, "graded": self.graded, "changes": self.changes}
+        with open(self.history, "a") as f:
+            f.write(json.dumps(line) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.graded, self.changes = [], []
         self.log.unlink(missing_ok=True)
         return self.path
+
+    @staticmethod
+    def read_history(folder):
+        """The runs of history.jsonl in folder, oldest first ([] when there is none)."""
+        path = Path(folder) / "history.jsonl"
+        runs = []
+        if path.exists():
+            for line in path.read_text().splitlines():
+                try:
+                    runs.append(json.loads(line))
+                except ValueError:
+                    continue
+        return runs
+
+    @staticmethod
+    def _total(scores):
+        values = [v for v in (scores or {}).values() if v is not None]
+        return sum(values) if values else None
+
+    @classmethod
+    def change_of(cls, before, after):
+        """What a new grading entry changed since the previous one of the same student, as a
+        history record, or None when status, scores and late penalty are all the same."""
+        keys = ("status", "scores", "late_penalty")
+        if before is not None and all(before.get(k) == after.get(k) for k in keys):
+            return None
+        if before is None:
+            why = ["first grading"]
+        else:
+            why = []
+            if before.get("digest") != after.get("digest"):
+                why.append("submission changed")
+            if before.get("fingerprint") != after.get("fingerprint"):
+                why.append("assignment or grader changed")
+            if not why:
+                why.append("graded again, submission and assignment unchanged")
+        if after.get("status") != "graded" and after.get("reason"):
+            why.append(f"{after['status']}: {after['reason']}")
+        old = before or {}
+        return {
+            "student": after["student"],
+            "status": [old.get("status"), after.get("status")],
+            "scores": [old.get("scores"), after.get("scores")],
+            "total": [cls._total(old.get("scores")), cls._total(after.get("scores"))],
+            "late_penalty": [old.get("late_penalty"), after.get("late_penalty")],
+            "why": why,
+            "at": after.get("graded_at"),
+        }

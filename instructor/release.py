@@ -2,8 +2,11 @@
 
 nbgrader generate_assignment strips the solutions and the hidden tests, locks the read-only
 cells and copies the helper modules (source/initialization links to the top-level files), so
-release/initialization/ is complete on its own. With --check nothing is written: the release
-is generated in a temporary copy and compared with the committed one.
+release/initialization/ is complete on its own. Before anything is written, the source
+notebook is graded as a submission in a temporary copy of the course: a release whose own
+solutions do not earn full marks is refused (reference.py; the run also sets the default time
+limits of grading). With --check nothing is written: the release is generated in a temporary
+copy and compared with the committed one.
 """
 
 import argparse
@@ -14,9 +17,12 @@ import tempfile
 from pathlib import Path
 
 from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
+from .reference import ReferenceError
+from .sandbox import Limits
 
-# What generate_assignment reads: the course configuration and the source folder.
-COURSE_INPUTS = ["nbgrader_config.py", "source", *HELPERS]
+# What generate_assignment reads: the course configuration (which imports the course's
+# preprocessors from instructor/) and the source folder.
+COURSE_INPUTS = ["nbgrader_config.py", "source", "instructor", *HELPERS]
 
 
 class ReleaseError(Exception):
@@ -84,7 +90,9 @@ def generate_in_copy(root=ROOT):
     for name in COURSE_INPUTS:
         src = Path(root) / name
         if src.is_dir():
-            shutil.copytree(src, tmp / name, symlinks=True)
+            shutil.copytree(
+                src, tmp / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+            )
         else:
             shutil.copy2(src, tmp / name)
     return tmp, generate(tmp)
@@ -113,15 +121,54 @@ def main(argv=None):
         print("The release is what the source generates.")
         return 0
     try:
+        reference = check_solutions()
         out = generate()
-    except ReleaseError as error:
+    except (ReleaseError, ReferenceError) as error:
         print(f"The release was not regenerated; the previous one is unchanged. {error}")
         return 1
+    keep_reference(reference)
+    from .lab import ensure_exchange
+
+    ensure_exchange(ROOT)  # the course's own exchange, ready for release_assignment
+    if (ROOT / "demo" / "nbgrader_config.py").is_file():
+        from .demo import prepare_gradebook
+
+        prepare_gradebook()  # the demo class's gradebook gets the new assignment too
     print(
+        f"The source's solutions earn full marks ({reference['total_seconds']:g} s to run). "
         f"Release written to {out.relative_to(ROOT)}: "
         + ", ".join(sorted(p.name for p in out.iterdir()))
     )
     return 0
+
+
+def check_solutions(root=ROOT):
+    """Generate the release in a temporary copy of the course and grade the source notebook
+    there, as a submission: its solutions must earn full marks, without a flag. Returns the
+    reference run (reference.py); raises ReferenceError with the scores when they fall short."""
+    from nbgrader.coursedir import CourseDirectory
+
+    from .bundle import load_config
+    from .reference import run
+
+    tmp, _ = generate_in_copy(root)
+    try:
+        config = load_config(tmp)
+        return run(CourseDirectory(config=config), config, Limits())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def keep_reference(reference, root=ROOT):
+    """Keep the reference run where grading looks for it (same assignment, same machine)."""
+    import json
+
+    from .bundle import load_config
+    from .engine import reports_dir
+
+    path = reports_dir(load_config(root)) / "reference.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(reference, indent=1))
 
 
 if __name__ == "__main__":

@@ -2,10 +2,20 @@
 
 It writes reports/initialization/ (or --out DIR):
 
-    scores.csv    one row per student: student, zeros, random, he, total
+    scores.csv    one row per student: student, zeros, random, he, total, late_penalty,
+                  final (total minus the late penalty) and status (graded, rejected, failed)
     report.html   one self-contained page: every student's scores, the class average per
                   exercise, a histogram of the totals, and the mistakes the tests named, ranked
-                  by how many students made them, with a note for the instructor on each
+                  by how many students made them, with a note for the instructor on each; then
+                  the late submissions (lateness and penalty), the submissions flagged for
+                  review, the rejected or failed ones and the files not collected from the LMS
+                  download, each with its reason; and the latest changes of the grading history
+
+The averages are taken over the graded students only: rejected and failed submissions are
+left out of them, and the page says how many and why. The status, flags and reasons come from
+reports/initialization/grading.json (written by `python -m instructor grade`), the history from
+history.jsonl next to it, the files not collected from collection.json (written by zip_collect's
+Canvas collector); the lateness and the penalties from the gradebook.
 
 The scores come from nbgrader's gradebook; the mistakes from the outputs of the test cells of
 the autograded notebooks (autograded/<student>/initialization/), where the tests print each
@@ -19,6 +29,7 @@ import csv
 import datetime
 import html
 import io
+import json
 import re
 import statistics
 import sys
@@ -32,7 +43,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 
 from .course import ASSIGNMENT, EXERCISES, NOTEBOOK, ROOT  # noqa: E402
-from .scores import max_scores, read_scores, table  # noqa: E402
+from .scores import db_url, max_scores, read_scores, table  # noqa: E402
 
 # ` - Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...`
 MISTAKE = re.compile(r"^\s*- Mistake: (?P<title>.+?)\.(?: (?P<rest>.*))?$", re.MULTILINE)
@@ -211,13 +222,86 @@ def averages(scores):
     }
 
 
-def write_csv(path, scores):
+def write_csv(path, scores, lateness=None, status=None):
+    """scores.csv: per exercise, total, late penalty, final score and status per student."""
+    lateness, status = lateness or {}, status or {}
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *EXERCISES, "total"])
+        writer.writerow(["student", *EXERCISES, "total", "late_penalty", "final", "status"])
         for student, row in scores.items():
             cells = ["" if row[n] is None else f"{row[n]:g}" for n in EXERCISES]
-            writer.writerow([student, *cells, f"{totals({student: row})[student]:g}"])
+            total = totals({student: row})[student]
+            penalty = lateness.get(student, {}).get("penalty", 0.0)
+            writer.writerow(
+                [
+                    student,
+                    *cells,
+                    f"{total:g}",
+                    f"{penalty:g}",
+                    f"{max(0.0, total - penalty):g}",
+                    status.get(student, {}).get("status", "graded"),
+                ]
+            )
+
+
+def read_json(path, default):
+    """The JSON content of path, or default when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return default
+
+
+def read_status(root):
+    """{student: last grading entry} of reports/<assignment>/grading.json ({} without it)."""
+    return read_json(Path(root) / "reports" / ASSIGNMENT / "grading.json", {}).get("students", {})
+
+
+def read_collection(root):
+    """What zip_collect's Canvas collector recorded ({} without it)."""
+    return read_json(Path(root) / "reports" / ASSIGNMENT / "collection.json", {})
+
+
+def read_history(root):
+    """The grading runs of reports/<assignment>/history.jsonl, oldest first."""
+    from .record import Ledger
+
+    return Ledger.read_history(Path(root) / "reports" / ASSIGNMENT)
+
+
+def read_lateness(root, students):
+    """{student: {timestamp, duedate, seconds, days, penalty}} from the gradebook, for the
+    students given (penalty 0 and seconds 0 when on time or without a due date)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .lms.late import days_late
+
+    found = {}
+    with Gradebook(db_url(Path(root))) as gb:
+        for student in students:
+            try:
+                submission = gb.find_submission(ASSIGNMENT, student)
+            except MissingEntry:
+                continue
+            seconds = submission.total_seconds_late
+            found[student] = {
+                "timestamp": submission.timestamp,
+                "duedate": submission.duedate,
+                "seconds": seconds,
+                "days": days_late(seconds),
+                "penalty": submission.late_submission_penalty or 0.0,
+            }
+    return found
+
+
+def left_out(scores, status):
+    """{student: reason} of the scored students that the averages leave out: those whose last
+    grading was rejected or failed (their gradebook score is not a grade of their work)."""
+    return {
+        student: f"{entry['status']}: {entry.get('reason') or 'no reason recorded'}"
+        for student, entry in status.items()
+        if student in scores and entry.get("status") in ("rejected", "failed")
+    }
 
 
 def png(figure):
@@ -287,29 +371,50 @@ def _score_cell(score, maximum, extra=""):
     return f'<td class="num {kind}{extra}">{score:g}</td>'
 
 
-def scores_table(scores, maxima, means):
+def scores_table(scores, maxima, means, lateness=None, excluded=None):
+    """Every student's scores, total, late penalty and final score; the averages (over the
+    graded students only) and the maxima below."""
+    lateness, excluded = lateness or {}, excluded or {}
     names = list(EXERCISES)
     total_max = sum(maxima.values())
     head = "".join(f'<th class="num">{n}</th>' for n in names)
     rows = []
+    graded_finals = []
     for student, total in totals(scores).items():
         cells = "".join(_score_cell(scores[student][n], maxima[n]) for n in names)
+        penalty = lateness.get(student, {}).get("penalty", 0.0)
+        final = max(0.0, total - penalty)
+        if student not in excluded:
+            graded_finals.append(final)
+        tag = (
+            f' <span class="tag left-out">{html.escape(excluded[student].split(":")[0])}</span>'
+            if student in excluded
+            else ""
+        )
         rows.append(
             f'<tr><td class="student">{html.escape(student)}</td>{cells}'
-            f"{_score_cell(total, total_max, ' total')}</tr>"
+            f"{_score_cell(total, total_max, ' total')}"
+            f'<td class="num late">{"-" if not penalty else f"&minus;{penalty:g}"}</td>'
+            f"{_score_cell(final, total_max, ' final')}"
+            f'<td class="status">{tag.strip()}</td></tr>'
         )
     mean_cells = "".join(
         '<td class="num">-</td>' if means[n] is None else f'<td class="num">{means[n]:.2f}</td>'
         for n in names
     )
-    mean_total = statistics.fmean(totals(scores).values())
+    graded_totals = [t for s, t in totals(scores).items() if s not in excluded]
+    mean_total = f"{statistics.fmean(graded_totals):.2f}" if graded_totals else "-"
+    mean_final = f"{statistics.fmean(graded_finals):.2f}" if graded_finals else "-"
     max_cells = "".join(f'<td class="num">{maxima[n]:g}</td>' for n in names)
     return (
-        f'<table id="scores"><thead><tr><th>Student</th>{head}<th class="num">Total</th></tr>'
+        f'<table id="scores"><thead><tr><th>Student</th>{head}<th class="num">Total</th>'
+        '<th class="num">Late</th><th class="num">Final</th><th></th></tr>'
         f"</thead><tbody>{''.join(rows)}</tbody><tfoot>"
         f'<tr class="average"><td>Class average</td>{mean_cells}'
-        f'<td class="num total">{mean_total:.2f}</td></tr>'
-        f'<tr><td>Out of</td>{max_cells}<td class="num total">{total_max:g}</td></tr>'
+        f'<td class="num total">{mean_total}</td><td></td>'
+        f'<td class="num final">{mean_final}</td><td></td></tr>'
+        f'<tr><td>Out of</td>{max_cells}<td class="num total">{total_max:g}</td><td></td>'
+        f'<td class="num final">{total_max:g}</td><td></td></tr>'
         "</tfoot></table>"
     )
 
@@ -366,18 +471,194 @@ def errors_table(errors):
     )
 
 
-def render(scores, maxima, ranked, errors, course=""):
+def _table(table_id, headers, rows):
+    """A table of rows of HTML cells; the first cell of each row is a student id."""
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join(
+        f'<tr><td class="student">{row[0]}</td>' + "".join(f"<td>{c}</td>" for c in row[1:]) + "</tr>"
+        for row in rows
+    )  # fmt: skip
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _when(value):
+    return "-" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+
+def late_section(lateness, collection):
+    """The late submissions: when, how late, how it is known, and the penalty."""
+    late = {s: info for s, info in sorted(lateness.items()) if info["seconds"] > 0}
+    collected = collection.get("students", {})
+    rows = []
+    for student, info in late.items():
+        marker = collected.get(student, {}).get("late")
+        how = (
+            "Canvas's LATE marker (the download gives no time: counted as one started day)"
+            if marker
+            else "submission time"
+        )
+        hours = info["seconds"] / 3600
+        rows.append(
+            [
+                html.escape(student),
+                "time unknown" if marker else _when(info["timestamp"]),
+                _when(info["duedate"]),
+                f"{info['days']} started day(s) ({hours:.1f} h)" if not marker else "LATE",
+                f"&minus;{info['penalty']:g}",
+                how,
+            ]
+        )
+    body = (
+        _table("late", ["Student", "Submitted (UTC)", "Due (UTC)", "Late by", "Penalty", "Known from"], rows)
+        if rows
+        else '<p class="empty">No late submission.</p>'
+    )  # fmt: skip
+    return (
+        f"<h2>Late submissions ({len(rows)})</h2>"
+        '<p class="lead">Submitted after the due date in the gradebook (extensions included); '
+        "the penalty is the course's late policy (nbgrader_config.py), taken off the total."
+        f"</p>{body}"
+    )
+
+
+def flagged_section(status):
+    """The submissions flagged for review, each with its reasons."""
+    rows = [
+        [html.escape(student), "<br>".join(html.escape(f) for f in entry["flags"])]
+        for student, entry in sorted(status.items())
+        if entry.get("flags")
+    ]
+    body = (
+        _table("flagged", ["Student", "Why"], rows)
+        if rows
+        else '<p class="empty">No submission flagged for review.</p>'
+    )
+    return (
+        f"<h2>Flagged for review ({len(rows)})</h2>"
+        '<p class="lead">Graded, but worth a look: the scores recorded are those of the clean '
+        "re-check, and the exercises concerned wait for a manual grade in the Formgrader.</p>"
+        f"{body}"
+    )
+
+
+def rejected_section(status, collection):
+    """Rejected or failed submissions, and the files of the LMS download not collected."""
+    rows = [
+        [html.escape(student), entry["status"], html.escape(entry.get("reason") or "")]
+        for student, entry in sorted(status.items())
+        if entry.get("status") in ("rejected", "failed")
+    ]
+    for item in collection.get("not_on_roster", []):
+        rows.append(
+            [f"({html.escape(item.get('name', ''))})", "not collected", html.escape(item["reason"])]
+        )
+    for name in collection.get("unmatched", []):
+        rows.append(
+            ["-", "not collected", f"{html.escape(name)}: not a Canvas submission file name"]
+        )
+    for student, record in sorted(collection.get("students", {}).items()):
+        for old in record.get("superseded", []):
+            later = ", ".join(record.get("files", []))
+            rows.append(
+                [
+                    html.escape(student),
+                    "earlier version",
+                    f"{html.escape(old)}: not graded, superseded by {html.escape(later)}",
+                ]
+            )
+    body = (
+        _table("rejected", ["Student", "Status", "Reason"], rows)
+        if rows
+        else '<p class="empty">Nothing rejected, failed or left out.</p>'
+    )
+    return (
+        f"<h2>Rejected, failed or not collected ({len(rows)})</h2>"
+        '<p class="lead">A rejected submission scores 0 and waits for a manual grade; a failed '
+        "one keeps what the gradebook had. Neither counts in the averages.</p>"
+        f"{body}"
+    )
+
+
+def _score_text(value):
+    return "-" if value is None else f"{value:g}"
+
+
+def history_section(history, limit=30):
+    """The latest changes of the grading history (history.jsonl), newest first."""
+    if not history:
+        return (
+            "<h2>Grading history</h2>"
+            '<p class="empty">No grading run recorded (history.jsonl is written by every '
+            "grading run).</p>"
+        )
+    latest = history[-1]
+    intro = (
+        f"{len(history)} grading run(s) recorded; the latest, at {html.escape(latest['at'])}, "
+        f"graded {len(latest.get('graded', []))} submission(s) and changed "
+        f"{len(latest.get('changes', []))}."
+    )
+    changes = [(run["at"], c) for run in reversed(history) for c in run.get("changes", [])]
+    if not changes:
+        return f'<h2>Grading history</h2><p class="lead">{intro} No run changed a score.</p>'
+    rows = []
+    for at, change in changes[:limit]:
+        before, after = change["scores"]
+        moved = [
+            f"{name} {_score_text((before or {}).get(name))} &rarr; {_score_text((after or {}).get(name))}"
+            for name in EXERCISES
+            if (before or {}).get(name) != (after or {}).get(name)
+        ]  # fmt: skip
+        status = " &rarr; ".join(html.escape(str(x)) for x in change["status"] if x) or "-"
+        rows.append(
+            [
+                html.escape(change["student"]),
+                html.escape(at),
+                status,
+                f"{_score_text(change['total'][0])} &rarr; {_score_text(change['total'][1])}",
+                "<br>".join(moved) or "-",
+                html.escape("; ".join(change["why"])),
+            ]
+        )
+    shown = f"the latest {len(rows)} of {len(changes)}" if len(changes) > limit else "every one"
+    return (
+        f'<h2>Grading history</h2><p class="lead">{intro} The changes, newest first '
+        f"({shown}):</p>"
+        + _table("history", ["Student", "Run", "Status", "Total", "Exercises", "Why"], rows)
+    )
+
+
+def render(
+    scores, maxima, ranked, errors, course="", lateness=None, status=None, collection=None,
+    history=None,
+):  # fmt: skip
     """The whole report page, as one HTML string with everything embedded."""
-    means = averages(scores)
-    all_totals = list(totals(scores).values())
+    lateness, status = lateness or {}, status or {}
+    collection, history = collection or {}, history or []
+    excluded = left_out(scores, status)
+    graded = {s: row for s, row in scores.items() if s not in excluded}
+    means = averages(graded)
+    finals = [
+        max(0.0, total - lateness.get(s, {}).get("penalty", 0.0))
+        for s, total in totals(graded).items()
+    ]
     total_max = sum(maxima.values())
-    full_marks = sum(t >= total_max for t in all_totals)
+    full_marks = sum(t >= total_max for t in finals)
     cards = [
-        (len(scores), "students graded"),
-        (f"{statistics.fmean(all_totals):.1f} / {total_max:g}", "class average"),
-        (f"{statistics.median(all_totals):g}", "median total"),
+        (len(graded), "students graded"),
+        (f"{statistics.fmean(finals):.1f} / {total_max:g}" if finals else "-", "class average"),
+        (f"{statistics.median(finals):g}" if finals else "-", "median total"),
         (full_marks, "full marks"),
     ]
+    if excluded:
+        reasons = "; ".join(f"{html.escape(s)} ({html.escape(r)})" for s, r in excluded.items())
+        left_out_note = (
+            f'<p class="lead left-out">Averages over the {len(graded)} graded student(s) only: '
+            f"{len(excluded)} left out, {reasons}.</p>"
+        )
+    else:
+        left_out_note = (
+            f'<p class="lead left-out">Averages over all {len(graded)} graded student(s).</p>'
+        )
     cards_html = "".join(
         f'<div class="card"><div class="value">{v}</div><div class="label">{label}</div></div>'
         for v, label in cards
@@ -401,11 +682,12 @@ def render(scores, maxima, ranked, errors, course=""):
 
 <h2>Scores</h2>
 <p class="lead">Points per exercise, from the gradebook. Green: full marks, amber: partial,
-red: none.</p>
-{scores_table(scores, maxima, means)}
+red: none. Final: the total minus the late penalty.</p>
+{left_out_note}
+{scores_table(scores, maxima, means, lateness, excluded)}
 
 <div class="figures">
-<figure><img alt="Histogram of the students' totals" src="{histogram(all_totals, total_max)}">
+<figure><img alt="Histogram of the students' totals" src="{histogram(finals or [0.0], total_max)}">
 <figcaption>How the totals are spread over the class.</figcaption></figure>
 <figure><img alt="Class average per exercise" src="{average_bars(means, maxima)}">
 <figcaption>Class average per exercise (grey: the maximum).</figcaption></figure>
@@ -416,6 +698,10 @@ red: none.</p>
 student, with what each suggests for teaching.</p>
 {mistakes_table(ranked, len(scores))}
 {errors_table(errors)}
+{late_section(lateness, collection)}
+{flagged_section(status)}
+{rejected_section(status, collection)}
+{history_section(history)}
 <footer>Made by <code>python -m instructor report</code> from nbgrader's gradebook and the
 autograded notebooks.</footer>
 </main>
@@ -433,23 +719,47 @@ def build(root=ROOT, out=None, students=None):
         return None, {}, {}
     maxima = max_scores(root)
     mistakes, errors = read_problems(root, scores)
+    lateness = read_lateness(root, scores)
+    status = {s: e for s, e in read_status(root).items() if not students or s in students}
     out = Path(out) if out else root / "reports" / ASSIGNMENT
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "scores.csv", scores)
-    page = render(scores, maxima, rank_mistakes(mistakes), errors, course=_course_id(root))
+    write_csv(out / "scores.csv", scores, lateness, status)
+    page = render(
+        scores,
+        maxima,
+        rank_mistakes(mistakes),
+        errors,
+        course=_course_id(root),
+        lateness=lateness,
+        status=status,
+        collection={} if students else read_collection(root),
+        history=_only(read_history(root), students),
+    )
     (out / "report.html").write_text(page, encoding="utf-8")
     return out, scores, maxima
 
 
+def _only(history, students):
+    """The history with only these students' entries (all of it without students)."""
+    if not students:
+        return history
+    return [
+        {
+            **run,
+            "graded": [g for g in run.get("graded", []) if g["student"] in students],
+            "changes": [c for c in run.get("changes", []) if c["student"] in students],
+        }
+        for run in history
+    ]
+
+
 def _course_id(root):
-    """The course id set in nbgrader_config.py, or '' (read as text, not executed)."""
-    config = Path(root) / "nbgrader_config.py"
-    found = (
-        re.search(r"course_id\s*=\s*[\"']([^\"']+)", config.read_text())
-        if config.is_file()
-        else None
-    )
-    return found.group(1) if found else ""
+    """The course id of the loaded nbgrader configuration of root ('' when it sets none)."""
+    from nbgrader.coursedir import CourseDirectory
+
+    from .bundle import load_config
+
+    return CourseDirectory(config=load_config(Path(root))).course_id
 
 
 def main(argv=None):
@@ -462,13 +772,28 @@ def main(argv=None):
     parser.add_argument(
         "--out", metavar="DIR", help=f"where to write (default: reports/{ASSIGNMENT}/)"
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="the demo class's report (its own course folder demo/, reports in demo/reports/)",
+    )
     args = parser.parse_args(argv)
-    out, scores, maxima = build(out=args.out, students=args.students)
+    root = ROOT / "demo" if args.demo else ROOT
+    out, scores, maxima = build(root=root, out=args.out, students=args.students)
     if out is None:
         who = f" for {', '.join(args.students)}" if args.students else ""
         print(f"No graded submissions in the gradebook{who} yet: grade them first.")
         return 1
     print("\n".join(table(scores, maxima)))
+    for student, info in sorted(read_lateness(root, scores).items()):
+        if info["seconds"] > 0:
+            print(f"Late: {student}, {info['days']} started day(s), penalty {info['penalty']:g}")
+    excluded = left_out(scores, read_status(root))
+    if excluded:
+        print(
+            f"Left out of the averages ({len(excluded)}): "
+            + "; ".join(f"{s} ({r})" for s, r in excluded.items())
+        )
     missing = sorted(set(args.students or ()) - set(scores))
     if missing:
         print(f"Not graded, so not in the report: {', '.join(missing)}")

@@ -89,6 +89,8 @@ class Limits:
         goes on printing is stopped
     max_disk_mb -- size of the private /tmp, and of the working folder, of an isolated sandbox
     verify_timeout -- seconds the clean re-check of one answer may take
+    cell_limits -- (grade id, seconds) of cells with a limit of their own, derived from the
+        reference run (reference.py); other cells may run cell_timeout seconds
     isolation -- "auto": namespaces when the system allows them (see namespaces_available),
         else limits only; "limits": limits only; "namespaces": namespaces (as auto resolves)
     zygote -- start kernels from a process that imported their heavy modules once (each kernel
@@ -105,18 +107,32 @@ class Limits:
     verify_timeout: float = 30
     isolation: str = "auto"
     zygote: bool = True
+    cell_limits: tuple = ()
 
     def to_dict(self):
-        return asdict(self)
+        values = asdict(self)
+        values["cell_limits"] = [list(pair) for pair in self.cell_limits]
+        return values
 
     @classmethod
     def from_dict(cls, values):
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        values = {k: v for k, v in values.items() if k in known}
+        values["cell_limits"] = tuple(tuple(pair) for pair in values.get("cell_limits", ()))
+        return cls(**values)
+
+    def cell_limit(self, grade_id):
+        """Seconds the cell with this nbgrader id may run (cell_timeout for other cells)."""
+        return dict(self.cell_limits).get(grade_id, self.cell_timeout)
+
+    def longest_cell(self):
+        return max([self.cell_timeout, *(seconds for _, seconds in self.cell_limits)])
 
     def replace(self, **changes):
         """A copy with the given limits changed (None values are ignored)."""
-        return Limits(**{**asdict(self), **{k: v for k, v in changes.items() if v is not None}})
+        values = {**asdict(self), **{k: v for k, v in changes.items() if v is not None}}
+        values["cell_limits"] = tuple(tuple(pair) for pair in values["cell_limits"])
+        return Limits(**values)
 
     def resolved(self):
         """These limits with "auto" isolation decided for this machine."""

@@ -12,19 +12,30 @@ NOTEBOOK_ID = NOTEBOOK.removesuffix(".ipynb")
 
 
 def db_url(root=ROOT):
-    return f"sqlite:///{root / 'gradebook.db'}"
+    """The gradebook of the course (or demo class) whose nbgrader_config.py is in root."""
+    from nbgrader.coursedir import CourseDirectory
+
+    from .bundle import load_config
+
+    return CourseDirectory(config=load_config(root)).db_url
 
 
-def read_scores(root=ROOT, students=None):
+def _exists(url):
+    """False for a SQLite gradebook file that is not there yet (opening it would create it)."""
+    return not url.startswith("sqlite:///") or Path(url[len("sqlite:///") :]).exists()
+
+
+def read_scores(root=ROOT, students=None, url=None):
     """{student: {exercise: score, ...}} for every graded submission of the assignment.
 
     A student whose notebook was not graded is left out; students restricts the result to
     the given ids.
     """
     scores = {}
-    if not (Path(root) / "gradebook.db").exists():
-        return scores  # nothing graded yet (opening the gradebook would create it)
-    with Gradebook(db_url(root)) as gb:
+    url = url or db_url(root)
+    if not _exists(url):
+        return scores  # nothing graded yet
+    with Gradebook(url) as gb:
         try:
             assignment = gb.find_assignment(ASSIGNMENT)
         except MissingEntry:
@@ -44,9 +55,9 @@ def read_scores(root=ROOT, students=None):
     return dict(sorted(scores.items()))
 
 
-def max_scores(root=ROOT):
+def max_scores(root=ROOT, url=None):
     """{exercise: points} as recorded in the gradebook by generate_assignment."""
-    with Gradebook(db_url(root)) as gb:
+    with Gradebook(url or db_url(root)) as gb:
         notebook = gb.find_notebook(NOTEBOOK_ID, ASSIGNMENT)
         points = {cell.name: cell.max_score for cell in notebook.grade_cells}
     return {name: points[cell] for name, cell in EXERCISES.items()}
@@ -71,18 +82,30 @@ def table(scores, maxima):
     return lines
 
 
+def print_table(coursedir, students=()):
+    """Print the score table of a course directory's gradebook; 0, or 1 when it is empty."""
+    scores = read_scores(Path(coursedir.root), set(students), url=coursedir.db_url)
+    if not scores:
+        print("No graded submissions in the gradebook yet.")
+        return 1
+    print("\n".join(table(scores, max_scores(Path(coursedir.root), url=coursedir.db_url))))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m instructor scores", description=__doc__.splitlines()[0]
     )
     parser.add_argument("students", nargs="*", help="student ids (default: everyone graded)")
+    parser.add_argument("--demo", action="store_true", help="the demo class's gradebook")
     args = parser.parse_args(argv)
-    scores = read_scores(students=set(args.students))
-    if not scores:
-        print("No graded submissions in the gradebook yet.")
-        return 1
-    print("\n".join(table(scores, max_scores())))
-    return 0
+    from nbgrader.coursedir import CourseDirectory
+
+    from .bundle import load_config
+    from .course import DEMO_CONFIG_DIR
+
+    config = load_config(DEMO_CONFIG_DIR if args.demo else ROOT)
+    return print_table(CourseDirectory(config=config), args.students)
 
 
 if __name__ == "__main__":

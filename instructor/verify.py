@@ -12,7 +12,7 @@ functions, hide errors...). After nbgrader's run, the grader therefore re-checks
    numpy array as (dtype, shape, raw bytes) and anything else as the name of its type.
 2. The grader, in its own clean process, rebuilds those results and scores them with the
    course's public_tests.grade_exercise on the same cases as the test cell (`score`): the same
-   checks, the same 2/3/5 split. The expected values never reach the sandbox.
+   checks, the same shares of the points. The expected values never reach the sandbox.
 
 `suspicious` also names code patterns in the student's cells that tamper with the grading.
 """
@@ -346,14 +346,14 @@ def failure_reason(answer):
 
 
 def score(exercise, answer, public_tests):
-    """(points, printed messages) of the rebuilt answer under the course's own checks."""
+    """(points, printed messages) of the rebuilt answer under the course's own checks: the
+    fraction grade_exercise returns times the exercise's points, as ExercisePoints counts it."""
     function = replay(answer, exercise["calls"])
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        points = public_tests.grade_exercise(
-            function, exercise["kind"], exercise["hidden_cases"], points=exercise["points"]
-        )
-    return float(points), out.getvalue()
+        fraction = public_tests.grade_exercise(function, exercise["kind"], exercise["hidden_cases"])
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    return round(fraction * float(exercise["points"]), 2), out.getvalue()
 
 
 # --- patterns of tampering in the student's code ------------------------------------------------

@@ -9,8 +9,8 @@ assignment. It runs nbgrader's own autograde pipeline in a private temporary fol
    deleted before any student code runs;
 2. execute, with `SandboxedExecute` (execute.py: nbgrader's Execute, with the kernel started by
    sandbox.py, a time limit per cell and per notebook, an output limit, and defined outcomes
-   when the kernel dies or stops answering), then IgnorePattern, ClearMetadataPreprocessor and
-   LimitOutput, as configured for the course;
+   when the kernel dies or stops answering), ExercisePoints (each test cell's fraction becomes
+   points from its metadata), then IgnorePattern, ClearMetadataPreprocessor and LimitOutput;
 3. re-check each answer in a clean sandbox (verify.py): when the notebook's own run gave more
    points than the answer earns on its own, the clean score replaces it in the test cell's
    output, and the submission is flagged for review; tampering patterns in the student's code
@@ -46,6 +46,7 @@ from traitlets.config import Config
 
 from . import sandbox, verify
 from .execute import STOPPED, SandboxedExecute, name_of, zygote
+from .preprocessors.exercise_points import ExercisePoints
 
 # Preprocessors the instructor's process runs on the returned notebook (they write grades).
 SAVING = (SaveAutoGrades, AssignLatePenalties, CheckCellMetadata)
@@ -222,16 +223,21 @@ def _resources(bundle, student, db_url, path):
 
 
 def _pipelines(config):
-    """nbgrader's autograde preprocessors: (sanitizing, executing); the saving ones are apart."""
-    converter = Autograde(config=config)
+    """nbgrader's own autograde preprocessors: (sanitizing, executing), the saving ones apart.
+
+    These are nbgrader's defaults, not the course's configuration: the course configures
+    `nbgrader autograde` to call this engine (preprocessors/course_grading.py). nbgrader's
+    Execute becomes SandboxedExecute, followed by ExercisePoints (fractions become points)."""
+    converter = Autograde(config=Config())
     sanitize = list(converter.sanitize_preprocessors)
-    execute = [
-        SandboxedExecute
-        if pp is Execute or (isinstance(pp, type) and issubclass(pp, Execute))
-        else pp
-        for pp in converter.autograde_preprocessors
-        if pp not in SAVING
-    ]
+    execute = []
+    for pp in converter.autograde_preprocessors:
+        if pp in SAVING:
+            continue
+        if pp is Execute or (isinstance(pp, type) and issubclass(pp, Execute)):
+            execute += [SandboxedExecute, ExercisePoints]
+        else:
+            execute.append(pp)
     return sanitize, execute
 
 
@@ -253,7 +259,8 @@ def sanitize(nb_text, bundle, student, workspace, log):
 
 
 def execute(nb_text, bundle, student, workspace, limits, log):
-    """Run the notebook in the sandbox, then nbgrader's output preprocessors; (text, incidents)."""
+    """Run the notebook in the sandbox, then nbgrader's output preprocessors; (text, incidents,
+    seconds each code cell ran)."""
     config = Config(bundle["config"])
     config.Exporter.default_preprocessors = []
     workspace.write_kernelspec()
@@ -270,7 +277,7 @@ def execute(nb_text, bundle, student, workspace, limits, log):
             exporter.register_preprocessor(pp)
     resources = _resources(bundle, student, "", workspace.files)
     output, _ = exporter.from_notebook_node(nbformat.reads(nb_text, as_version=4), resources)
-    return output, (runner.incidents if runner else [])
+    return output, (runner.incidents if runner else []), (runner.durations if runner else {})
 
 
 def _write_files(workspace, task, bundle):
@@ -474,7 +481,7 @@ def grade_submission(task, bundle):
         result.update(
             status="failed",
             reason=f"the grader failed: {type(error).__name__}: {error}",
-            trace=traceback.format_exc(limit=5),
+            trace=traceback.format_exc(),
         )
     result["seconds"] = round(time.time() - started, 2)
     return result
@@ -490,9 +497,13 @@ def _grade(task, bundle, workspace, limits):
     (workspace.files / f"{bundle['notebook_id']}.ipynb").write_text(
         task["notebook"], encoding="utf-8"
     )
-    executed, incidents = execute(sanitized, bundle, task["student"], workspace, limits, log)
+    executed, incidents, durations = execute(
+        sanitized, bundle, task["student"], workspace, limits, log
+    )
     nb = nbformat.reads(executed, as_version=4)
+    started = time.monotonic()
     clean, error = clean_check(nb, bundle, workspace, limits)
+    recheck_seconds = round(time.monotonic() - started, 3)
     flags = []
     if error:
         flags.append(f"the clean re-check could not run ({error}); the notebook's scores were kept")
@@ -513,6 +524,8 @@ def _grade(task, bundle, workspace, limits):
         "flags": flags,
         "review": sorted(review | suspicious_in),
         "isolation": status.get("isolation", "unknown"),
+        "cell_seconds": durations,
+        "recheck_seconds": recheck_seconds,
     }
 
 

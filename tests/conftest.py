@@ -44,6 +44,25 @@ def course(tmp_path):
     return copy_course(tmp_path / "course")
 
 
+def source_points(root=ROOT):
+    """(zeros, random, he): each exercise's points, as the source notebook's grade cells
+    declare them in their nbgrader metadata (the one place points live)."""
+    import json
+
+    nb = json.loads((Path(root) / "source" / "initialization" / "Initialization.ipynb").read_text())
+    points = {
+        c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
+        for c in nb["cells"]
+        if c["metadata"].get("nbgrader", {}).get("grade")
+    }
+    return tuple(points[f"test_initialize_parameters_{k}"] for k in ("zeros", "random", "he"))
+
+
+def shares_of(*shares, root=ROOT):
+    """The points of the three exercises for these shares of each (1 = full marks)."""
+    return tuple(round(share * points, 2) for share, points in zip(shares, source_points(root)))
+
+
 def run_nbgrader(*args, cwd):
     """Run a real nbgrader command in a course directory; return the CompletedProcess."""
     import os

@@ -152,7 +152,7 @@ def global_statement_in_function(nb):
 
 def edited_test_cell(nb):
     """A locked test cell edited (its cell metadata unlocked first)."""
-    number, _ = edit(nb, "test_initialize_parameters_zeros", "points=10", "points=100")
+    number, _ = edit(nb, "test_initialize_parameters_zeros", "hidden_cases)", "hidden_cases) * 2")
     return Expected("locked-edited", number, None, "locked")
 
 
@@ -191,14 +191,20 @@ def duplicate_cell_id(nb):
     """Two cells with one cell id, as a hand-edited or merged notebook can have."""
     at = index_of(nb, "expected-zeros")
     nb["cells"][at]["id"] = nb["cells"][at - 1]["id"]
-    return Expected("duplicate", at + 1, None, f"same cell id (`{nb['cells'][at]['id']}`)")
+    return Expected("duplicate", at + 1, None, f"same hidden cell id (`{nb['cells'][at]['id']}`)")
 
 
 def deleted_test_cell(nb):
     """A test cell deleted."""
     at = index_of(nb, "test_initialize_parameters_he")
     del nb["cells"][at]
-    return Expected("missing", None, None, f"belongs after cell {at} (expected-he)")
+    return Expected(
+        "missing",
+        None,
+        None,
+        f"the grading cell of exercise 3, which belongs after the expected output of exercise 3 "
+        f"(cell {at})",
+    )
 
 
 def answer_cell_turned_markdown(nb):
@@ -276,17 +282,31 @@ def test_check_finds_exactly_the_mistake(mistake, answered_notebook, tmp_path, m
     assert terminal.stderr == ""
 
 
-def test_report_names_cell_grade_id_line_and_fix(answered_notebook, tmp_path):
-    """Does the printed report say which cell (number and grade id) and line, and how to fix it?"""
+def test_report_names_the_exercise_quotes_the_line_and_says_how_to_fix_it(
+    answered_notebook, tmp_path
+):
+    """Does the printed report name the exercise (not a hidden grade id), quote the line (not a
+    line number JupyterLab hides), say how to fix it, and speak of one problem as one?"""
     notebook = copy.deepcopy(answered_notebook)
     expected = print_in_answer_cell(notebook)
     write(notebook, tmp_path)
     out = run_cli(tmp_path, NOTEBOOK).stdout
     assert (
-        f"Cell {expected.cell} (initialize_parameters_he), line {expected.line}: "
-        "`print(...)` is an extra print.\n    Fix: delete this line;"
+        f"In exercise 3, `initialize_parameters_he` (cell {expected.cell}), the line "
+        "`print(parameters)`: `print(...)` is an extra print.\n    Fix: delete this line;"
     ) in out
     assert out.startswith(f"1 problem found in {NOTEBOOK}")
+    assert out.rstrip().endswith("Fix it, save the notebook and run this check again.")
+    assert "test_initialize" not in out and "line 2" not in out
+
+
+def test_an_added_cell_is_named_by_its_first_line(answered_notebook, tmp_path):
+    """Is a cell of the student's own named by its first line?"""
+    notebook = copy.deepcopy(answered_notebook)
+    extra_code_cell(notebook)
+    write(notebook, tmp_path)
+    out = run_cli(tmp_path).stdout
+    assert "In the cell starting `print(initialize_parameters_zeros([2, 1]))`" in out
 
 
 def test_answered_notebook_passes(answered_notebook, tmp_path, monkeypatch, capsys):
@@ -396,10 +416,8 @@ def test_expected_cells_match_the_release():
     for cell in RELEASE["cells"]:
         assert "nbgrader" in cell["metadata"], "every release cell is an nbgrader cell"
         cells[cell["metadata"]["nbgrader"]["grade_id"]] = cell["cell_type"]
-    literal = "\n".join(f'    "{gid}": "{kind}",' for gid, kind in cells.items())
-    assert list(check_submission.NOTEBOOK_CELLS.items()) == list(cells.items()), (
-        f"NOTEBOOK_CELLS = {{\n{literal}\n}}"
-    )
+    known = {gid: kind for gid, (kind, _) in check_submission.NOTEBOOK_CELLS.items()}
+    assert list(known.items()) == list(cells.items())
 
 
 def test_answer_cells_match_the_release():
@@ -485,3 +503,33 @@ def test_check_in_a_kernel_prints_to_stdout_only(answered_notebook, tmp_path):
     report, missing = (cell.outputs[0].text for cell in runner.cells)
     assert report.startswith("1 problem found") and "extra print" in report
     assert missing.startswith("There is no file missing.ipynb")
+
+
+@pytest.mark.slow
+def test_check_in_a_kernel_asks_to_save_when_the_run_code_is_not_saved(answered_notebook, tmp_path):
+    """When an answer cell was changed and run but not saved, does the check in the notebook say
+    so (instead of passing the saved file), and pass once the file holds what was run?"""
+    write(answered_notebook, tmp_path)  # the saved file: the right answers, no print
+    for helper in RELEASE_PATH.parent.glob("*.py"):
+        shutil.copy(helper, tmp_path)
+    running = copy.deepcopy(answered_notebook)
+    number, _ = edit(
+        running, "initialize_parameters_random", "    return", "    print(parameters)\n    return"
+    )
+    keep = {"imports", "initialize_parameters_random", "check-submission"}
+    runner = nbformat.from_dict(running)
+    runner.cells = [c for c in runner.cells if c.metadata["nbgrader"]["grade_id"] in keep]
+    client = NotebookClient(
+        runner, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    report = "".join(o.text for o in runner.cells[-1].outputs if o.output_type == "stream")
+    assert report.startswith(f"1 problem found in {NOTEBOOK}"), report
+    assert f"In exercise 2, `initialize_parameters_random` (cell {number}):" in report
+    assert "not what the saved file holds" in report and "Ctrl+S" in report
+
+    write(running, tmp_path)  # saved now: the check reports the print it can see in the file
+    client.execute()
+    report = "".join(o.text for o in runner.cells[-1].outputs if o.output_type == "stream")
+    assert "not what the saved file holds" not in report
+    assert "`print(...)` is an extra print." in report

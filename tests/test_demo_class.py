@@ -3,24 +3,34 @@
 import json
 
 import pytest
+from conftest import shares_of
 from nbgrader.api import Gradebook
 
 from instructor import demo
-from instructor.course import ANSWER_CELLS, ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK, ROOT, release_dir
+from instructor.course import (
+    ANSWER_CELLS,
+    ASSIGNMENT,
+    DEMO_SUBMITTED,
+    NOTEBOOK,
+    ROOT,
+    release_dir,
+)
 
-# Points per exercise (zeros, random, he) that each demo student must get: 2 for the keys,
-# 3 for float64 arrays of the right shapes, 5 for the right values, out of 10 each.
-EXPECTED = {
-    "demo-correct": (10, 10, 10),
+# The share of each exercise's points (zeros, random, he) that each demo student must get:
+# 20 % for the keys, 30 % for float64 arrays of the right shapes, 50 % for the right values.
+# The points themselves are the grade cells' nbgrader metadata in the source.
+SHARES = {
+    "demo-correct": (1, 1, 1),
     "demo-untouched": (0, 0, 0),
-    "demo-transposed": (2, 2, 2),
-    "demo-fixed-index": (2, 2, 2),
-    "demo-uniform-rand": (10, 5, 5),
-    "demo-small-random": (10, 5, 10),
-    "demo-xavier": (10, 10, 5),
-    "demo-random-biases": (10, 5, 5),
-    "demo-skip-last-layer": (10, 10, 0),
+    "demo-transposed": (0.2, 0.2, 0.2),
+    "demo-fixed-index": (0.2, 0.2, 0.2),
+    "demo-uniform-rand": (1, 0.5, 0.5),
+    "demo-small-random": (1, 0.5, 1),
+    "demo-xavier": (1, 1, 0.5),
+    "demo-random-biases": (1, 0.5, 0.5),
+    "demo-skip-last-layer": (1, 1, 0),
 }
+EXPECTED = {student: shares_of(*shares) for student, shares in SHARES.items()}
 
 
 def test_every_demo_student_is_expected_and_named():
@@ -28,12 +38,20 @@ def test_every_demo_student_is_expected_and_named():
     assert set(EXPECTED) == set(demo.STUDENTS) == set(demo.NAMES)
 
 
-def test_demo_students_get_their_names_in_the_gradebook(course):
-    """Does registering the demo class name its students in nbgrader's gradebook?"""
-    demo.register(course)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+@pytest.mark.slow
+def test_demo_students_get_their_names_in_their_own_gradebook(course):
+    """Does preparing the demo class name its students in the demo's own gradebook, with the
+    assignment copied from the course's, and leave the course's gradebook without them?"""
+    from conftest import run_nbgrader
+
+    assert run_nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=course).returncode == 0
+    demo.prepare_gradebook(course)
+    with Gradebook(f"sqlite:///{course / 'demo' / 'gradebook.db'}") as gb:
         student = gb.find_student("demo-xavier")
         assert (student.first_name, student.last_name) == demo.NAMES["demo-xavier"]
+        assert [c.max_score for c in gb.find_notebook("Initialization", ASSIGNMENT).grade_cells]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert gb.students == []
 
 
 def test_committed_demo_class_is_what_the_builder_types(tmp_path):

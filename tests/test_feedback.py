@@ -18,7 +18,12 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from conftest import extra_students, submitted_hashes_before_grading, tree_hashes
+from conftest import (
+    extra_students,
+    source_points,
+    submitted_hashes_before_grading,
+    tree_hashes,
+)
 
 from instructor import demo
 from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, EXERCISES, NOTEBOOK, nbgrader
@@ -106,15 +111,24 @@ class Forbidden:
         }
 
         self.hidden_lines = {line.strip() for line in hidden}
+        # The hidden cases' networks, as the tests would print them: "[5, 4, 3, 2, 1]".
+        self.networks = {
+            "[" + ", ".join(m.split(",")).replace("  ", " ") + "]"
+            for line in hidden
+            for m in re.findall(r"\(\[([\d, ]+)\],", line)
+        } - set(re.findall(r"\[\d+(?:, \d+)+\]", public))
         forms = {form for x in self.numbers for form in renderings(x) | first_six_digits(x)}
         longest_first = sorted(map(re.escape, forms), key=len, reverse=True)
         self._numbers = re.compile(r"(?<![\d.])(?:" + "|".join(longest_first) + ")")
 
-    def found_in(self, text, own_answers=""):
-        """Every forbidden item present in text; solution lines the student typed are theirs."""
+    def found_in(self, text, own_answers="", own_output=""):
+        """Every forbidden item present in text; solution lines the student typed, and numbers
+        the student's own cells printed, are theirs."""
         found = [line for line in self.lines if line in text]
         found += [line for line in self.solution_lines if line in text and line not in own_answers]
-        return found + self.numbers_printed_in(text)
+        found += [n for n in self.networks if n in text]
+        own = set(self.numbers_printed_in(own_output))
+        return found + [n for n in self.numbers_printed_in(text) if n not in own]
 
     def numbers_printed_in(self, text):
         return self._numbers.findall(text)
@@ -123,6 +137,20 @@ class Forbidden:
 def page_text(path):
     """A page as a reader gets it: the tags dropped, the entities decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", Path(path).read_text(encoding="utf-8")))
+
+
+def own_output(course, student):
+    """What the student's own cells (not the tests) printed in the autograded notebook."""
+    nb = nbformat.read(course / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+    texts = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
+            continue
+        for output in cell.outputs:
+            texts.append(output.get("text", ""))
+            texts.append(output.get("data", {}).get("text/plain", ""))
+    return "\n".join(texts)
 
 
 def submitted_text(course, student):
@@ -199,7 +227,13 @@ def test_no_page_shows_hidden_tests_values_or_solutions(
     leaks = {
         student: found
         for student, text in feedback_pages.items()
-        if (found := forbidden.found_in(text, submitted_text(graded_demo_class, student)))
+        if (
+            found := forbidden.found_in(
+                text,
+                submitted_text(graded_demo_class, student),
+                own_output(graded_demo_class, student),
+            )
+        )
     }
     assert leaks == {}
     assert all(
@@ -221,7 +255,8 @@ def test_pages_keep_every_verdict_and_score(feedback_pages, forbidden, graded_de
     for student, text in feedback_pages.items():
         for exercise, cell in _test_cells(graded_demo_class, student).items():
             grade_id = EXERCISES[exercise]
-            score = f"Score: {scores[student][exercise]:.1f} / 10.0"
+            maximum = dict(zip(EXERCISES, source_points()))[exercise]
+            score = f"Score: {scores[student][exercise]:.1f} / {maximum:.1f}"
             assert re.search(rf"Grade cell: {grade_id}\s+{re.escape(score)}", text), (
                 student,
                 exercise,
@@ -232,11 +267,15 @@ def test_pages_keep_every_verdict_and_score(feedback_pages, forbidden, graded_de
                 quotes_code = line.strip() in forbidden.hidden_lines
                 if line.strip() and not quotes_code and not forbidden.found_in(line):
                     assert line.strip() in text, (student, exercise, line)
+                if any(n in line for n in forbidden.networks) and "layers_dims=" in line:
+                    # the hidden networks named by their count, the rest of the line kept
+                    assert line.split(" (")[0].strip() in text, (student, exercise, line)
+                    assert re.search(r"on (one|two) other network shapes?\)", text)
 
     xavier = feedback_pages["demo-xavier"]
     assert "Mistake: Xavier scaling instead of He" in xavier
-    assert "Points for this exercise: 5 / 10." in xavier
-    assert "All checks passed on 3 networks: 10 / 10 points." in xavier
+    assert "Checked on the notebook's example and 2 other networks:" in xavier
+    assert "All checks passed on the notebook's example and 2 other networks." in xavier
     assert "Mistake: transposed weights" in feedback_pages["demo-transposed"]
 
 
@@ -251,7 +290,7 @@ def test_error_inside_hidden_tests_is_reported_without_its_traceback(
     assert forbidden.found_in("\n".join(error.traceback)), "the scenario no longer raises there"
 
     text = feedback_pages["demo-np-rebound"]
-    assert "Score: 0.0 / 10.0" in text
+    assert f"Score: 0.0 / {source_points()[1]:.1f}" in text
     assert "AttributeError: 'NoneType' object has no attribute 'array'" in text
     assert "stopped with this error" in text
     assert "Traceback (most recent call last)" in text  # the training cells' own errors remain
@@ -260,25 +299,41 @@ def test_error_inside_hidden_tests_is_reported_without_its_traceback(
 
 @pytest.mark.slow
 def test_test_code_printed_by_the_student_is_withheld(feedback_pages, forbidden, graded_demo_class):
-    """When the student's function prints the test cell that calls it, are the hidden lines
-    of that print withheld, and the verdict kept?"""
-    cell = _test_cells(graded_demo_class, "demo-echoes-tests")["random"]
-    printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
-    assert HIDDEN[0] in printed, "the scenario no longer prints the hidden tests"
-
+    """When the student's function prints the test cell that calls it, is nothing of the
+    hidden tests on the page and the verdict kept? And where a test cell's output does quote
+    the hidden tests (an autograde that keeps the notebook's own run of the tests), are those
+    lines withheld by the preprocessor?"""
     text = feedback_pages["demo-echoes-tests"]
-    assert "[line withheld: it quotes the hidden tests]" in text
     assert "Mistake: Xavier scaling instead of He" in text
-    assert forbidden.found_in(text, submitted_text(graded_demo_class, "demo-echoes-tests")) == []
+    own = (submitted_text(graded_demo_class, "demo-echoes-tests"), own_output(graded_demo_class, "demo-echoes-tests"))  # fmt: skip
+    assert forbidden.found_in(text, *own) == []
+
+    source = nbformat.read(graded_demo_class / "source" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    test_cell = next(
+        c for c in source.cells if c.metadata["nbgrader"].get("grade_id") == EXERCISES["random"]
+    )
+    echoed = nbformat.v4.new_output("stream", text=test_cell.source + "\nAll checks passed.\n")
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.from_dict({**test_cell, "outputs": [echoed], "execution_count": 1})]
+    )
+    nb, _ = WithholdHiddenTests().preprocess(nb, {})
+    shown = nb.cells[0].outputs[0].text
+    assert HIDDEN[0] not in shown and forbidden.found_in(shown) == []
+    assert "[line withheld: it quotes the hidden tests]" in shown
+    assert "All checks passed." in shown
 
 
 @pytest.mark.slow
-def test_students_own_output_matching_hidden_values_is_masked(feedback_pages, forbidden):
-    """When a student's own output happens to print hidden expected values (Xavier's scale
-    gives the hidden He values of another network), are those numbers masked, with a note?"""
-    text = feedback_pages["demo-xavier"]
-    assert WITHHELD_NUMBER in text
-    assert "stands for a number equal to a value that the hidden tests expect" in text
+def test_students_own_output_is_never_masked(feedback_pages, forbidden, graded_demo_class):
+    """When a student's own cells print numbers that happen to equal hidden expected values
+    (Xavier's scale gives the hidden He values of another network), are those lines shown
+    exactly as printed, with nothing masked?"""
+    own = own_output(graded_demo_class, "demo-xavier")
+    assert forbidden.numbers_printed_in(own), "the scenario no longer prints a hidden value"
+    for student, page in feedback_pages.items():
+        for line in own_output(graded_demo_class, student).splitlines():
+            if forbidden.numbers_printed_in(line):
+                assert line.strip() in page, (student, line)
 
 
 @pytest.mark.slow
@@ -396,3 +451,39 @@ def test_config_adds_the_preprocessor_to_generate_feedback(course, tmp_path):
     )
     assert "('instructor.feedback', 'WithholdHiddenTests')" in result.stdout
     assert "GetGrades" in result.stdout and "CSSHTMLHeaderPreprocessor" in result.stdout
+
+
+def test_hidden_cases_are_described_without_their_inputs():
+    """In what the tests print, are the hidden networks named by their count ("on two other
+    network shapes") and their shapes withheld, while the public example stays as printed?"""
+    hidden = ["hidden_cases = [", "    ([5, 4, 3, 2, 1], {", "    ([4, 6, 1], {"]
+    secrets = Secrets(hidden, ["parameters = initialize_parameters_zeros([3, 2, 1])"])
+    mistake = " - Mistake: transposed weights. W1 has shape (5, 4), expected (4, 5). Hint: h"
+    assert secrets.mask(f"{mistake} (with layers_dims=[5, 4, 3, 2, 1], [4, 6, 1])") == (
+        " - Mistake: transposed weights. W1 has shape (a shape of another network), expected "
+        "(a shape of another network). Hint: h (on two other network shapes)"
+    )
+    assert secrets.mask("x (with layers_dims=[3, 2, 1], [4, 6, 1])") == (
+        "x (with layers_dims=[3, 2, 1] and on one other network shape)"
+    )
+    public = "3 problems with layers_dims=[3, 2, 1]: W1 has shape (3, 2), expected (2, 3)."
+    assert secrets.mask(public) == public
+
+
+def test_numbers_of_the_students_own_cells_are_kept():
+    """Does a number equal to a hidden expected value stay as printed in the student's own
+    cell, and get masked in a test cell's output?"""
+    test_source = "### BEGIN HIDDEN TESTS\nexpected = 0.123456789\n### END HIDDEN TESTS\ncheck()"
+    printed = nbformat.v4.new_output("stream", text="W1 = 0.123456789\n")
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _cell("code", "print(f())", "mine", outputs=[printed]),
+            _cell(
+                "code", test_source, "test", grade=True, locked=True, points=1, outputs=[printed]
+            ),
+        ]
+    )
+    nb, _ = WithholdHiddenTests().preprocess(nb, {})
+    mine, test = nb.cells
+    assert [o.text for o in mine.outputs] == ["W1 = 0.123456789\n"]
+    assert test.outputs[0].text == f"W1 = {WITHHELD_NUMBER}\n"

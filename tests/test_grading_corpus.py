@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import copy_course
+from conftest import copy_course, shares_of
 from corpus import build as corpus
 from nbgrader.api import Gradebook
 
@@ -48,15 +48,15 @@ BATCH_BOUND = 900  # seconds for the whole corpus on two cores
 SUBMISSION_BOUND = 120 + 3 * 20 + 60  # notebook limit, re-checks, start-up and saving
 
 # scenario: (status, (zeros, random, he) points, pattern that its reason, notes or flags match)
-FULL = (10, 10, 10)
+FULL = shares_of(1, 1, 1)  # the points of each exercise, from the source
 EXPECTED = {
     "correct": ("graded", FULL, None),
-    "xavier": ("graded", (10, 10, 5), None),
+    "xavier": ("graded", shares_of(1, 1, 0.5), None),
     # broken or odd files
-    "invalid-json": ("rejected", (0, 0, 0), r"not valid JSON"),
-    "empty-file": ("rejected", (0, 0, 0), r"notebook file is empty"),
-    "not-a-notebook": ("rejected", (0, 0, 0), r"not a notebook"),
-    "no-notebook": ("rejected", (0, 0, 0), r"no notebook in the submission"),
+    "invalid-json": ("rejected", shares_of(0, 0, 0), r"not valid JSON"),
+    "empty-file": ("rejected", shares_of(0, 0, 0), r"notebook file is empty"),
+    "not-a-notebook": ("rejected", shares_of(0, 0, 0), r"not a notebook"),
+    "no-notebook": ("rejected", shares_of(0, 0, 0), r"no notebook in the submission"),
     "nbformat-v3": ("graded", FULL, r"old nbformat 3"),
     "foreign-metadata": ("graded", FULL, r"no kernel information"),
     "r-kernelspec": ("graded", FULL, r"'R' kernel"),
@@ -66,7 +66,7 @@ EXPECTED = {
     # cells copied, deleted, moved, changed, added; the notebook renamed or doubled
     "copied-cells": ("graded", FULL, r"initialize_parameters_he appears 2 times"),
     "deleted-test-cell": ("graded", FULL, r"restored from the release: test_initialize_parameters_he"),
-    "deleted-answer-cell": ("graded", (10, 0, 10), r"answers restored unanswered"),
+    "deleted-answer-cell": ("graded", shares_of(1, 0, 1), r"answers restored unanswered"),
     "moved-cells": ("graded", FULL, r"moved back to their place"),
     "markdown-answer": ("graded", FULL, r"markdown back to code"),
     "added-cells": ("graded", FULL, r"3 cell\(s\) added"),
@@ -74,23 +74,23 @@ EXPECTED = {
     "two-notebooks": ("graded", FULL, r"also submitted, not graded: scratch.ipynb"),
     # runaway code
     "infinite-loop": ("graded", FULL, r"ran past its 15 s time limit and was interrupted"),
-    "loop-ignores-interrupt": ("graded", (10, 10, 0), r"did not stop when interrupted"),
+    "loop-ignores-interrupt": ("graded", shares_of(1, 1, 0), r"did not stop when interrupted"),
     "memory-bomb": ("graded", FULL, r"raised MemoryError"),
     "fork-bomb": ("graded", None, r"starts processes"),
     "sys-exit": ("graded", FULL, r"raised SystemExit"),
-    "os-exit": ("graded", (10, 0, 0), r"kernel died .*exit code 1"),
-    "segfault": ("graded", (10, 10, 0), r"kernel died .*SIGSEGV"),
+    "os-exit": ("graded", shares_of(1, 0, 0), r"kernel died .*exit code 1"),
+    "segfault": ("graded", shares_of(1, 1, 0), r"kernel died .*SIGSEGV"),
     "big-file": ("graded", FULL, r"File too large"),
     "print-forever": ("graded", FULL, r"past the 2 MB output limit"),
     # tampering
-    "patched-numpy": ("graded", (10, 5, 10), r"random: the notebook's run reported 10 / 10 but"),
-    "redefined-tests": ("graded", (0, 0, 0), r"redefines grade_exercise"),
-    "fake-score": ("graded", (10, 5, 5), r"he: the notebook's run reported 10 / 10 but"),
-    "always-equal": ("graded", (2, 10, 10), r"subclasses np.ndarray; defines __eq__"),
-    "fake-output": ("graded", (0, 0, 0), None),
-    "edited-test-cells": ("graded", (10, 10, 5), r"read-only cells had been edited"),
-    "edited-helpers": ("graded", (10, 10, 5), None),
-    "reads-hidden-tests": ("graded", (10, 10, 5), r"refers to the course's files"),
+    "patched-numpy": ("graded", shares_of(1, 0.5, 1), rf"random: the notebook's run reported {FULL[1]:g} / {FULL[1]:g} but"),
+    "redefined-tests": ("graded", shares_of(0, 0, 0), r"redefines grade_exercise"),
+    "fake-score": ("graded", shares_of(1, 0.5, 0.5), r"changes how values are displayed; installs a custom exception handler"),
+    "always-equal": ("graded", shares_of(0.2, 1, 1), r"subclasses np.ndarray; defines __eq__"),
+    "fake-output": ("graded", shares_of(0, 0, 0), None),
+    "edited-test-cells": ("graded", shares_of(1, 1, 0.5), r"read-only cells had been edited"),
+    "edited-helpers": ("graded", shares_of(1, 1, 0.5), None),
+    "reads-hidden-tests": ("graded", shares_of(1, 1, 0.5), r"refers to the course's files"),
     "writes-grader-files": ("graded", FULL, r"refers to the course's files"),
 }  # fmt: skip
 
@@ -257,4 +257,5 @@ def test_the_clean_score_replaces_the_tampered_one_in_the_graded_notebook(graded
     """Does the autograded notebook (what the formgrader and feedback show) carry the clean
     score and say why?"""
     text = _outputs(graded_corpus["root"], "patched-numpy", "test_initialize_parameters_random")
-    assert "re-checked this answer on its own" in text and "earns 5 / 10" in text
+    earns = f"earns {shares_of(1, 0.5, 1)[1]:g} / {FULL[1]:g}"
+    assert "re-checked this answer on its own" in text and earns in text

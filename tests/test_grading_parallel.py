@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import copy_course, run_nbgrader
+from conftest import copy_course, run_nbgrader, shares_of
 from corpus import build as corpus
 from nbgrader.api import Gradebook
 
@@ -47,9 +47,12 @@ def grade(root, *args, timeout=900):
     )
 
 
-def cell_scores(root, students):
-    """{student: {grade cell: score}} from a course's gradebook."""
-    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+DEMO_DB = "demo/gradebook.db"  # the demo class's own gradebook (demo/nbgrader_config.py)
+
+
+def cell_scores(root, students, db="gradebook.db"):
+    """{student: {grade cell: score}} from a course's gradebook (or the demo class's)."""
+    with Gradebook(f"sqlite:///{Path(root) / db}") as gb:
         return {
             s: {
                 g.name: g.score
@@ -98,7 +101,7 @@ def test_parallel_and_nbgrader_give_identical_scores_per_cell(demo_graded_in_par
     """Does the local Dask cluster give every demo student nbgrader's score in every cell?"""
     root, _ = demo_graded_in_parallel
     students = sorted(demo.STUDENTS)
-    assert cell_scores(root, students) == cell_scores(graded_demo, students)
+    assert cell_scores(root, students, DEMO_DB) == cell_scores(graded_demo, students)
 
 
 @pytest.mark.parametrize("student", sorted(demo.STUDENTS))
@@ -107,11 +110,12 @@ def test_parallel_and_nbgrader_write_the_same_autograded_notebook(
 ):
     """Is autograded/<student>/ what `nbgrader autograde` writes, file by file?"""
     root, _ = demo_graded_in_parallel
-    ours = root / "autograded" / student / ASSIGNMENT
+    ours = root / "demo" / "autograded" / student / ASSIGNMENT
     theirs = graded_demo / "autograded" / student / ASSIGNMENT
     assert sorted(p.name for p in ours.iterdir()) == sorted(p.name for p in theirs.iterdir())
     notebook = f"{NOTEBOOK_ID}.ipynb"
-    assert comparable(ours / notebook, root) == comparable(theirs / notebook, graded_demo)
+    # the demo class's course folder is demo/ (its autograded/ is demo/autograded/)
+    assert comparable(ours / notebook, root / "demo") == comparable(theirs / notebook, graded_demo)
 
 
 def test_the_command_ends_with_the_summary_and_the_score_table(demo_graded_in_parallel):
@@ -132,7 +136,7 @@ def test_a_second_run_grades_only_what_changed(demo_graded_in_parallel):
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Done: 1 submission(s)" in run.stdout
     assert "8 unchanged, not graded again" in run.stdout
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{root / DEMO_DB}") as gb:
         submission = gb.find_submission(ASSIGNMENT, "demo-untouched")
         assert submission.timestamp.year == 2026 and submission.timestamp.month == 11
 
@@ -209,7 +213,7 @@ def test_a_separate_cluster_gives_identical_scores(fast_demo_course, dask_cluste
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert f"on the Dask cluster at {address}" in run.stdout
     students = sorted(demo.STUDENTS)
-    assert cell_scores(fast_demo_course, students) == cell_scores(graded_demo, students)
+    assert cell_scores(fast_demo_course, students, DEMO_DB) == cell_scores(graded_demo, students)
 
 
 def _busy_worker(client, batch, timeout=300):
@@ -241,10 +245,12 @@ def test_a_task_whose_worker_is_killed_is_graded_elsewhere(fast_demo_course, das
     os.kill(pid, signal.SIGKILL)
     out, _ = batch.communicate(timeout=900)
     assert batch.returncode == 0, out[-3000:]
-    summary = json.loads((fast_demo_course / "reports" / ASSIGNMENT / "grading.json").read_text())
+    summary = json.loads(
+        (fast_demo_course / "demo" / "reports" / ASSIGNMENT / "grading.json").read_text()
+    )
     assert {summary["students"][s]["status"] for s in students} == {"graded"}
     assert summary["students"][victim]["worker"] != killed  # graded again, elsewhere
-    assert cell_scores(fast_demo_course, [victim])[victim]
+    assert cell_scores(fast_demo_course, [victim], DEMO_DB)[victim]
     assert "3 graded, 0 rejected, 0 failed" in out
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
@@ -267,6 +273,8 @@ def test_without_namespaces_the_clean_recheck_still_defeats_reading_the_hidden_t
     assert "(isolation: limits)" in run.stdout
     summary = json.loads((fast_demo_course / "reports" / ASSIGNMENT / "grading.json").read_text())
     cheat, honest = summary["students"]["reads-hidden-tests"], summary["students"]["correct"]
-    assert cheat["scores"] == {"zeros": 10.0, "random": 10.0, "he": 5.0}
-    assert any(f.startswith("he: the notebook's run reported 10 / 10") for f in cheat["flags"])
-    assert honest["scores"] == {"zeros": 10.0, "random": 10.0, "he": 10.0} and not honest["flags"]
+    full = shares_of(1, 1, 1)
+    assert tuple(cheat["scores"].values()) == shares_of(1, 1, 0.5)
+    claimed = f"he: the notebook's run reported {full[2]:g} / {full[2]:g}"
+    assert any(f.startswith(claimed) for f in cheat["flags"])
+    assert tuple(honest["scores"].values()) == full and not honest["flags"]

@@ -104,3 +104,27 @@ def test_relu_and_sigmoid(x):
     """Are relu and sigmoid the textbook functions?"""
     np.testing.assert_array_equal(init_utils.relu(x), [[0.0, 0.0, 3.0]])
     np.testing.assert_allclose(init_utils.sigmoid(x), 1 / (1 + np.exp(-x)))
+
+
+def test_data_plot_names_its_colours_as_the_docstring_does():
+    """Are the red points (label 0) the outer ring and the blue ones (label 1) inside, and
+    does the plot have a title, axis labels and a legend naming both?"""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    train_X, train_Y, _, _ = init_utils.load_dataset(plot=True)
+    radius = np.hypot(train_X[0], train_X[1])
+    assert radius[train_Y[0] == 0].mean() > radius[train_Y[0] == 1].mean()
+    assert "red dots (label 0) on an outer ring, blue dots (label 1)" in " ".join(
+        init_utils.load_dataset.__doc__.split()
+    )
+    ax = plt.gcf().axes[0]
+    assert ax.get_title() and ax.get_xlabel() == "x1" and ax.get_ylabel() == "x2"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "label 0 (red)",
+        "label 1 (blue)",
+    ]
+    plt.close("all")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import copy_course
+from conftest import copy_course, shares_of
 
 from instructor.course import ASSIGNMENT, HELPERS, NOTEBOOK
 from instructor.demo import STUDENTS, fill
@@ -55,14 +55,18 @@ LMS_STUDENTS = {name.split("_")[0] for name in LMS_FILES}  # the Canvas names
 # Canvas name, the notebook is the uploaded name without a resubmission suffix.
 LMS_REGEXP = r".*/(?P<student_id>[a-z]+)_(?:LATE_)?\d+_\d+_(?P<file_id>[^/]+?)(?:-\d+)?\.ipynb$"
 
-# What each student's answers earn, per exercise (10 points each).
+# What each student's answers earn, per exercise: a share of the exercise's points, which the
+# source notebook's grade cells declare.
 EXPECTED = {
-    "alice": {"zeros": 10, "random": 10, "he": 10},
-    "bob": {"zeros": 10, "random": 10, "he": 5},
-    "lovelaceada": {"zeros": 10, "random": 10, "he": 0},
-    "hoppergrace": {"zeros": 2, "random": 2, "he": 2},
+    student: dict(zip(("zeros", "random", "he"), shares_of(*shares)))
+    for student, shares in {
+        "alice": (1, 1, 1),
+        "bob": (1, 1, 0.5),
+        "lovelaceada": (1, 1, 0),
+        "hoppergrace": (0.2, 0.2, 0.2),
+    }.items()
 }
-MAX_SCORE = 30
+MAX_SCORE = sum(shares_of(1, 1, 1))
 
 
 # --- running nbgrader as one of the users --------------------------------------------------

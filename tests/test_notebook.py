@@ -1,36 +1,16 @@
-"""The instructor notebook, executed for real, reproduces every number of the specification."""
+"""The instructor notebook, executed for real, reproduces every number of the specification
+(exactly, or within the tolerances of tests/spec_numbers.py)."""
 
 import re
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from spec_numbers import ACCURACY, cost_problems, printed_costs
 
 from instructor.course import source_notebook
 
 pytestmark = pytest.mark.slow
-
-# The specification's printed costs (every 1,000 iterations) and accuracies.
-COSTS = {
-    "zeros": [0.6931471805599453] * 10 + [0.6931471805599455] + [0.6931471805599453] * 4,
-    "random": [
-        float("inf"), 0.6247924745506072, 0.5980258056061102, 0.5637539062842213,
-        0.5501256393526495, 0.5443826306793814, 0.5373895855049121, 0.47157999220550006,
-        0.39770475516243037, 0.3934560146692851, 0.3920227137490125, 0.38913700035966736,
-        0.3861358766546214, 0.38497629552893475, 0.38276694641706693,
-    ],
-    "he": [
-        0.8830537463419761, 0.6879825919728063, 0.6751286264523371, 0.6526117768893805,
-        0.6082958970572938, 0.5304944491717495, 0.4138645817071794, 0.3117803464844441,
-        0.23696215330322562, 0.1859728720920684, 0.15015556280371808, 0.12325079292273551,
-        0.09917746546525937, 0.08457055954024283, 0.07357895962677366,
-    ],
-}  # fmt: skip
-ACCURACY = {
-    "zeros": ("0.5", "0.5"),
-    "random": ("0.83", "0.86"),
-    "he": ("0.9933333333333333", "0.96"),
-}
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +33,14 @@ def text_of(cell):
 
 @pytest.mark.parametrize("kind", ["zeros", "random", "he"])
 def test_training_prints_the_specification_costs(executed, kind):
-    """Does every printed cost match the specification within a relative 1e-12?"""
-    printed = re.findall(r"Cost after iteration (\d+): (\S+)", text_of(executed[f"train-{kind}"]))
-    assert [int(i) for i, _ in printed] == list(range(0, 15000, 1000))
-    for (_, value), expected in zip(printed, COSTS[kind]):
-        assert float(value) == pytest.approx(expected, rel=1e-12, abs=0)
+    """Does every printed cost match the specification: zeros and He within a relative 1e-12,
+    the random run inf at iteration 0 and then within spec_numbers.RANDOM_RTOL (its chaotic
+    training amplifies other processors' last-bit differences; tests/spec_numbers.py has the
+    measurements)?"""
+    printed = printed_costs(text_of(executed[f"train-{kind}"]))
+    assert [i for i, _ in printed] == list(range(0, 15000, 1000))
+    problems = cost_problems(kind, [c for _, c in printed])
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("kind", ["zeros", "random", "he"])
@@ -82,11 +65,21 @@ def test_public_tests_pass_and_show_the_seeded_values(executed):
 
 
 def test_hidden_tests_give_full_marks_to_the_solution(executed):
-    """Does each autograder test cell return 10 points for the instructor's solution?"""
+    """Does each autograder test cell give the whole of its points to the instructor's
+    solution, as nbgrader and grading read it?"""
+    import copy
+
+    from nbgrader.utils import determine_grade
+
+    from instructor.preprocessors.exercise_points import to_points
+
     for kind in ["zeros", "random", "he"]:
         cell = executed[f"test_initialize_parameters_{kind}"]
-        results = [o for o in cell.outputs if o.output_type == "execute_result"]
-        assert results and results[0]["data"]["text/plain"] == "10.0"
+        # full marks show as no result at all, which nbgrader (and Validate) read as every point
+        assert not [o for o in cell.outputs if o.output_type == "execute_result"]
+        points = cell.metadata.nbgrader["points"]
+        assert determine_grade(cell) == (points, points)
+        assert to_points(copy.deepcopy(cell)) == points
 
 
 def test_no_cell_writes_to_stderr_or_fails(executed):

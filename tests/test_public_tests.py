@@ -53,10 +53,11 @@ def named(report):
 
 def grade(function, kind, capsys=None):
     cases = [(dims, reference(kind, dims)) for dims in HIDDEN_DIMS]
-    return public_tests.grade_exercise(function, kind, cases, points=10)
+    return public_tests.grade_exercise(function, kind, cases)
 
 
-# (scenario, kind, the student's function, the mistake it must be named as, expected points)
+# (scenario, kind, the student's function, the mistake it must be named as, expected points
+# out of 10: the share grade_exercise returns is points / 10)
 MISTAKES = [
     ("transposed", "he", student(w="np.random.randn(layers_dims[l - 1], layers_dims[l]) * np.sqrt(2 / layers_dims[l - 1])"), "transposed weights", 2),
     ("transposed-zeros", "zeros", student(w="np.zeros((layers_dims[l - 1], layers_dims[l]))", kind="zeros"), "transposed weights", 2),
@@ -78,7 +79,12 @@ MISTAKES = [
     ("seed-changed", "random", student(kind="random", edit=("np.random.seed(3)", "np.random.seed(1)")), "values not from the seed-3 draw", 5),
     ("returns-list", "he", student(edit=("return parameters", "return list(parameters.values())")), "not a dictionary", 0),
     ("returns-tuple", "zeros", student(kind="zeros", edit=("return parameters", "return tuple(parameters.values())")), "not a dictionary", 0),
-    ("float32", "he", student(w=f"({HE_W}).astype(np.float32)"), "float32 instead of float64", 2),
+    ("float32", "he", student(w=f"({HE_W}).astype(np.float32)"), "float32 instead of float64", 7),
+    ("float32-zeros", "zeros", student(w="np.zeros((layers_dims[l], layers_dims[l - 1]), dtype=np.float32)", kind="zeros"), "float32 instead of float64", 7),
+    ("int-zeros", "zeros", student(w="np.zeros((layers_dims[l], layers_dims[l - 1]), dtype=int)", kind="zeros"), "int64 instead of float64", 7),
+    ("float32-transposed", "zeros", student(w="np.zeros((layers_dims[l - 1], layers_dims[l]), dtype=np.float32)", kind="zeros"), "transposed weights", 2),
+    ("biases-forgotten", "he", student(body=f"parameters['W' + str(l)] = {HE_W}"), "biases missing", 0),
+    ("nonzero-zeros", "zeros", student(w="np.ones((layers_dims[l], layers_dims[l - 1]))", kind="zeros"), "weights not zero", 5),
     ("nested-lists", "zeros", student(w="np.zeros((layers_dims[l], layers_dims[l - 1])).tolist()", kind="zeros"), "not numpy arrays", 2),
     ("stub", "zeros", student(kind="zeros", body="raise NotImplementedError()"), "not implemented", 0),
     ("returns-none", "random", student(kind="random", edit=("return parameters", "pass")), "nothing returned", 0),
@@ -95,7 +101,14 @@ def test_mistake_is_named_on_every_network_and_scored(scenario, kind, function, 
     for dims in HIDDEN_DIMS:
         report = public_tests.check_case(function, kind, dims, reference(kind, dims), reveal=False)
         assert title in named(report), (dims, report.problems)
-    assert grade(function, kind) == points
+    assert grade(function, kind) == points / 10
+
+
+def test_every_named_mistake_is_in_the_table():
+    """Is every mistake the scenarios name listed in MISTAKES (the dtype one by its pattern)?"""
+    titles = {m.title for m in public_tests.MISTAKES.values()}
+    for _, _, _, title, _ in MISTAKES:
+        assert title in titles or title.endswith(" instead of float64"), title
 
 
 ALTERNATIVES = [
@@ -120,8 +133,10 @@ ALTERNATIVES = [
 @pytest.mark.parametrize("kind, w", ALTERNATIVES)
 def test_correct_answer_written_differently_gets_full_marks(kind, w, capsys):
     """Does a correct formula written another way pass every check?"""
-    assert grade(student(w=w, kind=kind), kind) == 10
-    assert "All checks passed" in capsys.readouterr().out
+    assert grade(student(w=w, kind=kind), kind) == 1
+    assert "All checks passed on the notebook's example and 3 other networks." in (
+        capsys.readouterr().out
+    )
 
 
 def test_dictionary_built_in_another_order_and_other_loop_gets_full_marks():
@@ -140,7 +155,7 @@ def initialize(layers_dims):
 """
     namespace = {"np": np}
     exec(source, namespace)
-    assert grade(namespace["initialize"], "he") == 10
+    assert grade(namespace["initialize"], "he") == 1
 
 
 def test_public_test_prints_all_tests_passed(capsys):
@@ -148,7 +163,9 @@ def test_public_test_prints_all_tests_passed(capsys):
     public_tests.initialize_parameters_he_test(student())
     public_tests.initialize_parameters_random_test(student(kind="random"))
     public_tests.initialize_parameters_zeros_test(student(kind="zeros"))
-    assert capsys.readouterr().out == "All tests passed.\n" * 3
+    out = capsys.readouterr().out
+    assert out.count("All tests passed.\n") == 3
+    assert "Mistake" not in out
 
 
 def test_public_test_failure_shows_parameter_expected_and_found(capsys):
@@ -182,12 +199,11 @@ def test_hidden_cases_never_print_expected_values(capsys):
     xavier = student(
         w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(1 / layers_dims[l - 1])"
     )
-    public_tests.grade_exercise(xavier, "he", [(dims, expected)], points=10)
+    public_tests.grade_exercise(xavier, "he", [(dims, expected)])
     out = capsys.readouterr().out
-    hidden_part = out.split("With layers_dims=[5, 4, 3, 2, 1]:")[1]
     for value in expected["W1"].ravel():
-        assert f"{value:.6f}"[:-1] not in hidden_part
-    assert "Mistake: Xavier scaling instead of He" in hidden_part
+        assert f"{value:.6f}"[:-1] not in out
+    assert "Mistake: Xavier scaling instead of He" in out
 
 
 def test_right_shapes_wrong_scale_earns_more_than_wrong_shapes():
@@ -205,4 +221,68 @@ def test_right_shapes_wrong_scale_earns_more_than_wrong_shapes():
 def test_hard_coded_public_example_fails_the_hidden_networks():
     """Does an answer that returns the public example's values lose the value marks?"""
     layers_dims, expected = public_tests.PUBLIC_CASES["he"]
-    assert grade(lambda dims: {k: v.copy() for k, v in expected.items()}, "he") < 10
+    assert grade(lambda dims: {k: v.copy() for k, v in expected.items()}, "he") < 1
+
+
+def test_grade_exercise_returns_a_share_that_nbgrader_reads_and_students_understand(capsys):
+    """Is the result a float in [0, 1] whose plain text nbgrader parses, shown as a per cent?"""
+    score = grade(
+        student(w="np.random.randn(layers_dims[l], layers_dims[l - 1])", kind="random"), "random"
+    )
+    assert isinstance(score, float) and float(repr(score)) == 0.5
+    assert score._repr_markdown_() == "**Score on the checks: 50 %**"
+    out = capsys.readouterr().out
+    assert "points" not in out.replace("% of the points", "")
+    assert "[x] a dictionary with exactly the keys" in out
+    assert "[ ] the right values (50 % of the points)" in out
+
+
+def test_grade_cell_names_each_mistake_once_with_its_networks(capsys):
+    """Does the grade cell print a mistake found on four networks once, with no value dumps?"""
+    grade(student(w=f"({HE_W}).astype(np.float32)"), "he")
+    out = capsys.readouterr().out
+    assert out.count("Mistake: float32 instead of float64") == 1
+    assert "(on every network)" in out
+    assert "1 mistake:" in out
+    assert "expected:" not in out
+
+
+def test_public_test_counts_mistakes_not_lines(capsys):
+    """One mistake seen in two weights is one problem, with its evidence under it."""
+    public_tests.initialize_parameters_random_test(
+        student(w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * 0.01", kind="random")
+    )
+    out = capsys.readouterr().out
+    assert "1 problem with layers_dims=[3, 2, 1]:" in out
+    assert out.count(" - ") == 1
+
+
+STRUCTURAL = [
+    ("stub", student(body="raise NotImplementedError()"), "not implemented", False),
+    ("biases forgotten", student(body=f"parameters['W' + str(l)] = {HE_W}"), "biases missing", True),
+    ("returns a list", student(edit=("return parameters", "return list(parameters.values())")), "not a dictionary", False),
+    ("returns None", student(edit=("return parameters", "pass")), "nothing returned", False),
+    ("error", student(w="np.random.randn(layers_dims[l], unknown)"), "error raised", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "scenario, function, title, shows_w1", STRUCTURAL, ids=[s[0] for s in STRUCTURAL]
+)
+def test_public_test_shows_what_it_can_and_never_raises(
+    capsys, scenario, function, title, shows_w1
+):
+    """Does the public test print the parameters it can and name the mistake, without raising?"""
+    public_tests.initialize_parameters_he_test(function)
+    out = capsys.readouterr().out
+    assert f"Mistake: {title}." in out
+    assert out.startswith("W1 = [[") == shows_w1
+
+
+def test_public_test_prints_the_parameters_like_the_expected_output(capsys):
+    """Are the parameters printed as the notebook's expected output shows them?"""
+    public_tests.initialize_parameters_zeros_test(student(kind="zeros"))
+    assert capsys.readouterr().out == (
+        "W1 = [[0. 0. 0.]\n [0. 0. 0.]]\nb1 = [[0.]\n [0.]]\nW2 = [[0. 0.]]\nb2 = [[0.]]\n"
+        "All tests passed.\n"
+    )

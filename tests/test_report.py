@@ -107,12 +107,14 @@ def test_csv_holds_the_gradebook_scores(class_report, gradebook_scores):
     out, _ = class_report
     with open(out / "scores.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["student", *EXERCISES, "total"]
+    assert list(rows[0]) == ["student", *EXERCISES, "total", "late_penalty", "final", "status"]
     assert [row["student"] for row in rows] == sorted(gradebook_scores)
     for row in rows:
         expected = gradebook_scores[row["student"]]
         assert {e: float(row[e]) for e in EXERCISES} == expected
         assert float(row["total"]) == sum(expected.values())
+        # graded by plain nbgrader autograde: no due date, so no penalty, and no rejection
+        assert (row["late_penalty"], row["final"], row["status"]) == ("0", row["total"], "graded")
 
 
 def test_page_shows_scores_averages_and_an_embedded_histogram(class_report, gradebook_scores):
@@ -199,3 +201,81 @@ def test_ungraded_course_gets_a_message_not_a_traceback(course):
     assert "No graded submissions" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     assert not (course / "reports").exists()
+
+
+def test_sections_follow_the_grading_summary_and_history(class_report, graded_demo_class):
+    """Do the late, flagged, rejected and history sections say what the gradebook, the
+    grading summary (grading.json) and history.jsonl hold: no due date, so nobody late; the
+    flagged students with their reasons; nobody rejected; every run counted?"""
+    import json
+
+    out, _ = class_report
+    page = html.unescape((out / "report.html").read_text(encoding="utf-8"))
+    folder = graded_demo_class / "reports" / ASSIGNMENT
+    students = json.loads((folder / "grading.json").read_text())["students"]
+    flagged = {s: e["flags"] for s, e in students.items() if e["flags"]}
+    runs = (folder / "history.jsonl").read_text().splitlines()
+    assert "Late submissions (0)" in page and "No late submission." in page
+    assert f"Flagged for review ({len(flagged)})" in page
+    table = page[page.index('<table id="flagged">') :]
+    for student, flags in flagged.items():
+        assert all(flag in table for flag in flags), student
+    assert "Rejected, failed or not collected (0)" in page
+    assert f"Averages over all {len(students)} graded student(s)" in page
+    assert f"{len(runs)} grading run(s) recorded" in page
+    history = page[page.index('<table id="history">') :]
+    assert all(f'<td class="student">{s}</td>' in history for s in students)
+
+
+def test_averages_leave_out_rejected_students_and_history_shows_changes():
+    """With a rejected student, is the class average taken over the others, does the page say
+    who was left out and why, and does the history show the latest run's changes?"""
+    from instructor.report import render
+
+    maxima = {e: 10.0 for e in EXERCISES}
+    scores = {
+        "ann": dict.fromkeys(EXERCISES, 10.0),
+        "bob": dict.fromkeys(EXERCISES, 4.0),
+        "cat": dict.fromkeys(EXERCISES, 0.0),
+    }
+    status = {
+        "ann": {"status": "graded", "flags": []},
+        "bob": {"status": "graded", "flags": ["he: the notebook's run reported 10 / 10"]},
+        "cat": {"status": "rejected", "reason": "the notebook file is empty", "flags": []},
+    }
+    lateness = {
+        "bob": {"seconds": 90000.0, "days": 2, "penalty": 6.0, "timestamp": None, "duedate": None}
+    }
+    old, new = dict.fromkeys(EXERCISES, 2.0), scores["bob"]
+    history = [
+        {"at": "2026-03-03T10:00:00+00:00", "graded": [{"student": "bob"}], "changes": []},
+        {
+            "at": "2026-03-04T10:00:00+00:00",
+            "graded": [{"student": "bob"}],
+            "changes": [
+                {
+                    "student": "bob",
+                    "status": ["graded", "graded"],
+                    "scores": [old, new],
+                    "total": [6.0, 12.0],
+                    "why": ["submission changed"],
+                }
+            ],
+        },
+    ]
+    page = html.unescape(
+        render(scores, maxima, [], {}, lateness=lateness, status=status, history=history)
+    )
+    assert (
+        "Averages over the 2 graded student(s) only: 1 left out, cat (rejected: the notebook file is empty)"
+        in page
+    )
+    for exercise in EXERCISES:
+        assert f'<td class="num">{(10 + 4) / 2:.2f}</td>' in page, exercise
+    assert f'<td class="num final">{(30 + (12 - 6)) / 2:.2f}</td>' in page
+    assert re.search(
+        r"<td class=\"student\">bob</td><td>time unknown|<td class=\"student\">bob</td><td>-", page
+    )
+    assert "he: the notebook's run reported 10 / 10" in page
+    assert "2 grading run(s) recorded" in page and "6 → 12" in page and "submission changed" in page
+    assert "2026-03-04T10:00:00+00:00" in page

@@ -1,0 +1,203 @@
+"""One grading of a course's submissions, the same whatever route asked for it.
+
+Three routes lead here, and all three give the same scores, flags and notes:
+
+- `python -m instructor grade` (grade.py): every submission, in parallel on Dask or serially;
+- `nbgrader autograde` on the command line, and
+- the Formgrader's Autograde button (nbgrader's `NbGraderAPI.autograde`): the course configures
+  nbgrader's autograde to hand each student to this engine (preprocessors/course_grading.py).
+
+A `Session` holds what one grading needs: the course directory of the loaded nbgrader
+configuration, the check that the source, the release and the gradebook agree (sync.py), the
+limits (defaults derived from the reference run, reference.py), the bundle sent to workers
+(bundle.py), the recorder that writes the gradebook, the autograded folder and the ledger
+(record.py), and the batch that feeds submissions to a runner (dispatch.py).
+"""
+
+import os
+from pathlib import Path
+
+from .bundle import BundleError, build, copy_assignment
+from .course import ASSIGNMENT, NOTEBOOK, ROOT
+from .intake import Reference, digest, find_submissions, read_submission
+from .progress import Progress
+from .record import Recorder
+from .reference import ReferenceError, derived_limits
+from .sandbox import Limits
+from .sync import out_of_sync
+
+
+class CannotGrade(Exception):
+    """Grading cannot start; the message says what to do, in one line."""
+
+
+def reports_dir(config):
+    """Where the grading summary and the class report of the assignment go (from the config)."""
+    base = config.CourseGrading.get("reports_directory") if "CourseGrading" in config else None
+    return Path(base or ROOT / "reports") / ASSIGNMENT
+
+
+def explicit_limits(config, overrides=None):
+    """Limits set by the instructor: c.GradingLimits.<field> in the config, then the command
+    line (None values are not set)."""
+    values = dict(config.GradingLimits) if "GradingLimits" in config else {}
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return values
+
+
+def hidden_paths(coursedir):
+    """What the submissions' code must not see on this machine: the course and its gradebook."""
+    paths = [os.path.realpath(coursedir.root), str(ROOT)]
+    url = coursedir.db_url
+    if url.startswith("sqlite:///"):
+        paths.append(os.path.dirname(os.path.realpath(url[len("sqlite:///") :])))
+    return sorted(set(paths))
+
+
+class Session:
+    """Everything one grading run needs, built from the loaded nbgrader configuration.
+
+    config -- the course's nbgrader configuration (bundle.load_config, or nbgrader's own)
+    overrides -- limits given on the command line, by Limits field (None: not given)
+    force -- grade unchanged submissions again
+    log -- a function taking one line, for what the session says before grading
+    """
+
+    def __init__(self, config, overrides=None, force=False, log=print, progress_stream=None):
+        from nbgrader.coursedir import CourseDirectory
+
+        self.config = config
+        self.coursedir = CourseDirectory(config=config)
+        self.force = force
+        source_db = (
+            config.CourseGrading.get("assignment_db_url") if "CourseGrading" in config else None
+        )
+        try:
+            if source_db and source_db != self.coursedir.db_url:
+                copy_assignment(source_db, self.coursedir.db_url, self.coursedir, ASSIGNMENT)
+            problems = out_of_sync(self.coursedir, ASSIGNMENT, NOTEBOOK)
+            if problems:
+                raise CannotGrade(
+                    "the source notebook changed since the last release ("
+                    + "; ".join(problems)
+                    + "): run `python -m instructor release` first, so that students, the "
+                    "gradebook and the grader use the same assignment"
+                )
+            explicit = explicit_limits(config, overrides)
+            self.limits, self.limits_note = derived_limits(
+                self.coursedir, config, reports_dir(config), explicit, log=log
+            )
+            self.bundle = build(self.coursedir, config, self.limits)
+        except (BundleError, ReferenceError) as error:
+            raise CannotGrade(str(error)) from None
+        self.recorder = Recorder(self.coursedir, config, self.bundle, reports_dir(config))
+        release = Path(
+            self.coursedir.format_path(self.coursedir.release_directory, ".", ASSIGNMENT), NOTEBOOK
+        )
+        self.batch = Batch(
+            self.recorder,
+            Reference.from_file(release),
+            self.limits,
+            hidden_paths(self.coursedir),
+            force,
+            progress_stream,
+        )
+
+    @property
+    def submitted(self):
+        return self.coursedir.format_path(self.coursedir.submitted_directory, ".", ".")
+
+    def folders(self, students=()):
+        return find_submissions(self.submitted, ASSIGNMENT, students)
+
+
+CHANGED_ELSEWHERE = (
+    "graded again: its automatic scores or graded notebook had been changed since its last "
+    "grading, by something other than the course's grading"
+)
+
+
+class Batch:
+    """One run: reads submissions lazily, feeds the runner, records results."""
+
+    def __init__(self, recorder, reference, limits, hide, force, progress_stream=None):
+        self.recorder, self.reference, self.limits = recorder, reference, limits
+        self.hide, self.force = hide, force
+        self.submissions, self.entries, self.skipped = {}, [], []
+        self.changed_elsewhere = set()  # unchanged, but their grades were changed since
+        self.progress_stream = progress_stream
+        self.progress = None
+
+    def plan(self, folders):
+        """The students to grade: every folder, minus those unchanged since their last grading
+        (and whose grades nothing else has changed since)."""
+        todo = {}
+        for student, folder in folders.items():
+            content_hash = digest(folder)
+            if not self.force and self.recorder.unchanged(student, content_hash):
+                self.skipped.append(student)
+            else:
+                if not self.force and self.recorder.unchanged(student, content_hash, True):
+                    self.changed_elsewhere.add(student)
+                todo[student] = (folder, content_hash)
+        return todo
+
+    def tasks(self, todo):
+        """(student, task) for each submission to run; rejected ones are recorded on the way."""
+        for student, (folder, content_hash) in todo.items():
+            submission = read_submission(student, folder, self.reference, content_hash)
+            self.submissions[student] = submission
+            if submission.status == "rejected":
+                self.record(student, {"status": "rejected", "reason": submission.reason})
+                continue
+            yield (
+                student,
+                {
+                    "student": student,
+                    "notebook": submission.notebook,
+                    "files": submission.files,
+                    "limits": self.limits.to_dict(),
+                    "hide": self.hide,
+                    "workdir": str(self.recorder.destination(student).resolve()),
+                    "digest": submission.digest,
+                },
+            )
+
+    def record(self, student, result):
+        if student in self.changed_elsewhere:
+            result = {**result, "notes": [CHANGED_ELSEWHERE, *result.get("notes", [])]}
+        entry = self.recorder.save(self.submissions[student], result)
+        self.entries.append(entry)
+        if self.progress is not None:
+            self.progress.update(entry)
+        return entry
+
+    def run(self, runner, todo, bundle, progress=True):
+        self.progress = Progress(len(todo), self.progress_stream) if progress else None
+        try:
+            for student, result in runner.run(self.tasks(todo), bundle):
+                self.record(student, result)
+        finally:
+            if self.progress is not None:
+                self.progress.close()
+
+
+def grade_one(config, student, log=lambda line: None):
+    """Grade one student's submission in this process, as every route does; return the
+    ledger entry (status graded, rejected or failed, with reason, notes and flags)."""
+    from .dispatch import SerialRunner
+
+    session = Session(config, force=True, log=log)
+    folders = session.folders([student])
+    if student not in folders:
+        raise CannotGrade(f"no submission of {ASSIGNMENT} for {student} in {session.submitted}")
+    batch = session.batch
+    todo = batch.plan(folders)
+    batch.run(SerialRunner(), todo, session.bundle, progress=False)
+    session.recorder.ledger.write(
+        {"students": [student], "skipped": [], "route": "nbgrader autograde (in this process)"}
+    )
+    return batch.entries[-1], session
+
+
+__all__ = ["Batch", "CannotGrade", "Limits", "Session", "grade_one", "reports_dir"]

@@ -1,0 +1,179 @@
+"""`python -m instructor roster import FILE`: a Canvas roster into nbgrader's student table.
+
+FILE is a CSV exported from Canvas's gradebook (Grades > Export). Its identifying columns are
+read; the assignment columns are ignored:
+
+    Student        "Last, First" (or "First Last")
+    ID             Canvas's user id             -> Student.lms_user_id
+    SIS User ID    the institution's student id -> lms_student.sis_user_id
+    SIS Login ID   the login name               -> lms_student.sis_login_id (and the e-mail when
+                                                   it is an address; an Email column wins)
+    Section        the section(s)               -> lms_student.section
+
+Each student's nbgrader id is the first of --id-from (default: SIS Login ID, then SIS User ID,
+then ID) that the row has, so that the exchange's logins and the Canvas download agree. A
+student already in the gradebook is updated, never removed; nothing else changes. Canvas's
+"Points Possible" row and its "Test Student" are skipped. `nbgrader db student list` shows
+the result, and `nbgrader export --exporter=instructor.lms.export.CanvasGradesExport` writes
+the ids back next to the grades.
+"""
+
+import argparse
+import csv
+import re
+import sys
+import warnings
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+
+from .course import ROOT
+from .lms import save_lms_ids
+
+ID_COLUMNS = ("SIS Login ID", "SIS User ID", "ID")
+REQUIRED = ("Student", "ID")
+TEST_STUDENT = {"student, test", "test student"}
+
+
+class RosterError(Exception):
+    """The roster cannot be read; the message says why."""
+
+
+def split_name(text):
+    """(first, last) of Canvas's "Last, First" or of "First Last"."""
+    text = " ".join(text.split())
+    if "," in text:
+        last, first = (part.strip() for part in text.split(",", 1))
+        return first, last
+    first, _, last = text.rpartition(" ")
+    return (first, last) if first else ("", last)
+
+
+def read_roster(path, id_from=ID_COLUMNS):
+    """(students, skipped): students as dicts with the gradebook's fields and the LMS ids;
+    skipped as (row number, reason) for the rows left out."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RosterError(f"cannot read {path}: {error}") from None
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise RosterError(
+            f"{path.name} is not a Canvas gradebook export: no column {', '.join(missing)} "
+            f"(columns found: {', '.join(header) or 'none'})"
+        )
+    students, skipped, seen = [], [], {}
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
+        name, canvas_id = row.get("Student", ""), row.get("ID", "")
+        if not canvas_id and "points possible" in name.lower():
+            continue  # Canvas's second header row
+        if name.lower() in TEST_STUDENT:
+            skipped.append((number, f"{name}: Canvas's test student"))
+            continue
+        if not re.fullmatch(r"\d+", canvas_id):
+            skipped.append((number, f"{name or '(no name)'}: no Canvas user id in column ID"))
+            continue
+        student_id = next((row[c] for c in id_from if row.get(c)), "")
+        if student_id in seen:
+            skipped.append(
+                (number, f"{name}: id {student_id} already used in row {seen[student_id]}")
+            )
+            continue
+        seen[student_id] = number
+        first, last = split_name(name)
+        login = row.get("SIS Login ID", "")
+        email = row.get("Email", "") or (login if "@" in login else "")
+        students.append(
+            {
+                "id": student_id,
+                "first_name": first,
+                "last_name": last,
+                "email": email or None,
+                "lms_user_id": canvas_id,
+                "sis_user_id": row.get("SIS User ID", ""),
+                "sis_login_id": login,
+                "section": row.get("Section", ""),
+            }
+        )
+    return students, skipped
+
+
+def import_roster(students, db_url, course_id):
+    """Add or update the students in the gradebook; return (added, updated, conflicts)."""
+    added, updated, conflicts = [], [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)
+        with Gradebook(db_url, course_id) as gb:
+            known = {s.id: s for s in gb.students}
+            by_canvas = {s.lms_user_id: s.id for s in known.values() if s.lms_user_id}
+            for student in students:
+                owner = by_canvas.get(student["lms_user_id"])
+                if owner is not None and owner != student["id"]:
+                    conflicts.append(
+                        f"Canvas user {student['lms_user_id']} is already student {owner} in "
+                        f"the gradebook, not {student['id']}: left as it was"
+                    )
+                    continue
+                fields = {
+                    k: student[k] for k in ("first_name", "last_name", "email", "lms_user_id")
+                }
+                (updated if student["id"] in known else added).append(student["id"])
+                gb.update_or_create_student(student["id"], **fields)
+                save_lms_ids(gb, student["id"], **student)
+            gb.db.commit()
+    return added, updated, conflicts
+
+
+def _config():
+    from .bundle import load_config
+
+    config = load_config(ROOT)
+    course = config.CourseDirectory
+    db_url = course.db_url if "db_url" in course else f"sqlite:///{ROOT / 'gradebook.db'}"
+    return db_url, course.course_id if "course_id" in course else "default_course"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m instructor roster", description=__doc__.splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="action", required=True)
+    do_import = sub.add_parser("import", help="import a Canvas gradebook export (CSV)")
+    do_import.add_argument("file", help="the CSV file exported from Canvas's gradebook")
+    do_import.add_argument(
+        "--id-from",
+        nargs="+",
+        default=list(ID_COLUMNS),
+        metavar="COLUMN",
+        help="columns giving the nbgrader student id, first non-empty wins "
+        "(default: 'SIS Login ID' 'SIS User ID' ID)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        students, skipped = read_roster(args.file, args.id_from)
+    except RosterError as error:
+        print(f"Cannot import the roster: {error}.")
+        return 2
+    if not students:
+        print(f"Cannot import the roster: {args.file} holds no student with a Canvas user id.")
+        return 2
+    db_url, course_id = _config()
+    added, updated, conflicts = import_roster(students, db_url, course_id)
+    print(
+        f"Roster: {len(added)} student(s) added and {len(updated)} updated in the gradebook "
+        f"({len(students)} in {Path(args.file).name})."
+    )
+    for number, reason in skipped:
+        print(f"  skipped row {number}: {reason}")
+    for text in conflicts:
+        print(f"  not imported: {text}")
+    return 1 if conflicts else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The student's path through the release notebook, executed for real in a Jupyter kernel.
+
+Each scenario types a typical mistake into the release's answer cells, as a student would, and
+runs the notebook's cells that a student runs right after answering: the public tests, the
+grade cells (with the release's empty hidden cases), the scale section and the check. Every
+mistake must be named in the public test cell, with no traceback and nothing on stderr.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from instructor.demo import CORRECT, HE, RANDOM, ZEROS, fill
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "release" / "initialization"
+NOTEBOOK = "Initialization.ipynb"
+KINDS = ["zeros", "random", "he"]
+# The cells run: what the public tests, the grade cells and the scale section need.
+RUN = {"imports", "load-data", *(f"initialize_parameters_{k}" for k in KINDS)}
+RUN |= {f"public-test-{k}" for k in KINDS} | {f"test_initialize_parameters_{k}" for k in KINDS}
+RUN |= {"scale-plot"}
+
+
+def typed(right, w=None, b=None, edits=()):
+    """A typed answer: the right one with its W or b line replaced, and scaffold edits."""
+    w_line, b_line = right.splitlines()
+    lines = [w if w is not None else w_line, b if b is not None else b_line]
+    return ("\n".join(line for line in lines if line), list(edits))
+
+
+# (scenario, exercise, the typed answer or None for the untouched stub, the mistake's title)
+SCENARIOS = [
+    ("stub", "zeros", None, "not implemented"),
+    ("biases forgotten", "random", typed(RANDOM, b=""), "biases missing"),
+    ("returns a list", "he", typed(HE, edits=[("    return parameters", "    return list(parameters.values())")]), "not a dictionary"),
+    ("returns None", "zeros", typed(ZEROS, edits=[("    return parameters", "    return")]), "nothing returned"),
+    ("NameError", "random", typed(RANDOM, w="parameters['W' + str(l)] = np.random.randn(n, layers_dims[l - 1]) * 10"), "error raised"),
+    ("transposed", "he", typed(HE, w="parameters['W' + str(l)] = np.random.randn(layers_dims[l - 1], layers_dims[l]) * np.sqrt(2 / layers_dims[l - 1])"), "transposed weights"),
+    ("fixed index", "zeros", typed(ZEROS, w="parameters['W' + str(l)] = np.zeros((layers_dims[1], layers_dims[1 - 1]))", b="parameters['b' + str(l)] = np.zeros((layers_dims[1], 1))"), "fixed layer index"),
+    ("last layer skipped", "he", typed(HE, edits=[("for l in range(1, L + 1):", "for l in range(1, L):")]), "last layer skipped"),
+    ("lists", "zeros", typed(ZEROS, w="parameters['W' + str(l)] = np.zeros((layers_dims[l], layers_dims[l - 1])).tolist()"), "not numpy arrays"),
+    ("float32", "random", typed(RANDOM, w="parameters['W' + str(l)] = (np.random.randn(layers_dims[l], layers_dims[l - 1]) * 10).astype(np.float32)"), "float32 instead of float64"),
+    ("flat biases", "he", typed(HE, b="parameters['b' + str(l)] = np.zeros(layers_dims[l])"), "biases of shape (n,)"),
+    ("empty", "random", typed(RANDOM, w="pass", b=""), "empty dictionary"),
+    ("lower-case keys", "zeros", typed(ZEROS, w="parameters['w' + str(l)] = np.zeros((layers_dims[l], layers_dims[l - 1]))"), "wrong keys"),
+    ("extra layer", "random", typed(RANDOM, edits=[("for l in range(1, L):", "for l in range(1, L + 1):"), ("layers_dims[l], layers_dims[l - 1]) * 10", "layers_dims[min(l, L - 1)], layers_dims[min(l, L - 1) - 1]) * 10"), ("np.zeros((layers_dims[l], 1))", "np.zeros((layers_dims[min(l, L - 1)], 1))")]), "extra layer"),
+]  # fmt: skip
+
+
+def notebooks():
+    """The scenarios packed three to a notebook, one per exercise: [{exercise: scenario}]."""
+    queues = {k: [s for s in SCENARIOS if s[1] == k] for k in KINDS}
+    packed = []
+    while any(queues.values()):
+        packed.append({k: queues[k].pop(0) for k in KINDS if queues[k]})
+    return packed
+
+
+def execute(nb, folder, keep=RUN):
+    """Run the kept cells of nb in a real kernel in folder; return {grade id: cell}."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.cells = [c for c in nb.cells if c.metadata["nbgrader"]["grade_id"] in keep]
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells}
+
+
+def stdout(cell):
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+def assert_clean(cell, grade_id):
+    """No error and nothing on stderr."""
+    for output in cell.outputs:
+        assert output.output_type != "error", (grade_id, output.ename, output.evalue)
+        assert not (output.output_type == "stream" and output.name == "stderr"), (
+            grade_id,
+            output.text,
+        )
+
+
+@pytest.fixture(scope="module")
+def release_copy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student") / "initialization"
+    shutil.copytree(RELEASE, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def release():
+    return nbformat.read(RELEASE / NOTEBOOK, as_version=4)
+
+
+@pytest.mark.parametrize(
+    "pack", notebooks(), ids=lambda pack: "+".join(s[0] for s in pack.values())
+)
+def test_each_mistake_is_named_in_the_public_test_cell_without_a_traceback(
+    pack, release, release_copy
+):
+    """Does each typed mistake get its named message in the public test cell, with no error
+    and no stderr anywhere, a grade cell that shows a share in [0, 1], and a scale section
+    that runs?"""
+    answers = {k: s[2] for k, s in pack.items() if s[2] is not None}
+    cells = execute(fill(release, answers), release_copy)
+    for grade_id, cell in cells.items():
+        assert_clean(cell, grade_id)
+    for kind, (scenario, _, _, title) in pack.items():
+        printed = stdout(cells[f"public-test-{kind}"])
+        assert f"Mistake: {title}." in printed, (scenario, printed)
+        assert "All tests passed." not in printed
+        (result,) = [
+            o
+            for o in cells[f"test_initialize_parameters_{kind}"].outputs
+            if o.output_type == "execute_result"
+        ]
+        share = float(result.data["text/plain"])
+        assert 0 <= share < 1, scenario
+        if title.startswith("float32"):  # right values: only the float64 part (30 %) is lost
+            assert share == 0.7
+        assert result.data["text/markdown"].startswith("**Score on the checks: ")
+
+
+def test_untouched_release_runs_every_student_cell_quietly(release, release_copy):
+    """Does the untouched release name the stub in every public test, give 0, and let the
+    scale section say what is missing instead of failing?"""
+    cells = execute(release, release_copy)
+    for grade_id, cell in cells.items():
+        assert_clean(cell, grade_id)
+    for kind in KINDS:
+        assert "Mistake: not implemented." in stdout(cells[f"public-test-{kind}"])
+    assert "Not shown until the exercise works" in stdout(cells["scale-plot"])
+
+
+def test_scale_section_shows_vanishing_exploding_and_level_signals(release, release_copy):
+    """With the right answers, does the scale section's signal vanish with x0.01, explode with
+    x10, stay level with He, and show zeros as exactly 0, with one figure?"""
+    cells = execute(fill(release, CORRECT), release_copy)
+    cell = cells["scale-plot"]
+    assert_clean(cell, "scale-plot")
+    assert sum("image/png" in o.get("data", {}) for o in cell.outputs) == 1
+    rows = {}
+    for line in stdout(cell).splitlines():
+        label, _, values = line.partition(" layer 1: ")
+        first, _, last = values.partition(" layer 10: ")
+        rows[label.split(" (")[0].strip()] = (float(first), float(last))
+    assert rows["zeros"] == (0, 0)
+    assert rows["×0.01"][1] < 1e-9 * rows["×0.01"][0]
+    assert rows["×10"][1] > 1e9 * rows["×10"][0]
+    assert 0.5 < rows["He"][1] / rows["He"][0] < 2
