@@ -56,7 +56,7 @@ def _feedback_preprocessors(root):
 c.GenerateFeedback.preprocessors = _feedback_preprocessors(c.CourseDirectory.root)
 
 
-# --- One grade, whatever the route (instructor/engine.py) --------------------------------------
+# --- One grade, whatever the route (instructor/grading/) -----------------------------------------
 # `nbgrader autograde` and the Formgrader's Autograde button hand each student to the course's
 # grading engine, the one `python -m instructor grade` drives in parallel: the same intake of
 # odd notebooks, sandbox, limits, clean re-check and flags, so the same grade on every route.
@@ -74,9 +74,9 @@ c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors = _cours
 # Where grading keeps its ledger (grading.json) and the reference run (reference.json), and the
 # class report is written: reports/<assignment>/.
 c.CourseGrading.reports_directory = os.path.join(c.CourseDirectory.root, "reports")
-# Limits of each submission's run (instructor/sandbox.py's Limits): set any field here to
+# Limits of each submission's run (instructor/grading/sandbox/limits.py): set any field here to
 # replace its default, e.g. c.GradingLimits.memory_mb = 4096. The time limits default to a few
-# times the source notebook's own run (instructor/reference.py).
+# times the source notebook's own run (instructor/grading/reference.py).
 
 
 # --- Canvas and back: roster, collection, due date, late penalty, grade export (instructor/lms/)

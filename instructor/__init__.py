@@ -9,7 +9,8 @@ The commands (one module each):
     python -m instructor lab       JupyterLab for a student (release copy) or the instructor
     python -m instructor report    write the class report: scores.csv and report.html
 
-The grading engine (engine.py, with intake, sandbox, worker, verify, record...) is the one
-`nbgrader autograde` and the Formgrader's Autograde button run too (preprocessors/). Students
-never need this package: everything they use is in release/initialization/.
+The grading engine (grading/: session, intake, sandbox, worker, recheck, record...) is the one
+`nbgrader autograde` and the Formgrader's Autograde button run too (preprocessors/); it names no
+assignment. Students never need this package: everything they use is in
+release/initialization/.
 """

@@ -9,18 +9,6 @@ ROOT = Path(__file__).resolve().parent.parent  # the nbgrader course directory
 ASSIGNMENT = "initialization"
 NOTEBOOK = "Initialization.ipynb"
 
-# Graded exercises: nbgrader grade id of the test cell, by exercise name.
-EXERCISES = {
-    "zeros": "test_initialize_parameters_zeros",
-    "random": "test_initialize_parameters_random",
-    "he": "test_initialize_parameters_he",
-}
-# The answer cell of each exercise.
-ANSWER_CELLS = {
-    "zeros": "initialize_parameters_zeros",
-    "random": "initialize_parameters_random",
-    "he": "initialize_parameters_he",
-}
 # Helper modules that students receive next to the notebook; the top-level files are the
 # only copies kept by hand, source/ links to them and the release copies them.
 HELPERS = ["init_utils.py", "public_tests.py", "check_submission.py"]
@@ -32,11 +20,34 @@ DEMO_CONFIG_DIR = ROOT / "demo"
 DEMO_SUBMITTED = "demo/submitted"
 
 
-# nbgrader runs `alembic` and `jupyter` from PATH: make this environment's scripts found even
-# when its python is called by path without activating the environment.
-_SCRIPTS = os.path.dirname(sys.executable)
-if _SCRIPTS not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _SCRIPTS + os.pathsep + os.environ.get("PATH", "")
+def exercises(assignment=ASSIGNMENT, root=ROOT, field="test_cell"):
+    """{exercise name: its test cell's grade id} (or another field of the Exercise), as the
+    source notebook declares them in its metadata (grading/bundle.py: `declared`)."""
+    from .grading.bundle import declared
+
+    notebooks = sorted((Path(root) / "source" / assignment).glob("*.ipynb"))
+    if len(notebooks) != 1:
+        return {}
+    return {e.name: getattr(e, field) for e in declared(notebooks[0])}
+
+
+# The Initialization assignment's exercises: the grade id of each test cell and answer cell,
+# by exercise name, read from the source notebook's metadata (the one place they live).
+EXERCISES = exercises()
+ANSWER_CELLS = exercises(field="answer_cell")
+
+
+def scripts_first(env):
+    """env with this interpreter's scripts first on its PATH: nbgrader runs `alembic` and
+    `jupyter` from PATH, and this environment's must be found even when its python is called
+    by path without activating the environment."""
+    scripts = os.path.dirname(sys.executable)
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != scripts]
+    env["PATH"] = os.pathsep.join([scripts, *path])
+    return env
+
+
+scripts_first(os.environ)  # for the nbgrader commands this process runs
 
 
 def source_notebook(root=ROOT):
@@ -58,3 +69,16 @@ def nbgrader(*args, root=ROOT, check=True, capture=False):
         stdout=subprocess.PIPE if capture else None,
         stderr=subprocess.STDOUT if capture else None,
     )
+
+
+def load_config(root):
+    """The course's nbgrader configuration, read as nbgrader reads it (user files, then course)."""
+    from jupyter_core.paths import jupyter_config_path
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    for folder in [*reversed(jupyter_config_path()), str(root)]:
+        if Path(folder, "nbgrader_config.py").is_file():
+            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+    return config

@@ -151,7 +151,8 @@ def prepare_gradebook(root=ROOT):
     from nbgrader.api import Gradebook
     from nbgrader.coursedir import CourseDirectory
 
-    from .bundle import copy_assignment, load_config
+    from .course import load_config
+    from .grading.bundle import copy_assignment
 
     config = load_config(Path(root) / "demo")
     coursedir = CourseDirectory(config=config)

@@ -1,16 +1,19 @@
 """`python -m instructor grade`: grade every submission of the assignment, in parallel, safely.
 
-    python -m instructor grade [STUDENT ...] [--demo] [--force] [--serial | --scheduler ADDR]
+    python -m instructor grade [STUDENT ...] [--assignment NAME] [--course DIR | --demo]
+                               [--force] [--serial | --scheduler ADDR]
 
-Grades submitted/<student>/initialization/ for every student (or those named); --demo grades
+Grades submitted/<student>/initialization/ for every student (or those named), or the
+submissions of another assignment of the course with --assignment; --demo grades
 the demo class, which lives apart under demo/ (its own gradebook, autograded/, feedback/ and
 reports/; demo/nbgrader_config.py). A bad submission never stops the batch: each one is graded,
 or rejected with a one-line reason, and the submitted files are never changed (a normalised
-copy is graded; see intake.py). Student code runs in a sandbox under limits (sandbox.py), and
-each answer is re-checked on its own where the rest of the notebook cannot reach it
-(verify.py); tampering is flagged for review.
+copy is graded; see grading/intake.py). Student code runs in a sandbox under limits
+(grading/sandbox/), and each declared exercise's answer is re-checked on its own where the rest
+of the notebook cannot reach it (grading/recheck/); tampering is flagged for review.
 
-This command is the parallel, incremental driver of the course's grading (engine.py), which
+This command is the parallel, incremental driver of the course's grading engine
+(grading/session.py), which
 `nbgrader autograde` and the Formgrader's Autograde button run too: the same scores, flags and
 notes on every route. The scores land in nbgrader's gradebook as each submission completes,
 and autograded/<student>/initialization/ holds the graded notebook, so the Formgrader,
@@ -31,10 +34,9 @@ import sys
 import time
 
 from . import scores as scores_module
-from .bundle import load_config
-from .course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT
-from .engine import CannotGrade, Session
-from .progress import duration
+from .course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT, load_config
+from .grading.progress import duration
+from .grading.session import CannotGrade, Session
 
 # Command-line options of the limits: option -> (Limits field, type, help).
 LIMIT_OPTIONS = {
@@ -54,6 +56,12 @@ def parse_args(argv):
         prog="python -m instructor grade", description=__doc__.splitlines()[0]
     )
     parser.add_argument("students", nargs="*", help="student ids (default: every submission)")
+    parser.add_argument(
+        "--assignment", default=ASSIGNMENT, help=f"the assignment to grade (default: {ASSIGNMENT})"
+    )
+    parser.add_argument(
+        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
+    )
     parser.add_argument(
         "--demo", action="store_true", help="grade the demo class (demo/submitted/, apart)"
     )
@@ -97,9 +105,9 @@ def overrides_from(args):
 def summary(batch, elapsed, runner_description, missing):
     """The end-of-run summary, as lines."""
     entries = batch.entries
-    count = {s: sum(e["status"] == s for e in entries) for s in ("graded", "rejected", "failed")}
-    flagged = [e for e in entries if e.get("flags") or e["status"] == "rejected"]
-    isolation = sorted({e["isolation"] for e in entries if e.get("isolation")})
+    count = {s: sum(e.status == s for e in entries) for s in ("graded", "rejected", "failed")}
+    flagged = [e for e in entries if e.flags or e.status == "rejected"]
+    isolation = sorted({e.isolation for e in entries if e.isolation})
     lines = [
         f"Done: {len(entries)} submission(s) in {duration(elapsed)} {runner_description}"
         + (f" (isolation: {', '.join(isolation)})" if isolation else "")
@@ -117,10 +125,10 @@ def summary(batch, elapsed, runner_description, missing):
             + ("; and the process limit does not bind root" if os.geteuid() == 0 else "")
         )
     sections = [
-        ("Rejected", [(e["student"], [e["reason"]]) for e in entries if e["status"] == "rejected"]),
-        ("Failed", [(e["student"], [e["reason"]]) for e in entries if e["status"] == "failed"]),
-        ("Flagged for review", [(e["student"], e["flags"]) for e in entries if e.get("flags")]),
-        ("Notes", [(e["student"], e["notes"]) for e in entries if e.get("notes") and e["status"] != "rejected"]),
+        ("Rejected", [(e.student, [e.reason]) for e in entries if e.status == "rejected"]),
+        ("Failed", [(e.student, [e.reason]) for e in entries if e.status == "failed"]),
+        ("Flagged for review", [(e.student, e.flags) for e in entries if e.flags]),
+        ("Notes", [(e.student, e.notes) for e in entries if e.notes and e.status != "rejected"]),
     ]  # fmt: skip
     # Lateness and late penalty from the gradebook (the due date, the submission's time, the
     # penalty of the course's late policy); versions that zip_collect left out for later ones.
@@ -130,15 +138,15 @@ def summary(batch, elapsed, runner_description, missing):
     try:
         with batch.recorder._gradebook() as gb:
             for e in entries:
-                if e["status"] == "failed":
+                if e.status == "failed":
                     continue
                 try:
-                    sub = gb.find_submission(ASSIGNMENT, e["student"])
+                    sub = gb.find_submission(batch.recorder.assignment, e.student)
                 except Exception:  # no submission in the gradebook
                     continue
                 if sub.total_seconds_late > 0:
                     days = days_late(sub.total_seconds_late)
-                    late.append((e["student"], [
+                    late.append((e.student, [
                         f"late by {days} started day(s) (submitted {sub.timestamp:%Y-%m-%d %H:%M}, "
                         f"due {sub.duedate:%Y-%m-%d %H:%M} UTC), penalty {sub.late_submission_penalty or 0:g} point(s)"
                     ]))  # fmt: skip
@@ -153,7 +161,7 @@ def summary(batch, elapsed, runner_description, missing):
             collected = json.loads(collection.read_text()).get("students", {})
         except ValueError:
             collected = {}
-        graded_now = {e["student"] for e in entries}
+        graded_now = {e.student for e in entries}
         sections.append(("Earlier versions in the LMS download, not graded", [
             (student, [f"{old} (the later {', '.join(r.get('files', []))} was graded)" for old in r["superseded"]])
             for student, r in collected.items() if r.get("superseded") and student in graded_now
@@ -170,10 +178,10 @@ def summary(batch, elapsed, runner_description, missing):
 def run_batch(batch, todo, bundle, args):
     """Grade the submissions to do, in this process or on Dask; return how they were run, or
     None when the cluster could not be used."""
-    from .dispatch import DaskRunner, SerialRunner
+    from .grading.dispatch import DaskRunner, SerialRunner
 
     runner = SerialRunner() if args.serial else DaskRunner(args.scheduler, args.workers)
-    print(f"Grading {len(todo)} submission(s) of {ASSIGNMENT} ...", flush=True)
+    print(f"Grading {len(todo)} submission(s) of {args.assignment} ...", flush=True)
     try:
         runner.__enter__()
     except (OSError, TimeoutError) as error:
@@ -197,28 +205,29 @@ def _misnamed(session, students):
     from pathlib import Path
 
     submitted = Path(session.submitted)
+    assignment = session.assignment
     found = []
     for folder in sorted(submitted.iterdir()) if submitted.is_dir() else []:
         if students and folder.name not in students:
             continue
-        if (folder / ASSIGNMENT).is_dir() or not folder.is_dir():
+        if (folder / assignment).is_dir() or not folder.is_dir():
             continue
         for other in sorted(folder.iterdir()):
-            if other.is_dir() and other.name.lower() == ASSIGNMENT.lower():
+            if other.is_dir() and other.name.lower() == assignment.lower():
                 found.append(
                     f"{folder.name}: the folder {folder.name}/{other.name}/ is not graded; the "
-                    f"assignment's folder is {folder.name}/{ASSIGNMENT}/ (rename it)"
+                    f"assignment's folder is {folder.name}/{assignment}/ (rename it)"
                 )
     return found
 
 
 def main(argv=None):
     args = parse_args(argv)
-    config = load_config(DEMO_CONFIG_DIR if args.demo else ROOT)
+    config = load_config(args.course or (DEMO_CONFIG_DIR if args.demo else ROOT))
     try:
-        session = Session(config, overrides_from(args), args.force)
+        session = Session(config, args.assignment, overrides_from(args), args.force)
     except CannotGrade as error:
-        print(f"Cannot grade {ASSIGNMENT}: {error}.")
+        print(f"Cannot grade {args.assignment}: {error}.")
         return 2
     print(f"Limits: {session.limits_note}.")
     folders = session.folders(args.students)
@@ -232,7 +241,10 @@ def main(argv=None):
     todo = batch.plan(folders)
     started = time.monotonic()
     if not folders:
-        print(f"No submissions of {ASSIGNMENT} in {os.path.relpath(session.submitted, ROOT)}/.")
+        print(
+            f"No submissions of {args.assignment} in "
+            f"{os.path.relpath(session.submitted, session.coursedir.root)}/."
+        )
     try:
         description = run_batch(batch, todo, session.bundle, args) if todo else "(nothing to grade)"
     except KeyboardInterrupt:
@@ -251,10 +263,10 @@ def main(argv=None):
         print("Not graded:")
         for line in misnamed:
             print(f"  {line}")
-    print(f"Summary for the class report: {os.path.relpath(path, ROOT)}")
+    print(f"Summary for the class report: {os.path.relpath(path, session.coursedir.root)}")
     print()
-    table = scores_module.print_table(session.coursedir, args.students)
-    failed = any(e["status"] == "failed" for e in batch.entries)
+    table = scores_module.print_table(session.coursedir, args.students, args.assignment)
+    failed = any(e.status == "failed" for e in batch.entries)
     return 1 if failed else table
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_path
 
-from .course import ASSIGNMENT, NOTEBOOK, ROOT, release_dir
+from .course import ASSIGNMENT, NOTEBOOK, ROOT, release_dir, scripts_first
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
@@ -239,9 +239,7 @@ def server_arguments(mode, root_dir, port, token, env):
 def server_environment(config_dir, env=None):
     """The server's environment: this interpreter's scripts first on PATH (nbgrader runs
     `alembic`), and the page config folder searched before the usual ones."""
-    base = dict(os.environ if env is None else env)
-    bindir = os.path.dirname(sys.executable)
-    base["PATH"] = bindir + os.pathsep + base.get("PATH", "")
+    base = scripts_first(dict(os.environ if env is None else env))
     search = [str(config_dir)] + [p for p in [base.get("JUPYTER_CONFIG_PATH")] if p]
     base["JUPYTER_CONFIG_PATH"] = os.pathsep.join(search)
     return base
@@ -253,7 +251,7 @@ def ensure_exchange(root_dir, env=None):
     NBGRADER_EXCHANGE, is the administrator's to create, with permissions for every user."""
     import os
 
-    from .bundle import load_config
+    from .course import load_config
 
     environment = os.environ if env is None else env
     saved = os.environ.get("NBGRADER_EXCHANGE")

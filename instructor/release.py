@@ -4,8 +4,8 @@ nbgrader generate_assignment strips the solutions and the hidden tests, locks th
 cells and copies the helper modules (source/initialization links to the top-level files), so
 release/initialization/ is complete on its own. Before anything is written, the source
 notebook is graded as a submission in a temporary copy of the course: a release whose own
-solutions do not earn full marks is refused (reference.py; the run also sets the default time
-limits of grading). With --check nothing is written: the release is generated in a temporary
+solutions do not earn full marks is refused (grading/reference.py; the run also sets the
+default time limits of grading). With --check nothing is written: the release is generated in a temporary
 copy and compared with the committed one.
 """
 
@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
-from .reference import ReferenceError
-from .sandbox import Limits
+from .grading.reference import ReferenceError
+from .grading.sandbox import Limits
 
 # What generate_assignment reads: the course configuration (which imports the course's
 # preprocessors from instructor/) and the source folder.
@@ -145,16 +145,16 @@ def main(argv=None):
 def check_solutions(root=ROOT):
     """Generate the release in a temporary copy of the course and grade the source notebook
     there, as a submission: its solutions must earn full marks, without a flag. Returns the
-    reference run (reference.py); raises ReferenceError with the scores when they fall short."""
+    reference run (grading/reference.py); raises ReferenceError with the scores when they fall short."""
     from nbgrader.coursedir import CourseDirectory
 
-    from .bundle import load_config
-    from .reference import run
+    from .course import load_config
+    from .grading.reference import run
 
     tmp, _ = generate_in_copy(root)
     try:
         config = load_config(tmp)
-        return run(CourseDirectory(config=config), config, Limits())
+        return run(CourseDirectory(config=config), config, ASSIGNMENT, Limits())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -163,10 +163,10 @@ def keep_reference(reference, root=ROOT):
     """Keep the reference run where grading looks for it (same assignment, same machine)."""
     import json
 
-    from .bundle import load_config
-    from .engine import reports_dir
+    from .course import load_config
+    from .grading.session import reports_dir
 
-    path = reports_dir(load_config(root)) / "reference.json"
+    path = reports_dir(load_config(root), ASSIGNMENT) / "reference.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(reference, indent=1))
 

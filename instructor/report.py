@@ -42,14 +42,15 @@ matplotlib.use("Agg")  # no display: figures are drawn to PNG only
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 
-from .course import ASSIGNMENT, EXERCISES, NOTEBOOK, ROOT  # noqa: E402
+from .course import ASSIGNMENT, EXERCISES, NOTEBOOK, ROOT, exercises, load_config  # noqa: E402
 from .scores import db_url, max_scores, read_scores, table  # noqa: E402
 
 # ` - Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...`
 MISTAKE = re.compile(r"^\s*- Mistake: (?P<title>.+?)\.(?: (?P<rest>.*))?$", re.MULTILINE)
 
 # What each mistake the tests name usually tells about a student's understanding, and what to
-# go over in class. A mistake not listed here is explained by the tests' own message.
+# go over in class, by its name in public_tests.MISTAKES (the one list of the mistakes and their
+# titles). A mistake not listed here is explained by the tests' own message.
 NOTES = {
     "not implemented": "The stub `raise NotImplementedError()` is still there: the exercise was "
     "not attempted, or the student's code went into another cell.",
@@ -91,6 +92,29 @@ NOTES = {
     "wrong scale for He": "The weights are the right draw with a scale that matches no known "
     "mistake: look at the student's code.",
 }
+
+
+def _mistakes():
+    """public_tests.MISTAKES, the course's list of the mistakes its tests can name."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from public_tests import MISTAKES
+    finally:
+        sys.path.remove(str(ROOT))
+    return MISTAKES
+
+
+def _notes_by_title(notes, mistakes):
+    """The notes keyed by the titles the tests print; every note must name a known mistake."""
+    unknown = sorted(set(notes) - set(mistakes))
+    if unknown:
+        raise ValueError(
+            f"report.NOTES names mistakes that public_tests.MISTAKES does not list: {unknown}"
+        )
+    return {mistakes[name].title: text for name, text in notes.items()}
+
+
+NOTES_BY_TITLE = _notes_by_title(NOTES, _mistakes())
 
 CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --accent: #2f6690;
@@ -147,16 +171,22 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
 """
 
 
-def autograded_notebook(root, student):
-    return Path(root) / "autograded" / student / ASSIGNMENT / NOTEBOOK
+def autograded_notebook(root, student, assignment=ASSIGNMENT):
+    """The graded notebook of a student: the one notebook of autograded/<student>/<assignment>/."""
+    folder = Path(root) / "autograded" / student / assignment
+    found = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
+    return found[0] if len(found) == 1 else folder / NOTEBOOK
 
 
-def graded_outputs(path):
-    """{exercise: (printed text, error or None)} of the test cells of one autograded notebook."""
+def graded_outputs(path, columns=None):
+    """{exercise: (printed text, error or None)} of the test cells of one autograded notebook.
+
+    columns -- {exercise name: grade id of its test cell} (default: this course's exercises)
+    """
     nb = nbformat.read(path, as_version=4)
     by_grade_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
     found = {}
-    for exercise, grade_id in EXERCISES.items():
+    for exercise, grade_id in (columns or EXERCISES).items():
         cell = by_grade_id.get(grade_id)
         if cell is None or cell.cell_type != "code":
             continue
@@ -167,15 +197,16 @@ def graded_outputs(path):
     return found
 
 
-def read_problems(root, students):
+def read_problems(root, students, assignment=ASSIGNMENT):
     """What the tests reported for each student: ({student: {exercise: [(title, message)]}},
     {student: {exercise: error}}), from the autograded notebooks that exist."""
     mistakes, errors = {}, {}
+    columns = exercises(assignment, root) or EXERCISES
     for student in students:
-        path = autograded_notebook(root, student)
+        path = autograded_notebook(root, student, assignment)
         if not path.is_file():
             continue
-        for exercise, (text, error) in graded_outputs(path).items():
+        for exercise, (text, error) in graded_outputs(path, columns).items():
             titles = [(m["title"], m["rest"] or "") for m in MISTAKE.finditer(text)]
             if titles:
                 mistakes.setdefault(student, {})[exercise] = titles
@@ -184,8 +215,11 @@ def read_problems(root, students):
     return mistakes, errors
 
 
-def rank_mistakes(mistakes):
-    """The mistakes, most frequent first: [{title, count, students, exercises, message}]."""
+def rank_mistakes(mistakes, order=None):
+    """The mistakes, most frequent first: [{title, count, students, exercises, message}].
+
+    order -- the exercises in notebook order (default: this course's)
+    """
     ranked = {}
     for student, by_exercise in mistakes.items():
         for exercise, found in by_exercise.items():
@@ -196,7 +230,7 @@ def rank_mistakes(mistakes):
                 entry["students"].add(student)
                 entry["exercises"].add(exercise)
                 entry["message"] = entry["message"] or message
-    order = list(EXERCISES)
+    order = list(order or EXERCISES)
     result = [
         {
             **entry,
@@ -209,15 +243,20 @@ def rank_mistakes(mistakes):
     return sorted(result, key=lambda e: (-e["count"], e["title"].lower()))
 
 
+def _names(scores):
+    """The exercises of a score table, in its order."""
+    return list(next(iter(scores.values()), {})) if scores else list(EXERCISES)
+
+
 def totals(scores):
-    return {student: sum(row[n] or 0 for n in EXERCISES) for student, row in scores.items()}
+    return {student: sum(v or 0 for v in row.values()) for student, row in scores.items()}
 
 
 def averages(scores):
     """{exercise: class average} over the students graded on that exercise."""
     return {
         name: statistics.fmean(values) if values else None
-        for name in EXERCISES
+        for name in _names(scores)
         for values in [[row[name] for row in scores.values() if row[name] is not None]]
     }
 
@@ -227,9 +266,10 @@ def write_csv(path, scores, lateness=None, status=None):
     lateness, status = lateness or {}, status or {}
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *EXERCISES, "total", "late_penalty", "final", "status"])
+        names = _names(scores)
+        writer.writerow(["student", *names, "total", "late_penalty", "final", "status"])
         for student, row in scores.items():
-            cells = ["" if row[n] is None else f"{row[n]:g}" for n in EXERCISES]
+            cells = ["" if row[n] is None else f"{row[n]:g}" for n in names]
             total = totals({student: row})[student]
             penalty = lateness.get(student, {}).get("penalty", 0.0)
             writer.writerow(
@@ -252,24 +292,32 @@ def read_json(path, default):
         return default
 
 
-def read_status(root):
+def reports_folder(root, assignment=ASSIGNMENT):
+    """reports/<assignment>/ of the course in root, as its nbgrader config sets it."""
+    from .grading.session import reports_dir
+
+    return reports_dir(load_config(Path(root)), assignment)
+
+
+def read_status(root, assignment=ASSIGNMENT):
     """{student: last grading entry} of reports/<assignment>/grading.json ({} without it)."""
-    return read_json(Path(root) / "reports" / ASSIGNMENT / "grading.json", {}).get("students", {})
+    path = reports_folder(root, assignment) / "grading.json"
+    return read_json(path, {}).get("students", {})
 
 
-def read_collection(root):
+def read_collection(root, assignment=ASSIGNMENT):
     """What zip_collect's Canvas collector recorded ({} without it)."""
-    return read_json(Path(root) / "reports" / ASSIGNMENT / "collection.json", {})
+    return read_json(reports_folder(root, assignment) / "collection.json", {})
 
 
-def read_history(root):
+def read_history(root, assignment=ASSIGNMENT):
     """The grading runs of reports/<assignment>/history.jsonl, oldest first."""
-    from .record import Ledger
+    from .grading.ledger import Ledger
 
-    return Ledger.read_history(Path(root) / "reports" / ASSIGNMENT)
+    return Ledger.read_history(reports_folder(root, assignment))
 
 
-def read_lateness(root, students):
+def read_lateness(root, students, assignment=ASSIGNMENT):
     """{student: {timestamp, duedate, seconds, days, penalty}} from the gradebook, for the
     students given (penalty 0 and seconds 0 when on time or without a due date)."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -280,7 +328,7 @@ def read_lateness(root, students):
     with Gradebook(db_url(Path(root))) as gb:
         for student in students:
             try:
-                submission = gb.find_submission(ASSIGNMENT, student)
+                submission = gb.find_submission(assignment, student)
             except MissingEntry:
                 continue
             seconds = submission.total_seconds_late
@@ -343,7 +391,7 @@ def histogram(values, maximum):
 
 def average_bars(means, maxima):
     """Class average per exercise as horizontal bars over the maximum."""
-    names = list(EXERCISES)[::-1]
+    names = list(maxima)[::-1]
     figure, ax = plt.subplots(figsize=(5.2, 3.0))
     ax.barh(names, [maxima[n] for n in names], color="#e4e7eb", height=0.55)
     ax.barh(names, [means[n] or 0 for n in names], color="#3a7ca5", height=0.55)
@@ -375,7 +423,7 @@ def scores_table(scores, maxima, means, lateness=None, excluded=None):
     """Every student's scores, total, late penalty and final score; the averages (over the
     graded students only) and the maxima below."""
     lateness, excluded = lateness or {}, excluded or {}
-    names = list(EXERCISES)
+    names = list(maxima)
     total_max = sum(maxima.values())
     head = "".join(f'<th class="num">{n}</th>' for n in names)
     rows = []
@@ -425,7 +473,7 @@ def mistakes_table(ranked, class_size):
     widest = max(e["count"] for e in ranked)
     rows = []
     for rank, entry in enumerate(ranked, 1):
-        note = NOTES.get(entry["title"]) or f"The tests say: {entry['message']}"
+        note = NOTES_BY_TITLE.get(entry["title"]) or f"The tests say: {entry['message']}"
         exercises = "".join(f'<span class="tag">{e}</span>' for e in entry["exercises"])
         students = "".join(f"<span>{html.escape(s)}</span>" for s in entry["students"])
         width = 70 * entry["count"] / widest
@@ -605,7 +653,7 @@ def history_section(history, limit=30):
         before, after = change["scores"]
         moved = [
             f"{name} {_score_text((before or {}).get(name))} &rarr; {_score_text((after or {}).get(name))}"
-            for name in EXERCISES
+            for name in dict.fromkeys([*(before or {}), *(after or {})])
             if (before or {}).get(name) != (after or {}).get(name)
         ]  # fmt: skip
         status = " &rarr; ".join(html.escape(str(x)) for x in change["status"] if x) or "-"
@@ -629,7 +677,7 @@ def history_section(history, limit=30):
 
 def render(
     scores, maxima, ranked, errors, course="", lateness=None, status=None, collection=None,
-    history=None,
+    history=None, assignment=ASSIGNMENT,
 ):  # fmt: skip
     """The whole report page, as one HTML string with everything embedded."""
     lateness, status = lateness or {}, status or {}
@@ -669,14 +717,14 @@ def render(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Initialization: class report</title>
+<title>{html.escape(assignment.capitalize())}: class report</title>
 <style>{CSS}</style>
 </head>
 <body>
 <main>
 <header>
-<h1>Initialization: class report</h1>
-<p>{html.escape(course)} · assignment <b>{ASSIGNMENT}</b> · generated {when}</p>
+<h1>{html.escape(assignment.capitalize())}: class report</h1>
+<p>{html.escape(course)} · assignment <b>{html.escape(assignment)}</b> · generated {when}</p>
 </header>
 <section class="cards">{cards_html}</section>
 
@@ -710,30 +758,33 @@ autograded notebooks.</footer>
 """
 
 
-def build(root=ROOT, out=None, students=None):
+def build(root=ROOT, out=None, students=None, assignment=ASSIGNMENT):
     """Write scores.csv and report.html for the graded students; return (out dir, scores,
     maxima), or (None, {}, {}) when nobody is graded."""
     root = Path(root)
-    scores = read_scores(root, students=set(students or ()))
+    scores = read_scores(root, students=set(students or ()), assignment=assignment)
     if not scores:
         return None, {}, {}
-    maxima = max_scores(root)
-    mistakes, errors = read_problems(root, scores)
-    lateness = read_lateness(root, scores)
-    status = {s: e for s, e in read_status(root).items() if not students or s in students}
-    out = Path(out) if out else root / "reports" / ASSIGNMENT
+    maxima = max_scores(root, assignment=assignment)
+    mistakes, errors = read_problems(root, scores, assignment)
+    lateness = read_lateness(root, scores, assignment)
+    status = {
+        s: e for s, e in read_status(root, assignment).items() if not students or s in students
+    }
+    out = Path(out) if out else reports_folder(root, assignment)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "scores.csv", scores, lateness, status)
     page = render(
         scores,
         maxima,
-        rank_mistakes(mistakes),
+        rank_mistakes(mistakes, list(maxima)),
         errors,
         course=_course_id(root),
         lateness=lateness,
         status=status,
-        collection={} if students else read_collection(root),
-        history=_only(read_history(root), students),
+        collection={} if students else read_collection(root, assignment),
+        history=_only(read_history(root, assignment), students),
+        assignment=assignment,
     )
     (out / "report.html").write_text(page, encoding="utf-8")
     return out, scores, maxima
@@ -757,7 +808,7 @@ def _course_id(root):
     """The course id of the loaded nbgrader configuration of root ('' when it sets none)."""
     from nbgrader.coursedir import CourseDirectory
 
-    from .bundle import load_config
+    from .course import load_config
 
     return CourseDirectory(config=load_config(Path(root))).course_id
 
@@ -777,18 +828,24 @@ def main(argv=None):
         action="store_true",
         help="the demo class's report (its own course folder demo/, reports in demo/reports/)",
     )
+    parser.add_argument("--assignment", default=ASSIGNMENT, help=f"default: {ASSIGNMENT}")
+    parser.add_argument(
+        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
+    )
     args = parser.parse_args(argv)
-    root = ROOT / "demo" if args.demo else ROOT
-    out, scores, maxima = build(root=root, out=args.out, students=args.students)
+    root = Path(args.course).resolve() if args.course else ROOT / "demo" if args.demo else ROOT
+    out, scores, maxima = build(
+        root=root, out=args.out, students=args.students, assignment=args.assignment
+    )
     if out is None:
         who = f" for {', '.join(args.students)}" if args.students else ""
         print(f"No graded submissions in the gradebook{who} yet: grade them first.")
         return 1
     print("\n".join(table(scores, maxima)))
-    for student, info in sorted(read_lateness(root, scores).items()):
+    for student, info in sorted(read_lateness(root, scores, args.assignment).items()):
         if info["seconds"] > 0:
             print(f"Late: {student}, {info['days']} started day(s), penalty {info['penalty']:g}")
-    excluded = left_out(scores, read_status(root))
+    excluded = left_out(scores, read_status(root, args.assignment))
     if excluded:
         print(
             f"Left out of the averages ({len(excluded)}): "

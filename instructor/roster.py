@@ -130,7 +130,7 @@ def import_roster(students, db_url, course_id):
 
 
 def _config():
-    from .bundle import load_config
+    from .course import load_config
 
     config = load_config(ROOT)
     course = config.CourseDirectory

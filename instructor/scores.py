@@ -6,18 +6,24 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .course import ASSIGNMENT, EXERCISES, NOTEBOOK, ROOT
-
-NOTEBOOK_ID = NOTEBOOK.removesuffix(".ipynb")
+from .course import ASSIGNMENT, ROOT, exercises, load_config
 
 
 def db_url(root=ROOT):
     """The gradebook of the course (or demo class) whose nbgrader_config.py is in root."""
     from nbgrader.coursedir import CourseDirectory
 
-    from .bundle import load_config
-
     return CourseDirectory(config=load_config(root)).db_url
+
+
+def _columns(gb, assignment, root):
+    """(notebook id, {column: grade id}): the exercises the source notebook declares, or
+    every automatically graded cell of an assignment that declares none."""
+    declared = exercises(assignment, root)
+    notebook = gb.find_assignment(assignment).notebooks[0]
+    if declared:
+        return notebook.name, declared
+    return notebook.name, {c.name: c.name for c in notebook.grade_cells if c.cell_type == "code"}
 
 
 def _exists(url):
@@ -25,7 +31,7 @@ def _exists(url):
     return not url.startswith("sqlite:///") or Path(url[len("sqlite:///") :]).exists()
 
 
-def read_scores(root=ROOT, students=None, url=None):
+def read_scores(root=ROOT, students=None, url=None, assignment=ASSIGNMENT):
     """{student: {exercise: score, ...}} for every graded submission of the assignment.
 
     A student whose notebook was not graded is left out; students restricts the result to
@@ -37,35 +43,37 @@ def read_scores(root=ROOT, students=None, url=None):
         return scores  # nothing graded yet
     with Gradebook(url) as gb:
         try:
-            assignment = gb.find_assignment(ASSIGNMENT)
-        except MissingEntry:
+            found = gb.find_assignment(assignment)
+            notebook_id, columns = _columns(gb, assignment, root)
+        except (MissingEntry, IndexError):
             return {}
-        for submission in assignment.submissions:
+        for submission in found.submissions:
             student = submission.student_id
             if students and student not in students:
                 continue
             try:
-                notebook = gb.find_submission_notebook(NOTEBOOK_ID, ASSIGNMENT, student)
+                notebook = gb.find_submission_notebook(notebook_id, assignment, student)
             except MissingEntry:
                 continue
             grades = {g.name: g.score for g in notebook.grades}
-            if not any(grades.get(cell) is not None for cell in EXERCISES.values()):
+            if not any(grades.get(cell) is not None for cell in columns.values()):
                 continue
-            scores[student] = {name: grades.get(cell) for name, cell in EXERCISES.items()}
+            scores[student] = {name: grades.get(cell) for name, cell in columns.items()}
     return dict(sorted(scores.items()))
 
 
-def max_scores(root=ROOT, url=None):
+def max_scores(root=ROOT, url=None, assignment=ASSIGNMENT):
     """{exercise: points} as recorded in the gradebook by generate_assignment."""
     with Gradebook(url or db_url(root)) as gb:
-        notebook = gb.find_notebook(NOTEBOOK_ID, ASSIGNMENT)
+        notebook_id, columns = _columns(gb, assignment, root)
+        notebook = gb.find_notebook(notebook_id, assignment)
         points = {cell.name: cell.max_score for cell in notebook.grade_cells}
-    return {name: points[cell] for name, cell in EXERCISES.items()}
+    return {name: points[cell] for name, cell in columns.items()}
 
 
 def table(scores, maxima):
     """The scores as aligned text lines, with a header and the maximum points."""
-    names = list(EXERCISES)
+    names = list(maxima)
     width = max([len("student")] + [len(s) for s in scores])
     header = f"{'student':<{width}}  " + "  ".join(f"{n:>7}" for n in names) + "    total"
     lines = [header, "-" * len(header)]
@@ -82,13 +90,14 @@ def table(scores, maxima):
     return lines
 
 
-def print_table(coursedir, students=()):
+def print_table(coursedir, students=(), assignment=ASSIGNMENT):
     """Print the score table of a course directory's gradebook; 0, or 1 when it is empty."""
-    scores = read_scores(Path(coursedir.root), set(students), url=coursedir.db_url)
+    root, url = Path(coursedir.root), coursedir.db_url
+    scores = read_scores(root, set(students), url=url, assignment=assignment)
     if not scores:
         print("No graded submissions in the gradebook yet.")
         return 1
-    print("\n".join(table(scores, max_scores(Path(coursedir.root), url=coursedir.db_url))))
+    print("\n".join(table(scores, max_scores(root, url=url, assignment=assignment))))
     return 0
 
 
@@ -98,14 +107,14 @@ def main(argv=None):
     )
     parser.add_argument("students", nargs="*", help="student ids (default: everyone graded)")
     parser.add_argument("--demo", action="store_true", help="the demo class's gradebook")
+    parser.add_argument("--assignment", default=ASSIGNMENT, help=f"default: {ASSIGNMENT}")
     args = parser.parse_args(argv)
     from nbgrader.coursedir import CourseDirectory
 
-    from .bundle import load_config
     from .course import DEMO_CONFIG_DIR
 
     config = load_config(DEMO_CONFIG_DIR if args.demo else ROOT)
-    return print_table(CourseDirectory(config=config), args.students)
+    return print_table(CourseDirectory(config=config), args.students, args.assignment)
 
 
 if __name__ == "__main__":

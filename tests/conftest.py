@@ -22,6 +22,31 @@ COURSE_FILES = [
 ]
 
 
+# The longest test files first: pytest-xdist hands out whole files in collection order, and a
+# long file started last would run on alone while the other worker idles.
+LONGEST_FIRST = [
+    "test_instructor_state.py",
+    "test_routes.py",
+    "test_grading_parallel.py",
+    "test_grading_corpus.py",
+    "test_nbgrader_cycle.py",
+    "test_lms.py",
+    "test_browser.py",
+    "test_demo_class.py",
+    "test_feedback.py",
+    "test_processor_variants.py",
+    "test_release.py",
+    "test_ps1.py",
+    "test_second_assignment.py",
+]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Run the longest files first (LONGEST_FIRST), the others after them, in their order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def copy_course(dest):
     """Copy the course (without gradebook, submissions or grades) to dest; return dest."""
     dest = Path(dest)
@@ -63,19 +88,64 @@ def shares_of(*shares, root=ROOT):
     return tuple(round(share * points, 2) for share, points in zip(shares, source_points(root)))
 
 
-def run_nbgrader(*args, cwd):
-    """Run a real nbgrader command in a course directory; return the CompletedProcess."""
+def course_env(**extra):
+    """This environment, with this interpreter's scripts first on PATH (nbgrader runs them)."""
     import os
+
+    return dict(
+        os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"], **extra
+    )
+
+
+def run_in(root, *command, timeout=900, **kwargs):
+    """Run a command in a course folder; the CompletedProcess, output captured as text."""
     import subprocess
 
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
+        [*map(str, command)], cwd=root, env=course_env(), capture_output=True, text=True,
+        timeout=timeout, **kwargs,
+    )  # fmt: skip
+
+
+def instructor_grade(root, *args, timeout=900):
+    """`python -m instructor grade` run in a course folder; the CompletedProcess."""
+    return run_in(root, sys.executable, "-m", "instructor", "grade", *args, timeout=timeout)
+
+
+# The course's settings, in a course folder of its own (as demo/nbgrader_config.py does).
+OWN_COURSE_CONFIG = """\
+import os
+
+c = get_config()
+here = os.path.dirname(os.path.abspath(__file__))
+course_config = {course_config!r}
+with open(course_config) as f:
+    exec(compile(f.read(), course_config, "exec"),
+         {{"get_config": get_config, "__file__": course_config}})
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.root = here
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+c.CourseGrading.reports_directory = os.path.join(here, "reports")
+c.Exchange.root = os.path.join(here, "exchange")
+"""
+
+
+def own_course(root, course_id):
+    """A new course folder with the course's nbgrader settings and its own gradebook,
+    reports and exchange (nothing else yet); returns root."""
+    root = Path(root)
+    root.mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text(
+        OWN_COURSE_CONFIG.format(
+            course_config=str(ROOT / "nbgrader_config.py"), course_id=course_id
+        )
     )
+    return root
+
+
+def run_nbgrader(*args, cwd):
+    """Run a real nbgrader command in a course directory; return the CompletedProcess."""
+    return run_in(cwd, sys.executable, "-m", "nbgrader", *args, timeout=None)
 
 
 # Two more students graded with the demo class, for the feedback and report tests:
@@ -118,28 +188,53 @@ def tree_hashes(folder):
 
 @pytest.fixture(scope="session")
 def graded_demo(tmp_path_factory):
-    """A course copy whose demo class, plus extra_students(), the real `nbgrader autograde`
-    graded once per session; course.submitted_hashes holds the submissions' hashes before."""
+    """A quick course copy (its model trains 500 iterations) whose demo class, plus
+    extra_students(), the real `nbgrader autograde` graded once per test run;
+    submitted_hashes_before_grading(course) gives the submissions' hashes before.
+
+    The tests only read it. Under pytest-xdist the workers share one copy: the first to need it
+    grades it while holding a lock, the others wait and then use it.
+    """
+    import fcntl
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this run's folder, shared by its workers
+    folder = base / "graded-demo"
+    with open(base / "graded-demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            _grade_demo(folder)
+            (folder / "done").touch()
+    return folder / "course"
+
+
+def _grade_demo(folder):
+    import json
+
     import nbformat
+    from corpus.build import fast_course
 
     from instructor import demo
     from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
 
-    course = copy_course(tmp_path_factory.mktemp("graded-demo") / "course")
+    # the scores do not depend on how long the model trains: a quick notebook (500 iterations)
+    course = fast_course(folder / "course", copy_course)
+    demo.build(course)  # the demo class, from the quick release
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     for student, answers in extra_students().items():
-        folder = course / DEMO_SUBMITTED / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(demo.fill(release, answers), folder / NOTEBOOK)
+        target = course / DEMO_SUBMITTED / student / ASSIGNMENT
+        target.mkdir(parents=True)
+        nbformat.write(demo.fill(release, answers), target / NOTEBOOK)
     hashes = tree_hashes(course / DEMO_SUBMITTED)
-    for args in [
-        ("generate_assignment", ASSIGNMENT, "--force"),
-        ("autograde", ASSIGNMENT, f"--CourseDirectory.submitted_directory={DEMO_SUBMITTED}"),
-    ]:
-        result = run_nbgrader(*args, cwd=course)
-        assert result.returncode == 0, result.stdout + result.stderr
-    (course.parent / "submitted-hashes.json").write_text(__import__("json").dumps(hashes))
-    return course
+    result = run_nbgrader(
+        "autograde", ASSIGNMENT, f"--CourseDirectory.submitted_directory={DEMO_SUBMITTED}",
+        cwd=course,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    (folder / "submitted-hashes.json").write_text(json.dumps(hashes))
 
 
 def submitted_hashes_before_grading(course):

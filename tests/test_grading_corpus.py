@@ -23,7 +23,7 @@ from conftest import copy_course, shares_of
 from corpus import build as corpus
 from nbgrader.api import Gradebook
 
-from instructor.sandbox import namespaces_available
+from instructor.grading.sandbox import namespaces_available
 
 pytestmark = pytest.mark.slow
 

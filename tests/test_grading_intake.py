@@ -1,4 +1,4 @@
-"""Reading submissions before grading (instructor/intake.py), without running any notebook.
+"""Reading submissions before grading (instructor/grading/intake.py), without running any notebook.
 
 The corpus of broken and odd submissions (tests/corpus/build.py) is read with the real
 release: each must be rejected with its reason or repaired into a notebook that nbformat
@@ -16,8 +16,9 @@ import pytest
 from corpus import build as corpus
 
 from instructor.course import ANSWER_CELLS, NOTEBOOK, ROOT, release_dir
-from instructor.intake import Reference, digest, read_submission
-from instructor.progress import Progress
+from instructor.grading.intake import Reference, digest, read_submission
+from instructor.grading.ledger import Entry
+from instructor.grading.progress import Progress
 
 REJECTED = {
     "invalid-json": r"not valid JSON \(.* at line \d+, column \d+\)",
@@ -67,7 +68,7 @@ def test_repaired_notebooks_hold_the_release_cells_in_order(read, reference, sce
     in the release's order, carrying the release's grading metadata?"""
     submission, _ = read[scenario]
     assert submission.status == "ok", submission.reason
-    nb = nbformat.reads(submission.notebook, as_version=4)
+    nb = nbformat.reads(submission.notebooks["Initialization"], as_version=4)
     nbformat.validate(nb)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     graded = [i for i in ids if i]
@@ -91,7 +92,7 @@ def test_reading_never_changes_the_submitted_files(read, corpus_folder, scenario
 
 
 def _cell(submission, grade_id):
-    nb = nbformat.reads(submission.notebook, as_version=4)
+    nb = nbformat.reads(submission.notebooks["Initialization"], as_version=4)
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
@@ -110,7 +111,7 @@ def test_a_deleted_answer_comes_back_unanswered(read):
 def test_cells_the_student_added_keep_their_code_but_no_grading_role(read):
     """Do added cells stay, without nbgrader metadata, around the cells they followed?"""
     submission, _ = read["added-cells"]
-    nb = nbformat.reads(submission.notebook, as_version=4)
+    nb = nbformat.reads(submission.notebooks["Initialization"], as_version=4)
     added = [c for c in nb.cells if "nbgrader" not in c.metadata]
     assert [c.source for c in added] == ["scratch = 1", "print('my own check')", "My notes."]
     assert nb.cells[0].source == "scratch = 1"
@@ -136,8 +137,8 @@ def test_progress_is_a_live_bar_on_a_terminal_and_lines_otherwise():
     plain line per submission?"""
     terminal, log = _Terminal(), io.StringIO()
     entries = [
-        {"student": "a", "status": "graded", "scores": {"zeros": 10.0}, "flags": []},
-        {"student": "b", "status": "failed", "reason": "the workers died", "flags": []},
+        Entry("a", "graded", scores={"zeros": 10.0}),
+        Entry("b", "failed", reason="the workers died"),
     ]
     for stream in (terminal, log):
         progress = Progress(3, stream)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import copy_course, run_nbgrader, shares_of
+from conftest import copy_course, shares_of
 from corpus import build as corpus
 from nbgrader.api import Gradebook
 
@@ -89,9 +89,10 @@ def comparable(path, root):
 
 @pytest.fixture(scope="module")
 def demo_graded_in_parallel(tmp_path_factory):
-    """A fresh course copy whose demo class the command graded on a local Dask cluster."""
-    root = copy_course(tmp_path_factory.mktemp("parallel") / "course")
-    assert run_nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=root).returncode == 0
+    """A quick course copy, as graded_demo's, whose demo class the command graded on a local
+    Dask cluster."""
+    root = corpus.fast_course(tmp_path_factory.mktemp("parallel") / "course", copy_course)
+    demo.build(root)
     run = grade(root, "--demo", "--workers", "2")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return root, run

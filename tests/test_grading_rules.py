@@ -7,11 +7,12 @@ import json
 import nbformat
 import pytest
 
-from instructor import intake, lab
+from instructor import lab
 from instructor.course import NOTEBOOK, release_dir
+from instructor.grading import intake
+from instructor.grading.reference import limits_from_reference
+from instructor.grading.sandbox import Limits
 from instructor.preprocessors.exercise_points import ExercisePoints, to_points
-from instructor.reference import limits_from_reference
-from instructor.sandbox import Limits
 
 
 def grade_cell(points, result):

@@ -4,7 +4,7 @@ nbgrader's own autograde runs each submission's code in the instructor's process
 and trusts whatever the notebook's test cells print: an answer cell that patches numpy's
 comparisons earns full marks there, and one that rewrites gradebook.db erases the class's
 grades. So the course configures nbgrader's autograde (nbgrader_config.py) to hand each student
-to the course's grading engine (engine.py), the one `python -m instructor grade` drives:
+to the course's grading engine (instructor/grading/), the one `python -m instructor grade` drives:
 
 - `GradeWithCourseRules` is the only sanitizing step. It grades the student's submitted folder
   exactly as `instructor grade` does (intake of odd notebooks, sandboxed run under limits,
@@ -29,23 +29,39 @@ class CourseGradingError(Exception):
 
 
 class GradeWithCourseRules(NbGraderPreprocessor):
-    """Grades the student's submission with the course's engine; returns the graded notebook."""
+    """Grades the student's submission with the course's engine; returns the graded notebook.
+
+    nbgrader calls it once per notebook of a submission, through the exporter of one autograde
+    run: the engine grades the whole submission at the first call, and the calls for the other
+    notebooks return theirs from it (kept on that exporter, so a new run grades again).
+    """
 
     def preprocess(self, nb, resources):
-        from ..engine import CannotGrade, grade_one
+        from ..grading.session import CannotGrade, grade_one
 
         student = resources["nbgrader"]["student"]
-        try:
-            entry, session = grade_one(self.config, student, log=self.log.info)
-        except CannotGrade as error:
-            raise CourseGradingError(f"cannot grade {student}: {error}") from None
-        for line in entry.get("flags", []):
-            self.log.warning("%s: flagged for review: %s", student, line)
-        for line in entry.get("notes", []):
-            self.log.info("%s: %s", student, line)
-        if entry["status"] != "graded":
-            raise CourseGradingError(f"{student}: {entry['status']}: {entry['reason']}")
+        assignment = resources["nbgrader"]["assignment"]
+        run = self.parent if self.parent is not None else self
+        graded = run.__dict__.setdefault("_graded_by_the_course", {})
+        key = (assignment, student)
+        if key not in graded:
+            try:
+                graded[key] = grade_one(self.config, assignment, student, log=self.log.info)
+            except CannotGrade as error:
+                raise CourseGradingError(f"cannot grade {student}: {error}") from None
+            entry, _ = graded[key]
+            for line in entry.flags:
+                self.log.warning("%s: flagged for review: %s", student, line)
+            for line in entry.notes:
+                self.log.info("%s: %s", student, line)
+        entry, session = graded[key]
+        if entry.status != "graded":
+            raise CourseGradingError(f"{student}: {entry.status}: {entry.reason}")
         graded = (
             session.recorder.destination(student) / f"{resources['nbgrader']['notebook']}.ipynb"
         )
+        if not graded.is_file():
+            raise CourseGradingError(
+                f"{student}: {graded.name} was not graded (see the notes of the grading)"
+            )
         return nbformat.read(graded, as_version=nbformat.NO_CONVERT), resources

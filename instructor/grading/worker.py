@@ -1,22 +1,23 @@
 """Grading one submission as a self-contained task: on a Dask worker, or in-process (--serial).
 
-`grade_submission(task, bundle)` needs nothing from the instructor's file system: the task holds
-the submission (normalised notebook, other files) and the limits, the bundle (bundle.py) the
-assignment. It runs nbgrader's own autograde pipeline in a private temporary folder:
+`grade_submission(task, bundle)` needs nothing from the instructor's file system: the Task holds
+the submission (normalised notebook, other files) and the limits, the Bundle (bundle.py) the
+assignment (messages.py). It runs nbgrader's own autograde pipeline in a private temporary folder:
 
 1. sanitize, with nbgrader's preprocessors (ClearOutput, DeduplicateIds, OverwriteKernelspec,
    OverwriteCells, CheckCellMetadata) against the private gradebook of the bundle, which is
    deleted before any student code runs;
 2. execute, with `SandboxedExecute` (execute.py: nbgrader's Execute, with the kernel started by
-   sandbox.py, a time limit per cell and per notebook, an output limit, and defined outcomes
+   the sandbox's launcher, a time limit per cell and per notebook, an output limit, and defined outcomes
    when the kernel dies or stops answering), ExercisePoints (each test cell's fraction becomes
    points from its metadata), then IgnorePattern, ClearMetadataPreprocessor and LimitOutput;
-3. re-check each answer in a clean sandbox (verify.py): when the notebook's own run gave more
+3. re-check each declared exercise's answer in a clean sandbox (recheck/): when the notebook's own run gave more
    points than the answer earns on its own, the clean score replaces it in the test cell's
    output, and the submission is flagged for review; tampering patterns in the student's code
-   are flagged too.
+   are flagged too (scan.py).
 
-It returns the autograded notebook (JSON text) with per-exercise scores, notes and flags. The
+It returns a Result: the autograded notebook (JSON text) with per-exercise scores, notes and
+flags. The
 instructor's process then saves the grades with nbgrader's SaveAutoGrades and
 AssignLatePenalties (record.py), exactly as `nbgrader autograde` would.
 """
@@ -29,7 +30,7 @@ import shutil
 import tempfile
 import time
 import traceback
-import types
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -44,9 +45,16 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config
 
-from . import sandbox, verify
-from .execute import STOPPED, SandboxedExecute, name_of, zygote
-from .preprocessors.exercise_points import ExercisePoints
+from ..preprocessors.exercise_points import ExercisePoints
+from .execute import STOPPED, SandboxedExecute, name_of
+from .messages import Result, Score
+from .recheck import child as recheck_child
+from .recheck.run import ask_sandbox, checks_namespace, recheck
+from .sandbox import ExitStatus, LaunchSpec
+from .sandbox.kernels import KERNEL_NAME, kernel_spec
+from .sandbox.spec import KERNEL
+from .sandbox.zygote import zygote
+from .scan import suspicious
 
 # Preprocessors the instructor's process runs on the returned notebook (they write grades).
 SAVING = (SaveAutoGrades, AssignLatePenalties, CheckCellMetadata)
@@ -91,7 +99,7 @@ class Workspace:
             self.private,
             self.files,
             self.ipc,
-            self.kernels / sandbox.KERNEL_NAME,
+            self.kernels / KERNEL_NAME,
             self.empty,
         ):
             folder.mkdir(parents=True, mode=0o700)
@@ -101,17 +109,20 @@ class Workspace:
         self.use_zygote = limits.zygote
         self.hide = [*hide, str(self.base.parent), os.getcwd(), *_dask_folders()]
 
-    def spec(self, mode, files_dir, status_file, ipc_dir=None):
-        return sandbox.write_spec(
-            self.private / f"{mode}.json", mode, self.limits, files_dir, status_file,
-            hide=self.hide, ipc_dir=ipc_dir, mpl_cache=self.font_cache,
-            log_file=self.private / f"{mode}.log", workdir=self.workdir,
+    def spec(self, name, program, files_dir, status_file, ipc_dir=None):
+        """Write the LaunchSpec of a sandboxed process of this task; return its path."""
+        spec = LaunchSpec(
+            program=program, limits=self.limits, files_dir=str(files_dir),
+            status_file=str(status_file), hide=tuple(map(str, self.hide)),
+            ipc_dir=str(ipc_dir) if ipc_dir else None, mpl_cache=str(self.font_cache),
+            log_file=str(self.private / f"{name}.log"), workdir=self.workdir,
         )  # fmt: skip
+        return spec.write(self.private / f"{name}.json")
 
     def write_kernelspec(self):
-        spec = self.spec("kernel", self.files, self.status_file, ipc_dir=self.ipc)
-        kernel_json = self.kernels / sandbox.KERNEL_NAME / "kernel.json"
-        kernel_json.write_text(json.dumps(sandbox.kernel_spec(spec)))
+        spec = self.spec("kernel", KERNEL, self.files, self.status_file, ipc_dir=self.ipc)
+        kernel_json = self.kernels / KERNEL_NAME / "kernel.json"
+        kernel_json.write_text(json.dumps(kernel_spec(spec)))
 
     def close(self):
         shutil.rmtree(self.base, ignore_errors=True)
@@ -208,15 +219,15 @@ def _exporter(preprocessors, config, log):
     return exporter
 
 
-def _resources(bundle, student, db_url, path):
+def _resources(bundle, notebook_id, student, db_url, path):
     return {
-        "unique_key": bundle["notebook_id"],
-        "output_files_dir": f"{bundle['notebook_id']}_files",
+        "unique_key": notebook_id,
+        "output_files_dir": f"{notebook_id}_files",
         "metadata": {"path": str(path)},
         "nbgrader": {
             "student": student,
-            "assignment": bundle["assignment"],
-            "notebook": bundle["notebook_id"],
+            "assignment": bundle.assignment,
+            "notebook": notebook_id,
             "db_url": db_url,
         },
     }
@@ -241,15 +252,15 @@ def _pipelines(config):
     return sanitize, execute
 
 
-def sanitize(nb_text, bundle, student, workspace, log):
+def sanitize(nb_text, bundle, notebook_id, student, workspace, log):
     """nbgrader's sanitizing preprocessors, with the private gradebook (deleted afterwards)."""
-    config = Config(bundle["config"])
+    config = Config(bundle.config)
     config.Exporter.default_preprocessors = []
     db = workspace.private / "gradebook.db"
-    db.write_bytes(bundle["gradebook"])
+    db.write_bytes(bundle.gradebook)
     try:
         steps, _ = _pipelines(config)
-        resources = _resources(bundle, student, f"sqlite:///{db}", workspace.files)
+        resources = _resources(bundle, notebook_id, student, f"sqlite:///{db}", workspace.files)
         output, _ = _exporter(steps, config, log).from_notebook_node(
             nbformat.reads(nb_text, as_version=4), resources
         )
@@ -258,10 +269,10 @@ def sanitize(nb_text, bundle, student, workspace, log):
     return output
 
 
-def execute(nb_text, bundle, student, workspace, limits, log):
+def execute(nb_text, bundle, notebook_id, student, workspace, limits, log):
     """Run the notebook in the sandbox, then nbgrader's output preprocessors; (text, incidents,
     seconds each code cell ran)."""
-    config = Config(bundle["config"])
+    config = Config(bundle.config)
     config.Exporter.default_preprocessors = []
     workspace.write_kernelspec()
     _, steps = _pipelines(config)
@@ -275,14 +286,14 @@ def execute(nb_text, bundle, student, workspace, limits, log):
             exporter.register_preprocessor(runner)
         else:
             exporter.register_preprocessor(pp)
-    resources = _resources(bundle, student, "", workspace.files)
+    resources = _resources(bundle, notebook_id, student, "", workspace.files)
     output, _ = exporter.from_notebook_node(nbformat.reads(nb_text, as_version=4), resources)
     return output, (runner.incidents if runner else []), (runner.durations if runner else {})
 
 
 def _write_files(workspace, task, bundle):
     """The notebook's folder: the student's files, then the assignment's helpers over them."""
-    for relative, data in {**task.get("files", {}), **bundle["helpers"]}.items():
+    for relative, data in {**task.files, **bundle.helpers}.items():
         target = (workspace.files / relative).resolve()
         if workspace.files.resolve() not in target.parents:
             continue
@@ -292,70 +303,38 @@ def _write_files(workspace, task, bundle):
 
 # --- the clean re-check and the corrections ---------------------------------------------------
 
-_PUBLIC_TESTS = {}
-
-
-def public_tests(bundle):
-    """The course's public_tests module, loaded from the bundle into this clean process."""
-    source = bundle["helpers"]["public_tests.py"]
-    key = hash(source)
-    if key not in _PUBLIC_TESTS:
-        module = types.ModuleType("public_tests_for_grading")
-        exec(compile(source, "public_tests.py", "exec"), module.__dict__)
-        _PUBLIC_TESTS[key] = module
-    return _PUBLIC_TESTS[key]
-
-
-def _exercises(bundle):
-    """The exercises with their hidden cases evaluated and the network shapes to call."""
-    import numpy as np
-
-    tests = public_tests(bundle)
-    exercises = []
-    for exercise in bundle["exercises"]:
-        namespace = {"np": np}
-        exec(exercise["hidden_source"], namespace)
-        hidden = namespace.get("hidden_cases", [])
-        calls = [list(tests.PUBLIC_CASES[exercise["kind"]][0])] + [list(d) for d, _ in hidden]
-        exercises.append({**exercise, "hidden_cases": hidden, "calls": calls})
-    return exercises
-
 
 def _cells_by_id(nb):
     return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
 
 
-def clean_check(nb, bundle, workspace, limits):
-    """({exercise name: (clean points, messages)}, None), or (None, why it could not run)."""
-    exercises = _exercises(bundle)
+# The re-check's program in the sandbox, started by the launcher by its module name.
+CHILD = recheck_child.__name__
+
+
+def clean_check(nb, bundle, exercises, workspace, limits):
+    """({exercise name: CleanScore}, None), or (None, why it could not run): each declared
+    exercise of a notebook, its answer re-checked on its own (recheck/)."""
+    if not exercises:
+        return {}, None
     cells = _cells_by_id(nb)
-    request = {
-        "timeout": limits.verify_timeout,
-        "exercises": [
-            {
-                "name": e["name"],
-                "function": e["function"],
-                "source": cells[e["answer_cell"]].source if e["answer_cell"] in cells else "",
-                "calls": e["calls"],
-            }
-            for e in exercises
-        ],
+    sources = {e.answer_cell: cells[e.answer_cell].source for e in exercises
+               if e.answer_cell in cells}  # fmt: skip
+    checks = {
+        name: checks_namespace(bundle.helpers[f"{name}.py"])
+        for name in {e.checks for e in exercises}
     }
-    status = workspace.private / "verify-status.json"
-    spec = workspace.spec("verify", workspace.empty, status)
-    answers, error = verify.run_sandboxed(
-        request,
-        spec,
-        timeout=limits.verify_timeout * len(exercises) + 60,
-        zygote=zygote(workspace.font_cache) if workspace.use_zygote else None,
-    )
-    if error:
-        return None, error
-    tests = public_tests(bundle)
-    return {
-        e["name"]: verify.score(e, answers.get(e["name"]) or {"outcome": "unchecked"}, tests)
-        for e in exercises
-    }, None
+    status = workspace.private / "recheck-status.json"
+    spec = workspace.spec("recheck", CHILD, workspace.empty, status)
+    runner = zygote(workspace.font_cache) if workspace.use_zygote else None
+
+    def ask(request):
+        return ask_sandbox(
+            request, spec, timeout=limits.verify_timeout * len(request) + 60,
+            per_exercise=limits.verify_timeout, zygote=runner,
+        )  # fmt: skip
+
+    return recheck(exercises, sources, checks, ask)
 
 
 def _in_kernel_points(cell):
@@ -367,31 +346,32 @@ def _ran(cell):
     return not any(o.get("ename") in ("NotRun",) for o in cell.get("outputs", []))
 
 
-def correct(nb, bundle, clean, flags):
+def correct(nb, exercises, clean, flags):
     """Put the clean score in each test cell whose notebook run gave more; return the scores."""
     cells = _cells_by_id(nb)
     scores = {}
-    for e in bundle["exercises"]:
-        cell = cells.get(e["test_cell"])
+    for e in exercises:
+        cell = cells.get(e.test_cell)
         if cell is None:
             continue
         in_kernel = _in_kernel_points(cell)
-        clean_points, messages = clean[e["name"]] if clean else (None, "")
+        found = clean.get(e.name) if clean else None
+        clean_points, messages = (found.points, found.messages) if found else (None, "")
         final = in_kernel
         if not _ran(cell):
             flags.append(
-                f"{e['name']}: its test did not run (scored 0)"
+                f"{e.name}: its test did not run (scored 0)"
                 + (
-                    f"; the answer on its own earns {clean_points:g} / {e['points']:g}"
-                    if clean
+                    f"; the answer on its own earns {clean_points:g} / {e.points:g}"
+                    if found
                     else ""
                 )
             )
-        elif clean and in_kernel > clean_points + 1e-9:
+        elif found and in_kernel > clean_points + 1e-9:
             final = clean_points
             first = _first_problem(messages)
             flags.append(
-                f"{e['name']}: the notebook's run reported {in_kernel:g} / {e['points']:g} but the "
+                f"{e.name}: the notebook's run reported {in_kernel:g} / {e.points:g} but the "
                 f"answer run on its own earns {clean_points:g}; scored {clean_points:g}"
                 + (f" ({first})" if first else "")
             )
@@ -401,7 +381,7 @@ def correct(nb, bundle, clean, flags):
                     name="stdout",
                     text=(
                         f"The grader re-checked this answer on its own, away from the rest of "
-                        f"the notebook: it earns {clean_points:g} / {e['points']:g} (the "
+                        f"the notebook: it earns {clean_points:g} / {e.points:g} (the "
                         f"notebook's run reported {in_kernel:g}).\n{messages}"
                     ),
                 ),
@@ -411,12 +391,7 @@ def correct(nb, bundle, clean, flags):
                     execution_count=cell.get("execution_count"),
                 ),
             ]
-        scores[e["name"]] = {
-            "in_kernel": in_kernel,
-            "clean": clean_points,
-            "final": final,
-            "max": float(e["points"]),
-        }
+        scores[e.name] = Score(in_kernel, clean_points, final, float(e.points))
     return scores
 
 
@@ -435,8 +410,7 @@ def errors(nb):
     """Notes for the errors raised by the student's own cells (answers and added cells)."""
     notes = []
     for index, cell in enumerate(nb.cells):
-        nbgrader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or nbgrader.get("locked"):
+        if cell.cell_type != "code" or nbgrader_utils.is_locked(cell):
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") not in STOPPED:
@@ -450,15 +424,15 @@ def errors(nb):
     return notes
 
 
-def scan(nb, bundle):
+def scan(nb, bundle, exercises):
     """(flags, test cells to review) for tampering patterns in the cells the student wrote."""
-    tests = {e["answer_cell"]: e["test_cell"] for e in bundle["exercises"]}
+    tests = {e.answer_cell: e.test_cell for e in exercises}
     flags, review = [], set()
     for index, cell in enumerate(nb.cells):
         nbgrader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or nbgrader.get("locked"):
+        if cell.cell_type != "code" or nbgrader_utils.is_locked(cell):
             continue
-        found = verify.suspicious(cell.source)
+        found = suspicious(cell.source, bundle.guarded)
         if found:
             where = nbgrader.get("grade_id") or f"cell {index + 1} (added by the student)"
             flags.append(f"suspicious code in {where}: {'; '.join(found)}")
@@ -470,60 +444,85 @@ def scan(nb, bundle):
 
 
 def grade_submission(task, bundle):
-    """Grade one submission; always returns a result dictionary (status graded or failed)."""
+    """Grade one submission; always returns a Result (status graded or failed)."""
     started = time.time()
-    limits = sandbox.Limits.from_dict(task["limits"])
-    result = {"student": task["student"], "digest": task.get("digest"), "worker": _where()}
     try:
-        with Workspace(limits, task.get("hide", []), task.get("workdir")) as workspace:
-            result.update(_grade(task, bundle, workspace, limits))
+        with Workspace(task.limits, task.hide, task.workdir) as workspace:
+            result = _grade(task, bundle, workspace, task.limits)
     except Exception as error:  # noqa: BLE001 -- reported, never raised: the batch goes on
-        result.update(
-            status="failed",
+        result = Result(
+            task.student, "failed",
             reason=f"the grader failed: {type(error).__name__}: {error}",
             trace=traceback.format_exc(),
-        )
-    result["seconds"] = round(time.time() - started, 2)
-    return result
+        )  # fmt: skip
+    return replace(result, worker=_where(), seconds=round(time.time() - started, 2))
 
 
 def _grade(task, bundle, workspace, limits):
+    """Grade every notebook the student submitted, one after the other, in one workspace."""
+    _write_files(workspace, task, bundle)
+    # as with nbgrader, the notebooks are in the folder they run in; the submitted ones, though:
+    # the sanitized ones hold the hidden tests
+    for notebook_id, text in task.notebooks.items():
+        (workspace.files / f"{notebook_id}.ipynb").write_text(text, encoding="utf-8")
+    graded = [
+        _grade_notebook(task, bundle, notebook_id, workspace, limits)
+        for notebook_id in bundle.notebooks
+        if notebook_id in task.notebooks
+    ]
+    several = len(bundle.notebooks) > 1
+    scores, notebooks, cell_seconds = {}, {}, {}
+    notes, flags, review = [], [], []
+    for notebook_id, part in graded:
+        prefix = f"{notebook_id}: " if several else ""
+        notebooks[notebook_id] = part["notebook"]
+        scores.update(part["scores"])
+        notes += [prefix + line for line in part["notes"]]
+        flags += [prefix + line for line in part["flags"]]
+        review += [(notebook_id, grade_id) for grade_id in part["review"]]
+        for key, seconds in part["cell_seconds"].items():
+            cell_seconds[key] = max(seconds, cell_seconds.get(key, 0))
+    return Result(
+        task.student, "graded",
+        notebooks=notebooks,
+        scores=scores,
+        notes=tuple(notes),
+        flags=tuple(flags),
+        review=tuple(sorted(review)),
+        isolation=ExitStatus.read(workspace.status_file).isolation or "unknown",
+        cell_seconds=cell_seconds,
+        recheck_seconds=round(sum(part["recheck_seconds"] for _, part in graded), 3),
+    )  # fmt: skip
+
+
+def _grade_notebook(task, bundle, notebook_id, workspace, limits):
+    """One notebook: nbgrader's pipeline around the sandboxed run, the re-check of its
+    exercises, the corrections and the scan; (notebook id, its part of the Result)."""
     notes_handler = Notes()
     log = _logger(notes_handler)
-    _write_files(workspace, task, bundle)
-    sanitized = sanitize(task["notebook"], bundle, task["student"], workspace, log)
-    # as with nbgrader, the notebook is in the folder it runs in; the submitted one, though: the
-    # sanitized one holds the hidden tests
-    (workspace.files / f"{bundle['notebook_id']}.ipynb").write_text(
-        task["notebook"], encoding="utf-8"
-    )
+    exercises = tuple(e for e in bundle.exercises if e.notebook == notebook_id)
+    text = task.notebooks[notebook_id]
+    sanitized = sanitize(text, bundle, notebook_id, task.student, workspace, log)
     executed, incidents, durations = execute(
-        sanitized, bundle, task["student"], workspace, limits, log
+        sanitized, bundle, notebook_id, task.student, workspace, limits, log
     )
     nb = nbformat.reads(executed, as_version=4)
     started = time.monotonic()
-    clean, error = clean_check(nb, bundle, workspace, limits)
+    clean, error = clean_check(nb, bundle, exercises, workspace, limits)
     recheck_seconds = round(time.monotonic() - started, 3)
     flags = []
     if error:
         flags.append(f"the clean re-check could not run ({error}); the notebook's scores were kept")
-    scores = correct(nb, bundle, clean, flags)
-    review = {
-        e["test_cell"]
-        for e in bundle["exercises"]
-        if any(f.startswith(e["name"] + ":") for f in flags)
-    }
-    scanned, suspicious_in = scan(nb, bundle)
+    scores = correct(nb, exercises, clean, flags)
+    review = {e.test_cell for e in exercises if any(f.startswith(e.name + ":") for f in flags)}
+    scanned, suspicious_in = scan(nb, bundle, exercises)
     flags.extend(scanned)
-    status = sandbox.read_status(workspace.status_file)
-    return {
-        "status": "graded",
+    return notebook_id, {
         "notebook": nbformat.writes(nb),
         "scores": scores,
         "notes": _nbgrader_notes(notes_handler.lines) + incidents + errors(nb),
         "flags": flags,
         "review": sorted(review | suspicious_in),
-        "isolation": status.get("isolation", "unknown"),
         "cell_seconds": durations,
         "recheck_seconds": recheck_seconds,
     }

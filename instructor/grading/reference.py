@@ -23,8 +23,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .bundle import build
-from .course import ASSIGNMENT, NOTEBOOK
+from .bundle import build, source_notebooks
+from .messages import Task
 from .sandbox import Limits
 
 CELL_FLOOR, CELL_FACTOR = 10.0, 5.0
@@ -44,60 +44,58 @@ def _machine():
             "machine": platform.node(), "processor": platform.machine()}  # fmt: skip
 
 
-def run(coursedir, config, limits):
+def run(coursedir, config, assignment, limits, bundle=None):
     """Grade the source notebook as a submission; return the reference as plain data."""
-    from .engine import hidden_paths
+    from .session import hidden_paths
     from .worker import grade_submission
 
-    bundle = build(coursedir, config, limits)
-    source = Path(coursedir.format_path(coursedir.source_directory, ".", ASSIGNMENT)) / NOTEBOOK
+    bundle = bundle or build(coursedir, config, limits, assignment)
+    sources = source_notebooks(coursedir, assignment)
     workdir = Path(tempfile.mkdtemp(prefix="igrade-reference-"))
     try:
         result = grade_submission(
-            {
-                "student": "reference",
-                "notebook": source.read_text(encoding="utf-8"),
-                "files": {},
-                "limits": limits.to_dict(),
-                "hide": hidden_paths(coursedir),
-                "workdir": str(workdir / ASSIGNMENT),
-            },
+            Task(
+                student="reference",
+                notebooks={p.stem: p.read_text(encoding="utf-8") for p in sources},
+                limits=limits,
+                hide=tuple(hidden_paths(coursedir)),
+                workdir=str(workdir / assignment),
+            ),
             bundle,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    if result["status"] != "graded":
+    if result.status != "graded":
         raise ReferenceError(
-            f"the source notebook could not be graded ({result.get('reason')})"
-            + (f"\n{result['trace']}" if result.get("trace") else "")
+            f"the source notebook could not be graded ({result.reason})"
+            + (f"\n{result.trace}" if result.trace else "")
         )
     short = [
-        f"{name} {s['final']:g} / {s['max']:g}"
-        for name, s in result["scores"].items()
-        if s["final"] < s["max"]
+        f"{name} {s.final:g} / {s.max:g}" for name, s in result.scores.items() if s.final < s.max
     ]
-    if short or result["flags"]:
+    if short or result.flags:
         raise ReferenceError(
             "the source notebook's own solutions do not earn full marks ("
-            + "; ".join(short + result["flags"] + result["notes"])
+            + "; ".join(short + list(result.flags) + list(result.notes))
             + ")"
         )
-    cells = result["cell_seconds"]
+    cells = result.cell_seconds
     return {
-        "assignment_key": bundle["assignment_key"],
+        "assignment_key": bundle.assignment_key,
         "machine": _machine(),
         "cell_seconds": cells,
         "total_seconds": round(sum(cells.values()), 3),
         "recheck_seconds_per_exercise": round(
-            result["recheck_seconds"] / max(1, len(bundle["exercises"])), 3
+            result.recheck_seconds / max(1, len(bundle.exercises)), 3
         ),
     }
 
 
-def load_or_run(coursedir, config, reports, limits, log=print):
+def load_or_run(coursedir, config, assignment, reports, limits, log=print):
     """The reference of this assignment on this machine: from reports/.../reference.json, or
     run now (and kept there)."""
-    key = build(coursedir, config, limits)["assignment_key"]
+    bundle = build(coursedir, config, limits, assignment)
+    key = bundle.assignment_key
     path = Path(reports) / "reference.json"
     try:
         kept = json.loads(path.read_text())
@@ -106,7 +104,7 @@ def load_or_run(coursedir, config, reports, limits, log=print):
     except (OSError, ValueError):
         pass
     log("Running the source notebook once, to check its solutions and time it ...")
-    reference = run(coursedir, config, limits)
+    reference = run(coursedir, config, assignment, limits, bundle)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(reference, indent=1))
@@ -133,7 +131,7 @@ def limits_from_reference(reference, base):
     )
 
 
-def derived_limits(coursedir, config, reports, explicit, log=print):
+def derived_limits(coursedir, config, assignment, reports, explicit, log=print):
     """(limits, one line saying where the time limits come from).
 
     explicit -- the limits the instructor set, by Limits field; a time limit set there is kept
@@ -141,7 +139,7 @@ def derived_limits(coursedir, config, reports, explicit, log=print):
     base = Limits().replace(**explicit)
     if all(name in explicit for name in TIME_LIMITS):
         return base, "time limits as set: " + describe(base)
-    reference = load_or_run(coursedir, config, reports, base, log=log)
+    reference = load_or_run(coursedir, config, assignment, reports, base, log=log)
     derived = limits_from_reference(reference, base)
     kept = {name: explicit[name] for name in TIME_LIMITS if name in explicit}
     if "cell_timeout" in kept:

@@ -5,7 +5,7 @@ import time
 
 
 def _total(entry):
-    scores = [v for v in (entry.get("scores") or {}).values() if v is not None]
+    scores = [v for v in (entry.scores or {}).values() if v is not None]
     return f"{sum(scores):g} points" if scores else "no score"
 
 
@@ -25,14 +25,14 @@ class Progress:
         return sum(self.counts.values())
 
     def update(self, entry):
-        self.counts[entry["status"]] = self.counts.get(entry["status"], 0) + 1
+        self.counts[entry.status] = self.counts.get(entry.status, 0) + 1
         if self.tty:
             self._bar()
         else:
-            detail = _total(entry) if entry["status"] == "graded" else entry.get("reason", "")
-            flags = f", {len(entry['flags'])} flag(s)" if entry.get("flags") else ""
+            detail = _total(entry) if entry.status == "graded" else entry.reason
+            flags = f", {len(entry.flags)} flag(s)" if entry.flags else ""
             print(
-                f"[{self.done}/{self.total}] {entry['student']}: {entry['status']}, {detail}{flags}",
+                f"[{self.done}/{self.total}] {entry.student}: {entry.status}, {detail}{flags}",
                 file=self.stream,
                 flush=True,
             )

@@ -1,11 +1,13 @@
-"""One grading of a course's submissions, the same whatever route asked for it.
+"""One grading of an assignment's submissions, the same whatever route asked for it.
 
 Three routes lead here, and all three give the same scores, flags and notes:
 
-- `python -m instructor grade` (grade.py): every submission, in parallel on Dask or serially;
+- `python -m instructor grade` (instructor/grade.py): every submission, in parallel on Dask or
+  serially;
 - `nbgrader autograde` on the command line, and
 - the Formgrader's Autograde button (nbgrader's `NbGraderAPI.autograde`): the course configures
-  nbgrader's autograde to hand each student to this engine (preprocessors/course_grading.py).
+  nbgrader's autograde to hand each student to this engine
+  (instructor/preprocessors/course_grading.py).
 
 A `Session` holds what one grading needs: the course directory of the loaded nbgrader
 configuration, the check that the source, the release and the gradebook agree (sync.py), the
@@ -15,11 +17,12 @@ limits (defaults derived from the reference run, reference.py), the bundle sent 
 """
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from .bundle import BundleError, build, copy_assignment
-from .course import ASSIGNMENT, NOTEBOOK, ROOT
-from .intake import Reference, digest, find_submissions, read_submission
+from .bundle import BundleError, build, copy_assignment, source_notebooks
+from .intake import DEFAULT_IGNORE, Reference, digest, find_submissions, read_submission
+from .messages import Result, Task
 from .progress import Progress
 from .record import Recorder
 from .reference import ReferenceError, derived_limits
@@ -31,10 +34,15 @@ class CannotGrade(Exception):
     """Grading cannot start; the message says what to do, in one line."""
 
 
-def reports_dir(config):
-    """Where the grading summary and the class report of the assignment go (from the config)."""
+def reports_dir(config, assignment):
+    """Where the grading summary and the class report of an assignment go: the configured
+    c.CourseGrading.reports_directory, else reports/ in the course root, then the assignment."""
     base = config.CourseGrading.get("reports_directory") if "CourseGrading" in config else None
-    return Path(base or ROOT / "reports") / ASSIGNMENT
+    if not base:
+        from nbgrader.coursedir import CourseDirectory
+
+        base = Path(CourseDirectory(config=config).root) / "reports"
+    return Path(base) / assignment
 
 
 def explicit_limits(config, overrides=None):
@@ -46,8 +54,10 @@ def explicit_limits(config, overrides=None):
 
 
 def hidden_paths(coursedir):
-    """What the submissions' code must not see on this machine: the course and its gradebook."""
-    paths = [os.path.realpath(coursedir.root), str(ROOT)]
+    """What the submissions' code must not see on this machine: the course, this package's
+    course (where the instructor's tools live) and the gradebook."""
+    package_course = Path(__file__).resolve().parents[2]
+    paths = [os.path.realpath(coursedir.root), str(package_course)]
     url = coursedir.db_url
     if url.startswith("sqlite:///"):
         paths.append(os.path.dirname(os.path.realpath(url[len("sqlite:///") :])))
@@ -58,15 +68,19 @@ class Session:
     """Everything one grading run needs, built from the loaded nbgrader configuration.
 
     config -- the course's nbgrader configuration (bundle.load_config, or nbgrader's own)
+    assignment -- the assignment's name (its folder in source/, release/, submitted/)
     overrides -- limits given on the command line, by Limits field (None: not given)
     force -- grade unchanged submissions again
     log -- a function taking one line, for what the session says before grading
     """
 
-    def __init__(self, config, overrides=None, force=False, log=print, progress_stream=None):
+    def __init__(
+        self, config, assignment, overrides=None, force=False, log=print, progress_stream=None
+    ):
         from nbgrader.coursedir import CourseDirectory
 
         self.config = config
+        self.assignment = assignment
         self.coursedir = CourseDirectory(config=config)
         self.force = force
         source_db = (
@@ -74,8 +88,9 @@ class Session:
         )
         try:
             if source_db and source_db != self.coursedir.db_url:
-                copy_assignment(source_db, self.coursedir.db_url, self.coursedir, ASSIGNMENT)
-            problems = out_of_sync(self.coursedir, ASSIGNMENT, NOTEBOOK)
+                copy_assignment(source_db, self.coursedir.db_url, self.coursedir, assignment)
+            notebooks = [p.name for p in source_notebooks(self.coursedir, assignment)]
+            problems = out_of_sync(self.coursedir, assignment, notebooks)
             if problems:
                 raise CannotGrade(
                     "the source notebook changed since the last release ("
@@ -84,23 +99,25 @@ class Session:
                     "gradebook and the grader use the same assignment"
                 )
             explicit = explicit_limits(config, overrides)
+            self.reports = reports_dir(config, assignment)
             self.limits, self.limits_note = derived_limits(
-                self.coursedir, config, reports_dir(config), explicit, log=log
+                self.coursedir, config, assignment, self.reports, explicit, log=log
             )
-            self.bundle = build(self.coursedir, config, self.limits)
+            self.bundle = build(self.coursedir, config, self.limits, assignment)
         except (BundleError, ReferenceError) as error:
             raise CannotGrade(str(error)) from None
-        self.recorder = Recorder(self.coursedir, config, self.bundle, reports_dir(config))
+        self.recorder = Recorder(self.coursedir, config, self.bundle, self.reports)
         release = Path(
-            self.coursedir.format_path(self.coursedir.release_directory, ".", ASSIGNMENT), NOTEBOOK
+            self.coursedir.format_path(self.coursedir.release_directory, ".", assignment)
         )
         self.batch = Batch(
             self.recorder,
-            Reference.from_file(release),
+            [Reference.from_file(release / name) for name in notebooks],
             self.limits,
             hidden_paths(self.coursedir),
             force,
             progress_stream,
+            ignore=tuple(self.coursedir.ignore),
         )
 
     @property
@@ -108,7 +125,7 @@ class Session:
         return self.coursedir.format_path(self.coursedir.submitted_directory, ".", ".")
 
     def folders(self, students=()):
-        return find_submissions(self.submitted, ASSIGNMENT, students)
+        return find_submissions(self.submitted, self.assignment, students)
 
 
 CHANGED_ELSEWHERE = (
@@ -120,8 +137,9 @@ CHANGED_ELSEWHERE = (
 class Batch:
     """One run: reads submissions lazily, feeds the runner, records results."""
 
-    def __init__(self, recorder, reference, limits, hide, force, progress_stream=None):
-        self.recorder, self.reference, self.limits = recorder, reference, limits
+    def __init__(self, recorder, references, limits, hide, force, progress_stream=None, ignore=()):
+        self.recorder, self.references, self.limits = recorder, references, limits
+        self.ignore = ignore or DEFAULT_IGNORE
         self.hide, self.force = hide, force
         self.submissions, self.entries, self.skipped = {}, [], []
         self.changed_elsewhere = set()  # unchanged, but their grades were changed since
@@ -143,29 +161,31 @@ class Batch:
         return todo
 
     def tasks(self, todo):
-        """(student, task) for each submission to run; rejected ones are recorded on the way."""
+        """(student, Task) for each submission to run; rejected ones are recorded on the way."""
         for student, (folder, content_hash) in todo.items():
-            submission = read_submission(student, folder, self.reference, content_hash)
+            submission = read_submission(
+                student, folder, self.references, content_hash, ignore=self.ignore
+            )
             self.submissions[student] = submission
             if submission.status == "rejected":
-                self.record(student, {"status": "rejected", "reason": submission.reason})
+                self.record(student, Result(student, "rejected", reason=submission.reason))
                 continue
             yield (
                 student,
-                {
-                    "student": student,
-                    "notebook": submission.notebook,
-                    "files": submission.files,
-                    "limits": self.limits.to_dict(),
-                    "hide": self.hide,
-                    "workdir": str(self.recorder.destination(student).resolve()),
-                    "digest": submission.digest,
-                },
+                Task(
+                    student=student,
+                    notebooks=submission.notebooks,
+                    limits=self.limits,
+                    files=submission.files,
+                    hide=tuple(self.hide),
+                    workdir=str(self.recorder.destination(student).resolve()),
+                ),
             )
 
     def record(self, student, result):
+        """Record a Result; returns the ledger's Entry."""
         if student in self.changed_elsewhere:
-            result = {**result, "notes": [CHANGED_ELSEWHERE, *result.get("notes", [])]}
+            result = replace(result, notes=(CHANGED_ELSEWHERE, *result.notes))
         entry = self.recorder.save(self.submissions[student], result)
         self.entries.append(entry)
         if self.progress is not None:
@@ -182,15 +202,16 @@ class Batch:
                 self.progress.close()
 
 
-def grade_one(config, student, log=lambda line: None):
-    """Grade one student's submission in this process, as every route does; return the
-    ledger entry (status graded, rejected or failed, with reason, notes and flags)."""
+def grade_one(config, assignment, student, log=lambda line: None):
+    """Grade one student's submission in this process, as every route does; return (the
+    ledger's Entry: status graded, rejected or failed, with reason, notes and flags; the
+    Session)."""
     from .dispatch import SerialRunner
 
-    session = Session(config, force=True, log=log)
+    session = Session(config, assignment, force=True, log=log)
     folders = session.folders([student])
     if student not in folders:
-        raise CannotGrade(f"no submission of {ASSIGNMENT} for {student} in {session.submitted}")
+        raise CannotGrade(f"no submission of {assignment} for {student} in {session.submitted}")
     batch = session.batch
     todo = batch.plan(folders)
     batch.run(SerialRunner(), todo, session.bundle, progress=False)

@@ -8,28 +8,56 @@ one line for the grading summary.
 """
 
 import asyncio
-import atexit
 import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-import uuid
-from pathlib import Path
 from time import monotonic
 
+import nbclient
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.provisioning import LocalProvisioner
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbgrader.preprocessors import Execute
-from traitlets import Any
 
-from . import sandbox
+from .sandbox import ExitStatus
+from .sandbox.kernels import KERNEL_NAME, SandboxKernelManager
+from .sandbox.zygote import zygote
+
+# SandboxedExecute overrides private methods of nbclient's NotebookClient and nbconvert's
+# ExecutePreprocessor, whose behaviour it was written against; another version of either may
+# have changed them silently. These are the versions it was checked with (major.minor).
+CHECKED_WITH = {"nbclient": ((0, 10), (0, 11)), "nbconvert": ((7, 16), (7, 17))}
+PRIVATE_OVERRIDES = ("_async_poll_output_msg", "_async_handle_timeout", "_check_assign_resources")
+
+
+class UncheckedVersion(ImportError):
+    """nbclient or nbconvert is a version SandboxedExecute was not checked with."""
+
+
+def check_versions(versions=None, base=Execute):
+    """Fail loudly, saying what to do, when nbclient or nbconvert is not a version this module
+    was checked with, or when a private method it overrides is gone from the base class."""
+    import nbconvert
+
+    versions = versions or {"nbclient": nbclient.__version__, "nbconvert": nbconvert.__version__}
+    problems = []
+    for package, version in versions.items():
+        if tuple(int(part) for part in version.split(".")[:2]) not in CHECKED_WITH[package]:
+            checked = " and ".join(f"{a}.{b}" for a, b in CHECKED_WITH[package])
+            problems.append(f"{package} {version} is installed (checked with {checked})")
+    missing = [name for name in PRIVATE_OVERRIDES if not hasattr(base, name)]
+    if missing:
+        problems.append(f"{', '.join(missing)} no longer exist")
+    if problems:
+        raise UncheckedVersion(
+            "the grader's SandboxedExecute (grading/execute.py) overrides the private methods "
+            f"{', '.join(PRIVATE_OVERRIDES)} of nbclient and nbconvert, but "
+            + "; ".join(problems)
+            + ": install the versions of requirements.txt, or check those methods against the "
+            "new versions and add them to CHECKED_WITH"
+        )
+
+
+check_versions()
 
 PROBE_SECONDS = 5  # how long a kernel has to answer again after a timed-out cell was interrupted
 # Error outputs that an incident explains already (the grader's own, and interrupts).
@@ -75,131 +103,6 @@ def name_of(cell, index):
     return f"cell {grade_id}" if grade_id else f"cell {index + 1} (added by the student)"
 
 
-# --- kernels forked from a zygote -----------------------------------------------------------
-
-
-class Zygote:
-    """The sandbox's kernel zygote of this process (see sandbox.zygote_main), started once."""
-
-    def __init__(self, font_cache):
-        env = {**os.environ, **sandbox.launcher_env(), **sandbox.SINGLE_THREADED}
-        env["MPLCONFIGDIR"] = str(font_cache)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "instructor.sandbox", "--zygote"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=tempfile.gettempdir(),
-        )
-        atexit.register(self.close)
-
-    def alive(self):
-        return self.process.poll() is None
-
-    def spawn(self, argv, cwd, stdin=None, stdout=None):
-        """Fork a launcher with these arguments (and these files as its standard input and
-        output, else /dev/null); return a Popen-like handle on it."""
-        files = {"stdin": str(stdin) if stdin else None, "stdout": str(stdout) if stdout else None}
-        request = json.dumps({"argv": argv, "cwd": str(cwd), **files}) + "\n"
-        self.process.stdin.write(request.encode())
-        self.process.stdin.flush()
-        answer = self.process.stdout.readline()
-        if not answer:
-            raise OSError("the kernel zygote stopped")
-        return ForkedProcess(json.loads(answer)["pid"])
-
-    def close(self):
-        if self.alive():
-            self.process.stdin.close()
-            self.process.wait(timeout=10)
-
-
-_ZYGOTES = {}
-
-
-def zygote(font_cache):
-    """This process's zygote, started (again) when needed."""
-    if font_cache not in _ZYGOTES or not _ZYGOTES[font_cache].alive():
-        _ZYGOTES[font_cache] = Zygote(font_cache)
-    return _ZYGOTES[font_cache]
-
-
-class ForkedProcess:
-    """What jupyter_client needs of a Popen, for a launcher forked by the zygote (which reaps
-    it): is it running, wait for it, signal it."""
-
-    stdin = stdout = stderr = None
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.returncode = None
-        self._started = self._start_time()
-
-    def _start_time(self):
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat.rsplit(")", 1)[1].split()
-        return None if fields[0] in ("Z", "X") else fields[19]
-
-    def poll(self):
-        if self.returncode is None and (
-            self._started is None or self._start_time() != self._started
-        ):
-            self.returncode = -signal.SIGKILL  # gone (the zygote reaped it)
-        return self.returncode
-
-    def wait(self, timeout=None):
-        deadline = None if timeout is None else monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and monotonic() > deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.05)
-        return self.returncode
-
-    def send_signal(self, signum):
-        if self.poll() is None:
-            os.kill(self.pid, signum)
-
-    def kill(self):
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self):
-        self.send_signal(signal.SIGTERM)
-
-
-class ZygoteProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, launching the kernel's launcher from the zygote."""
-
-    zygote = Any()
-
-    async def launch_kernel(self, cmd, **kwargs):
-        launcher = [sys.executable, "-m", "instructor.sandbox"]
-        if cmd[: len(launcher)] != launcher:
-            return await super().launch_kernel(cmd, **kwargs)
-        self.process = self.zygote.spawn(cmd[len(launcher) :], kwargs.get("cwd") or os.getcwd())
-        self.pid, self.pgid = self.process.pid, self.process.pid  # a session of its own
-        self.cwd = kwargs.get("cwd")
-        return self.connection_info
-
-
-class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels come from the zygote when there is one."""
-
-    zygote = Any(None)
-
-    async def _async_pre_start_kernel(self, **kw):
-        if self.provisioner is None and self.zygote is not None:
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ZygoteProvisioner(
-                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self,
-                zygote=self.zygote,
-            )  # fmt: skip
-        return await super()._async_pre_start_kernel(**kw)
-
-
 _ZMQ_CONTEXTS = {}
 
 
@@ -225,7 +128,7 @@ class GraderFailure(Exception):
 class SandboxedExecute(Execute):
     """nbgrader's Execute, with the kernel in a sandbox and every failure ending in a score.
 
-    - the kernel is started by sandbox.py (limits and isolation), over IPC sockets;
+    - the kernel is started by the sandbox's launcher (limits, isolation), over IPC sockets;
     - each cell may run `limits.cell_timeout` seconds (nbgrader interrupts it, the cell fails);
       a kernel that does not answer again within a few seconds is stopped;
     - the whole notebook may run `limits.notebook_timeout` seconds;
@@ -253,7 +156,7 @@ class SandboxedExecute(Execute):
         specs.ensure_native_kernel = False
         self.km = SandboxKernelManager(
             zygote=zygote(self.workspace.font_cache) if self.workspace.use_zygote else None,
-            kernel_name=sandbox.KERNEL_NAME,
+            kernel_name=KERNEL_NAME,
             kernel_spec_manager=specs,
             transport="ipc",
             ip=str(self.workspace.ipc / "k"),
@@ -438,8 +341,8 @@ class SandboxedExecute(Execute):
     def _exit_reason(self, all_lines=False):
         """How the kernel's sandbox ended, with the last line its kernel wrote, if any (the
         last lines of its log with all_lines, for a kernel that could not start)."""
-        status = sandbox.read_status(self.workspace.status_file)
-        reason = sandbox.describe_exit(status) if status else ""
+        status = ExitStatus.read(self.workspace.status_file)
+        reason = status.describe() if status.recorded else ""
         try:
             lines = (self.workspace.private / "kernel.log").read_text(errors="replace").splitlines()
         except OSError:
@@ -447,7 +350,7 @@ class SandboxedExecute(Execute):
         lines = [line.rstrip() for line in lines if line.strip()]
         if all_lines and lines:
             reason += "; its log ends:\n" + "\n".join(line[:300] for line in lines[-20:])
-        elif lines and status.get("exit") not in (None, 0):
+        elif lines and status.exit not in (None, 0):
             reason += f"; it said: {lines[-1].strip()[:200]}"
         return reason
 

@@ -24,9 +24,10 @@ from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from .messages import Result
 from .worker import grade_submission
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # the whole instructor package, engine included
 # Run on the cluster after an upload: drop the modules of this package already imported there.
 FORGET_PACKAGE = (
     "import sys\n"
@@ -47,15 +48,14 @@ class BundlePlugin(WorkerPlugin):
         self.bundle = bundle
 
     def setup(self, worker=None):
-        _BUNDLES[self.bundle["fingerprint"]] = self.bundle
+        _BUNDLES[self.bundle.fingerprint] = self.bundle
 
 
 def grade_on_worker(task, fingerprint):
     """The task run by Dask: grade a submission with the bundle installed on this worker."""
     bundle = _BUNDLES.get(fingerprint)
     if bundle is None:
-        return {"student": task["student"], "status": "failed",
-                "reason": "the worker had not received the assignment"}  # fmt: skip
+        return Result(task.student, "failed", reason="the worker had not received the assignment")
     return grade_submission(task, bundle)
 
 
@@ -89,7 +89,7 @@ def _failed(task, error):
     else:
         reason = f"the task failed on the cluster ({name}: {error})"
     trace = "".join(traceback.format_exception(error)) if isinstance(error, BaseException) else ""
-    return {"student": task["student"], "status": "failed", "reason": reason, "trace": trace}
+    return Result(task.student, "failed", reason=reason, trace=trace)
 
 
 def package_zip(folder):
@@ -161,7 +161,7 @@ class DaskRunner:
         from distributed import as_completed
 
         self.client.register_plugin(BundlePlugin(bundle))
-        fingerprint = bundle["fingerprint"]
+        fingerprint = bundle.fingerprint
         items = iter(items)
         pending = as_completed()
         keys, tasks = {}, {}
@@ -175,7 +175,7 @@ class DaskRunner:
                 grade_on_worker,
                 task,
                 fingerprint,
-                key=f"grade-{task['student']}-{uuid.uuid4().hex[:8]}",
+                key=f"grade-{task.student}-{uuid.uuid4().hex[:8]}",
                 retries=self.retries,
                 pure=False,
             )

@@ -1,4 +1,4 @@
-"""What a worker needs to grade any submission of the assignment, as plain data.
+"""What a worker needs to grade any submission of an assignment: the Bundle (messages.py).
 
 Workers share no file system with the instructor's machine: every task carries the
 submission, and the bundle built here (sent once to every worker) carries the rest:
@@ -6,31 +6,33 @@ submission, and the bundle built here (sent once to every worker) carries the re
 - a private gradebook, in SQLite bytes, holding only the assignment's notebook and cells (not a
   single student or grade), for nbgrader's sanitizing preprocessors (OverwriteCells needs the
   locked cells' sources, with the hidden tests);
-- the helper files of the source assignment (init_utils.py, public_tests.py), which overwrite
+- the helper files of the source assignment (its helper modules and data), which overwrite
   any file of the same name a student submitted, as nbgrader does;
-- the exercises, from the SOURCE notebook's test cells: for each, its answer cell, test cell,
-  function, kind, points (the cell's nbgrader metadata) and the code of its hidden cases, for
-  the clean re-check;
+- the exercises the SOURCE notebook declares in its test cells' metadata (`declared`), for the
+  clean re-check;
 - the nbgrader configuration of the course, for the preprocessors' settings.
+
+Nothing here knows an assignment's name, notebook or functions: they come from the source
+folder, its notebook's metadata and the gradebook.
 """
 
 import ast
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from .course import ANSWER_CELLS, ASSIGNMENT, EXERCISES, NOTEBOOK
+from .messages import Bundle, Exercise
+from .scan import Guarded, bound_and_called
 
 # Changes whenever the way submissions are graded changes, so that --force is not needed then.
-GRADER_VERSION = "2"
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
+GRADER_VERSION = "3"
 # nbgrader configuration sections the worker's preprocessors read.
 WORKER_SECTIONS = (
     "Execute",
@@ -53,73 +55,65 @@ class BundleError(Exception):
     """The assignment cannot be graded yet; the message says what to do."""
 
 
-def load_config(root):
-    """The course's nbgrader configuration, read as nbgrader reads it (user files, then course)."""
-    from jupyter_core.paths import jupyter_config_path
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
-    config = Config()
-    for folder in [*reversed(jupyter_config_path()), str(root)]:
-        if Path(folder, "nbgrader_config.py").is_file():
-            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
-    return config
-
-
 def _plain(config, sections):
     """The given sections of a traitlets Config as plain dictionaries (safe to send)."""
     return {s: {k: v for k, v in dict(config[s]).items()} for s in sections if s in config}
 
 
-def exercises_from_source(source_notebook):
-    """Each exercise's cells, function, kind, points and hidden cases' code, from the source."""
+def declared(source_notebook):
+    """The exercises a source notebook declares, in notebook order.
+
+    A test cell declares its exercise in its metadata, next to nbgrader's:
+
+        "grading": {"exercise": "sigmoid", "answer_cell": "sigmoid-answer",
+                    "function": "sigmoid", "checks": "activation_tests"}
+
+    Its points are nbgrader's (the cell's "points"); its code, hidden tests included, is the
+    check the clean re-check replays. A notebook without declarations has no re-check: plain
+    nbgrader test cells are graded by the sandboxed run alone.
+    """
     nb = nbformat.read(source_notebook, as_version=4)
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
     exercises = []
-    for name, test_id in EXERCISES.items():
-        test = cells.get(test_id)
-        if test is None:
-            raise BundleError(f"the source notebook has no test cell {test_id}")
-        call = _grade_call(test.source)
-        hidden = HIDDEN.search(test.source)
-        points = test.metadata.get("nbgrader", {}).get("points")
-        if points is None:
-            raise BundleError(f"the test cell {test_id} of the source notebook has no points")
+    for cell in nb.cells:
+        declaration = cell.metadata.get("grading")
+        if not declaration:
+            continue
+        nbgrader = cell.metadata.get("nbgrader", {})
+        where = f"the cell {nbgrader.get('grade_id') or '(no grade id)'} of {Path(source_notebook).name}"
+        if not nbgrader.get("grade") or nbgrader.get("points") is None:
+            raise BundleError(f"{where} declares an exercise but is not a graded cell with points")
+        missing = [
+            k for k in ("exercise", "answer_cell", "function", "checks") if not declaration.get(k)
+        ]
+        if missing:
+            raise BundleError(f"{where} declares an exercise without {', '.join(missing)}")
+        if declaration["answer_cell"] not in cells:
+            raise BundleError(
+                f"{where} names an answer cell {declaration['answer_cell']} that does not exist"
+            )
         exercises.append(
-            {
-                "name": name,
-                "test_cell": test_id,
-                "answer_cell": ANSWER_CELLS[name],
-                "function": call["function"],
-                "kind": call["kind"],
-                "points": float(points),
-                "hidden_source": hidden.group(1) if hidden else "hidden_cases = []\n",
-            }
+            Exercise(
+                name=declaration["exercise"],
+                notebook=Path(source_notebook).stem,
+                test_cell=nbgrader["grade_id"],
+                answer_cell=declaration["answer_cell"],
+                function=declaration["function"],
+                checks=declaration["checks"],
+                points=float(nbgrader["points"]),
+                test_source=cell.source,
+            )
         )
-    return exercises
+    return tuple(exercises)
 
 
-def _grade_call(source):
-    """function and kind of the grade_exercise(...) call of a test cell."""
-    for node in ast.walk(ast.parse(source)):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "grade_exercise"
-        ):
-            args = node.args
-            keywords = {k.arg: k.value for k in node.keywords}
-            kind = args[1] if len(args) > 1 else keywords.get("kind")
-            if len(args) > 3 or "points" in keywords:
-                raise BundleError(
-                    "a test cell of the source notebook passes points to grade_exercise: the "
-                    "points of an exercise are its grade cell's nbgrader metadata only"
-                )
-            return {
-                "function": args[0].id if args and isinstance(args[0], ast.Name) else None,
-                "kind": kind.value if isinstance(kind, ast.Constant) else None,
-            }
-    raise BundleError("a test cell of the source notebook does not call grade_exercise(...)")
+def source_notebooks(coursedir, assignment):
+    """The assignment's notebooks in the source folder, sorted by name."""
+    source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    notebooks = sorted(p for p in source.glob("*.ipynb") if p.is_file())
+    if not notebooks:
+        raise BundleError(f"the source folder {source} holds no notebook")
+    return notebooks
 
 
 def assignment_cells(db_url, course_id, assignment, notebook_id):
@@ -168,24 +162,26 @@ def write_cells(db_url, course_id, assignment, notebook_id, cells):
 def copy_assignment(from_url, to_url, coursedir, assignment):
     """Put the assignment as one gradebook holds it into another (the demo class's gradebook
     takes it from the course's, which generate_assignment writes)."""
-    notebook_id = NOTEBOOK.removesuffix(".ipynb")
-    cells = assignment_cells(from_url, coursedir.course_id, assignment, notebook_id)
     if to_url.startswith("sqlite:///"):
         path = Path(to_url[len("sqlite:///") :])
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             _stamp(path)
-    write_cells(to_url, coursedir.course_id, assignment, notebook_id, cells)
+    for notebook in source_notebooks(coursedir, assignment):
+        cells = assignment_cells(from_url, coursedir.course_id, assignment, notebook.stem)
+        write_cells(to_url, coursedir.course_id, assignment, notebook.stem, cells)
 
 
-def private_gradebook(db_url, course_id, assignment, notebook_id):
-    """SQLite bytes of a new gradebook holding only the assignment's notebook and cells."""
-    cells = assignment_cells(db_url, course_id, assignment, notebook_id)
+def private_gradebook(db_url, course_id, assignment, notebook_ids):
+    """(SQLite bytes of a new gradebook holding only the assignment's notebooks and cells,
+    {notebook id: its cells})."""
+    cells = {n: assignment_cells(db_url, course_id, assignment, n) for n in notebook_ids}
     folder = Path(tempfile.mkdtemp(prefix="igrade-gradebook-"))
     try:
         path = folder / "gradebook.db"
         _stamp(path)
-        write_cells(f"sqlite:///{path}", course_id, assignment, notebook_id, cells)
+        for notebook_id, its_cells in cells.items():
+            write_cells(f"sqlite:///{path}", course_id, assignment, notebook_id, its_cells)
         return path.read_bytes(), cells
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -207,42 +203,57 @@ def _stamp(path):
         )
 
 
-def build(coursedir, config, limits):
-    """The bundle of the assignment, as a dictionary of plain data."""
-    notebook_id = NOTEBOOK.removesuffix(".ipynb")
-    source = Path(coursedir.format_path(coursedir.source_directory, ".", ASSIGNMENT))
-    if not (source / NOTEBOOK).is_file():
-        raise BundleError(f"the source notebook {source / NOTEBOOK} does not exist")
+def build(coursedir, config, limits, assignment):
+    """The Bundle of an assignment."""
+    notebooks = source_notebooks(coursedir, assignment)
+    source = notebooks[0].parent
     gradebook, cells = private_gradebook(
-        coursedir.db_url, coursedir.course_id, ASSIGNMENT, notebook_id
+        coursedir.db_url, coursedir.course_id, assignment, [n.stem for n in notebooks]
     )
     helpers = {
         str(p.relative_to(source)): p.read_bytes()
         for p in sorted(source.rglob("*"))
         if p.is_file() and p.suffix != ".ipynb" and not _ignored(p.relative_to(source), coursedir)
     }
-    exercises = exercises_from_source(source / NOTEBOOK)
+    exercises = tuple(e for notebook in notebooks for e in declared(notebook))
+    for exercise in exercises:
+        if f"{exercise.checks}.py" not in helpers:
+            raise BundleError(
+                f"the exercise {exercise.name} runs its test in {exercise.checks}.py, which the "
+                f"source folder {source} does not hold"
+            )
     assignment_key = _hash(
         {
             "version": GRADER_VERSION,
             "cells": cells,
             "helpers": {n: hashlib.sha256(b).hexdigest() for n, b in helpers.items()},
-            "exercises": exercises,
+            "exercises": [asdict(e) for e in exercises],
         }
     )
-    fingerprint = _hash({"assignment": assignment_key, "limits": limits.to_dict()})
-    return {
-        "assignment": ASSIGNMENT,
-        "notebook_id": notebook_id,
-        "course_id": coursedir.course_id,
-        "gradebook": gradebook,
-        "helpers": helpers,
-        "exercises": exercises,
-        "config": _plain(config, WORKER_SECTIONS),
-        "limits": limits.to_dict(),
-        "assignment_key": assignment_key,  # the assignment as graded, whatever the limits
-        "fingerprint": fingerprint,  # the assignment and the limits
-    }
+    modules = [Path(name).stem for name in helpers if name.endswith(".py") and "/" not in name]
+    tested = set().union(*(bound_and_called(e.test_source) for e in exercises))
+    return Bundle(
+        assignment=assignment,
+        notebooks=tuple(n.stem for n in notebooks),
+        gradebook=gradebook,
+        helpers=helpers,
+        exercises=exercises,
+        config=_plain(config, WORKER_SECTIONS),
+        guarded=Guarded.of(modules, tested | _checks_functions(helpers, exercises)),
+        assignment_key=assignment_key,
+        fingerprint=_hash({"assignment": assignment_key, "limits": limits.to_dict()}),
+    )
+
+
+def _checks_functions(helpers, exercises):
+    """Names of the functions and classes the checks modules define (the tests' machinery)."""
+    names = set()
+    for module in {e.checks for e in exercises}:
+        tree = ast.parse(helpers[f"{module}.py"])
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and not node.name.startswith("_"):
+                names.add(node.name)
+    return names
 
 
 def _hash(data):

@@ -73,8 +73,8 @@ def gradebook_problems(source_nb, db_url, course_id, assignment, notebook_id):
     return problems
 
 
-def release_problems(source_nb, source_dir, release_dir, notebook_name, ignore=()):
-    """How the student release differs from what the source generates."""
+def release_problems(source_nb, release_dir, notebook_name):
+    """How the student release's notebook differs from what the source generates."""
     release_path = Path(release_dir) / notebook_name
     if not release_path.is_file():
         return [f"the release has no {notebook_name}"]
@@ -94,12 +94,19 @@ def release_problems(source_nb, source_dir, release_dir, notebook_name, ignore=(
         ]
         if stale:
             problems.append(f"the release's {notebook_name} is older in cells " + _names(stale))
+    return problems
+
+
+def helper_problems(source_dir, release_dir, ignore):
+    """How the release's helper files differ from the source's (nbgrader's ignore patterns
+    left out)."""
+    from .intake import ignored
+
+    problems = []
     helpers = sorted(
         p.relative_to(source_dir)
         for p in Path(source_dir).rglob("*")
-        if p.is_file()
-        and p.suffix != ".ipynb"
-        and not any(part in ignore or part.endswith(".pyc") for part in p.parts)
+        if p.is_file() and p.suffix != ".ipynb" and not ignored(p.relative_to(source_dir), ignore)
     )
     differing = [
         str(h)
@@ -112,15 +119,20 @@ def release_problems(source_nb, source_dir, release_dir, notebook_name, ignore=(
     return problems
 
 
-def out_of_sync(coursedir, assignment, notebook_name):
+def out_of_sync(coursedir, assignment, notebook_names):
     """Every difference between source, release and gradebook, one short phrase each."""
     source_dir = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
     release_dir = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
-    source_path = source_dir / notebook_name
-    if not source_path.is_file():
-        return [f"the source notebook {source_path} does not exist"]
-    source_nb = nbformat.read(source_path, as_version=4)
-    notebook_id = Path(notebook_name).stem
-    return gradebook_problems(
-        source_nb, coursedir.db_url, coursedir.course_id, assignment, notebook_id
-    ) + release_problems(source_nb, source_dir, release_dir, notebook_name, set(coursedir.ignore))
+    problems = []
+    for notebook_name in notebook_names:
+        source_path = source_dir / notebook_name
+        if not source_path.is_file():
+            problems.append(f"the source notebook {source_path} does not exist")
+            continue
+        source_nb = nbformat.read(source_path, as_version=4)
+        notebook_id = Path(notebook_name).stem
+        problems += gradebook_problems(
+            source_nb, coursedir.db_url, coursedir.course_id, assignment, notebook_id
+        )
+        problems += release_problems(source_nb, release_dir, notebook_name)
+    return problems + helper_problems(source_dir, release_dir, tuple(coursedir.ignore))

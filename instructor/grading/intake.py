@@ -15,14 +15,16 @@ for the summary. It repairs:
   place), changed to markdown (changed back), or whose grading metadata was edited or stripped
   (taken from the release; cells without metadata are recognised by their content); cells the
   student added stay where they were, without grading metadata;
-- the notebook's name: when Initialization.ipynb is missing or unusable, another notebook of the
-  submission that holds the assignment's answer cells is graded, and the summary says so.
+- the notebook's name: when the notebook of the release's name is missing or unusable, another
+  notebook of the submission that holds the assignment's answer cells is graded, and the
+  summary says so.
 
 Rejected are: no notebook, an empty file, text that is not JSON, JSON that is not a notebook,
 a notebook without any of the assignment's answer cells, files beyond the size limit.
 """
 
 import copy
+import fnmatch
 import hashlib
 import json
 import os
@@ -33,8 +35,17 @@ from pathlib import Path
 
 import nbformat
 
-# Files of a submission folder that are never graded or copied (nbgrader's CourseDirectory.ignore).
-IGNORED = (".ipynb_checkpoints", "__pycache__", "feedback")
+
+def _nbgrader_ignore():
+    """nbgrader's default CourseDirectory.ignore (the course's config may set another list)."""
+    from nbgrader.coursedir import CourseDirectory
+
+    return tuple(CourseDirectory().ignore)
+
+
+# Files of a submission folder that are never graded or copied: nbgrader's
+# CourseDirectory.ignore patterns; the Session passes the course's own.
+DEFAULT_IGNORE = _nbgrader_ignore()
 MAX_NOTEBOOK_MB = 512  # larger notebook files are not read
 MAX_CLEAN_NOTEBOOK_MB = 20  # a notebook without its outputs must be smaller than this
 MAX_OTHER_FILES_MB = 50  # other files of a submission, in total
@@ -51,7 +62,9 @@ class Rejected(Exception):
 class Submission:
     """One student's submission as the grader uses it.
 
-    status -- "ok" (notebook is the normalised notebook, as JSON text) or "rejected" (reason)
+    status -- "ok" (notebooks holds the normalised notebooks) or "rejected" (reason)
+    notebooks -- {notebook id of the release: the normalised notebook, as JSON text}
+    notebook_name -- the submitted file(s) graded, for the summary
     notes -- one line per repair or oddity, for the summary
     files -- the other regular files of the submission, by relative path (copied next to the
         notebook when it runs, like nbgrader does)
@@ -64,7 +77,7 @@ class Submission:
     status: str = "ok"
     reason: str = ""
     notes: list = field(default_factory=list)
-    notebook: str = ""
+    notebooks: dict = field(default_factory=dict)
     notebook_name: str = ""
     files: dict = field(default_factory=dict)
 
@@ -91,6 +104,13 @@ class Reference:
             self.test_of[answer] = graded[0] if graded else None
         self._sources = {
             self._key(c.source): g for g, c in self.cells.items() if not self._answer(g)
+        }
+        # cells of the release without nbgrader metadata (plain nbgrader assignments have
+        # some): a submission's copy of one is not a cell the student added
+        self.plain = {
+            self._key(c.source)
+            for c in self.nb.cells
+            if not c.metadata.get("nbgrader", {}).get("grade_id")
         }
 
     @classmethod
@@ -128,19 +148,22 @@ class Reference:
 # --- files ---------------------------------------------------------------------------------------
 
 
-def _ignored(relative):
-    return any(part in IGNORED for part in Path(relative).parts) or relative.endswith(".pyc")
+def ignored(relative, ignore=DEFAULT_IGNORE):
+    """Does a path of a submission match one of nbgrader's ignore patterns (in any part)?"""
+    return any(
+        fnmatch.fnmatch(part, pattern) for part in Path(relative).parts for pattern in ignore
+    )
 
 
-def submission_files(folder):
+def submission_files(folder, ignore=DEFAULT_IGNORE):
     """Regular files of a submission folder (no symbolic links), as sorted relative paths."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in IGNORED)
+        dirnames[:] = sorted(d for d in dirnames if not ignored(d, ignore))
         for name in filenames:
             path = Path(dirpath, name)
             relative = str(path.relative_to(folder))
-            if path.is_file() and not path.is_symlink() and not _ignored(relative):
+            if path.is_file() and not path.is_symlink() and not ignored(relative, ignore):
                 found.append(relative)
     return sorted(found)
 
@@ -463,7 +486,11 @@ def normalise(content, reference):
         )
     if edited:
         notes.append(f"read-only cells had been edited; graded with the originals: {_list(edited)}")
-    added = sum(1 for _, g in identified if g is None)
+    added = sum(
+        1
+        for c, g in identified
+        if g is None and Reference._key(_as_text(c.get("source", ""))) not in reference.plain
+    )
     if added:
         notes.append(f"{added} cell(s) added by the student, kept in place")
     cells = _order(identified, reference, notes)
@@ -549,10 +576,10 @@ def _choose(folder, reference, notes):
     return chosen, text
 
 
-def _other_files(folder, notes):
+def _other_files(folder, notes, ignore):
     """{relative path: bytes} of the submission's other files, up to a total size."""
     files, total, skipped = {}, 0, []
-    for relative in submission_files(folder):
+    for relative in submission_files(folder, ignore):
         if relative.endswith(".ipynb"):
             continue
         size = (folder / relative).stat().st_size
@@ -566,15 +593,44 @@ def _other_files(folder, notes):
     return files
 
 
-def read_submission(student, folder, reference, content_hash=None):
+def _choose_each(folder, references, notes):
+    """{notebook id: (name, text)} of an assignment of several notebooks: each one by its name
+    (a missing or unusable one is left out, with a note: its cells score nothing)."""
+    chosen = {}
+    for reference in references:
+        name = reference.notebook_name
+        path = folder / name
+        if not path.is_file() or path.is_symlink():
+            notes.append(f"{name} was not submitted: its cells score 0")
+            continue
+        try:
+            text, _, more = _load(path, reference)
+        except Rejected as why:
+            notes.append(f"{name} could not be graded ({why}): its cells score 0")
+            continue
+        notes.extend(f"{name}: {line}" for line in more)
+        chosen[Path(name).stem] = (name, text)
+    if not chosen:
+        raise Rejected("none of the assignment's notebooks could be graded")
+    return chosen
+
+
+def read_submission(student, folder, references, content_hash=None, ignore=DEFAULT_IGNORE):
     """The Submission of one student (read-only: nothing in folder is changed).
 
+    references -- a Reference per notebook of the release (or one Reference)
     content_hash -- digest(folder), when it is known already
+    ignore -- nbgrader's ignore patterns of the course (files never graded or copied)
     """
     folder = Path(folder)
+    references = [references] if isinstance(references, Reference) else list(references)
     submission = Submission(student=student, folder=folder, digest=content_hash or digest(folder))
     try:
-        name, text = _choose(folder, reference, submission.notes)
+        if len(references) == 1:
+            name, text = _choose(folder, references[0], submission.notes)
+            chosen = {Path(references[0].notebook_name).stem: (name, text)}
+        else:
+            chosen = _choose_each(folder, references, submission.notes)
     except Rejected as why:
         submission.status, submission.reason = "rejected", str(why)
         return submission
@@ -582,6 +638,7 @@ def read_submission(student, folder, reference, content_hash=None):
         submission.status = "rejected"
         submission.reason = f"the submission could not be read ({type(error).__name__}: {error})"
         return submission
-    submission.notebook, submission.notebook_name = text, name
-    submission.files = _other_files(folder, submission.notes)
+    submission.notebooks = {n: text for n, (_, text) in chosen.items()}
+    submission.notebook_name = ", ".join(name for name, _ in chosen.values())
+    submission.files = _other_files(folder, submission.notes, ignore)
     return submission

@@ -1,0 +1,42 @@
+"""The grading engine: one grading of an assignment, whatever route asked for it.
+
+    session.py    Session (one grading run, built from the loaded nbgrader config), Batch,
+                  grade_one; the entry point of every route
+    messages.py   Exercise, Bundle, Task, Result, Score: what the parts send one another
+    bundle.py     the Bundle of an assignment, with the exercises its source notebook declares
+    sync.py       do the source, the release and the gradebook agree?
+    reference.py  the source notebook graded as a submission: full marks? time limits
+    intake.py     reading a submission without changing it; odd notebooks repaired or rejected
+    dispatch.py   where tasks run: in this process, or on Dask
+    worker.py     grading one Task: nbgrader's pipeline around the sandboxed run, the
+                  re-check, the corrections and the flags
+    execute.py    SandboxedExecute: nbgrader's Execute with the kernel in the sandbox
+    recheck/      the clean re-check of each answer (child in the sandbox, replay here)
+    scan.py       the static scan for tampering patterns
+    sandbox/      where student code runs: limits, the one launcher, isolation, the zygote
+    record.py     the gradebook, the autograded folder and the ledger (ledger.py) are written
+    progress.py   the progress line of a run
+
+Nothing in this package names an assignment: notebooks, exercises and points come from the
+course's nbgrader config, the source folder and its notebook's metadata. Importing it is cheap
+(the sandbox's launcher imports this package before running student code).
+"""
+
+_EXPORTS = {
+    "CannotGrade": "session",
+    "Session": "session",
+    "grade_one": "session",
+    "reports_dir": "session",
+    "Limits": "sandbox",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(name)
+
+
+__all__ = list(_EXPORTS)

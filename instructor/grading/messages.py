@@ -1,0 +1,130 @@
+"""What the parts of the grading engine send one another: frozen dataclasses, no string keys.
+
+    Exercise  one graded exercise, as the source notebook declares it
+    Bundle    what every worker needs to grade any submission of an assignment (bundle.py)
+    Task      one submission to grade (session.py -> worker.py)
+    Result    what grading one submission gave (worker.py -> record.py)
+    Score     one exercise's points in a Result
+
+A Bundle and its Tasks travel to Dask workers by pickle; the package is uploaded with them.
+"""
+
+from dataclasses import dataclass, field
+
+from .sandbox import Limits
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise, declared in its test cell's metadata (see bundle.declared).
+
+    name -- short name, used in summaries and reports ("sigmoid")
+    notebook -- the id (file name without .ipynb) of the notebook it is in
+    test_cell -- nbgrader grade id of its test cell, whose points are the exercise's
+    answer_cell -- nbgrader grade id of the cell where the student writes the function
+    function -- name of the graded function
+    checks -- helper module (file name without .py) whose namespace the test cell runs in
+    points -- the test cell's nbgrader points
+    test_source -- the test cell's code in the SOURCE notebook, hidden tests included
+    """
+
+    name: str
+    notebook: str
+    test_cell: str
+    answer_cell: str
+    function: str
+    checks: str
+    points: float
+    test_source: str
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Everything a worker needs to grade any submission of one assignment.
+
+    notebooks -- the ids of the assignment's notebooks (file names without .ipynb), in order
+    gradebook -- SQLite bytes of a gradebook holding only the assignment's notebooks and cells
+        (no student, no grade), for nbgrader's sanitizing preprocessors
+    helpers -- the source assignment's other files, by relative path: they overwrite any file
+        of the same name a student submitted, as nbgrader does
+    config -- the nbgrader configuration sections the worker's preprocessors read
+    guarded -- names and modules answers must not rebind (scan.Guarded)
+    assignment_key -- the assignment as graded (cells, helpers, exercises, grader version)
+    fingerprint -- the assignment as graded and the limits
+    """
+
+    assignment: str
+    notebooks: tuple
+    gradebook: bytes
+    helpers: dict
+    exercises: tuple
+    config: dict
+    guarded: object
+    assignment_key: str
+    fingerprint: str
+
+    def exercise(self, name):
+        return next(e for e in self.exercises if e.name == name)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One submission to grade, with everything the worker needs besides the Bundle.
+
+    notebooks -- {notebook id: the normalised notebook (intake.py), as JSON text}: the
+        notebooks of the assignment the student submitted
+    files -- the submission's other regular files, by relative path
+    hide -- folders the submission's code must not see
+    workdir -- where the notebook runs in an isolated sandbox (the path nbgrader would use)
+    """
+
+    student: str
+    notebooks: dict
+    limits: Limits
+    files: dict = field(default_factory=dict)
+    hide: tuple = ()
+    workdir: str | None = None
+
+
+@dataclass(frozen=True)
+class Score:
+    """One exercise of a graded submission: points from the notebook's own run, from the clean
+    re-check (None when it could not run), the points kept, and the most possible."""
+
+    in_kernel: float
+    clean: float | None
+    final: float
+    max: float
+
+
+@dataclass(frozen=True)
+class Result:
+    """What grading one submission gave.
+
+    status -- "graded", "rejected" (reason says why) or "failed" (the grader's fault: reason
+        and trace say what happened; the submission is graded again on the next run)
+    notebooks -- {notebook id: the graded notebook, as JSON text} (graded only)
+    scores -- {exercise name: Score}
+    notes -- one line per repair, incident or error, for the summary
+    flags -- one line per reason to review the submission by hand
+    review -- grade ids of the test cells to mark for manual grading
+    isolation -- the sandbox's isolation: "namespaces" or "limits"
+    cell_seconds -- seconds each code cell ran, by grade id (or position)
+    recheck_seconds -- seconds the clean re-check took
+    worker -- where it was graded; seconds -- how long it took
+    """
+
+    student: str
+    status: str
+    reason: str = ""
+    notebooks: dict = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)
+    notes: tuple = ()
+    flags: tuple = ()
+    review: tuple = ()
+    isolation: str | None = None
+    cell_seconds: dict = field(default_factory=dict)
+    recheck_seconds: float = 0.0
+    worker: str | None = None
+    seconds: float | None = None
+    trace: str = ""

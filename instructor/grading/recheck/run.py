@@ -1,0 +1,223 @@
+"""The re-check's side in the grader: ask the sandbox, replay its answers into the test cells.
+
+1. Each exercise's test cell (from the SOURCE notebook, hidden tests included) runs here, in a
+   clean process, in the namespace of its checks module (the helper file its exercise declares,
+   e.g. activation_tests.py), with the student's function replaced by a stand-in that REPLAYS what
+   the sandbox answered (`Replay`). The cell runs exactly as nbgrader would run it: its last
+   expression is its result.
+2. Calls the stand-in has no answer for yet are recorded, and the sandbox (child.py, started
+   through the one launcher) is asked for them: it runs only the answer cell, then calls the
+   function with those arguments. Then the test cells run again. A test cell whose checks
+   catch errors (the course's grade_exercise does) asks for all its calls in the first round;
+   one that stops at its first failed assert asks for one more call per round, up to
+   MAX_ROUNDS.
+3. The cell's result scores as ExercisePoints and nbgrader score it: a number is the share of
+   the exercise's points earned, no result is full marks, an error or anything written to
+   stderr is zero.
+
+The expected values never reach the sandbox, and the student's code never runs here.
+"""
+
+import ast
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..sandbox import launch
+from .codec import Codec, decode, key_of
+
+MAX_ROUNDS = 6  # sandbox runs for one submission's re-check, at most
+
+
+class UnknownCall(Exception):
+    """A call the sandbox has not answered yet (recorded, and asked in the next round)."""
+
+
+class Raised(Exception):
+    """An exception the student's function raised in the sandbox, raised again for the checks."""
+
+
+@dataclass
+class Answers:
+    """What the sandbox answered for one exercise: each call's outcome, by its key, or why the
+    answer could not be called at all (failure)."""
+
+    calls: dict = field(default_factory=dict)
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class CleanScore:
+    """An exercise's answer scored on its own: points, and what its checks printed."""
+
+    points: float
+    messages: str
+
+
+def failure_reason(answer):
+    """Why an exercise's answer could not be called at all, in words."""
+    outcome = answer.get("outcome")
+    if outcome == "missing":
+        return "the answer cell does not define the function"
+    if outcome == "cell_error":
+        error = answer.get("error", {})
+        return f"running the answer cell raised {error.get('type')}: {error.get('message')}"
+    if outcome == "timeout":
+        return "the answer did not finish in time"
+    if outcome == "too_large":
+        return "the answer returned too much data"
+    if outcome == "crashed":
+        return "the answer crashed the interpreter"
+    return "the answer could not be checked"
+
+
+class Replay:
+    """The student's function, as the checks see it: each call gives what the sandbox answered
+    for the same arguments; unknown calls are recorded and raise UnknownCall."""
+
+    def __init__(self, answers, codec):
+        self.answers, self.codec = answers, codec
+        self.unknown = []  # encoded arguments of the calls not answered yet
+
+    def __call__(self, *args):
+        if self.answers.failure:
+            raise Raised(self.answers.failure)
+        encoded = [self.codec.encode(a) for a in args]
+        call = self.answers.calls.get(key_of(encoded))
+        if call is None:
+            if encoded not in self.unknown:
+                self.unknown.append(encoded)
+            raise UnknownCall("not checked yet")
+        if call.get("outcome") == "raised":
+            if call.get("type") == "NotImplementedError":
+                raise NotImplementedError(call.get("message", ""))
+            raise type(str(call.get("type", "Error")), (Raised,), {})(call.get("message", ""))
+        return decode(call.get("value", {}))
+
+
+_CHECKS = {}
+
+
+def checks_namespace(source):
+    """The public names of a checks module (its source given), loaded once in this process."""
+    key = hash(source)
+    if key not in _CHECKS:
+        module = types.ModuleType("checks_for_grading")
+        exec(compile(source, "checks", "exec"), module.__dict__)
+        _CHECKS[key] = {k: v for k, v in vars(module).items() if not k.startswith("_")}
+    return _CHECKS[key]
+
+
+def python_source(source):
+    """A cell as plain Python (IPython magics and shell escapes rewritten)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 -- fall back to the cell as written
+        return source
+
+
+def run_test_cell(source, namespace):
+    """Run a test cell's code as a kernel would; (result, stdout, stderr, error or None)."""
+    tree = ast.parse(python_source(source))
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    out, err = io.StringIO(), io.StringIO()
+    result = error = None
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            exec(compile(tree, "<test cell>", "exec"), namespace)
+            if last is not None:
+                result = eval(compile(ast.Expression(last.value), "<test cell>", "eval"), namespace)
+        except Exception as caught:  # noqa: BLE001 -- nbgrader's rule: an error scores zero
+            error = caught
+    return result, out.getvalue(), err.getvalue(), error
+
+
+def points_of(result, stderr, error, maximum):
+    """The points of a test cell's run, by nbgrader's rules and the course's ExercisePoints."""
+    if error is not None or stderr:
+        return 0.0
+    if result is None:
+        return float(maximum)
+    try:
+        share = float(repr(result))
+    except (TypeError, ValueError):
+        return float(maximum)  # nbgrader gives full points to a result that is no number
+    return round(min(max(share, 0.0), 1.0) * float(maximum), 2)
+
+
+def score_round(exercises, checks, answers, codec):
+    """Run every test cell with its replay; ({name: CleanScore}, {name: unknown calls})."""
+    scores, unknown = {}, {}
+    for exercise in exercises:
+        replay = Replay(answers[exercise.name], codec)
+        namespace = {**checks[exercise.checks], "__builtins__": __builtins__}
+        namespace[exercise.function] = replay
+        result, out, err, error = run_test_cell(exercise.test_source, namespace)
+        if replay.unknown:
+            unknown[exercise.name] = replay.unknown
+        messages = out + (f"{type(error).__name__}: {error}\n" if error is not None else "")
+        scores[exercise.name] = CleanScore(points_of(result, err, error, exercise.points), messages)
+    return scores, unknown
+
+
+def recheck(exercises, sources, checks, ask):
+    """Score every exercise's answer on its own; ({name: CleanScore}, None) or (None, why not).
+
+    exercises -- the bundle's Exercise declarations (test cell source, function, points...)
+    sources -- {answer cell grade id: the submitted answer cell's source}
+    checks -- {checks module name: its namespace} (checks_namespace)
+    ask -- a function taking the sandbox request's exercises, returning (answers, error)
+    """
+    codec = Codec()
+    answers = {e.name: Answers() for e in exercises}
+    for _ in range(MAX_ROUNDS + 1):
+        scores, unknown = score_round(exercises, checks, answers, codec)
+        if not unknown:
+            return scores, None
+        request = [
+            {"name": e.name, "function": e.function,
+             "source": sources.get(e.answer_cell, ""), "calls": unknown[e.name]}
+            for e in exercises if e.name in unknown
+        ]  # fmt: skip
+        replies, error = ask(request)
+        if error:
+            return None, error
+        for item in request:
+            reply = replies.get(item["name"]) or {"outcome": "unchecked"}
+            if reply.get("outcome") != "called":
+                answers[item["name"]].failure = failure_reason(reply)
+                continue
+            for args, call in zip(item["calls"], reply.get("calls", [])):
+                answers[item["name"]].calls[key_of(args)] = call
+    return None, f"the test cells kept asking for new calls after {MAX_ROUNDS} rounds"
+
+
+# --- launching the child ------------------------------------------------------------------------
+
+
+def ask_sandbox(exercises, spec_path, timeout, per_exercise, zygote=None):
+    """Run the child on these exercises in the sandbox described by spec_path; return
+    (answers, None) or (None, why it failed). The request and the answers go through files."""
+    folder = Path(spec_path).parent
+    question, answer = folder / "recheck-request.json", folder / "recheck-answers.json"
+    question.write_text(json.dumps({"timeout": per_exercise, "exercises": exercises}))
+    answer.unlink(missing_ok=True)
+    process = launch.start(spec_path, folder, stdin=question, stdout=answer, zygote=zygote)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return None, f"the re-check did not finish in {timeout:g} s"
+    out = answer.read_bytes() if answer.exists() else b""
+    try:
+        return json.loads(out.decode()), None
+    except ValueError:
+        return None, f"the re-check stopped without an answer (exit code {process.returncode})"

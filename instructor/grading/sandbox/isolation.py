@@ -1,0 +1,331 @@
+"""Isolation of the sandboxed process: Linux namespaces, a private view of the file system,
+resource limits and a clean environment. Everything here runs in the sandbox's first process,
+before the code it is for (see launcher.py), except `namespaces_available` and `python_folders`,
+which the grader asks too."""
+
+import ctypes
+import os
+import resource
+import sys
+from pathlib import Path
+
+# Linux constants (sched.h, mount.h, prctl.h).
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+M_ARENA_MAX = -8  # mallopt: how many malloc arenas (MALLOC_ARENA_MAX, read only at start-up)
+# launcher, so that the process limit counts exactly the processes of one submission.
+SANDBOX_UID_BASE = 100000
+# Environment variables the sandboxed code keeps; everything else is dropped.
+KEPT_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
+# Threads of numerical libraries: one per kernel, so that parallel grading does not oversubscribe
+# the cores and the kernel's memory map stays small.
+SINGLE_THREADED = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "MALLOC_ARENA_MAX": "2",
+}
+
+
+def python_folders():
+    """Folders of the Python installation the sandboxed code needs to see."""
+    import sysconfig
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths |= {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.add(os.path.dirname(os.path.realpath(sys.executable)))
+    return sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)})
+
+
+_libc = None
+
+
+def _c():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(result, what):
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    enc = [None if v is None else str(v).encode() for v in (source, target, fstype, data)]
+    _check(_c().mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
+
+
+def _prctl(option, value):
+    _check(_c().prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+
+
+def _unshare(flags):
+    _check(_c().unshare(flags), "unshare")
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _enter_namespaces():
+    """Enter new namespaces (mount, process, network...); False when the system refuses."""
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    root = os.geteuid() == 0
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        _unshare(flags if root else flags | CLONE_NEWUSER)
+        if not root:  # become root inside the new user namespace only
+            _write("/proc/self/setgroups", "deny")
+            _write("/proc/self/uid_map", f"0 {uid} 1")
+            _write("/proc/self/gid_map", f"0 {gid} 1")
+    except OSError:
+        return False
+    return True
+
+
+_NAMESPACES = {}
+
+
+def namespaces_available():
+    """Can sandboxes use Linux namespaces here? Tried once per process, in a throwaway child:
+    new namespaces, a private mount table, a tmpfs and a /proc of its own."""
+    if "available" not in _NAMESPACES:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="igrade-probe-")
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if _probe(folder) else 1)
+        _, wait_status = os.waitpid(pid, 0)
+        os.rmdir(folder)
+        _NAMESPACES["available"] = os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0
+    return _NAMESPACES["available"]
+
+
+def _probe(folder):
+    if not _enter_namespaces():
+        return False
+    pid = os.fork()  # the first process of the new process namespace
+    if pid == 0:
+        try:
+            _mount(None, "/", None, MS_REC | MS_PRIVATE)
+            _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    _, wait_status = os.waitpid(pid, 0)
+    return os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0
+
+
+def _under(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+# Folders that are never hidden, whatever the grader asks: the system itself.
+SYSTEM_FOLDERS = {"/", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc", "/proc",
+                  "/sys", "/dev", "/var", "/opt", "/home", "/run", "/srv", "/mnt", "/media"}  # fmt: skip
+
+
+def _outermost(paths):
+    """The paths that are not inside another one of them (system folders left out)."""
+    paths = {os.path.realpath(p) for p in paths if os.path.isdir(p)} - SYSTEM_FOLDERS
+    paths = sorted(paths, key=len)
+    kept = []
+    for p in paths:
+        if not any(_under(p, q) for q in kept):
+            kept.append(p)
+    return kept
+
+
+def _copy_files(src_fd, dest, uid):
+    """Copy the regular files of a folder tree (given as an open descriptor) into dest."""
+    for dirpath, _, filenames, dir_fd in os.fwalk(".", dir_fd=src_fd):
+        folder = os.path.normpath(os.path.join(dest, dirpath))
+        os.makedirs(folder, exist_ok=True)
+        os.chown(folder, uid, uid)
+        for name in filenames:
+            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+            if info.st_mode & 0o170000 != 0o100000:  # regular files only
+                continue
+            fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
+            target = os.path.join(folder, name)
+            with os.fdopen(fd, "rb") as src, open(target, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+            os.chown(target, uid, uid)
+
+
+# Scratch folders that stay writable in the private view (size of each, in MB; None: max_disk).
+SCRATCH = {"/tmp": None, "/var/tmp": 64, "/dev/shm": 64}
+
+
+def _isolate(spec, uid, extra_files):
+    """Build the private view of the file system; return (working folder, home folder).
+
+    The working folder is spec.workdir (where nbgrader would run the notebook) when that
+    path lies in a hidden folder, else /tmp/run; it is a private tmpfs holding a copy of the
+    files folder.
+    """
+    disk = int(spec.limits.max_disk_mb)
+    hidden = _outermost(list(spec.hide) + list(SCRATCH) + [os.path.expanduser("~"), "/root"])
+    keep = _outermost(
+        p
+        for p in list(spec.keep) + python_folders() + ([spec.ipc_dir] if spec.ipc_dir else [])
+        if any(_under(os.path.realpath(p), h) for h in hidden)
+    )
+    kept_fds = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep}
+    files_fd = os.open(spec.files_dir, os.O_RDONLY | os.O_DIRECTORY)
+    workdir = spec.workdir or ""
+    if not (os.path.isabs(workdir) and any(_under(workdir, h) for h in hidden)):
+        workdir = "/tmp/run"
+
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    try:
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        pass  # some containers forbid a new /proc; the private process tree still applies
+    for folder in hidden:
+        size = SCRATCH.get(folder, 1) or disk
+        _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}m,mode=1777")
+        for path, fd in kept_fds.items():
+            if _under(path, folder):
+                os.makedirs(path, exist_ok=True)
+                _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+                if path != spec.ipc_dir:
+                    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+    os.makedirs(workdir, exist_ok=True)
+    _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk}m,mode=755")
+    home = "/tmp/home"
+    for folder in (workdir, home, home + "/.config/matplotlib"):
+        os.makedirs(folder, exist_ok=True)
+        os.chown(folder, uid, uid)
+    _copy_files(files_fd, workdir, uid)
+    for name, data in extra_files.items():
+        path = os.path.join(home, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        Path(path).write_bytes(data)
+        os.chown(path, uid, uid)
+    if spec.ipc_dir:
+        os.chown(spec.ipc_dir, uid, uid)
+    for folder in hidden:
+        if folder not in SCRATCH:
+            _mount(None, folder, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m")
+    for fd in [*kept_fds.values(), files_fd]:
+        os.close(fd)
+    return workdir, home
+
+
+def _apply_limits(limits, exact_process_count):
+    """Resource limits of this process and everything it starts."""
+    mb = 1 << 20
+
+    def cap(kind, value):
+        soft, hard = resource.getrlimit(kind)
+        value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+        resource.setrlimit(kind, (value, value))
+
+    cap(resource.RLIMIT_AS, limits.memory_mb * mb)
+    cap(resource.RLIMIT_FSIZE, limits.max_file_mb * mb)
+    cap(resource.RLIMIT_CORE, 0)
+    cpu = int(limits.notebook_timeout) + 1
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(
+        resource.RLIMIT_CPU, (cpu, cpu + 5 if hard == resource.RLIM_INFINITY else hard)
+    )
+    procs = limits.max_procs
+    if not exact_process_count:  # the limit counts every process of this user: allow N more
+        procs += _tasks_of_user(os.getuid())
+    cap(resource.RLIMIT_NPROC, procs)
+
+
+def _tasks_of_user(uid):
+    """Processes and threads that belong to a user, as the kernel counts them for RLIMIT_NPROC."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                status = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(status["Uid"].split()[0]) == uid:
+                count += int(status["Threads"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return count
+
+
+def _clean_env(home, work):
+    env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
+    env.update(SINGLE_THREADED)
+    env.update(
+        PATH=os.pathsep.join(
+            [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
+        HOME=home,
+        USER="student",
+        LOGNAME="student",
+        TMPDIR="/tmp" if work == "/tmp/run" else home,
+        MPLCONFIGDIR=os.path.join(home, ".config", "matplotlib"),
+        IPYTHONDIR=os.path.join(home, ".ipython"),
+        PYDEVD_DISABLE_FILE_VALIDATION="1",
+        LANG=os.environ.get("LANG", "C.UTF-8"),
+    )
+    return env
+
+
+def _fallback_folders(spec):
+    """Working and home folders when there are no namespaces: next to the files folder."""
+    base = os.path.dirname(spec.files_dir)
+    work, home = os.path.join(base, "run"), os.path.join(base, "home")
+    os.makedirs(os.path.join(home, ".config", "matplotlib"), exist_ok=True)
+    os.makedirs(work, exist_ok=True)
+    fd = os.open(spec.files_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _copy_files(fd, work, os.getuid())
+    finally:
+        os.close(fd)
+    return work, home
+
+
+def _real_root():
+    """True when this process is root of the machine, not only of a user namespace."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            first = f.read().split()
+        return os.getuid() == 0 and first[:2] == ["0", "0"]
+    except OSError:
+        return os.getuid() == 0
+
+
+def _drop_capabilities():
+    """Give up every capability (inside a user namespace), also across exec."""
+    secbit_noroot, secbit_noroot_locked = 1 << 0, 1 << 1
+    _prctl(28, secbit_noroot | secbit_noroot_locked)  # PR_SET_SECUREBITS
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_uint32) for n in ("effective", "permitted", "inheritable")]
+
+    header, data = Header(0x20080522, 0), (Data * 2)()
+    _check(_c().capset(ctypes.byref(header), data), "capset")

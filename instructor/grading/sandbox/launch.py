@@ -1,0 +1,56 @@
+"""Starting the launcher: the one place that builds its command line and environment.
+
+Kernels (kernels.py), the clean re-check (recheck/run.py) and the zygote (zygote.py) all start
+their sandboxed process through these functions, so that there is one launcher and one way to
+call it.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MODULE = __package__  # the launcher runs as `python -m instructor.grading.sandbox`
+
+
+def command_prefix():
+    """The launcher's command without arguments, with this interpreter."""
+    return [sys.executable, "-m", MODULE]
+
+
+def command(spec_path, *arguments):
+    """The command that runs the launcher on a LaunchSpec file."""
+    return [*command_prefix(), str(spec_path), *map(str, arguments)]
+
+
+def zygote_command():
+    from .launcher import ZYGOTE_FLAG
+
+    return [*command_prefix(), ZYGOTE_FLAG]
+
+
+def environment():
+    """Environment additions for the launcher: it must be able to import this package, also
+    when the package was uploaded to a Dask worker as a zip archive."""
+    package_parent = str(Path(__file__).resolve().parents[3])
+    if ".zip" in package_parent:
+        package_parent = package_parent[: package_parent.index(".zip") + 4]
+    path = [package_parent] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(path))}
+
+
+def start(spec_path, cwd, stdin, stdout, zygote=None):
+    """Start the launcher on a spec with these files as its standard input and output; return
+    a Popen-like handle (pid, poll, wait). With a zygote, the launcher is forked from it."""
+    if zygote is not None:
+        return zygote.spawn([str(spec_path)], cwd, stdin=stdin, stdout=stdout)
+    with open(stdin, "rb") as given, open(stdout, "wb") as answer:
+        return subprocess.Popen(
+            command(spec_path),
+            stdin=given,
+            stdout=answer,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **environment()},
+            cwd=cwd,
+            start_new_session=True,
+        )

@@ -1,0 +1,183 @@
+"""The kernel zygote: fresh sandboxed processes without paying for their imports each time.
+
+`serve` runs in a process of its own (the launcher's command with --zygote): it imports the
+modules every kernel of a notebook course loads anyway, once, then forks one launcher per
+request. Each forked launcher is a fresh process of its own, with the same limits and
+isolation as a launcher started from scratch; the zygote itself runs no student code.
+`Zygote` is the grader's side: it starts the process and asks it for launchers.
+"""
+
+import atexit
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from time import monotonic
+
+from . import launch, launcher
+from .isolation import SINGLE_THREADED
+
+# Modules a kernel of this course imports anyway, loaded once by the zygote (missing ones are
+# skipped): each kernel forked from it starts with them loaded.
+PRELOAD = ("ipykernel.kernelapp", "numpy", "matplotlib.pyplot", "sklearn.datasets")
+
+
+def serve():
+    """A process that imports PRELOAD once, then forks one launcher per request.
+
+    Requests arrive on stdin, one JSON line each: {"argv": [launcher arguments], "cwd": ...,
+    "stdin": file or null, "stdout": file or null}; the answer on stdout is {"pid": ...}. The
+    forked launcher is what the launcher's command (launch.py) would be (new session, same limits and isolation), but it starts with the modules loaded;
+    it never serves two kernels, and the zygote itself runs no student code. When stdin closes
+    (the grader is gone), the zygote ends, and its launchers stop their kernels.
+    """
+    os.environ.update(SINGLE_THREADED)
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+    launcher._LAUNCHER_PATHS.update(
+        [sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    )
+    signal.signal(signal.SIGCHLD, _reap_launchers)
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _launcher_from_zygote(request)
+        sys.stdout.write(json.dumps({"pid": pid}) + "\n")
+        sys.stdout.flush()
+
+
+def _reap_launchers(*_):
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _launcher_from_zygote(request):
+    """In a process forked by the zygote: become a launcher, as if freshly started."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    # the zygote's requests and answers are none of the launcher's business
+    stdin = os.open(request.get("stdin") or os.devnull, os.O_RDONLY)
+    stdout = os.open(
+        request.get("stdout") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+    )
+    os.dup2(stdin, 0)
+    os.dup2(stdout, 1)
+    os.close(stdin)
+    os.close(stdout)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = open(1, "w", closefd=False)
+    os.chdir(request["cwd"])
+    try:
+        code = launcher.main(request["argv"])
+    except BaseException:  # noqa: BLE001 -- a launcher never returns into the zygote's loop
+        code = launcher.SETUP_FAILED
+    os._exit(code)
+
+
+# --- the grader's side -------------------------------------------------------------------------
+
+
+class Zygote:
+    """The grader's handle on a zygote process (see `serve`), started once per process."""
+
+    def __init__(self, font_cache):
+        env = {**os.environ, **launch.environment(), **SINGLE_THREADED}
+        env["MPLCONFIGDIR"] = str(font_cache)
+        self.process = subprocess.Popen(
+            launch.zygote_command(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
+        atexit.register(self.close)
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def spawn(self, argv, cwd, stdin=None, stdout=None):
+        """Fork a launcher with these arguments (and these files as its standard input and
+        output, else /dev/null); return a Popen-like handle on it."""
+        files = {"stdin": str(stdin) if stdin else None, "stdout": str(stdout) if stdout else None}
+        request = json.dumps({"argv": argv, "cwd": str(cwd), **files}) + "\n"
+        self.process.stdin.write(request.encode())
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline()
+        if not answer:
+            raise OSError("the kernel zygote stopped")
+        return ForkedProcess(json.loads(answer)["pid"])
+
+    def close(self):
+        if self.alive():
+            self.process.stdin.close()
+            self.process.wait(timeout=10)
+
+
+_ZYGOTES = {}
+
+
+def zygote(font_cache):
+    """This process's zygote, started (again) when needed."""
+    if font_cache not in _ZYGOTES or not _ZYGOTES[font_cache].alive():
+        _ZYGOTES[font_cache] = Zygote(font_cache)
+    return _ZYGOTES[font_cache]
+
+
+class ForkedProcess:
+    """What jupyter_client needs of a Popen, for a launcher forked by the zygote (which reaps
+    it): is it running, wait for it, signal it."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.returncode = None
+        self._started = self._start_time()
+
+    def _start_time(self):
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return None
+        fields = stat.rsplit(")", 1)[1].split()
+        return None if fields[0] in ("Z", "X") else fields[19]
+
+    def poll(self):
+        if self.returncode is None and (
+            self._started is None or self._start_time() != self._started
+        ):
+            self.returncode = -signal.SIGKILL  # gone (the zygote reaped it)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum):
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
