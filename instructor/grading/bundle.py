@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import nbformat
@@ -241,8 +241,18 @@ def build(coursedir, config, limits, assignment):
         config=_plain(config, WORKER_SECTIONS),
         guarded=Guarded.of(modules, tested | _checks_functions(helpers, exercises)),
         assignment_key=assignment_key,
-        fingerprint=_hash({"assignment": assignment_key, "limits": limits.to_dict()}),
+        fingerprint=fingerprint(assignment_key, limits),
     )
+
+
+def fingerprint(assignment_key, limits):
+    """The assignment as graded, and the limits: what makes a grading reusable."""
+    return _hash({"assignment": assignment_key, "limits": limits.to_dict()})
+
+
+def with_limits(bundle, limits):
+    """The same bundle for other limits (the assignment is not read again)."""
+    return replace(bundle, fingerprint=fingerprint(bundle.assignment_key, limits))
 
 
 def _checks_functions(helpers, exercises):

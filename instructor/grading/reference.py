@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .bundle import build, source_notebooks
+from .bundle import build, source_notebooks, with_limits
 from .messages import Task
 from .sandbox import Limits
 
@@ -91,10 +91,10 @@ def run(coursedir, config, assignment, limits, bundle=None):
     }
 
 
-def load_or_run(coursedir, config, assignment, reports, limits, log=print):
+def load_or_run(coursedir, config, assignment, reports, limits, log=print, bundle=None):
     """The reference of this assignment on this machine: from reports/.../reference.json, or
-    run now (and kept there)."""
-    bundle = build(coursedir, config, limits, assignment)
+    run now (and kept there). bundle -- the assignment's Bundle, when it is built already."""
+    bundle = with_limits(bundle, limits) if bundle else build(coursedir, config, limits, assignment)
     key = bundle.assignment_key
     path = Path(reports) / "reference.json"
     try:
@@ -131,7 +131,7 @@ def limits_from_reference(reference, base):
     )
 
 
-def derived_limits(coursedir, config, assignment, reports, explicit, log=print):
+def derived_limits(coursedir, config, assignment, reports, explicit, log=print, bundle=None):
     """(limits, one line saying where the time limits come from).
 
     explicit -- the limits the instructor set, by Limits field; a time limit set there is kept
@@ -139,7 +139,7 @@ def derived_limits(coursedir, config, assignment, reports, explicit, log=print):
     base = Limits().replace(**explicit)
     if all(name in explicit for name in TIME_LIMITS):
         return base, "time limits as set: " + describe(base)
-    reference = load_or_run(coursedir, config, assignment, reports, base, log=log)
+    reference = load_or_run(coursedir, config, assignment, reports, base, log=log, bundle=bundle)
     derived = limits_from_reference(reference, base)
     kept = {name: explicit[name] for name in TIME_LIMITS if name in explicit}
     if "cell_timeout" in kept:

@@ -20,7 +20,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from .bundle import BundleError, build, copy_assignment, source_notebooks
+from .bundle import BundleError, build, copy_assignment, source_notebooks, with_limits
 from .intake import DEFAULT_IGNORE, Reference, digest, find_submissions, read_submission
 from .messages import Result, Task
 from .progress import Progress
@@ -100,10 +100,11 @@ class Session:
                 )
             explicit = explicit_limits(config, overrides)
             self.reports = reports_dir(config, assignment)
+            bundle = build(self.coursedir, config, Limits(), assignment)  # read once
             self.limits, self.limits_note = derived_limits(
-                self.coursedir, config, assignment, self.reports, explicit, log=log
+                self.coursedir, config, assignment, self.reports, explicit, log=log, bundle=bundle
             )
-            self.bundle = build(self.coursedir, config, self.limits, assignment)
+            self.bundle = with_limits(bundle, self.limits)
         except (BundleError, ReferenceError) as error:
             raise CannotGrade(str(error)) from None
         self.recorder = Recorder(self.coursedir, config, self.bundle, self.reports)
