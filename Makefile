@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps
+.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps db-deps
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ demo: demo-class
 
 # Two pytest workers, a test file each at a time (module fixtures are built once): most tests
 # wait on one kernel, a browser or a subprocess, so two cores run two files.
-test: setup browser-deps
+test: setup browser-deps db-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
@@ -65,6 +65,13 @@ lab-student: setup
 lab-instructor: setup
 	$(PY) -m instructor lab instructor $(if $(LAB_PORT),--port $(LAB_PORT))
 
+# Grade on submit: a service that grades each submission of the exchange as it arrives and
+# releases the student's feedback (Ctrl-C stops it; README, "Grade on submit").
+# WATCH_WORKERS=N sets the local cluster's worker processes (default: one per core).
+.PHONY: watch
+watch: setup
+	$(PY) -m instructor watch $(if $(WATCH_WORKERS),--workers $(WATCH_WORKERS))
+
 # Debian's Chromium for the browser tests (tests/test_browser.py), only when it is missing;
 # the tests drive it through Playwright, which never downloads a browser of its own.
 browser-deps:
@@ -75,4 +82,17 @@ browser-deps:
 		$$sudo apt-get update && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends \
 			chromium fonts-dejavu-core; \
+	fi
+
+# Debian's PostgreSQL server for the gradebook tests on PostgreSQL (tests/test_databases.py),
+# only when it is missing: the tests start a throwaway cluster of their own with its initdb
+# and pg_ctl (tests/databases.py); no server needs to be running.
+db-deps:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "PostgreSQL is installed: $$(ls -d /usr/lib/postgresql/*/bin/initdb | tail -1)"; \
+	else \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
+			postgresql >/dev/null; \
 	fi

@@ -8,8 +8,16 @@ c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 c.CourseDirectory.course_id = "initialization-course"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 
-# The gradebook: nbgrader's SQLite default, in the course root (not in git).
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+# The gradebook: SQLite, in the course root (not in git), where several writers may meet (the
+# Formgrader, `instructor grade`, nbgrader's commands, a grading service). `?timeout=60`: a
+# writer waits up to 60 s for another's transaction instead of failing with "database is
+# locked" after pysqlite's 5 s; the course's tools also put the file in WAL mode, where readers
+# and a writer proceed together (instructor/gradebook_db.py). It must be on a local disk.
+# A PostgreSQL server instead (pip install psycopg2-binary; the database created beforehand):
+# c.CourseDirectory.db_url = "postgresql+psycopg2://USER@/DATABASE?host=/var/run/postgresql"
+c.CourseDirectory.db_url = (
+    "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db") + "?timeout=60"
+)
 
 # Files of the assignment folders that never reach students or the grader.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
@@ -106,3 +114,26 @@ c.PercentPerDayLate.basis = "max_score"  # or "score": the percentage of the poi
 # writes grades-canvas.csv (plain `nbgrader export` still writes nbgrader's grades.csv). Name
 # the column as Canvas does, with the assignment's Canvas id, to update an existing assignment:
 # c.CanvasGradesExport.columns = {"initialization": "Initialization (123456)"}
+
+
+# --- Collecting from the exchange's inbound folder (instructor/exchange/) --------------------
+# Every student can write into the exchange's inbound folder. nbgrader's own collect copies it
+# with shutil.copytree (links followed, FIFOs opened, no limit on files) and stops on a single
+# badly named folder. SafeCollect, used by `nbgrader collect`, the Formgrader's Collect button
+# and the grade-on-submit service alike, skips links, FIFOs, devices and hard links, and
+# refuses a folder owned by someone other than the student it names (when
+# c.ExchangeCollect.check_owner is on, nbgrader's default), or one with too many files or too
+# deep. Each refusal is logged and the others are still collected; an earlier copy survives a
+# refused update. Limits: c.SafeCollect.max_files, max_depth, settle_seconds, attempts.
+c.ExchangeFactory.collect = "instructor.exchange.collect.SafeCollect"
+
+
+# --- Grade on submit: `python -m instructor watch` (instructor/watch/) ------------------------
+# The service grades each submission as it arrives and releases that student's feedback. Its
+# policy (instructor/watch/policy.py has the help of each option):
+# c.GradeOnSubmit.max_attempts = 3           # feedbacks per student before the due date (0: no limit)
+# c.GradeOnSubmit.cooldown_minutes = 10      # between two feedbacks of a student, before the due date
+# c.GradeOnSubmit.hidden_verdicts_before_due = False   # scores and verdicts only after the due date
+# c.GradeOnSubmit.drain_seconds = 60         # on Ctrl-C / SIGTERM, time left to gradings in flight
+# After the due date submissions are still graded, with nbgrader's late penalty (above), and
+# feedback held back before it is released.

@@ -19,6 +19,6 @@ with open(course_config) as f:
 # The gradebook that generate_assignment writes: the demo's takes the assignment from it.
 c.CourseGrading.assignment_db_url = c.CourseDirectory.db_url
 c.CourseDirectory.root = here
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db") + "?timeout=60"
 c.CourseGrading.reports_directory = os.path.join(here, "reports")
 c.Exchange.root = os.path.join(here, "exchange")

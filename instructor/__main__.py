@@ -10,6 +10,7 @@ COMMANDS = {
     "scores": "print every student's score per exercise from the gradebook",
     "lab": "JupyterLab on localhost: `lab student` (a copy of the release) or `lab instructor`",
     "report": "write the class report (scores.csv, report.html) to reports/initialization/",
+    "watch": "grade each submission as it arrives and release its feedback (a service)",
     "roster": "`roster import FILE`: a Canvas roster (gradebook CSV) into nbgrader's student table",
 }
 

@@ -38,7 +38,7 @@ from nbformat.v4 import new_markdown_cell as nbformat_v4_markdown
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 # A decimal number as Python and numpy print it, sign included: 17.88628473, -0.0827, 1.5e-03.
 # The look-behind keeps digits of a longer number out; letters may precede (ANSI colour codes).
@@ -56,6 +56,7 @@ NOTE_TEST_ERROR = [
     "The tests in this cell stopped with this error and could not finish.",
     "Where it happened is not shown: the traceback would quote the hidden tests.",
 ]
+NOTE_VERDICTS_LATER = "[The verdicts of these tests are shown after the due date.]"
 NOTE_NUMBERS = (
     "[withheld] stands for a number equal to a value that the hidden tests expect; it is not shown."
 )
@@ -261,14 +262,39 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         5, help="Numbers printed with fewer significant digits are never masked."
     ).tag(config=True)
 
+    show_verdicts = Bool(
+        True,
+        help="False: the test cells' outputs and scores are withheld too, and a note says they "
+        "come after the due date (the grade-on-submit service sets it before the due date when "
+        "c.GradeOnSubmit.hidden_verdicts_before_due is False).",
+    ).tag(config=True)
+
     def preprocess(self, nb, resources):
         self.secrets = Secrets(*self._hidden_and_public(nb, resources), self.min_digits)
         for cell in nb.cells:
             self._scrub_cell(cell)
-        note = self._lateness_note(resources)
-        if note:
+        notes = [self._lateness_note(resources)]
+        if not self.show_verdicts:
+            notes.append(self._withhold_verdicts(nb, resources))
+        for note in filter(None, reversed(notes)):
             nb.cells.insert(0, from_dict(nbformat_v4_markdown(note)))
         return nb, resources
+
+    def _withhold_verdicts(self, nb, resources):
+        """Before the due date, when the instructor chose so: no test cell's output or score."""
+        info = resources.setdefault("nbgrader", {})
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+                cell.outputs = [_stream(NOTE_VERDICTS_LATER + "\n")]
+                for key, field in (("score", "score"), ("max_score", "points")):
+                    if key in info and meta.get(field) is not None:
+                        info[key] = float(info[key]) - float(meta[field])
+                meta["grade"] = False  # the page lists no score for it
+        return (
+            "**Submission received and graded.** Until the due date, this feedback shows that "
+            "your notebook ran; the tests' verdicts and your scores are released after it."
+        )
 
     def _lateness_note(self, resources):
         """A line for the top of the page when the submission was late: how late, the penalty."""

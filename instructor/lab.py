@@ -3,6 +3,11 @@
     student      copies the release to a student work folder (student-work/initialization/ by
                  default; a student's files already there are kept, never overwritten) and
                  opens JupyterLab there, with nbgrader's Validate button only
+    student --exchange
+                 a student who works through the course's exchange, as on a shared server:
+                 JupyterLab in student-exchange/ (or --dir) with nbgrader's Assignments tab
+                 (fetch, submit, fetch feedback; the grade-on-submit service, `python -m
+                 instructor watch`, grades what is submitted) and the Validate button
     instructor   opens JupyterLab at the course root with nbgrader's instructor tools: the
                  Formgrader, the assignment and course lists and the Create Assignment panel
 
@@ -37,24 +42,31 @@ STUDENT_WORK = "student-work"
 
 # nbgrader's server extensions, and whether each mode loads them.
 SERVER_EXTENSIONS = {
-    "nbgrader.server_extensions.formgrader": {"student": False, "instructor": True},
-    "nbgrader.server_extensions.assignment_list": {"student": False, "instructor": True},
-    "nbgrader.server_extensions.course_list": {"student": False, "instructor": True},
-    "nbgrader.server_extensions.validate_assignment": {"student": True, "instructor": True},
-}
+    "nbgrader.server_extensions.formgrader": {"student": False, "exchange": False, "instructor": True},
+    "nbgrader.server_extensions.assignment_list": {"student": False, "exchange": True, "instructor": True},
+    "nbgrader.server_extensions.course_list": {"student": False, "exchange": False, "instructor": True},
+    "nbgrader.server_extensions.validate_assignment": {"student": True, "exchange": True, "instructor": True},
+}  # fmt: skip
 # JupyterLab plugins (nbgrader's, and one of JupyterLab's), and whether each mode loads them.
 LAB_EXTENSION = "@jupyter/nbgrader"
 LAB_PLUGINS = {
-    f"{LAB_EXTENSION}:formgrader": {"student": False, "instructor": True},
-    f"{LAB_EXTENSION}:create-assignment": {"student": False, "instructor": True},
-    f"{LAB_EXTENSION}:assignment-list": {"student": False, "instructor": True},
-    f"{LAB_EXTENSION}:course-list": {"student": False, "instructor": True},
-    f"{LAB_EXTENSION}:menu": {"student": False, "instructor": True},
-    f"{LAB_EXTENSION}:validate-assignment": {"student": True, "instructor": True},
+    f"{LAB_EXTENSION}:formgrader": {"student": False, "exchange": False, "instructor": True},
+    f"{LAB_EXTENSION}:create-assignment": {"student": False, "exchange": False, "instructor": True},
+    f"{LAB_EXTENSION}:assignment-list": {"student": False, "exchange": True, "instructor": True},
+    f"{LAB_EXTENSION}:course-list": {"student": False, "exchange": False, "instructor": True},
+    f"{LAB_EXTENSION}:menu": {"student": False, "exchange": True, "instructor": True},
+    f"{LAB_EXTENSION}:validate-assignment": {"student": True, "exchange": True, "instructor": True},
     # JupyterLab's news and update announcements: its question about news would cover the
     # notebook, and answering yes would fetch from the internet.
-    "@jupyterlab/apputils-extension:announcements": {"student": False, "instructor": False},
-}
+    "@jupyterlab/apputils-extension:announcements": {"student": False, "exchange": False, "instructor": False},
+}  # fmt: skip
+# The nbgrader settings of a student who works through the exchange (mode "exchange"): the
+# course's exchange folder and course id, nothing else of the instructor's configuration.
+EXCHANGE_STUDENT_CONFIG = """c = get_config()  # noqa: F821
+c.Exchange.root = {exchange!r}
+c.CourseDirectory.course_id = {course_id!r}
+"""
+STUDENT_EXCHANGE_WORK = "student-exchange"
 # Kept out of a student's copy of the release.
 NOT_COPIED = {".ipynb_checkpoints", "__pycache__"}
 
@@ -272,14 +284,16 @@ def ensure_exchange(root_dir, env=None):
     return exchange
 
 
-def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeout=90):
-    """Start JupyterLab for mode ("student" or "instructor") in root_dir; wait until it
-    answers and return the Lab. env replaces os.environ for the server; log_path receives
-    its log (else it goes to this terminal)."""
-    if mode not in ("student", "instructor"):
-        raise LabError(f"Unknown mode {mode!r}: use student or instructor.")
-    if mode == "instructor":
+def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeout=90, course=ROOT):
+    """Start JupyterLab for mode ("student", "exchange" or "instructor") in root_dir; wait
+    until it answers and return the Lab. env replaces os.environ for the server; log_path
+    receives its log (else it goes to this terminal); course is the course folder whose
+    exchange an "exchange" student uses."""
+    if mode not in ("student", "exchange", "instructor"):
+        raise LabError(f"Unknown mode {mode!r}: use student, exchange or instructor.")
+    if mode in ("exchange", "instructor"):
         check_lab_extension()
+    if mode == "instructor":
         ensure_exchange(root_dir, env)
     if port is None:
         port = free_port()
@@ -288,6 +302,8 @@ def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeou
     token = token or secrets.token_hex(24)
     config_dir = Path(tempfile.mkdtemp(prefix="lab-config-"))
     write_page_config(config_dir, mode)
+    if mode == "exchange":
+        write_exchange_student_config(config_dir, env, course)
     environment = server_environment(config_dir, env)
     arguments = server_arguments(mode, root_dir, port, token, environment)
     command = [sys.executable, "-m", "jupyterlab", *arguments]
@@ -347,6 +363,28 @@ def start_student(root=ROOT, work=None, **options):
     return start("student", work, **options), copied, kept
 
 
+def write_exchange_student_config(config_dir, env=None, root=ROOT):
+    """The student's nbgrader settings, in the server's own configuration folder (searched
+    first): the course's exchange (created when missing) and course id."""
+    from nbgrader.coursedir import CourseDirectory
+
+    from .course import load_config
+
+    exchange = ensure_exchange(root, env)
+    course_id = CourseDirectory(config=load_config(Path(root))).course_id
+    (Path(config_dir) / "nbgrader_config.py").write_text(
+        EXCHANGE_STUDENT_CONFIG.format(exchange=str(exchange), course_id=course_id)
+    )
+
+
+def start_exchange_student(root=ROOT, work=None, **options):
+    """Start JupyterLab for a student who fetches and submits through the course's exchange,
+    in their own folder (student-exchange/ of the course by default)."""
+    work = Path(work) if work else Path(root) / STUDENT_EXCHANGE_WORK
+    work.mkdir(parents=True, exist_ok=True)
+    return start("exchange", work, course=Path(root), **options)
+
+
 def start_instructor(root=ROOT, **options):
     """Start JupyterLab at the course root, where nbgrader finds nbgrader_config.py."""
     return start("instructor", Path(root), **options)
@@ -392,9 +430,20 @@ def main(argv=None):
     parser.add_argument(
         "--dir", help=f"the student work folder (default: {STUDENT_WORK}/{ASSIGNMENT}/)"
     )
+    parser.add_argument(
+        "--exchange",
+        action="store_true",
+        help=f"student: work through the course's exchange with nbgrader's Assignments tab "
+        f"(default folder: {STUDENT_EXCHANGE_WORK}/)",
+    )
     args = parser.parse_args(argv)
     try:
-        if args.mode == "student":
+        if args.mode == "student" and args.exchange:
+            lab = start_exchange_student(work=args.dir, port=args.port, token=args.token)
+            print(
+                f"Student folder: {lab.root_dir} (Nbgrader > Assignment List: fetch, submit, fetch feedback)"
+            )
+        elif args.mode == "student":
             lab, copied, kept = start_student(work=args.dir, port=args.port, token=args.token)
             print(describe_student_copy(lab.root_dir, copied, kept))
         else:

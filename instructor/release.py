@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
+from .gradebook_db import prepare
 from .grading.reference import ReferenceError
 from .grading.sandbox import Limits
 
@@ -29,20 +30,24 @@ class ReleaseError(Exception):
     """generate_assignment failed; the previous release was put back."""
 
 
-def generate(root=ROOT):
+def generate(root=ROOT, db_url=None):
     """Run nbgrader generate_assignment in the course at root; return the release folder.
 
+    db_url -- another gradebook than the course's (a temporary copy's own).
     nbgrader deletes the release folder when it fails: the previous release is kept aside
     and put back, so a failed run loses nothing.
     """
     out = release_dir(root)
+    prepare(db_url or _db_url(root))  # the gradebook it creates, ready for several writers
     keep = Path(tempfile.mkdtemp(prefix="release-backup-"))
     try:
         if out.exists():
             shutil.copytree(out, keep / "release")
         result = nbgrader(
-            "generate_assignment", ASSIGNMENT, "--force", root=root, capture=True, check=False
-        )
+            "generate_assignment", ASSIGNMENT, "--force",
+            *([f"--CourseDirectory.db_url={db_url}"] if db_url else []),
+            root=root, capture=True, check=False,
+        )  # fmt: skip
         if result.returncode != 0:
             if (keep / "release").exists():
                 shutil.rmtree(out, ignore_errors=True)
@@ -51,6 +56,21 @@ def generate(root=ROOT):
     finally:
         shutil.rmtree(keep, ignore_errors=True)
     return out
+
+
+def _db_url(root):
+    """The gradebook of the course at root, as its nbgrader configuration sets it."""
+    from nbgrader.coursedir import CourseDirectory
+
+    from .course import load_config
+
+    return CourseDirectory(config=load_config(root)).db_url
+
+
+def private_db_url(copy):
+    """A temporary copy's own gradebook: never the course's, which a server database would be
+    (its URL in the copied configuration names the same server and database)."""
+    return f"sqlite:///{Path(copy) / 'gradebook.db'}"
 
 
 def _explain(log):
@@ -95,7 +115,7 @@ def generate_in_copy(root=ROOT):
             )
         else:
             shutil.copy2(src, tmp / name)
-    return tmp, generate(tmp)
+    return tmp, generate(tmp, db_url=private_db_url(tmp))
 
 
 def main(argv=None):
@@ -154,6 +174,7 @@ def check_solutions(root=ROOT):
     tmp, _ = generate_in_copy(root)
     try:
         config = load_config(tmp)
+        config.CourseDirectory.db_url = private_db_url(tmp)
         return run(CourseDirectory(config=config), config, ASSIGNMENT, Limits())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

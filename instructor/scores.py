@@ -7,6 +7,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from .course import ASSIGNMENT, ROOT, exercises, load_config
+from .gradebook_db import sqlite_path
 
 
 def db_url(root=ROOT):
@@ -28,7 +29,8 @@ def _columns(gb, assignment, root):
 
 def _exists(url):
     """False for a SQLite gradebook file that is not there yet (opening it would create it)."""
-    return not url.startswith("sqlite:///") or Path(url[len("sqlite:///") :]).exists()
+    path = sqlite_path(url)
+    return path is None or path.exists()
 
 
 def read_scores(root=ROOT, students=None, url=None, assignment=ASSIGNMENT):

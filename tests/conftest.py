@@ -25,6 +25,7 @@ COURSE_FILES = [
 # The longest test files first: pytest-xdist hands out whole files in collection order, and a
 # long file started last would run on alone while the other worker idles.
 LONGEST_FIRST = [
+    "test_watch.py",
     "test_instructor_state.py",
     "test_routes.py",
     "test_grading_parallel.py",
@@ -32,6 +33,8 @@ LONGEST_FIRST = [
     "test_nbgrader_cycle.py",
     "test_lms.py",
     "test_browser.py",
+    "test_databases.py",
+    "test_browser_submit.py",
     "test_demo_class.py",
     "test_feedback.py",
     "test_processor_variants.py",
@@ -124,7 +127,7 @@ with open(course_config) as f:
          {{"get_config": get_config, "__file__": course_config}})
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.root = here
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db") + "?timeout=60"
 c.CourseGrading.reports_directory = os.path.join(here, "reports")
 c.Exchange.root = os.path.join(here, "exchange")
 """

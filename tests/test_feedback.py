@@ -28,6 +28,7 @@ from conftest import (
 from instructor import demo
 from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, EXERCISES, NOTEBOOK, nbgrader
 from instructor.feedback import (
+    NOTE_VERDICTS_LATER,
     WITHHELD_NUMBER,
     Secrets,
     WithholdHiddenTests,
@@ -487,3 +488,64 @@ def test_numbers_of_the_students_own_cells_are_kept():
     mine, test = nb.cells
     assert [o.text for o in mine.outputs] == ["W1 = 0.123456789\n"]
     assert test.outputs[0].text == f"W1 = {WITHHELD_NUMBER}\n"
+
+
+def test_verdicts_withheld_before_the_due_date_leave_no_test_output_or_score():
+    """With show_verdicts off (the grade-on-submit policy before the due date, when the
+    instructor chose so), is every test cell's output replaced by a note, its score left off
+    the page, and the total reduced to the cells still shown?"""
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _cell("code", "def f():\n    return 1", "answer", solution=True),
+            _cell(
+                "code",
+                "### BEGIN HIDDEN TESTS\nassert f() == 1\n### END HIDDEN TESTS",
+                "test",
+                grade=True,
+                locked=True,
+                points=4,
+                outputs=[nbformat.v4.new_output("stream", text="Xavier scaling instead of He\n")],
+            ),
+        ]
+    )
+    nb.cells[1].metadata.nbgrader["score"] = 2.0
+    resources = {"nbgrader": {"score": 2.0, "max_score": 4.0}}
+    nb, resources = WithholdHiddenTests(show_verdicts=False).preprocess(nb, resources)
+    note, answer, test = nb.cells
+    assert note.cell_type == "markdown" and "after" in note.source
+    assert [o["text"] for o in test.outputs] == [NOTE_VERDICTS_LATER + "\n"]
+    assert test.metadata.nbgrader["grade"] is False
+    assert resources["nbgrader"] == {"score": 0.0, "max_score": 0.0}
+    # the canary: with the verdicts shown, the same cell keeps its verdict and score
+    shown = WithholdHiddenTests().preprocess(
+        nbformat.v4.new_notebook(cells=[_cell("code", "x", "t", grade=True, points=4, outputs=[
+            nbformat.v4.new_output("stream", text="Xavier scaling instead of He\n")])]),
+        {"nbgrader": {"score": 2.0, "max_score": 4.0}},
+    )  # fmt: skip
+    assert "Xavier" in shown[0].cells[0].outputs[0]["text"]
+    assert shown[1]["nbgrader"]["max_score"] == 4.0
+
+
+@pytest.mark.slow
+def test_a_page_before_the_due_date_can_withhold_the_verdicts(
+    graded_demo_class, feedback_pages, tmp_path
+):
+    """generate_feedback with --WithholdHiddenTests.show_verdicts=False (what the service runs
+    before the due date when c.GradeOnSubmit.hidden_verdicts_before_due is False): demo-xavier's
+    page says the verdicts come later, and neither names the mistake nor shows a cell score."""
+    course = tmp_path / "course"
+    shutil.copytree(
+        graded_demo_class, course, symlinks=True, ignore=shutil.ignore_patterns("feedback")
+    )
+    pages = generate_feedback(
+        course,
+        "--CourseDirectory.student_id=demo-xavier",
+        "--WithholdHiddenTests.show_verdicts=False",
+    )
+    page = pages["demo-xavier"]
+    assert NOTE_VERDICTS_LATER in page
+    assert "Xavier scaling instead of He" not in page
+    assert "Test cell" not in page  # the list of cell scores at the top
+    # the canary: the page with the verdicts names the mistake and lists the cell scores
+    assert "Xavier scaling instead of He" in feedback_pages["demo-xavier"]
+    assert "Test cell" in feedback_pages["demo-xavier"]

@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from ..gradebook_db import prepare, sqlite_path
 from .messages import Bundle, Exercise
 from .scan import Guarded, bound_and_called
 
@@ -161,12 +162,14 @@ def write_cells(db_url, course_id, assignment, notebook_id, cells):
 
 def copy_assignment(from_url, to_url, coursedir, assignment):
     """Put the assignment as one gradebook holds it into another (the demo class's gradebook
-    takes it from the course's, which generate_assignment writes)."""
-    if to_url.startswith("sqlite:///"):
-        path = Path(to_url[len("sqlite:///") :])
+    takes it from the course's, which generate_assignment writes). A new SQLite gradebook is
+    stamped with nbgrader's database version, and put in WAL mode (gradebook_db.py)."""
+    path = sqlite_path(to_url)
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             _stamp(path)
+    prepare(to_url)
     for notebook in source_notebooks(coursedir, assignment):
         cells = assignment_cells(from_url, coursedir.course_id, assignment, notebook.stem)
         write_cells(to_url, coursedir.course_id, assignment, notebook.stem, cells)
@@ -174,7 +177,8 @@ def copy_assignment(from_url, to_url, coursedir, assignment):
 
 def private_gradebook(db_url, course_id, assignment, notebook_ids):
     """(SQLite bytes of a new gradebook holding only the assignment's notebooks and cells,
-    {notebook id: its cells})."""
+    {notebook id: its cells}). It keeps SQLite's default journal (no WAL: one writer, and the
+    file's bytes are all of it)."""
     cells = {n: assignment_cells(db_url, course_id, assignment, n) for n in notebook_ids}
     folder = Path(tempfile.mkdtemp(prefix="igrade-gradebook-"))
     try:

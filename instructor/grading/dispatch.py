@@ -136,6 +136,9 @@ class DaskRunner:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
+                    # its HTTP server (health checks) on any free port: no warning that 8787,
+                    # the default, is taken by another cluster of this machine
+                    scheduler_kwargs={"dashboard_address": ":0"},
                     silence_logs=logging.ERROR,
                 )
             finally:
@@ -157,11 +160,42 @@ class DaskRunner:
     def workers(self):
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
+    def submit(self, task, bundle, worker=None):
+        """Start grading one task on the cluster (the bundle is installed on every worker
+        first, once per bundle), on any worker or on the one given by its address; returns
+        its future (see `outcome`)."""
+        installed = self.__dict__.setdefault("_installed", set())
+        if bundle.fingerprint not in installed:
+            self.client.register_plugin(BundlePlugin(bundle))
+            installed.add(bundle.fingerprint)
+        return self.client.submit(
+            grade_on_worker,
+            task,
+            bundle.fingerprint,
+            key=f"grade-{task.student}-{uuid.uuid4().hex[:8]}",
+            retries=self.retries,
+            pure=False,
+            workers=[worker] if worker else None,
+        )
+
+    def addresses(self):
+        """The addresses of the cluster's workers."""
+        return sorted(self.client.scheduler_info().get("workers", {}))
+
+    @staticmethod
+    def outcome(future, task):
+        """The Result of a finished future; a task that failed on the cluster gives a failed
+        Result with the reason and the trace."""
+        try:
+            result = future.result()
+        except Exception as error:  # noqa: BLE001 -- reported per submission, the rest go on
+            result = _failed(task, error)
+        future.release()
+        return result
+
     def run(self, items, bundle):
         from distributed import as_completed
 
-        self.client.register_plugin(BundlePlugin(bundle))
-        fingerprint = bundle.fingerprint
         items = iter(items)
         pending = as_completed()
         keys, tasks = {}, {}
@@ -171,14 +205,7 @@ class DaskRunner:
             if item is None:
                 return False
             key, task = item
-            future = self.client.submit(
-                grade_on_worker,
-                task,
-                fingerprint,
-                key=f"grade-{task.student}-{uuid.uuid4().hex[:8]}",
-                retries=self.retries,
-                pure=False,
-            )
+            future = self.submit(task, bundle)
             keys[future.key], tasks[future.key] = key, task
             pending.add(future)
             return True
@@ -188,10 +215,5 @@ class DaskRunner:
                 break
         for future in pending:
             key, task = keys.pop(future.key), tasks.pop(future.key)
-            try:
-                result = future.result()
-            except Exception as error:  # noqa: BLE001 -- reported per submission, batch goes on
-                result = _failed(task, error)
-            future.release()
-            yield key, result
+            yield key, self.outcome(future, task)
             submit_next()

@@ -20,6 +20,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from ..gradebook_db import local_folders, prepare
 from .bundle import BundleError, build, copy_assignment, source_notebooks, with_limits
 from .intake import DEFAULT_IGNORE, Reference, digest, find_submissions, read_submission
 from .messages import Result, Task
@@ -55,12 +56,11 @@ def explicit_limits(config, overrides=None):
 
 def hidden_paths(coursedir):
     """What the submissions' code must not see on this machine: the course, this package's
-    course (where the instructor's tools live) and the gradebook."""
+    course (where the instructor's tools live) and the gradebook (a SQLite file's folder, or
+    a PostgreSQL server's unix socket folder)."""
     package_course = Path(__file__).resolve().parents[2]
     paths = [os.path.realpath(coursedir.root), str(package_course)]
-    url = coursedir.db_url
-    if url.startswith("sqlite:///"):
-        paths.append(os.path.dirname(os.path.realpath(url[len("sqlite:///") :])))
+    paths += local_folders(coursedir.db_url)
     return sorted(set(paths))
 
 
@@ -86,6 +86,7 @@ class Session:
         source_db = (
             config.CourseGrading.get("assignment_db_url") if "CourseGrading" in config else None
         )
+        prepare(self.coursedir.db_url)  # a writer among others: WAL mode on SQLite
         try:
             if source_db and source_db != self.coursedir.db_url:
                 copy_assignment(source_db, self.coursedir.db_url, self.coursedir, assignment)

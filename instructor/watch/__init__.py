@@ -1,0 +1,68 @@
+"""`python -m instructor watch`: grade each submission minutes after it is submitted.
+
+    python -m instructor watch [--course DIR] [--scheduler ADDRESS | --workers N] [--once]
+
+A long-running service for the course (`make watch`): it watches the exchange's inbound
+folder, collects each new submission of a released assignment (the latest per student, with
+nbgrader's owner check as configured), grades it with the course's grading engine on a Dask
+cluster (a local one by default, or --scheduler), and releases that student's feedback, which
+`nbgrader fetch_feedback` and the Assignments tab of JupyterLab deliver. It prints one line
+per step of each submission: received, graded with the score, fed back, or failed (or
+rejected) with the reason. The policy (attempt limit, cooldown, what feedback shows before the
+due date) is set in nbgrader_config.py as c.GradeOnSubmit.<option> (instructor/watch/policy.py).
+
+Stop it with Ctrl-C or SIGTERM: the gradings in flight finish (or, after
+c.GradeOnSubmit.drain_seconds or a second Ctrl-C, are abandoned); whatever arrived while it was
+stopped is graded when it starts again, and nothing is graded twice (instructor/watch/journal.py).
+"""
+
+import argparse
+import sys
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m instructor watch", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
+    )
+    route = parser.add_mutually_exclusive_group()
+    route.add_argument(
+        "--scheduler", metavar="ADDRESS", help="grade on this Dask scheduler (tcp://host:port)"
+    )
+    route.add_argument(
+        "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
+    )
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="handle what is in the inbound folder now, then stop (e.g. from cron)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from pathlib import Path
+
+    from ..course import ROOT, load_config
+    from ..grading.dispatch import DaskRunner
+    from .service import Service
+
+    def say(line):
+        print(line, flush=True)
+
+    config = load_config(Path(args.course).resolve() if args.course else ROOT)
+    with DaskRunner(scheduler=args.scheduler, workers=args.workers) as runner:
+        service = Service(config, runner, log=say)
+        for line in service.prepare():
+            say(line)
+        service.warm_up()
+        say(
+            f"watching {service.inbound} for {', '.join(sorted(service.released())) or 'no released assignment yet'}; "
+            f"grading {runner.description}"
+        )
+        service.run(once=args.once)
+    say("stopped")
+    return 0

@@ -1,0 +1,89 @@
+"""What became of every submission that reached the inbound folder: the service's memory.
+
+reports/<assignment>/submissions.jsonl gets one line per step of a submission (received,
+collected, graded, fed back, held, superseded, rejected, failed), written and synced before the
+service goes on. On a restart it is read back: a submission whose last step is final is never
+handled again, and every other one (received while the service was down, or in flight when it
+stopped) is handled from the start. A line cut short by a crash is ignored.
+
+A grading that was recorded in the gradebook just before a crash, with no "graded" line yet, is
+not graded twice: the submission is collected again with the same content, and the grading
+ledger (instructor/grading/ledger.py) knows it was graded, so only its feedback is made.
+"""
+
+import datetime
+import json
+import os
+from pathlib import Path
+
+FINAL = frozenset({"fed back", "held", "superseded", "rejected", "failed"})
+
+
+def now():
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Journal:
+    def __init__(self, path):
+        self.path = Path(path)
+        self.steps = {}  # record name -> last step (a dict)
+        self.history = []  # every step, in order
+        if self.path.exists():
+            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    step = json.loads(line)
+                    name = step["record"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a crash
+                self.steps[name] = step
+                self.history.append(step)
+
+    def last(self, name):
+        step = self.steps.get(name)
+        return step["step"] if step else None
+
+    def is_final(self, name):
+        return self.last(name) in FINAL
+
+    def write(self, record, step, **info):
+        entry = {
+            "at": now().isoformat(timespec="milliseconds"),
+            "record": record.name,
+            "student": record.student,
+            "assignment": record.assignment,
+            "submitted": record.timestamp.isoformat(),
+            "step": step,
+            **info,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.steps[record.name] = entry
+        self.history.append(entry)
+        return entry
+
+    def feedbacks(self, student, before=None):
+        """Submissions of a student whose feedback was released (or held for the attempt
+        limit), submitted before `before` when given: the attempts counted by the limit."""
+        names = {
+            s["record"]
+            for s in self.history
+            if s["student"] == student
+            and s["step"] in ("fed back", "held")
+            and (before is None or datetime.datetime.fromisoformat(s["submitted"]) <= before)
+        }
+        return len(names)
+
+    def last_feedback_at(self, student):
+        times = [
+            datetime.datetime.fromisoformat(s["at"])
+            for s in self.history
+            if s["student"] == student and s["step"] == "fed back"
+        ]
+        return max(times, default=None)
+
+    def held(self):
+        """Records whose feedback is held until the due date, by name (the last step)."""
+        return {n: s for n, s in self.steps.items() if s["step"] == "held"}

@@ -1,0 +1,479 @@
+"""The grade-on-submit service: from the exchange's inbound folder to the student's feedback.
+
+One loop, in one process, does everything that writes (the journal, the gradebook, the
+autograded and feedback folders); only the gradings themselves run elsewhere, on the Dask
+workers. Each turn of the loop:
+
+1. looks at the inbound folder (instructor/exchange/inbound.py reads it without following a
+   link or trusting a name) and queues each new submission of a released assignment, the
+   latest per student (fair.py);
+2. starts gradings while workers are free: the submission is collected into
+   submitted/<student>/<assignment>/ with nbgrader's semantics, then graded by the course's
+   grading engine (instructor/grading/), exactly as `instructor grade` and `nbgrader autograde`
+   grade it;
+3. records each grading that finished, in the gradebook and the grading ledger, then makes and
+   releases that student's feedback (deliver.py), as the policy allows (policy.py);
+4. after the due date, releases the feedback that the policy held back.
+
+Every step of every submission goes to the journal (journal.py) before the next one, and to
+the log as one line.
+"""
+
+import datetime
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
+
+from ..exchange import inbound
+from ..grading.intake import read_submission
+from ..grading.ledger import Ledger
+from ..grading.messages import Task
+from ..grading.session import CannotGrade, Session, reports_dir
+from . import deliver
+from .fair import FairQueue
+from .journal import Journal
+from .policy import GradeOnSubmit
+
+RETRY_INCOMPLETE_SECONDS = 2.0
+
+
+@dataclass
+class Flight:
+    """A grading running on the cluster."""
+
+    record: object
+    session: Session
+    task: object
+    future: object
+    started: float
+
+
+def utc(moment):
+    """An aware UTC datetime (the gradebook keeps naive UTC ones)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=datetime.UTC)
+
+
+class Service:
+    """config -- the course's nbgrader configuration; runner -- a started DaskRunner;
+    log -- a function taking one line."""
+
+    def __init__(self, config, runner, log=print):
+        self.config = config
+        self.coursedir = CourseDirectory(config=config)
+        self.policy = GradeOnSubmit(config=config)
+        self.runner = runner
+        self.say = log
+        exchange_root = config.Exchange.get("root") if "Exchange" in config else None
+        self.course = Path(exchange_root or "/srv/nbgrader/exchange") / self.coursedir.course_id
+        self.inbound = self.course / "inbound"
+        self.check_owner = (
+            config.ExchangeCollect.get("check_owner", True) if "ExchangeCollect" in config else True
+        )
+        self.queue = FairQueue()
+        self.inflight = {}  # (assignment, student) -> Flight
+        self.newest = {}  # (assignment, student) -> timestamp of the latest submission taken
+        self.not_before = {}  # record name -> monotonic time before which it is not retried
+        self.first_seen = {}  # record name -> monotonic time it was first seen
+        self.sessions = {}  # assignment -> (signature, Session)
+        self.journals = {}
+        self.said = set()  # one-time messages already logged
+        self.stopping = self.abandon = False
+        self.warming, self.warm_folder = [], None
+
+    # --- log -------------------------------------------------------------------------------
+    def log(self, record, text):
+        moment = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        self.say(f"{moment}  {record.assignment}  {inbound.printable(record.student)}  {text}")
+
+    def once(self, text):
+        if text not in self.said:
+            self.said.add(text)
+            self.say(datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S") + "  " + text)
+
+    # --- assignments ---------------------------------------------------------------------------
+    def released(self):
+        """Assignments released to the exchange that the course has a source for."""
+        outbound = self.course / "outbound"
+        source = Path(self.coursedir.root) / self.coursedir.source_directory
+        if not outbound.is_dir():
+            return set()
+        return {
+            p.name
+            for p in outbound.iterdir()
+            if p.is_dir() and not p.is_symlink() and (source / p.name).is_dir()
+        }
+
+    def journal(self, assignment):
+        if assignment not in self.journals:
+            path = reports_dir(self.config, assignment) / "submissions.jsonl"
+            journal = self.journals[assignment] = Journal(path)
+            for step in journal.history:  # the latest submission taken, per student
+                if step["step"] in ("collected", "graded", "fed back", "held", "rejected"):
+                    key = (assignment, step["student"])
+                    moment = datetime.datetime.fromisoformat(step["submitted"])
+                    self.newest[key] = max(self.newest.get(key, moment), moment)
+        return self.journals[assignment]
+
+    def _signature(self, assignment):
+        """What a Session depends on that an instructor may change while the service runs."""
+        root = Path(self.coursedir.root)
+        files = []
+        for folder in (self.coursedir.source_directory, self.coursedir.release_directory):
+            base = root / folder / assignment
+            files += sorted(base.glob("*")) if base.is_dir() else []
+        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+
+    def session(self, assignment):
+        """The grading session of an assignment, built again when its source or release
+        changed; raises CannotGrade (e.g. the source changed and was not released)."""
+        signature = self._signature(assignment)
+        cached = self.sessions.get(assignment)
+        if cached is None or cached[0] != signature:
+            session = Session(self.config, assignment, log=lambda line: None)
+            self.sessions[assignment] = (signature, session)
+        return self.sessions[assignment][1]
+
+    def due(self, assignment):
+        try:
+            with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
+                return utc(gb.find_assignment(assignment).duedate)
+        except MissingEntry:
+            return None
+
+    def before_due(self, assignment, moment=None):
+        due = self.due(assignment)
+        moment = moment or datetime.datetime.now(datetime.UTC)
+        return due is None or utc(moment) <= due
+
+    # --- 1. the inbound folder -----------------------------------------------------------------
+    def poll(self):
+        assignments = self.released()
+        if not assignments or not self.inbound.is_dir():
+            return
+        for assignment in assignments:
+            self.journal(assignment)  # its held feedback is released after the due date
+        records, bad = inbound.scan(self.inbound, assignments)
+        for name, reason in bad:
+            self.once(f"ignored in the inbound folder: {name}: {reason}")
+        for record in sorted(records, key=lambda r: r.timestamp):
+            journal = self.journal(record.assignment)
+            key = (record.assignment, record.student)
+            if journal.is_final(record.name) or record.name in self.first_seen:
+                continue
+            self.first_seen[record.name] = time.monotonic()
+            if journal.last(record.name) is None:
+                journal.write(record, "received")
+                self.log(record, f"received (submitted {record.timestamp:%Y-%m-%d %H:%M:%S} UTC)")
+                newest = self.newest.get(key)
+                if newest is not None and record.timestamp <= newest:
+                    self.supersede(record, "a later submission of this student was already taken")
+                    continue
+            else:  # received, maybe collected or graded, before the service stopped
+                self.log(record, "received before the service stopped; handled now")
+            older = self.queue.offer(record)
+            if older is not None:
+                self.supersede(older, "replaced by a later submission before it was graded")
+
+    def supersede(self, record, why):
+        self.journal(record.assignment).write(record, "superseded", reason=why)
+        self.log(record, f"superseded: {why}")
+
+    # --- 2. starting gradings ------------------------------------------------------------------
+    def ready(self, record):
+        if time.monotonic() < self.not_before.get(record.name, 0):
+            return False
+        cooldown = self.policy.cooldown_minutes * 60
+        if cooldown and self.before_due(record.assignment):
+            last = self.journal(record.assignment).last_feedback_at(record.student)
+            if last is not None:
+                wait = (last - datetime.datetime.now(datetime.UTC)).total_seconds() + cooldown
+                if wait > 0:
+                    self.once_for(record, f"waits {wait:.0f} s for the cooldown between feedbacks")
+                    return False
+        return True
+
+    def once_for(self, record, text):
+        marker = (record.name, text.split()[0])
+        if marker not in self.said:
+            self.said.add(marker)
+            self.log(record, text)
+
+    def dispatch(self):
+        while not self.stopping and len(self.inflight) < self.runner.workers:
+            record = self.queue.take(busy=self.inflight.keys(), ready=self.ready)
+            if record is None:
+                return
+            self.start(record)
+
+    def submitted_folder(self, record):
+        return Path(
+            self.coursedir.format_path(
+                self.coursedir.submitted_directory, record.student, record.assignment
+            )
+        )
+
+    def start(self, record):
+        key = (record.assignment, record.student)
+        journal = self.journal(record.assignment)
+        try:
+            session = self.session(record.assignment)
+        except CannotGrade as error:
+            self.once(f"{record.assignment}: cannot grade yet: {error}")
+            self.queue.offer(record)
+            self.not_before[record.name] = time.monotonic() + 10
+            return
+        dest = self.submitted_folder(record)
+        try:
+            collected = inbound.collect(
+                record.path,
+                dest,
+                student=record.student if self.check_owner else None,
+                ignore=tuple(self.coursedir.ignore),
+                include=tuple(self.coursedir.include),
+                max_file_size_kb=self.coursedir.max_file_size,
+                max_dir_size_kb=self.coursedir.max_dir_size,
+            )
+        except inbound.Incomplete as error:
+            waited = time.monotonic() - self.first_seen.get(record.name, time.monotonic())
+            if waited < self.policy.incomplete_minutes * 60:
+                self.queue.offer(record)
+                self.not_before[record.name] = time.monotonic() + RETRY_INCOMPLETE_SECONDS
+                return
+            return self.reject(record, str(error))
+        except inbound.Rejected as error:
+            return self.reject(record, str(error))
+        self.newest[key] = max(self.newest.get(key, record.timestamp), record.timestamp)
+        journal.write(
+            record,
+            "collected",
+            files=len(collected.files),
+            skipped=[f"{path}: {why}" for path, why in collected.skipped],
+        )
+        batch = session.batch
+        session.recorder.ledger = Ledger(session.reports, record.assignment)  # others' runs too
+        batch.submissions.pop(record.student, None)
+        todo = batch.plan({record.student: dest})
+        if record.student in batch.skipped:  # graded just before the service stopped
+            batch.skipped.remove(record.student)
+            entry = session.recorder.ledger.entries[record.student]
+            return self.finish(record, session, entry, recovered=True)
+        task = next((task for _, task in batch.tasks(todo)), None)
+        if task is None:  # rejected by the grading's intake (recorded with zero points)
+            return self.finish(record, session, batch.entries[-1])
+        future = self.runner.submit(task, session.bundle)
+        self.inflight[key] = Flight(record, session, task, future, time.monotonic())
+
+    def reject(self, record, reason):
+        self.journal(record.assignment).write(record, "rejected", reason=reason)
+        self.log(record, f"rejected: {reason}")
+
+    # --- 3. finished gradings ------------------------------------------------------------------
+    def harvest(self, timeout):
+        """Record every grading that finished within `timeout` seconds."""
+        from distributed import wait
+
+        if not self.inflight:
+            time.sleep(timeout)
+            return
+        futures = [flight.future for flight in self.inflight.values()]
+        try:
+            wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return
+        for key, flight in list(self.inflight.items()):
+            if flight.future.done():
+                del self.inflight[key]
+                result = self.runner.outcome(flight.future, flight.task)
+                self.record(flight, result)
+
+    def record(self, flight, result):
+        record, session = flight.record, flight.session
+        entry = session.batch.record(record.student, result)
+        session.recorder.ledger.write(
+            {"route": "grade on submit (instructor watch)", "students": [record.student]}
+        )
+        self.finish(record, session, entry, seconds=time.monotonic() - flight.started)
+
+    def finish(self, record, session, entry, recovered=False, seconds=None):
+        journal = self.journal(record.assignment)
+        if entry.status == "failed":
+            journal.write(record, "failed", reason=entry.reason)
+            self.log(record, f"failed: {entry.reason}")
+            return
+        points = sum(e.points for e in session.bundle.exercises)
+        total = sum(v for v in (entry.scores or {}).values() if v is not None)
+        late = f", late (penalty {entry.late_penalty:g})" if entry.late_penalty else ""
+        took = f" in {seconds:.0f} s" if seconds is not None else ""
+        if entry.status == "rejected":
+            journal.write(record, "graded", status="rejected", reason=entry.reason)
+            self.log(record, f"rejected by the grader: {entry.reason}")
+        else:
+            how = " (it was recorded before the service stopped)" if recovered else ""
+            journal.write(record, "graded", score=total, max_score=points, scores=entry.scores)
+            self.log(record, f"graded: {total:g}/{points:g}{late}{took}{how}")
+        self.give_feedback(record, session, entry)
+
+    def give_feedback(self, record, session, entry):
+        journal = self.journal(record.assignment)
+        before_due = self.before_due(record.assignment, record.timestamp)
+        limit = self.policy.max_attempts
+        if before_due and limit and journal.feedbacks(record.student) >= limit:
+            journal.write(record, "held", reason="attempt limit")
+            self.log(
+                record,
+                f"feedback held: the limit of {limit} graded attempt(s) before the due date is "
+                "reached; it is released after the due date",
+            )
+            return
+        show = self.policy.hidden_verdicts_before_due or not self.before_due(record.assignment)
+        try:
+            if entry.status == "rejected":
+                deliver.rejection(
+                    self.config,
+                    record.assignment,
+                    record.student,
+                    session.bundle.notebooks,
+                    self.submitted_folder(record),
+                    entry.reason,
+                )
+            else:
+                deliver.feedback(self.config, record.assignment, record.student, show)
+        except deliver.FeedbackError as error:
+            journal.write(record, "failed", reason=str(error))
+            self.log(record, f"failed: feedback: {error}")
+            return
+        journal.write(record, "fed back", full=show)
+        self.log(record, "fed back" + ("" if show else " (verdicts after the due date)"))
+
+    # --- 4. after the due date -----------------------------------------------------------------
+    def after_due(self):
+        """Release what the policy held back before the due date: held feedback, and the
+        verdicts of feedback released without them. Only each student's latest grading."""
+        for assignment, journal in self.journals.items():
+            if self.before_due(assignment):
+                continue
+            latest = {}
+            for step in journal.history:
+                if step["step"] in ("graded", "fed back", "held"):
+                    latest[step["student"]] = step
+            for student, step in latest.items():
+                pending = step["step"] == "held" or (
+                    step["step"] == "fed back" and not step.get("full", True)
+                )
+                key = (assignment, student)
+                if not pending or key in self.inflight or key in self.queue:
+                    continue
+                record = inbound.Record(
+                    name=step["record"],
+                    student=student,
+                    assignment=assignment,
+                    timestamp=datetime.datetime.fromisoformat(step["submitted"]),
+                    path=self.inbound / step["record"],
+                )
+                try:
+                    deliver.feedback(self.config, assignment, student, True)
+                except deliver.FeedbackError as error:
+                    journal.write(record, "failed", reason=str(error))
+                    self.log(record, f"failed: feedback after the due date: {error}")
+                    continue
+                journal.write(record, "fed back", full=True)
+                self.log(record, "fed back (the due date has passed)")
+
+    # --- the loop ------------------------------------------------------------------------------
+    def warm_up(self):
+        """Grade each released assignment's release notebook, unanswered, once on every
+        worker, and drop the results: each worker starts its kernel zygote, loads nbgrader's
+        pipeline and fills matplotlib's font cache now, not during a student's first grading.
+        Returns the futures (the service does not wait for them)."""
+        futures = []
+        folder = self.warm_folder = Path(tempfile.mkdtemp(prefix="instructor-watch-warm-up-"))
+        for assignment, (_, session) in self.sessions.items():
+            release = Path(
+                self.coursedir.format_path(self.coursedir.release_directory, ".", assignment)
+            )
+            submission = read_submission("warm-up", release, session.batch.references)
+            if submission.status == "rejected":
+                continue
+            for worker in self.runner.addresses():
+                workdir = folder / f"{assignment}-{len(futures)}"
+                workdir.mkdir()
+                task = Task(
+                    student="warm-up",
+                    notebooks=submission.notebooks,
+                    limits=session.limits,
+                    files=submission.files,
+                    hide=tuple(session.batch.hide),
+                    workdir=str(workdir),
+                )
+                futures.append(self.runner.submit(task, session.bundle, worker=worker))
+        self.warming = futures
+        return futures
+
+    def prepare(self):
+        """Build each released assignment's grading session now (its reference run, if it has
+        none yet, takes a notebook's run), so that the first submission does not wait for it.
+        Returns one line per assignment."""
+        lines = []
+        for assignment in sorted(self.released()):
+            try:
+                session = self.session(assignment)
+            except CannotGrade as error:
+                lines.append(f"{assignment}: cannot grade yet: {error}")
+                continue
+            lines.append(f"{assignment}: ready; {session.limits_note}".rstrip("; "))
+        return lines
+
+    def stop(self, signum=None, frame=None):
+        if self.stopping:
+            self.abandon = True
+        self.stopping = True
+
+    def idle(self):
+        return not self.inflight and not len(self.queue)
+
+    def run(self, once=False):
+        """Serve until SIGTERM or Ctrl-C (or, with once, until nothing is left to do)."""
+        previous = {s: signal.signal(s, self.stop) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            while not self.stopping:
+                self.poll()
+                self.dispatch()
+                self.harvest(self.policy.poll_seconds)
+                self.after_due()
+                if once and self.idle():
+                    self.poll()
+                    if self.idle():
+                        break
+            self.drain()
+        finally:
+            for future in self.warming:
+                future.cancel()
+            if self.warm_folder is not None:
+                shutil.rmtree(self.warm_folder, ignore_errors=True)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def drain(self):
+        """Let the gradings in flight finish, for at most drain_seconds (a second signal:
+        at once); abandon the others, which the next start grades (their journal says so)."""
+        if not self.inflight:
+            return
+        self.say(
+            f"stopping: {len(self.inflight)} grading(s) in flight may finish in the next "
+            f"{self.policy.drain_seconds:g} s (a second Ctrl-C abandons them)"
+        )
+        deadline = time.monotonic() + self.policy.drain_seconds
+        while self.inflight and not self.abandon and time.monotonic() < deadline:
+            self.harvest(0.5)
+        for flight in self.inflight.values():
+            flight.future.cancel()
+            self.log(flight.record, "abandoned: graded when the service starts again")
+        self.inflight.clear()
