@@ -11,15 +11,19 @@ each in a home of their own; every one submits the correct answers. One OS user 
 student, so the copy's configuration switches nbgrader's owner check off; the service's policy
 is otherwise its default (poll every second, no attempt limit, no cooldown).
 
-1. Idle: one student at a time submits, then polls `nbgrader fetch_feedback` until the feedback
-   page arrives (--idle-runs students, 3 by default). Target, for the median: from the start
-   of `nbgrader submit` to the page fetched, at most the notebook's own execution time (the
-   reference run's total, reports/<assignment>/reference.json) + 15 s.
+1. Idle: once the service is idle (its warm-up done: its processes use almost no CPU), one
+   student submits, then polls `nbgrader fetch_feedback` until the feedback page arrives;
+   --idle-runs students (3 by default), one after the other. Target, for the median: from the
+   start of `nbgrader submit` to the page fetched, at most the notebook's own execution time
+   (the reference run's total, reports/<assignment>/reference.json) + 15 s.
 2. Burst: --burst students (40 by default) submit at the rate of 40 a minute, a few submitters
-   at once; each one fetches their feedback as soon as the service's journal says it was
-   released. Target: from the first submit to the last student's page fetched, at most
-   burst x per-submission cost / workers + 30 s. The per-submission cost is measured in this
-   run: the idle runs' median from collected to fed back in the journal.
+   at once. A fetch_feedback takes a core as long as a submit, so the students do not poll
+   while the service grades: the script watches the journal, and when every feedback is
+   released the student released last fetches theirs at once (the burst ends when that page
+   is there); then every other student fetches theirs, to confirm. Target: from the first
+   submit to the last student's page fetched, at most burst x per-submission cost / workers
+   + 30 s, the per-submission cost measured in this run: the idle runs' median from collected
+   to fed back in the journal.
 
 The journal (reports/<assignment>/submissions.jsonl) timestamps every step of each submission,
 so the script prints where the time goes: submitting and the service's poll (until received),
@@ -62,7 +66,7 @@ COURSE_ID = "initialization-course"
 BIN = Path(sys.executable).parent
 IDLE_SLACK, BURST_SLACK = 15.0, 30.0  # the targets: seconds over the notebook's run, the model
 BURST_RATE = 40 / 60  # burst submissions per second: 40 within a minute
-SUBMITTERS = 4  # students submitting at the same moment, at most (a submit takes a second or two)
+SUBMITTERS = 6  # students submitting at the same moment, at most (a submit takes a second or two)
 FETCH_PAUSE = 1.0  # seconds between two fetch_feedback of a waiting student
 WAIT = 1800  # seconds after which a feedback that did not come is given up
 
@@ -261,46 +265,54 @@ def idle_run(course, student):
 
 
 def burst_run(course, students):
-    """The students submit at BURST_RATE, SUBMITTERS at a time at most; each fetches their
-    feedback once the journal says it was released. ({student: timeline}, {student: pages})."""
+    """The students submit at BURST_RATE, SUBMITTERS at a time at most. A fetch_feedback costs
+    the cores as much as a submit, so the students do not poll while the service grades: the
+    script watches the journal, and once every feedback is released the student released
+    last fetches theirs (the burst ends when that page is there), then every other student
+    fetches theirs, to confirm. ({student: timeline}, {student: pages}, the last student)."""
     first = time.time() + 1.0
-    submitted, fetched, pages = {}, {}, {}
+    submitted = {}
 
     def submit_on_time(i, student):
         time.sleep(max(0.0, first + i / BURST_RATE - time.time()))
         submitted[student] = course.submit(student)
 
-    def fetch(student):
-        while not (found := course.fetch_feedback(student)):  # released: there at once
-            time.sleep(FETCH_PAUSE)
-        fetched[student], pages[student] = time.time(), found
-
-    with ThreadPoolExecutor(SUBMITTERS) as submitters, ThreadPoolExecutor(2) as fetchers:
+    deadline = time.monotonic() + WAIT + 60 * len(students)
+    with ThreadPoolExecutor(SUBMITTERS) as submitters:
         jobs = [submitters.submit(submit_on_time, i, s) for i, s in enumerate(students)]
-        asked = set()
-        deadline = time.monotonic() + WAIT + 60 * len(students)
-        while len(fetched) < len(students):
+        while True:
             course.check_alive()
             for job in jobs:
                 if job.done():
-                    job.result()  # raises what went wrong in a submitter or a fetcher
+                    job.result()  # raises what went wrong in a submitter
+            journal = course.journal()
+            released = all("fed back" in journal.get(s, {}) for s in students)
+            if released and all(job.done() for job in jobs):
+                break
             if time.monotonic() > deadline:
                 raise RuntimeError("the burst's feedback did not come:\n" + course.log.read_text())
-            journal = course.journal()
-            for student in students:
-                if student not in asked and "fed back" in journal.get(student, {}):
-                    asked.add(student)
-                    jobs.append(fetchers.submit(fetch, student))
             time.sleep(0.5)
-    timelines = {s: timeline(course, s, submitted[s], fetched[s]) for s in students}
-    return timelines, pages
+    last = max(students, key=lambda s: journal[s]["fed back"])
+    pages = {last: course.fetch_feedback(last)}
+    fetched = time.time()
+    others = [s for s in students if s != last]
+    with ThreadPoolExecutor(2) as fetchers:
+        pages.update(zip(others, fetchers.map(course.fetch_feedback, others)))
+    timelines = {
+        s: timeline(course, s, submitted[s], fetched if s == last else None) for s in students
+    }
+    return timelines, pages, last
 
 
 def phases(t):
-    """{column: seconds} of a timeline (PHASES), the total from submit to fetched, and the
-    submit command's own time."""
-    out = {name: t[end] - t[start] for name, start, end in PHASES}
-    out["total"] = t["fetched"] - t["submit"]
+    """{column: seconds} of a timeline: PHASES (fetch None when the student did not fetch
+    as soon as released), released (submit -> fed back), total (submit -> fetched, or None)
+    and the submit command's own time."""
+    fetched = t["fetched"] is not None
+    out = {name: t[end] - t[start] for name, start, end in PHASES if fetched or end != "fetched"}
+    out["fetch"] = out.get("fetch")
+    out["released"] = t["fed back"] - t["submit"]
+    out["total"] = t["fetched"] - t["submit"] if fetched else None
     out["command"] = t["submitted"] - t["submit"]
     return out
 
@@ -322,33 +334,41 @@ def lost_worker_seconds(timelines, workers):
 
 # --- printing ----------------------------------------------------------------------------------
 
-COLUMNS = "submit+poll (cmd)   queue   grading (worker)   feedback   fetch    total"
+COLUMNS = "submit+poll (cmd)  queue  grading (worker)  feedback  = released  fetch  = fetched"
 
 
 def row(label, p, worker):
-    worker = f"({worker:5.1f})" if worker is not None else " " * 7
+    def num(value, width=7):
+        return f"{value:{width}.1f}" if value is not None else f"{'-':>{width}}"
+
     return (
-        f"  {label:<14}{p['submit+poll']:7.1f} ({p['command']:5.1f}){p['queue']:8.1f}"
-        f"{p['grading']:9.1f} {worker}{p['feedback']:11.1f}{p['fetch']:8.1f}{p['total']:9.1f}"
+        f"  {label:<15}{num(p['submit+poll'])} ({num(p['command'], 5)}){num(p['queue'])}"
+        f"{num(p['grading'])} ({num(worker, 5)}){num(p['feedback'], 10)}{num(p['released'], 12)}"
+        f"{num(p['fetch'])}{num(p['total'], 11)}"
     )
 
 
-def where_the_time_goes(idle, burst, worker_seconds, workers):
-    print("\nwhere the time goes, in seconds (the journal's steps; the submit command's own time "
-          "and the ledger's seconds of the grading on its worker in brackets)")  # fmt: skip
-    print(f"  {'':14}{COLUMNS}")
+def where_the_time_goes(idle, burst, last, worker_seconds, workers):
+    print("\nwhere the time goes, in seconds (the journal's steps; in brackets the submit "
+          "command's own time and the ledger's seconds of the grading on its worker)")  # fmt: skip
+    print(f"  {'':15}{COLUMNS}")
     for student, t in idle.items():
         print(row(student, phases(t), worker_seconds.get(student)))
-    each = [phases(t) for t in burst.values()]
+    each = {s: phases(t) for s, t in burst.items()}
     on_worker = [worker_seconds[s] for s in burst if worker_seconds.get(s) is not None]
-    for name, pick in (("median", statistics.median), ("max", max)):
-        values = {column: pick(p[column] for p in each) for column in each[0]}
-        print(row(f"burst {name}", values, pick(on_worker) if on_worker else None))
-    grading = sum(p["grading"] for p in each)
-    feedback = sum(p["feedback"] for p in each)
+    for name, pick in (("burst median", statistics.median), ("burst max", max)):
+        values = {  # None for the columns some students have none of (fetch)
+            column: None if None in (p[column] for p in each.values())
+            else pick(p[column] for p in each.values())
+            for column in each[last]
+        }  # fmt: skip
+        print(row(name, values, pick(on_worker) if on_worker else None))
+    print(row(f"{last} (last)", each[last], worker_seconds.get(last)))
+    grading = sum(p["grading"] for p in each.values())
+    feedback = sum(p["feedback"] for p in each.values())
     span = max(t["graded"] for t in burst.values()) - min(t["collected"] for t in burst.values())
     lost = lost_worker_seconds(burst, workers)
-    cost = statistics.median(p["grading"] + p["feedback"] for p in each)
+    cost = statistics.median(p["grading"] + p["feedback"] for p in each.values())
     print(f"  burst: the workers were grading {grading / (workers * span):.0%} of {workers} x "
           f"{span:.0f} s (first collected to last graded); they stood free {lost:.0f} "
           "worker-seconds while submissions waited in the queue")  # fmt: skip
@@ -422,19 +442,21 @@ def main(argv=None):
 
         print(f"\n2. burst: {len(burst)} students submit within "
               f"{(len(burst) - 1) / BURST_RATE:.0f} s ({SUBMITTERS} submitters)", flush=True)  # fmt: skip
-        burst_timelines, burst_pages = burst_run(course, burst)
+        burst_timelines, burst_pages, last = burst_run(course, burst)
         pages.update(burst_pages)
         start = min(t["submit"] for t in burst_timelines.values())
         spread = max(t["submit"] for t in burst_timelines.values()) - start
         released = max(t["fed back"] for t in burst_timelines.values()) - start
-        burst_total = max(t["fetched"] for t in burst_timelines.values()) - start
-        print(f"  the submits started over {spread:.1f} s; the last feedback was released "
-              f"{released:.1f} s after the first submit, and fetched {burst_total:.1f} s after it",
-              flush=True)  # fmt: skip
+        burst_total = burst_timelines[last]["fetched"] - start
+        print(f"  the submits started over {spread:.1f} s; the last feedback ({last}'s) was "
+              f"released {released:.1f} s after the first submit, and fetched {burst_total:.1f} s "
+              "after it", flush=True)  # fmt: skip
         load_end = os.getloadavg()[0]
         course.stop()
 
-        where_the_time_goes(idle_timelines, burst_timelines, course.worker_seconds(), args.workers)
+        where_the_time_goes(
+            idle_timelines, burst_timelines, last, course.worker_seconds(), args.workers
+        )
         expected = len(burst) * cost / args.workers
         targets([
             (f"idle: submit -> feedback fetched (median of {len(idle)})", idle_total,

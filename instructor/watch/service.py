@@ -41,6 +41,7 @@ from .journal import Journal
 from .policy import GradeOnSubmit
 
 RETRY_INCOMPLETE_SECONDS = 2.0
+DUE_DATE_SECONDS = 5.0  # how long a due date read from the gradebook is used before reading again
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Service:
         self.first_seen = {}  # record name -> monotonic time it was first seen
         self.sessions = {}  # assignment -> (signature, Session)
         self.journals = {}
+        self.dues = {}  # assignment -> (monotonic time read, due date)
         self.said = set()  # one-time messages already logged
         self.stopping = self.abandon = False
         self.warming, self.warm_folder = [], None
@@ -142,11 +144,18 @@ class Service:
         return self.sessions[assignment][1]
 
     def due(self, assignment):
+        """The assignment's due date in the gradebook (None: none), read again every few
+        seconds (an instructor may set it while the service runs)."""
+        cached = self.dues.get(assignment)
+        if cached is not None and time.monotonic() - cached[0] < DUE_DATE_SECONDS:
+            return cached[1]
         try:
             with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
-                return utc(gb.find_assignment(assignment).duedate)
+                due = utc(gb.find_assignment(assignment).duedate)
         except MissingEntry:
-            return None
+            due = None
+        self.dues[assignment] = (time.monotonic(), due)
+        return due
 
     def before_due(self, assignment, moment=None):
         due = self.due(assignment)
