@@ -531,8 +531,9 @@ def test_a_page_before_the_due_date_can_withhold_the_verdicts(
     graded_demo_class, feedback_pages, tmp_path
 ):
     """generate_feedback with --WithholdHiddenTests.show_verdicts=False (what the service runs
-    before the due date when c.GradeOnSubmit.hidden_verdicts_before_due is False): demo-xavier's
-    page says the verdicts come later, and neither names the mistake nor shows a cell score."""
+    before the due date when c.GradeOnSubmit.hidden_verdicts_before_due is False): does
+    demo-xavier's page say the verdicts come later, show no cell score, and name the mistake only
+    in the output of the public test the student ran?"""
     course = tmp_path / "course"
     shutil.copytree(
         graded_demo_class, course, symlinks=True, ignore=shutil.ignore_patterns("feedback")
@@ -543,9 +544,21 @@ def test_a_page_before_the_due_date_can_withhold_the_verdicts(
         "--WithholdHiddenTests.show_verdicts=False",
     )
     page = pages["demo-xavier"]
+    mistake = "Xavier scaling instead of He"
+    # The public test the student ran in the notebook prints the mistake too: that output is
+    # the student's own, not a verdict, and stays. Only there may the page name it.
+    graded = nbformat.read(course / "autograded" / "demo-xavier" / ASSIGNMENT / NOTEBOOK, 4)
+    own = sum(
+        output.get("text", "").count(mistake)
+        for cell in graded.cells
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade")
+        for output in cell.outputs
+    )
+    assert own == 1, "the public test cell under the He exercise names the mistake"
     assert NOTE_VERDICTS_LATER in page
-    assert "Xavier scaling instead of He" not in page
+    assert page.count(mistake) == own
     assert "Test cell" not in page  # the list of cell scores at the top
-    # the canary: the page with the verdicts names the mistake and lists the cell scores
-    assert "Xavier scaling instead of He" in feedback_pages["demo-xavier"]
+    # the canary: the page with the verdicts names the mistake in the test cell as well, and
+    # lists the cell scores
+    assert feedback_pages["demo-xavier"].count(mistake) > own
     assert "Test cell" in feedback_pages["demo-xavier"]
