@@ -39,6 +39,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -272,6 +273,7 @@ def burst_run(course, students):
     fetches theirs, to confirm. ({student: timeline}, {student: pages}, the last student)."""
     first = time.time() + 1.0
     submitted = {}
+    before = children_cpu_seconds()
 
     def submit_on_time(i, student):
         time.sleep(max(0.0, first + i / BURST_RATE - time.time()))
@@ -288,10 +290,11 @@ def burst_run(course, students):
             journal = course.journal()
             released = all("fed back" in journal.get(s, {}) for s in students)
             if released and all(job.done() for job in jobs):
-                break
+                break  # the only commands ended so far are the submits
             if time.monotonic() > deadline:
                 raise RuntimeError("the burst's feedback did not come:\n" + course.log.read_text())
             time.sleep(0.5)
+    submits_cpu = children_cpu_seconds() - before
     last = max(students, key=lambda s: journal[s]["fed back"])
     pages = {last: course.fetch_feedback(last)}
     fetched = time.time()
@@ -301,7 +304,14 @@ def burst_run(course, students):
     timelines = {
         s: timeline(course, s, submitted[s], fetched if s == last else None) for s in students
     }
-    return timelines, pages, last
+    return timelines, pages, last, submits_cpu
+
+
+def children_cpu_seconds():
+    """CPU seconds used by this script's ended commands (the students' nbgrader commands;
+    the service is still running and is not counted)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def phases(t):
@@ -373,7 +383,7 @@ def where_the_time_goes(idle, burst, last, worker_seconds, workers):
           f"{span:.0f} s (first collected to last graded); they stood free {lost:.0f} "
           "worker-seconds while submissions waited in the queue")  # fmt: skip
     print(f"  burst: the service's loop spent {feedback:.0f} s making and releasing feedback "
-          f"(no grading starts meanwhile); per-submission cost (collected -> fed back, median) "
+          f"(the workers grade the next ones meanwhile); per-submission cost (collected -> fed back, median) "
           f"{cost:.1f} s")  # fmt: skip
 
 
@@ -442,7 +452,7 @@ def main(argv=None):
 
         print(f"\n2. burst: {len(burst)} students submit within "
               f"{(len(burst) - 1) / BURST_RATE:.0f} s ({SUBMITTERS} submitters)", flush=True)  # fmt: skip
-        burst_timelines, burst_pages, last = burst_run(course, burst)
+        burst_timelines, burst_pages, last, submits_cpu = burst_run(course, burst)
         pages.update(burst_pages)
         start = min(t["submit"] for t in burst_timelines.values())
         spread = max(t["submit"] for t in burst_timelines.values()) - start
@@ -451,6 +461,9 @@ def main(argv=None):
         print(f"  the submits started over {spread:.1f} s; the last feedback ({last}'s) was "
               f"released {released:.1f} s after the first submit, and fetched {burst_total:.1f} s "
               "after it", flush=True)  # fmt: skip
+        print(f"  the students' {len(burst)} submit commands used {submits_cpu:.0f} CPU seconds "
+              f"of the same {cores} cores ({submits_cpu / len(burst):.1f} s each; on a course "
+              "server they run in the students' own sessions)", flush=True)  # fmt: skip
         load_end = os.getloadavg()[0]
         course.stop()
 

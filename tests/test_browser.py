@@ -159,6 +159,25 @@ def cell(page, index):
     return locator
 
 
+def painted(page, index):
+    """The cell at a position scrolled into view and drawn: JupyterLab's windowed notebook
+    renders the cells near the new scroll position a frame or two after the scroll, and a
+    screenshot taken before that shows an empty notebook."""
+    cell(page, index).wait_for(state="visible")
+    page.wait_for_function(
+        """index => {
+            const cell = document.querySelector(
+                `.jp-Notebook .jp-Cell[data-windowed-list-index="${index}"]`);
+            const view = document.querySelector('.jp-WindowedPanel-outer');
+            if (!cell || !view) return false;
+            const c = cell.getBoundingClientRect(), v = view.getBoundingClientRect();
+            return c.height > 0 && c.bottom > v.top && c.top < v.bottom;
+        }""",
+        arg=index,
+    )
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 def outputs_text(page, index):
     """The text of a cell's outputs, as shown."""
     return "\n".join(cell(page, index).locator(".jp-OutputArea-output").all_text_contents())
@@ -392,7 +411,7 @@ def answered_notebook(student_notebook, positions):
         ("he-decision-boundary", "boundary-he"),
         ("conclusions", "conclusions"),
     ]:
-        cell(page, positions[cell_id])
+        painted(page, positions[cell_id])
         student_notebook.screenshot(step)
     return student_notebook
 

@@ -89,6 +89,7 @@ class Service:
         self.said = set()  # one-time messages already logged
         self.stopping = self.abandon = False
         self.warming, self.warm_folder = [], None
+        self.to_feed_back = []  # (record, session, entry) graded, their feedback not made yet
 
     # --- log -------------------------------------------------------------------------------
     def log(self, record, text):
@@ -328,7 +329,13 @@ class Service:
             how = " (it was recorded before the service stopped)" if recovered else ""
             journal.write(record, "graded", score=total, max_score=points, scores=entry.scores)
             self.log(record, f"graded: {total:g}/{points:g}{late}{took}{how}")
-        self.give_feedback(record, session, entry)
+        self.to_feed_back.append((record, session, entry))
+
+    def feed_back(self):
+        """Make and release the feedback of the gradings recorded since the last call. The
+        loop starts the next gradings first, so that no worker waits while it does this."""
+        while self.to_feed_back:
+            self.give_feedback(*self.to_feed_back.pop(0))
 
     def give_feedback(self, record, session, entry):
         journal = self.journal(record.assignment)
@@ -446,7 +453,7 @@ class Service:
         self.stopping = True
 
     def idle(self):
-        return not self.inflight and not len(self.queue)
+        return not self.inflight and not len(self.queue) and not self.to_feed_back
 
     def run(self, once=False):
         """Serve until SIGTERM or Ctrl-C (or, with once, until nothing is left to do)."""
@@ -456,6 +463,8 @@ class Service:
                 self.poll()
                 self.dispatch()
                 self.harvest(self.policy.poll_seconds)
+                self.dispatch()  # the workers that just finished take the next submissions
+                self.feed_back()
                 self.after_due()
                 if once and self.idle():
                     self.poll()
@@ -482,6 +491,7 @@ class Service:
         deadline = time.monotonic() + self.policy.drain_seconds
         while self.inflight and not self.abandon and time.monotonic() < deadline:
             self.harvest(0.5)
+            self.feed_back()
         for flight in self.inflight.values():
             flight.future.cancel()
             self.log(flight.record, "abandoned: graded when the service starts again")
