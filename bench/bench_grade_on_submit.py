@@ -23,7 +23,10 @@ is otherwise its default (poll every second, no attempt limit, no cooldown).
    is there); then every other student fetches theirs, to confirm. Target: from the first
    submit to the last student's page fetched, at most burst x per-submission cost / workers
    + 30 s, the per-submission cost measured in this run: the idle runs' median from collected
-   to fed back in the journal.
+   to fed back in the journal. The students' nbgrader commands run on the same cores as the
+   service here (on a course server they run in the students' own sessions): the script
+   prints the CPU seconds the burst's submits used, and with `--workers 1` one core is left
+   to them.
 
 The journal (reports/<assignment>/submissions.jsonl) timestamps every step of each submission,
 so the script prints where the time goes: submitting and the service's poll (until received),

@@ -1,4 +1,5 @@
-"""The grade-on-submit service's own parts, without a kernel: the fair queue and the journal."""
+"""The grade-on-submit service's own parts, without a kernel: the fair queue, the journal and
+the policy's help."""
 
 import datetime
 from pathlib import Path
@@ -90,3 +91,17 @@ def test_does_the_journal_count_attempts_and_the_last_feedback(tmp_path):
     assert journal.feedbacks("ben") == 0
     assert journal.last_feedback_at("ann") is not None
     assert set(journal.held()) == {record("ann", 3).name}
+
+
+def test_does_help_policy_print_every_option_ready_to_paste_into_the_config(capsys):
+    """`python -m instructor watch --help-policy`: each option of GradeOnSubmit, with its
+    default, as a commented line of nbgrader_config.py, and no service started."""
+    from instructor.watch import main
+    from instructor.watch.policy import GradeOnSubmit
+
+    assert main(["--help-policy"]) == 0
+    printed = capsys.readouterr().out
+    options = GradeOnSubmit.class_own_traits(config=True)
+    assert len(options) >= 5
+    for name, trait in options.items():
+        assert f"# c.GradeOnSubmit.{name} = {trait.default_value!r}" in printed, name

@@ -1,6 +1,7 @@
 """`python -m instructor watch`: grade each submission minutes after it is submitted.
 
     python -m instructor watch [--course DIR] [--scheduler ADDRESS | --workers N] [--once]
+    python -m instructor watch --help-policy
 
 A long-running service for the course (`make watch`): it watches the exchange's inbound
 folder, collects each new submission of a released assignment (the latest per student, with
@@ -39,11 +40,22 @@ def parse_args(argv):
         action="store_true",
         help="handle what is in the inbound folder now, then stop (e.g. from cron)",
     )
+    parser.add_argument(
+        "--help-policy",
+        action="store_true",
+        help="print the policy's options (c.GradeOnSubmit.<option> in nbgrader_config.py), "
+        "with their defaults and help, and stop",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.help_policy:
+        from .policy import GradeOnSubmit
+
+        print(GradeOnSubmit.class_config_section())
+        return 0
     from pathlib import Path
 
     from ..course import ROOT, load_config
