@@ -117,6 +117,19 @@ def _edit_test_cell(root, grade_id, edit):
     nbformat.write(nb, _source(root))
 
 
+def test_a_new_gradebook_asks_for_a_release_without_saying_the_source_changed(course):
+    """A fresh clone: the committed release, no gradebook yet. Does grading say that the
+    gradebook does not have the assignment, with the fix, and not that the source changed?"""
+    release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, 4)
+    corpus.build(release, course / "submitted", course, ["correct"])
+    run = instructor_grade(course, "--serial")
+    assert run.returncode == 2
+    assert "the gradebook does not have this assignment yet" in run.stdout, run.stdout
+    assert "the source notebook changed" not in run.stdout
+    assert "run `python -m instructor release` first" in run.stdout
+    assert not (course / "autograded" / "correct").exists()
+
+
 def test_a_stale_release_stops_grading_and_a_broken_source_is_not_released(tmp_path):
     """The instructor adds a hidden case with a typo (W1's shape transposed) to the zeros tests
     and forgets to release. Does grading refuse with the one-line fix instead of flagging an

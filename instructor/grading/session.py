@@ -28,7 +28,7 @@ from .progress import Progress
 from .record import Recorder
 from .reference import ReferenceError, derived_limits
 from .sandbox import Limits
-from .sync import out_of_sync
+from .sync import NOT_RECORDED, out_of_sync
 
 
 class CannotGrade(Exception):
@@ -93,11 +93,15 @@ class Session:
             notebooks = [p.name for p in source_notebooks(self.coursedir, assignment)]
             problems = out_of_sync(self.coursedir, assignment, notebooks)
             if problems:
+                why = (
+                    "the gradebook does not have this assignment yet (a new course folder or "
+                    "gradebook; `nbgrader release_assignment` does not record it)"
+                    if all(p.startswith(NOT_RECORDED) for p in problems)
+                    else "the source notebook changed since the last release"
+                )
                 raise CannotGrade(
-                    "the source notebook changed since the last release ("
-                    + "; ".join(problems)
-                    + "): run `python -m instructor release` first, so that students, the "
-                    "gradebook and the grader use the same assignment"
+                    f"{why} ({'; '.join(problems)}): run `python -m instructor release` first, "
+                    "so that students, the gradebook and the grader use the same assignment"
                 )
             explicit = explicit_limits(config, overrides)
             self.reports = reports_dir(config, assignment)

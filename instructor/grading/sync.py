@@ -18,6 +18,7 @@ from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import is_grade, is_locked, is_solution
 
 MAX_NAMED = 3  # cells named in one problem
+NOT_RECORDED = "the gradebook has no notebook"  # how the problem of a new gradebook starts
 
 
 def _grade_id(cell):
@@ -45,7 +46,7 @@ def gradebook_problems(source_nb, db_url, course_id, assignment, notebook_id):
             recorded = {c.name: c.source for c in notebook.source_cells}
             points = {c.name: c.max_score for c in notebook.grade_cells}
     except MissingEntry:
-        return [f"the gradebook has no notebook {notebook_id} in assignment {assignment}"]
+        return [f"{NOT_RECORDED} {notebook_id} in assignment {assignment}"]
     cells = {_grade_id(c): c for c in source_nb.cells if _grade_id(c)}
     problems = []
     added = [g for g in cells if g not in recorded]

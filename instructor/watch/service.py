@@ -443,6 +443,7 @@ class Service:
                 session = self.session(assignment)
             except CannotGrade as error:
                 lines.append(f"{assignment}: cannot grade yet: {error}")
+                self.said.add(lines[-1])  # said now: not again at the first submission
                 continue
             lines.append(f"{assignment}: ready; {session.limits_note}".rstrip("; "))
         return lines
