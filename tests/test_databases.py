@@ -5,9 +5,9 @@
   two demo students are graded by `python -m instructor grade --serial` and by `nbgrader
   autograde` with the same scores, and `nbgrader export` and `python -m instructor scores`
   read them back.
-- Writers at the same time, on both databases: a Formgrader writer (a process doing what
-  nbgrader's Formgrader does when an instructor types a manual score or a comment) writes as
-  fast as it can on students being graded again by the grade-on-submit service
+- Writers at the same time, on both databases: the real Formgrader (JupyterLab at the course
+  root) receives, as fast as it answers, the requests its page sends when an instructor saves
+  a manual score or a comment, on students being graded again by the grade-on-submit service
   (`python -m instructor watch --once`, which collects their submissions from the exchange's
   inbound folder, records their grades and releases their feedback). Nothing may fail with "database is locked",
   the last manual score and comment written to each cell must be in the gradebook, and the
@@ -242,43 +242,44 @@ def test_course_runs_on_postgresql(postgresql_course, sqlite_course):
 
 
 # --- writers at the same time ------------------------------------------------------------------
-# What nbgrader's Formgrader does when an instructor types a manual score or a comment
-# (nbgrader/server_extensions/formgrader/apihandlers.py, GradeHandler.put and
-# CommentHandler.put), on one long-lived Gradebook as the Formgrader keeps, as fast as it can
-# until the stop file appears; every value written and every exception go to the output file.
+# An instructor typing manual scores and comments in the Formgrader, as fast as the Formgrader
+# answers: the real Formgrader (JupyterLab at the course root, nbgrader's server extension, one
+# long-lived Gradebook) receives the requests its page sends when a score or a comment is
+# saved, `PUT formgrader/api/grade/<id>` and `PUT formgrader/api/comment/<id>`, until the
+# stop file appears. Every value the Formgrader confirmed, and every failure, go to the output
+# file.
 FORMGRADER_WRITER = r"""
-import json, sys, time, traceback
+import json, sys, time, traceback, urllib.error, urllib.request
 from pathlib import Path
-from nbgrader.api import Gradebook
 
-url, course_id, targets, stop, out = sys.argv[1:6]
+base, token, targets, stop, out = sys.argv[1:6]
 targets, stop = json.loads(targets), Path(stop)
-gradebook = Gradebook(url, course_id)
 writes, errors, i = [], [], 0
 deadline = time.monotonic() + 600
 while not stop.exists() and time.monotonic() < deadline:
     kind, row = targets[i % len(targets)]
     i += 1
+    if kind == "grade":
+        value, field = (i % 1000) / 100, "manual_score"
+        body = {"manual_score": value, "extra_credit": None}
+    else:
+        value, field = f"comment {i}", "manual_comment"
+        body = {"manual_comment": value}
+    request = urllib.request.Request(
+        f"{base}/formgrader/api/{kind}/{row}", data=json.dumps(body).encode(), method="PUT",
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
     try:
-        if kind == "grade":  # GradeHandler.put
-            grade = gradebook.find_grade_by_id(row)
-            value = (i % 1000) / 100
-            grade.manual_score = value
-            grade.extra_credit = None
-            grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
-        else:  # CommentHandler.put
-            comment = gradebook.find_comment_by_id(row)
-            value = f"comment {i}"
-            comment.manual_comment = value
-        gradebook.db.commit()
+        with urllib.request.urlopen(request, timeout=120) as response:
+            saved = json.loads(response.read())
+        if saved.get(field) != value:
+            errors.append(f"the Formgrader answered {saved!r} for {kind} {row} = {value!r}")
+            continue
         writes.append([kind, row, value, time.time()])
+    except urllib.error.HTTPError as error:
+        errors.append(f"HTTP {error.code} for {kind} {row}: {error.read()[:300]!r}")
     except Exception:
         errors.append(traceback.format_exc())
-        try:
-            gradebook.db.rollback()
-        except Exception:
-            errors.append(traceback.format_exc())
-gradebook.close()
 Path(out).write_text(json.dumps({"writes": writes, "errors": errors}))
 """
 
@@ -317,14 +318,17 @@ GRADING_WRITERS = {"grade on submit": service_writer}
 
 
 def writers_at_once(root, url, tmp_path):
-    """The Formgrader writer on STUDENTS' grades and comments, and meanwhile every grading
-    writer grading them again; returns (the Formgrader writer's record, {grading writer:
-    (returncode, output, seconds)}, the Formgrader's stderr)."""
+    """The Formgrader, written to as fast as it answers on STUDENTS' grades and comments, and
+    meanwhile every grading writer grading them again; returns (the Formgrader writer's
+    record, {grading writer: (returncode, output, seconds)}, the Formgrader server's log)."""
+    from instructor import lab
+
     _, _, ids = grades(url)
     targets = [[key[0], row] for key, row in sorted(ids.items())]
-    stop, out = tmp_path / "stop", tmp_path / "formgrader.json"
+    stop, out, log = tmp_path / "stop", tmp_path / "formgrader.json", tmp_path / "formgrader.log"
+    server = lab.start_instructor(root, env=course_env(), log_path=log)
     formgrader = subprocess.Popen(
-        [sys.executable, "-c", FORMGRADER_WRITER, url, "initialization-course",
+        [sys.executable, "-c", FORMGRADER_WRITER, server.base_url, server.token,
          json.dumps(targets), stop, out],
         cwd=root, env=course_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -339,11 +343,12 @@ def writers_at_once(root, url, tmp_path):
             results[name] = (process.returncode, stdout + stderr, time.time() - began)
     finally:
         stop.touch()
-        _, formgrader_err = formgrader.communicate(timeout=120)
-    assert formgrader.returncode == 0, formgrader_err
+        _, writer_err = formgrader.communicate(timeout=120)
+        server.stop()
+    assert formgrader.returncode == 0, writer_err
     record = json.loads(out.read_text())
     record["began"] = began
-    return record, results, formgrader_err
+    return record, results, log.read_text()
 
 
 @pytest.mark.slow
@@ -362,10 +367,10 @@ def test_formgrader_and_grading_write_at_once(database, request, tmp_path):
                 grade.auto_score = -1.0
         gb.db.commit()
 
-    record, results, formgrader_err = writers_at_once(root, url, tmp_path)
+    record, results, formgrader_log = writers_at_once(root, url, tmp_path)
 
     assert not record["errors"], record["errors"][:3]
-    assert LOCKED not in formgrader_err
+    assert LOCKED not in formgrader_log
     for name, (returncode, output, _) in results.items():
         assert returncode == 0, f"{name}:\n{output[-4000:]}"
         assert LOCKED not in output, f"{name}:\n{output[-4000:]}"
