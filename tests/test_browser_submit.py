@@ -309,9 +309,9 @@ def test_does_submit_reach_the_service(submitted, room):
     moment = datetime.datetime.fromisoformat(received[0]["submitted"])
     listed = section(submitted["page"].page, "submitted").locator(".nested_list_item").first
     assert moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC") in listed.inner_text()
-    assert (
-        f"  {STUDENT}  received (submitted {moment:%Y-%m-%d %H:%M:%S} UTC)" in room.log.read_text()
-    )
+    # the service prints its line just after it journals the step
+    line = f"  {STUDENT}  received (submitted {moment:%Y-%m-%d %H:%M:%S} UTC)"
+    room.wait_for(lambda: line in room.log.read_text(), "the service's log line", timeout=10)
 
 
 # What the feedback page itself logs in JupyterLab's HTML viewer, which shows it as untrusted
