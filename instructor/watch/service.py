@@ -325,11 +325,16 @@ class Service:
         if entry.status == "rejected":
             journal.write(record, "graded", status="rejected", reason=entry.reason)
             self.log(record, f"rejected by the grader: {entry.reason}")
+            # At once: the page is released with the secret of the copy in submitted/, which
+            # the student's next submission replaces as soon as it is collected.
+            self.give_feedback(record, session, entry)
         else:
             how = " (it was recorded before the service stopped)" if recovered else ""
             journal.write(record, "graded", score=total, max_score=points, scores=entry.scores)
             self.log(record, f"graded: {total:g}/{points:g}{late}{took}{how}")
-        self.to_feed_back.append((record, session, entry))
+            # After the next gradings have started (feed_back): the page is made from
+            # autograded/, which only this loop writes.
+            self.to_feed_back.append((record, session, entry))
 
     def feed_back(self):
         """Make and release the feedback of the gradings recorded since the last call. The
