@@ -395,3 +395,35 @@ def test_is_a_hostile_submission_graded_from_what_is_safe(round_one):
     log = room.log.read_text()
     assert "\x1b" not in log
     assert log.count("zed\\x1b[31m") == log.count("watching "), log  # once per start
+
+
+# --- a submission that cannot be graded ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rejected(killed_and_restarted):
+    """The service starts once more; ivan submits a notebook cut in half (not valid JSON)."""
+    room = killed_and_restarted["room"]
+    room.start()
+    try:
+        room.answer_and_submit("ivan", "invalid-json")
+        room.wait_for(lambda: room.steps("ivan", "fed back"), "ivan's page")
+        pages = room.feedback("ivan")
+        assert room.stop() == 0
+    finally:
+        if room.service is not None:
+            room.stop(signal.SIGKILL)
+    return {"room": room, "pages": pages}
+
+
+def test_does_a_student_whose_notebook_cannot_be_graded_learn_why(rejected):
+    """ivan's submission is rejected with the reason, recorded with no points, and the reason
+    reaches him through fetch_feedback, as a page in place of the feedback."""
+    room = rejected["room"]
+    (graded,) = room.steps("ivan", "graded")
+    assert graded["status"] == "rejected" and "not valid JSON" in graded["reason"], graded
+    assert set(room.gradebook_scores()["ivan"].values()) == {0.0}
+    (page,) = rejected["pages"].values()
+    assert "your submission could not be graded" in page
+    assert "not valid JSON" in page
+    assert "rejected by the grader: the notebook file is not valid JSON" in room.log.read_text()
