@@ -343,8 +343,10 @@ def writers_at_once(root, url, tmp_path):
             results[name] = (process.returncode, stdout + stderr, time.time() - began)
     finally:
         stop.touch()
-        _, writer_err = formgrader.communicate(timeout=120)
-        server.stop()
+        try:
+            _, writer_err = formgrader.communicate(timeout=120)
+        finally:
+            server.stop()
     assert formgrader.returncode == 0, writer_err
     record = json.loads(out.read_text())
     record["began"] = began
