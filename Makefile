@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps db-deps
+.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps db-deps user-deps
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ demo: demo-class
 
 # Two pytest workers, a test file each at a time (module fixtures are built once): most tests
 # wait on one kernel, a browser or a subprocess, so two cores run two files.
-test: setup browser-deps db-deps
+test: setup browser-deps db-deps user-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
@@ -95,4 +95,15 @@ db-deps:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
 			postgresql >/dev/null; \
+	fi
+
+# setfacl (Debian's acl package) for the tests with real Unix users (tests/unix_users.py): an
+# account made by a test is let through the folders on the way to this checkout's interpreter.
+user-deps:
+	@if command -v setfacl >/dev/null; then \
+		echo "setfacl is installed"; \
+	else \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends acl >/dev/null; \
 	fi

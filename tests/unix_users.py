@@ -1,0 +1,197 @@
+"""Real Unix users for the tests of multi-user and unprivileged promises.
+
+A shared server gives every student and instructor a login of their own, and an instructor
+there is not root. A test of such a promise creates the real situation: `unix_user()` makes a
+throwaway account with `useradd`, `User.run` runs a command as that account (its own uid, gid
+and groups, a clean environment, no capability), and everything is removed afterwards: the
+account, its home, its processes and the access it was given.
+
+Creating users needs root, which CI has. Elsewhere the tests that need it are skipped with the
+reason (`needs_root`).
+
+The account must reach this checkout and its interpreter. Where a folder on the way is closed
+to other users (on this kind of machine, Python lives under /root, mode 0700), the account is
+given the right to pass through it, and nothing more, with a POSIX ACL entry of its own
+(`setfacl -m u:NAME:x`), which is removed with the account. `make test` installs `setfacl`
+(Debian's `acl` package).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="creating Unix users for the test needs root (CI runs as root)"
+)
+
+
+@dataclass
+class User:
+    """A throwaway Unix account made by `unix_user`."""
+
+    name: str
+    uid: int
+    gid: int
+    home: Path
+    groups: tuple[str, ...] = ()
+    _granted: list[Path] = field(default_factory=list, repr=False)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """A clean login environment for this account, with this interpreter's scripts first
+        on PATH (nbgrader, jupyter)."""
+        path = os.pathsep.join(
+            [str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]
+        )
+        base = {
+            "HOME": str(self.home),
+            "USER": self.name,
+            "LOGNAME": self.name,
+            "PATH": path,
+            "LANG": os.environ.get("LANG", "C.UTF-8"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        return {**base, **extra}
+
+    def command(
+        self, argv: Sequence[str | os.PathLike[str]], env: dict[str, str] | None = None
+    ) -> list[str]:
+        """argv as this account: setpriv with its uid, gid and supplementary groups, no
+        capability kept, and `env -i` with its environment."""
+        environment = self.env() if env is None else env
+        return [
+            "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--",
+            "env", "-i", *(f"{k}={v}" for k, v in environment.items()),
+            *map(str, argv),
+        ]  # fmt: skip
+
+    def run(
+        self,
+        argv: Sequence[str | os.PathLike[str]],
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float | None = 900,
+        check: bool = False,
+        **kwargs: object,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run argv as this account; the CompletedProcess, output captured as text."""
+        return subprocess.run(
+            self.command(argv, env), cwd=cwd or self.home, capture_output=True, text=True,
+            timeout=timeout, check=check, **kwargs,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    def popen(
+        self,
+        argv: Sequence[str | os.PathLike[str]],
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        **kwargs: object,
+    ) -> subprocess.Popen[str]:
+        """Start argv as this account (text mode); the Popen."""
+        return subprocess.Popen(
+            self.command(argv, env),
+            cwd=cwd or self.home,
+            text=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def python(
+        self, *args: str | os.PathLike[str], **kwargs: object
+    ) -> subprocess.CompletedProcess[str]:
+        """This checkout's interpreter run as this account."""
+        return self.run([sys.executable, *args], **kwargs)  # type: ignore[arg-type]
+
+    def give(self, path: str | os.PathLike[str]) -> Path:
+        """Make this account the owner of path and everything under it; return it."""
+        path = Path(path)
+        subprocess.run(["chown", "-R", f"{self.uid}:{self.gid}", str(path)], check=True)
+        return path
+
+    def folder(self, name: str = "work") -> Path:
+        """A new empty folder of this account's, outside pytest's private temporary folders
+        (which only root can reach)."""
+        folder = Path(tempfile.mkdtemp(prefix=f"{self.name}-{name}-"))
+        os.chmod(folder, 0o755)
+        return self.give(folder)
+
+    def can_reach(self, path: str | os.PathLike[str]) -> None:
+        """Let this account pass through every folder on the way to path (an ACL entry of its
+        own on each folder it could not pass), so that it can use what lies there."""
+        for folder in reversed(Path(path).resolve().parents):
+            if not self._passes(folder):
+                subprocess.run(["setfacl", "-m", f"u:{self.name}:x", str(folder)], check=True)
+                self._granted.append(folder)
+
+    def _passes(self, folder: Path) -> bool:
+        info = folder.stat()
+        if info.st_uid == self.uid:
+            return bool(info.st_mode & 0o100)
+        if info.st_gid == self.gid:
+            return bool(info.st_mode & 0o010)
+        return bool(info.st_mode & 0o001)
+
+    def remove(self) -> None:
+        subprocess.run(["pkill", "-KILL", "-u", self.name], capture_output=True, check=False)
+        for folder in self._granted:
+            subprocess.run(
+                ["setfacl", "-x", f"u:{self.name}", str(folder)], capture_output=True, check=False
+            )
+        subprocess.run(["userdel", "--remove", self.name], capture_output=True, check=False)
+        for leftover in Path(tempfile.gettempdir()).glob(f"{self.name}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _require_tools() -> None:
+    missing = [tool for tool in ("useradd", "setpriv", "setfacl") if shutil.which(tool) is None]
+    if missing:
+        raise RuntimeError(
+            f"{', '.join(missing)} not found: install Debian's passwd, util-linux and acl "
+            "packages (`make test` installs acl)"
+        )
+
+
+def new_name(prefix: str) -> str:
+    """A login name that no other test uses: the prefix and 6 random letters or digits."""
+    return f"{prefix}{secrets.token_hex(3)}"[:32]
+
+
+@contextmanager
+def unix_user(prefix: str = "tuser", groups: Sequence[str] = ()) -> Iterator[User]:
+    """A new Unix account with a home of its own, which can run this checkout's interpreter;
+    removed on exit with its home, its processes and its ACL entries.
+
+    prefix -- the start of its login name (a random part follows)
+    groups -- supplementary groups, created when missing
+    """
+    _require_tools()
+    name = new_name(prefix)
+    for group in groups:
+        subprocess.run(["groupadd", "-f", group], check=True, capture_output=True)
+    extra = ["--groups", ",".join(groups)] if groups else []
+    subprocess.run(
+        ["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", *extra, name],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    info = pwd.getpwnam(name)
+    user = User(name, info.pw_uid, info.pw_gid, Path(info.pw_dir), tuple(groups))
+    try:
+        user.can_reach(ROOT / "instructor")
+        user.can_reach(Path(sys.executable).resolve())
+        user.can_reach(Path(sys.prefix) / "pyvenv.cfg")
+        yield user
+    finally:
+        user.remove()
