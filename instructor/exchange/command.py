@@ -99,10 +99,11 @@ def report(verdict, course, action):
             "with logins of their own need an exchange they can reach (--root)."
         )
         return 0
+    usable = "" if verdict.notes else "every student can fetch, submit and fetch feedback, and "
     print(
         f"The exchange at {layout.root} (course {layout.course_id}, instructor {who}) is safe: "
-        "every student can fetch, submit and fetch feedback, and nobody but the instructor can "
-        "rename or replace the course's folders or another student's submission or feedback."
+        f"{usable}nobody but the instructor can rename or replace the course's folders or "
+        "another student's submission or feedback."
     )
     for folder, _ in [(layout.root, 0), *layout.folders()]:
         info = os.stat(folder)
@@ -110,4 +111,6 @@ def report(verdict, course, action):
             f"  {exchange_layout.mode_text(info.st_mode)}  "
             f"{exchange_layout.login(info.st_uid):<12} {folder}"
         )
+    for note in verdict.notes:
+        print(f"Note: {note}; `exchange init` sets the modes students need.")
     return 0

@@ -129,6 +129,7 @@ class Verdict:
     instructor: int
     problems: list[Problem] = field(default_factory=list)
     private: bool = False
+    notes: list[str] = field(default_factory=list)  # what students could not do (not unsafe)
 
     @property
     def safe(self) -> bool:
@@ -334,6 +335,7 @@ class _Checker:
             return self.verdict
         root, root_info = reached
         self.writers(root, root_info, "layout", sticky_is_enough=True)
+        self.usable(layout.root, root_info, W | X, "nbgrader's commands refuse to run for them")
         parent = root
         for folder, _ in layout.folders():
             real = parent / folder.name
@@ -370,6 +372,7 @@ class _Checker:
                 parent = real
             elif folder == layout.inbound:
                 self.writers(real, info, "layout", sticky_is_enough=True)
+                self.usable(folder, info, W | X, "they cannot submit")
                 listers = self.who.holders(real, info, R)
                 if listers:
                     self.problem(
@@ -379,6 +382,7 @@ class _Checker:
                     )
             elif folder == layout.feedback:
                 self.writers(real, info, "layout", sticky_is_enough=False)
+                self.usable(folder, info, X, "they cannot fetch their feedback")
                 listers = self.who.holders(real, info, R)
                 if listers:
                     self.problem(
@@ -387,8 +391,14 @@ class _Checker:
                     )
             else:
                 self.writers(real, info, "layout", sticky_is_enough=False)
+                self.usable(folder, info, R | X, "they cannot fetch the assignments")
                 self.released(real)
         return self.verdict
+
+    def usable(self, folder: Path, info: os.stat_result, bits: int, otherwise: str) -> None:
+        """A note when students (every user) lack what they need on a folder."""
+        if info.st_mode & bits != bits:
+            self.verdict.notes.append(f"{folder}: students may not use it so ({otherwise})")
 
     def released(self, outbound: Path) -> None:
         """Every file and folder of the released assignments: the instructor's (or root's),
@@ -701,15 +711,20 @@ def for_config(config) -> Layout:
 
 def require_safe(config, course: Path | None = None, create: bool = False, say=print) -> Layout:
     """The course's exchange layout, when students cannot subvert it; else UnsafeExchange,
-    whose message lists the problems and the command that fixes them. With create, a missing
-    exchange root is made first, by this account, as `init` makes it (the course's own
-    exchange folder)."""
+    whose message lists the problems and the command that fixes them.
+
+    create -- the course's own exchange folder: made as `init` makes it when missing, and its
+    missing folders added when it is this account's; a folder with unsafe permissions is
+    still refused (nothing is changed silently)."""
     layout = for_config(config)
     if not layout.course_id:
         raise ExchangeError("The course's nbgrader_config.py sets no course id.")
     if create and not os.path.lexists(layout.root):
         init(layout, say=say)
     verdict = check(layout)
+    missing_only = all(p.reason == "does not exist yet" for p in verdict.problems)
+    if create and verdict.problems and missing_only and os.stat(layout.root).st_uid == os.geteuid():
+        verdict = init(layout, say=say)
     if not verdict.safe:
         raise UnsafeExchange(describe(verdict, course), verdict.problems)
     return layout
