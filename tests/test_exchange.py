@@ -241,11 +241,13 @@ def test_watch_release_and_lab_refuse_an_unsafe_exchange_with_its_fix(people, pu
 
 @pytest.mark.slow  # nbgrader's and the course's commands
 def test_the_instructors_own_exchange_folder_is_made_safe_by_the_commands(people, course):
-    """The single-instructor default: the course's exchange/ folder, created by the
-    instructor's commands where other accounts can reach it, is made as init makes it (no
-    sudo), and a course folder nobody else can reach keeps nbgrader's own layout."""
+    """The single-instructor default: the course's exchange/ folder (here an empty one, as
+    earlier versions made it), where other accounts can reach it, is completed by the
+    instructor's commands as init makes it (no sudo), and a course folder nobody else can
+    reach keeps nbgrader's own layout."""
     teacher = people["teacher"]
     exchange = layout.Layout(course / "exchange", COURSE_ID)
+    teacher.give(exchange.root.mkdir() or exchange.root)  # empty, as earlier versions made it
     made = teacher.python("-c", "from instructor import lab; print(lab.ensure_exchange('.'))",
                           cwd=course)  # fmt: skip
     assert made.returncode == 0, made.stdout + made.stderr
