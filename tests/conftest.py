@@ -26,6 +26,7 @@ COURSE_FILES = [
 # long file started last would run on alone while the other worker idles.
 LONGEST_FIRST = [
     "test_watch.py",
+    "test_forgery.py",
     "test_instructor_state.py",
     "test_routes.py",
     "test_grading_parallel.py",
@@ -41,6 +42,7 @@ LONGEST_FIRST = [
     "test_release.py",
     "test_ps1.py",
     "test_second_assignment.py",
+    "test_exchange.py",
 ]
 
 
