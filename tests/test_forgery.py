@@ -17,7 +17,8 @@ and mallory is named as the maker of each forgery:
 
 - grade on submit: `python -m instructor watch`, running while the students submit;
 - `nbgrader collect` (SafeCollect), then `python -m instructor grade`, in a copy of the course;
-- the Formgrader's Collect button, on `python -m instructor lab instructor`, in another copy;
+- the Formgrader's Collect and Autograde buttons, on `python -m instructor lab instructor`, in
+  another copy;
 - the class report of each (`python -m instructor report`).
 
 The same module runs the demo class as the instructor's account (`instructor demo`, `grade
@@ -31,6 +32,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -336,7 +338,8 @@ def test_nbgrader_collect_and_instructor_grade_take_the_genuine_submissions(serv
 def test_the_formgraders_collect_button_takes_the_genuine_submissions(server):
     """The Formgrader, on `python -m instructor lab instructor` run by the instructor's
     account: does its Collect button (the request its page sends) collect alice's and bob's
-    own submissions and report mallory's forgeries in the log it shows?"""
+    own submissions and report mallory's forgeries in the log it shows, and its Autograde
+    button give alice full marks?"""
     room, alice, bob, mallory = (server[k] for k in ("room", "alice", "bob", "mallory"))
     course = room.copies["button"]
     with socket.socket() as s:
@@ -356,20 +359,30 @@ def test_the_formgraders_collect_button_takes_the_genuine_submissions(server):
             if line.startswith("JupyterLab:"):
                 break
             assert time.monotonic() < deadline, "the lab did not start"
-        request = urllib.request.Request(
-            f"{base}/formgrader/api/assignment/{ASSIGNMENT}/collect", data=b"", method="POST",
-            headers={"Authorization": f"token {token}"},
-        )  # fmt: skip
-        with urllib.request.urlopen(request, timeout=300) as response:
-            answer = json.loads(response.read())
+
+        def press(path):  # what the Formgrader's page sends for a button
+            request = urllib.request.Request(
+                f"{base}/formgrader/api/{path}", data=b"", method="POST",
+                headers={"Authorization": f"token {token}"},
+            )  # fmt: skip
+            with urllib.request.urlopen(request, timeout=600) as response:
+                return json.loads(response.read())
+
+        collected = press(f"assignment/{ASSIGNMENT}/collect")
+        graded = press(f"submission/{ASSIGNMENT}/{alice.name}/autograde")
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=60)
-    assert answer["success"], answer
-    assert answer["log"].count(f"it is owned by {mallory.name}, not by") == FORGED, answer["log"]
+    assert collected["success"], collected
+    log = collected["log"]
+    assert log.count(f"it is owned by {mallory.name}, not by") == FORGED, log
     for user in (alice, bob):
         submitted = course / "submitted" / user.name / ASSIGNMENT / NOTEBOOK
         assert submitted.read_bytes() == server["genuine"][user.name], user.name
+    assert graded["success"], graded["error"] + graded.get("log", "")
+    assert room.scores(course)[alice.name] == expected(1, 1, 1)
+    notebook = course / "autograded" / alice.name / ASSIGNMENT / NOTEBOOK
+    assert stat.S_IMODE(notebook.stat().st_mode) == 0o444  # read-only, as nbgrader leaves it
 
 
 def test_the_class_report_names_the_forger(server):
