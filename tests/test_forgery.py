@@ -396,13 +396,19 @@ def test_the_class_report_names_the_forger(server):
 
 
 def test_the_demo_class_runs_as_the_instructors_account(server):
-    """`instructor demo`, `grade --demo` and `report --demo`, as the instructor's account:
-    the demo student's scores, as root gets them."""
+    """`make demo`'s steps (`instructor demo`, `grade --demo`, nbgrader's feedback, `report
+    --demo`), for one demo student, as the instructor's account: the scores root gets."""
     room = server["room"]
     course = room.copies["demo"]
     room.instructor("-m", "instructor", "demo", cwd=course)
     room.instructor("-m", "instructor", "grade", "--demo", "--serial", "demo-xavier", cwd=course)
+    room.instructor(
+        "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--force", cwd=course / "demo"
+    )
     report = room.instructor("-m", "instructor", "report", "--demo", cwd=course)
     assert "demo-xavier" in report.stdout
     assert room.scores(course / "demo") == {"demo-xavier": expected(1, 1, 0.5)}
     assert (course / "demo" / "reports" / ASSIGNMENT / "report.html").is_file()
+    assert (
+        course / "demo" / "feedback" / "demo-xavier" / ASSIGNMENT / "Initialization.html"
+    ).is_file()
