@@ -2,9 +2,10 @@
 
 reports/<assignment>/submissions.jsonl gets one line per step of a submission (received,
 collected, graded, fed back, held, superseded, rejected, failed; forged for a folder made in
-another student's name, with its owner), written and synced before the service goes on. On a restart it is read back: a submission whose last step is final is never
-handled again, and every other one (received while the service was down, or in flight when it
-stopped) is handled from the start. A line cut short by a crash is ignored.
+another student's name, with its owner), written and synced before the service goes on. On a
+restart it is read back: a submission whose last step is final is never handled again, and
+every other one (received while the service was down, or in flight when it stopped) is handled
+from the start. A line cut short by a crash is ignored.
 
 A grading that was recorded in the gradebook just before a crash, with no "graded" line yet, is
 not graded twice: the submission is collected again with the same content, and the grading
