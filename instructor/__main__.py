@@ -12,6 +12,7 @@ COMMANDS = {
     "report": "write the class report (scores.csv, report.html) to reports/initialization/",
     "watch": "grade each submission as it arrives and release its feedback (a service)",
     "roster": "`roster import FILE`: a Canvas roster (gradebook CSV) into nbgrader's student table",
+    "exchange": "`exchange init|check`: the exchange's folders, made so that students cannot subvert it",
 }
 
 

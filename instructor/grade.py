@@ -166,6 +166,12 @@ def summary(batch, elapsed, runner_description, missing):
             (student, [f"{old} (the later {', '.join(r.get('files', []))} was graded)" for old in r["superseded"]])
             for student, r in collected.items() if r.get("superseded") and student in graded_now
         ]))  # fmt: skip
+    from .exchange import forgeries  # refused at collection: the forger is named
+
+    sections.append(("Made in another student's name, refused (never graded)", [
+        (f.student, [f"{f.folder}: made by {f.owner}"])
+        for f in forgeries.read(batch.recorder.ledger.folder)
+    ]))  # fmt: skip
     for title, rows in sections:
         if rows:
             lines.append(f"{title}:")

@@ -258,12 +258,16 @@ def server_environment(config_dir, env=None):
 
 
 def ensure_exchange(root_dir, env=None):
-    """Create the course's exchange folder when it is missing (the Formgrader would greet the
-    instructor with an error otherwise); return its path. A shared server's exchange, set by
-    NBGRADER_EXCHANGE, is the administrator's to create, with permissions for every user."""
+    """The course's exchange folder, checked: return its path, or raise LabError when students
+    could subvert it (the message gives the command that fixes it: `python -m instructor
+    exchange init`, instructor/exchange/layout.py). The course's own exchange (no
+    NBGRADER_EXCHANGE) is created when missing, as that command creates it; the Formgrader would
+    greet the instructor with an error otherwise. A shared server's exchange, set by
+    NBGRADER_EXCHANGE, is the administrator's to create."""
     import os
 
     from .course import load_config
+    from .exchange.layout import ExchangeError, require_safe
 
     environment = os.environ if env is None else env
     saved = os.environ.get("NBGRADER_EXCHANGE")
@@ -278,10 +282,18 @@ def ensure_exchange(root_dir, env=None):
             os.environ.pop("NBGRADER_EXCHANGE", None)
         else:
             os.environ["NBGRADER_EXCHANGE"] = saved
-    exchange = Path(config.Exchange.root) if "root" in config.get("Exchange", {}) else None
-    if exchange is not None and not environment.get("NBGRADER_EXCHANGE"):
-        exchange.mkdir(parents=True, exist_ok=True)
-    return exchange
+    if "root" not in config.get("Exchange", {}):
+        return None
+    try:
+        layout = require_safe(
+            config,
+            course=Path(root_dir),
+            create=not environment.get("NBGRADER_EXCHANGE"),
+            say=lambda line: None,
+        )
+    except ExchangeError as error:
+        raise LabError(str(error)) from None
+    return layout.root
 
 
 def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeout=90, course=ROOT):

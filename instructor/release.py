@@ -140,16 +140,16 @@ def main(argv=None):
             return 1
         print("The release is what the source generates.")
         return 0
+    from .lab import LabError, ensure_exchange
+
     try:
+        ensure_exchange(ROOT)  # the exchange checked (the course's own: made), before anything
         reference = check_solutions()
         out = generate()
-    except (ReleaseError, ReferenceError) as error:
+    except (ReleaseError, ReferenceError, LabError) as error:
         print(f"The release was not regenerated; the previous one is unchanged. {error}")
         return 1
     keep_reference(reference)
-    from .lab import ensure_exchange
-
-    ensure_exchange(ROOT)  # the course's own exchange, ready for release_assignment
     if (ROOT / "demo" / "nbgrader_config.py").is_file():
         from .demo import prepare_gradebook
 

@@ -9,7 +9,10 @@ It writes reports/initialization/ (or --out DIR):
                   by how many students made them, with a note for the instructor on each; then
                   the late submissions (lateness and penalty), the submissions flagged for
                   review, the rejected or failed ones and the files not collected from the LMS
-                  download, each with its reason; and the latest changes of the grading history
+                  download, each with its reason; the folders of the exchange made in another
+                  student's name, with the login that made each (forgeries.jsonl, written by
+                  the collect routes and the grade-on-submit service); and the latest changes
+                  of the grading history
 
 The averages are taken over the graded students only: rejected and failed submissions are
 left out of them, and the page says how many and why. The status, flags and reasons come from
@@ -308,6 +311,17 @@ def read_status(root, assignment=ASSIGNMENT):
 def read_collection(root, assignment=ASSIGNMENT):
     """What zip_collect's Canvas collector recorded ({} without it)."""
     return read_json(reports_folder(root, assignment) / "collection.json", {})
+
+
+def read_forgeries(root, students=None, assignment=ASSIGNMENT):
+    """The folders refused as made in another student's name (exchange/forgeries.py), those
+    naming or made by the students given (all without students)."""
+    from .exchange import forgeries
+
+    found = forgeries.read(reports_folder(root, assignment))
+    if students:
+        found = [f for f in found if f.student in students or f.owner in students]
+    return found
 
 
 def read_history(root, assignment=ASSIGNMENT):
@@ -627,6 +641,33 @@ def rejected_section(status, collection):
     )
 
 
+def forgeries_section(forgeries):
+    """Folders of the exchange made in another student's name, and the login that made each."""
+    rows = [
+        [
+            html.escape(f.student),
+            f"<b>{html.escape(f.owner)}</b>",
+            html.escape(f.submitted[:19].replace("T", " ")),
+            html.escape(f.by),
+            f"<code>{html.escape(f.folder)}</code>",
+        ]
+        for f in forgeries
+    ]
+    body = (
+        _table("forgeries", ["Named student", "Made by", "Submitted", "Found by", "Folder"], rows)
+        if rows
+        else '<p class="empty">No submission was made in another student\'s name.</p>'
+    )
+    return (
+        f"<h2>Submissions in another student's name ({len(rows)})</h2>"
+        '<p class="lead">Folders of the exchange\'s inbound whose owner is not the student they '
+        "name, made with <code>nbgrader submit --student=&lt;classmate&gt;</code> or by hand. "
+        "None was collected or graded: each student named was graded on their own submissions "
+        "as if it were not there. Only the login in \u201cMade by\u201d can have made it.</p>"
+        f"{body}"
+    )
+
+
 def _score_text(value):
     return "-" if value is None else f"{value:g}"
 
@@ -677,7 +718,7 @@ def history_section(history, limit=30):
 
 def render(
     scores, maxima, ranked, errors, course="", lateness=None, status=None, collection=None,
-    history=None, assignment=ASSIGNMENT,
+    history=None, assignment=ASSIGNMENT, forgeries=None,
 ):  # fmt: skip
     """The whole report page, as one HTML string with everything embedded."""
     lateness, status = lateness or {}, status or {}
@@ -749,6 +790,7 @@ student, with what each suggests for teaching.</p>
 {late_section(lateness, collection)}
 {flagged_section(status)}
 {rejected_section(status, collection)}
+{forgeries_section(forgeries or [])}
 {history_section(history)}
 <footer>Made by <code>python -m instructor report</code> from nbgrader's gradebook and the
 autograded notebooks.</footer>
@@ -785,6 +827,7 @@ def build(root=ROOT, out=None, students=None, assignment=ASSIGNMENT):
         collection={} if students else read_collection(root, assignment),
         history=_only(read_history(root, assignment), students),
         assignment=assignment,
+        forgeries=read_forgeries(root, students, assignment),
     )
     (out / "report.html").write_text(page, encoding="utf-8")
     return out, scores, maxima
@@ -851,6 +894,8 @@ def main(argv=None):
             f"Left out of the averages ({len(excluded)}): "
             + "; ".join(f"{s} ({r})" for s, r in excluded.items())
         )
+    for forgery in read_forgeries(root, args.students, args.assignment):
+        print(f"Made in {forgery.student}'s name by {forgery.owner}, refused: {forgery.folder}")
     missing = sorted(set(args.students or ()) - set(scores))
     if missing:
         print(f"Not graded, so not in the report: {', '.join(missing)}")

@@ -26,7 +26,7 @@ from nbgrader.api import Gradebook
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
 
-from instructor.exchange import inbound
+from instructor.exchange import forgeries, inbound
 from instructor.exchange.collect import SafeCollect
 from instructor.exchange.inbound import (
     Incomplete,
@@ -599,9 +599,10 @@ def safe_collect(tmp_path, **traits):
 
 
 def test_safe_collect_refuses_some_and_collects_the_others(tmp_path, caplog, quick_gradebook):
-    """Does SafeCollect refuse a folder owned by another user than it names and a name it
-    cannot parse (logged as errors) while collecting the others, and keep an earlier copy
-    when an --update is refused (nbgrader removes it before copying)?"""
+    """Does SafeCollect refuse a folder owned by another user than it names (recorded for the
+    class report with its owner) and a name it cannot parse (logged as errors) while
+    collecting the others, and keep an earlier copy when an --update is refused (nbgrader
+    removes it before copying)?"""
     me = pwd.getpwuid(os.geteuid()).pw_name
     inbox = tmp_path / "exchange" / "safe-course" / "inbound"
     submission(inbox, f"{me}+ps1+{STAMP}+AAAAAAAAAAAA", files={"ps1.ipynb": "MINE"})
@@ -616,8 +617,12 @@ def test_safe_collect_refuses_some_and_collects_the_others(tmp_path, caplog, qui
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert errors == [
         "Not collected: mallory+ps1+not-a-time: its timestamp 'not-a-time' is not a time",
-        f"alice+ps1+{STAMP}+BBBBBBBBBBBB: it is owned by {me}, not by alice",
+        f"Not collected: alice+ps1+{STAMP}+BBBBBBBBBBBB: it is owned by {me}, not by alice: "
+        "made in alice's name by another login, refused; alice's own submissions are handled "
+        "as if it were not there",
     ]
+    (forged,) = forgeries.read(tmp_path / "course" / "reports" / "ps1")
+    assert (forged.student, forged.owner, forged.by) == ("alice", me, "collect")
 
     kept = tree_state(submitted / me / "ps1")
     later = submission(inbox, f"{me}+ps1+{LATER}+CCCCCCCCCCCC")

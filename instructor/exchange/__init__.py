@@ -1,8 +1,20 @@
-"""The nbgrader exchange, read safely: every student can write into its inbound folder.
+"""The nbgrader exchange, made safe and read safely: every student can write into it.
 
-inbound.py   scan (which folders of inbound are submissions), latest_per_student,
-             collect (one submission copied: no link followed, nothing blocks, bounded
-             cost, atomic)
+layout.py    the exchange's folders and who may change them: check (what a student could
+             subvert, and the command that fixes it), init (the folders made or corrected),
+             require_safe (what `watch`, `release` and `lab instructor` call at start)
+command.py   `python -m instructor exchange init|check`
+inbound.py   scan (which folders of inbound are submissions, and whose), latest_per_student,
+             split_forged (folders in another student's name), collect (one submission
+             copied: no link followed, nothing blocks, bounded cost, atomic)
+forgeries.py the submissions refused as made in another student's name, for the class report
 collect.py   SafeCollect: `nbgrader collect` with those rules
              (c.ExchangeFactory.collect = "instructor.exchange.collect.SafeCollect")
 """
+
+
+def main(argv=None):
+    """`python -m instructor exchange ...` (command.py)."""
+    from .command import main
+
+    return main(argv)

@@ -14,8 +14,11 @@ nbgrader's ExchangeCollect trusts the inbound folder, which every student can wr
 SafeCollect replaces these three methods, and only these:
 
 - init_src reads inbound with inbound.scan: invalid entries of the assignment are logged and
-  left alone, and nbgrader's choice (the latest submission, or with --before-duedate the
-  latest on time) is made among the valid ones;
+  left alone; with check_owner, a folder whose owner is not the student its name claims (made
+  by `nbgrader submit --student=<classmate>` or by hand) is refused, logged with the login
+  that owns it and recorded for the class report (forgeries.py), and never taken as that
+  student's submission; nbgrader's choice (the latest submission, or with --before-duedate
+  the latest on time) is made among the valid ones;
 - copy_files keeps nbgrader's decisions (--update, --before-duedate, already collected) but
   leaves the previous copy where it is: do_copy replaces it atomically, or not at all;
 - do_copy is inbound.collect with the course's ignore, include, max_file_size and max_dir_size,
@@ -29,6 +32,7 @@ collected; `nbgrader collect` ends with status 0. Set it in nbgrader_config.py:
     c.ExchangeFactory.collect = "instructor.exchange.collect.SafeCollect"
 """
 
+import copy
 import fnmatch
 import os
 from textwrap import dedent
@@ -38,7 +42,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.utils import check_mode
 from traitlets import Float, Integer
 
-from instructor.exchange import inbound
+from instructor.exchange import forgeries, inbound
 
 
 class SafeCollect(ExchangeCollect):
@@ -99,6 +103,9 @@ class SafeCollect(ExchangeCollect):
             if fnmatch.fnmatchcase(name, f"{student}+{assignment}+*"):
                 self.log.error("Not collected: %s: %s", name, reason)
         records = [r for r in records if fnmatch.fnmatchcase(r.student, student)]
+        if self.check_owner:  # a folder in another student's name never counts as theirs
+            records, forged = inbound.split_forged(records)
+            self._report_forgeries(forged)
 
         with Gradebook(self.coursedir.db_url, self.coursedir.course_id) as gb:
             try:
@@ -114,6 +121,23 @@ class SafeCollect(ExchangeCollect):
             {"username": r.student, "filename": r.name, "timestamp": _naive(r.timestamp)}
             for _, r in sorted(chosen.items())
         ]
+
+    def _report_forgeries(self, forged):
+        """Log each folder made in another student's name, with its owner, and record it for
+        the class report (forgeries.py)."""
+        if not forged:
+            return
+        from ..grading.session import reports_dir
+
+        config = copy.deepcopy(self.config)  # the course root is the coursedir's, as collected
+        config.CourseDirectory.root = self.coursedir.root
+        folder = reports_dir(config, self.coursedir.assignment_id)
+        for record, owner in forged:
+            self.log.error("Not collected: %s", forgeries.reason(record, owner))
+            try:
+                forgeries.note(folder, record, owner, "collect")
+            except OSError as error:
+                self.log.error("Could not record it in %s: %s", folder, error)
 
     def copy_files(self):
         """nbgrader's copy_files, except that the previous copy is not removed first."""

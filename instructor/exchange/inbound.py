@@ -110,6 +110,7 @@ class Record:
     assignment: str
     timestamp: datetime  # aware, UTC (nbgrader.utils.parse_utc's time, which is naive UTC)
     path: Path
+    owner: int | None = None  # the folder's owner (uid), as scan() saw it; None: not looked at
 
 
 def scan(inbound, assignments=None):
@@ -144,10 +145,11 @@ def scan(inbound, assignments=None):
                 problem = problem or f"its timestamp '{printable(stamp)}' is not a time"
             if problem is None:
                 try:
-                    mode = entry.stat(follow_symlinks=False).st_mode
+                    seen = entry.stat(follow_symlinks=False)
                 except OSError as error:
                     problem = f"it could not be read ({error.strerror})"
                 else:
+                    mode = seen.st_mode
                     if stat.S_ISLNK(mode):
                         problem = "a symbolic link (not followed)"
                     elif not stat.S_ISDIR(mode):
@@ -155,10 +157,34 @@ def scan(inbound, assignments=None):
             if problem:
                 invalid.append((shown, problem))
             else:
-                records.append(Record(name, student, assignment, timestamp, inbound / name))
+                records.append(
+                    Record(name, student, assignment, timestamp, inbound / name, seen.st_uid)
+                )
     records.sort(key=lambda r: (r.student, r.timestamp, r.name))
     invalid.sort()
     return records, invalid
+
+
+def owner_login(record):
+    """The login that owns a record's folder ("unknown id" for a uid without an account)."""
+    return _owner(record.owner)
+
+
+def split_forged(records):
+    """(genuine, forged) of scan()'s records: forged are (record, owner's login) of the folders
+    whose owner is not the student their name claims, nbgrader's owner check. Only the owner of
+    a folder can have made it (nobody but root can give a folder away), so a folder in
+    another student's name, made by `nbgrader submit --student=<classmate>` or by hand, is
+    never that student's: it must never count as their submission, their latest least of all.
+    Records not looked at (owner None) count as genuine."""
+    genuine, forged = [], []
+    for record in records:
+        owner = None if record.owner is None else owner_login(record)
+        if owner is None or owner == record.student:
+            genuine.append(record)
+        else:
+            forged.append((record, owner))
+    return genuine, forged
 
 
 def latest_per_student(records):

@@ -59,13 +59,20 @@ def main(argv=None):
     from pathlib import Path
 
     from ..course import ROOT, load_config
+    from ..exchange.layout import ExchangeError, require_safe
     from ..grading.dispatch import DaskRunner
     from .service import Service
 
     def say(line):
         print(line, flush=True)
 
-    config = load_config(Path(args.course).resolve() if args.course else ROOT)
+    course = Path(args.course).resolve() if args.course else ROOT
+    config = load_config(course)
+    try:  # students must not be able to subvert the exchange it serves
+        require_safe(config, course=course)
+    except ExchangeError as error:
+        say(f"Not started. {error}")
+        return 1
     with DaskRunner(scheduler=args.scheduler, workers=args.workers) as runner:
         service = Service(config, runner, log=say)
         for line in service.prepare():

@@ -1,8 +1,8 @@
 """What became of every submission that reached the inbound folder: the service's memory.
 
 reports/<assignment>/submissions.jsonl gets one line per step of a submission (received,
-collected, graded, fed back, held, superseded, rejected, failed), written and synced before the
-service goes on. On a restart it is read back: a submission whose last step is final is never
+collected, graded, fed back, held, superseded, rejected, failed; forged for a folder made in
+another student's name, with its owner), written and synced before the service goes on. On a restart it is read back: a submission whose last step is final is never
 handled again, and every other one (received while the service was down, or in flight when it
 stopped) is handled from the start. A line cut short by a crash is ignored.
 
@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-FINAL = frozenset({"fed back", "held", "superseded", "rejected", "failed"})
+FINAL = frozenset({"fed back", "held", "superseded", "rejected", "failed", "forged"})
 
 
 def now():

@@ -5,8 +5,10 @@ autograded and feedback folders); only the gradings themselves run elsewhere, on
 workers. Each turn of the loop:
 
 1. looks at the inbound folder (instructor/exchange/inbound.py reads it without following a
-   link or trusting a name) and queues each new submission of a released assignment, the
-   latest per student (fair.py);
+   link or trusting a name), refuses each folder made in another student's name (its owner is
+   not the student it names: logged with that owner and kept for the class report,
+   exchange/forgeries.py; never queued, so never taken as that student's latest), and queues
+   each new submission of a released assignment, the latest per student (fair.py);
 2. starts gradings while workers are free: the submission is collected into
    submitted/<student>/<assignment>/ with nbgrader's semantics, then graded by the course's
    grading engine (instructor/grading/), exactly as `instructor grade` and `nbgrader autograde`
@@ -30,7 +32,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 
-from ..exchange import inbound
+from ..exchange import forgeries, inbound
 from ..grading.intake import read_submission
 from ..grading.ledger import Ledger
 from ..grading.messages import Task
@@ -173,6 +175,10 @@ class Service:
         records, bad = inbound.scan(self.inbound, assignments)
         for name, reason in bad:
             self.once(f"ignored in the inbound folder: {name}: {reason}")
+        if self.check_owner:  # before anything is chosen: a forgery never counts as the latest
+            records, forged = inbound.split_forged(records)
+            for record, owner in forged:
+                self.forged(record, owner)
         for record in sorted(records, key=lambda r: r.timestamp):
             journal = self.journal(record.assignment)
             key = (record.assignment, record.student)
@@ -191,6 +197,28 @@ class Service:
             older = self.queue.offer(record)
             if older is not None:
                 self.supersede(older, "replaced by a later submission before it was graded")
+
+    def forged(self, record, owner):
+        """A folder in another student's name: refused once, logged with the login that made
+        it and recorded for the class report; the student it names is served as if it were
+        not there."""
+        journal = self.journal(record.assignment)
+        if journal.is_final(record.name):
+            return
+        journal.write(record, "forged", owner=owner, reason=forgeries.reason(record, owner))
+        student, maker = inbound.printable(record.student), inbound.printable(owner)
+        self.log(
+            record,
+            f"refused: {inbound.printable(record.name)} was made in {student}'s name by "
+            f"{maker} (the folder is {maker}'s); {student}'s own submissions are graded as if "
+            "it were not there",
+        )
+        try:
+            forgeries.note(
+                reports_dir(self.config, record.assignment), record, owner, "grade on submit"
+            )
+        except OSError as error:
+            self.once(f"could not record a forgery for the class report: {error}")
 
     def supersede(self, record, why):
         self.journal(record.assignment).write(record, "superseded", reason=why)
