@@ -82,7 +82,9 @@ def _check_grader():
     try:
         account = pwd.getpwnam(GRADER)
     except KeyError:
-        raise CourseHubError(f"The grader {GRADER!r} is not a Unix user (COURSE_HUB_GRADER).") from None
+        raise CourseHubError(
+            f"The grader {GRADER!r} is not a Unix user (COURSE_HUB_GRADER)."
+        ) from None
     if account.pw_uid == 0:
         raise CourseHubError(
             "The grading service must not run as root: set COURSE_HUB_GRADER to the Unix user "
@@ -209,7 +211,7 @@ c.Spawner.http_timeout = 120
 
 
 def role_of(username):
-    """"instructors" or "students", from the user's Unix groups (read at each start)."""
+    """ "instructors" or "students", from the user's Unix groups (read at each start)."""
     if username in _group_members(INSTRUCTORS):
         return "instructors"
     if username in _group_members(STUDENTS):

@@ -253,9 +253,7 @@ def lock(names: Sequence[str]) -> None:
 def closed_folders(path: Path) -> list[Path]:
     """The folders on the way to path that other users cannot pass through."""
     return [
-        folder
-        for folder in reversed(path.resolve().parents)
-        if not folder.stat().st_mode & 0o001
+        folder for folder in reversed(path.resolve().parents) if not folder.stat().st_mode & 0o001
     ]
 
 
@@ -280,13 +278,15 @@ def copy_course(dest: Path) -> None:
     shutil.copytree(ROOT, dest, symlinks=True, ignore=ignore)
 
 
-def init_exchange(exchange: Path, course: Path) -> None:
-    """The exchange, made by the course's own command (as root)."""
-    run(
-        [ENV_BIN / "python", "-m", "instructor", "exchange", "init", "--course", course],
-        cwd=course,
-        env={**hub_environment({}), "NBGRADER_EXCHANGE": str(exchange)},
-    )
+def init_exchange(exchange: Path, course: Path, owner: str) -> str:
+    """The exchange for the course, made by the course's own command (as root) for its
+    instructor; what the command printed."""
+    return run(
+        [ENV_BIN / "python", "-m", "instructor", "exchange", "init", "--course", course,
+         "--root", exchange, "--owner", owner],
+        cwd=ROOT,  # this checkout's command, not the instructor's copy: root runs it
+        env=hub_environment({}),
+    ).stdout  # fmt: skip
 
 
 def prepare_course(course: Path, exchange: Path) -> None:
@@ -297,7 +297,7 @@ def prepare_course(course: Path, exchange: Path) -> None:
         course.chmod(0o700)
         print("Releasing the assignment as the instructor (it runs the source notebook once)...")
         as_user(TEACHER, [ENV_BIN / "python", "-m", "instructor", "release"], cwd=course)
-    init_exchange(exchange, course)
+    print(init_exchange(exchange, course, TEACHER), end="")
     outbound = exchange / "initialization-course" / "outbound" / ASSIGNMENT
     if not outbound.exists():
         as_user(
@@ -386,9 +386,13 @@ def main(argv=None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n".join(__doc__.splitlines()[2:]),
     )
-    parser.add_argument("--port", type=int, help=f"port on {HOST} (default: {DEFAULT_PORT} if free)")
+    parser.add_argument(
+        "--port", type=int, help=f"port on {HOST} (default: {DEFAULT_PORT} if free)"
+    )
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="the trial's folder")
-    parser.add_argument("--remove", action="store_true", help="remove the trial's accounts and folder")
+    parser.add_argument(
+        "--remove", action="store_true", help="remove the trial's accounts and folder"
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print(
