@@ -51,12 +51,12 @@ INSTRUCTORS, STUDENTS = "initialization-instructors", "initialization-students"
 TEACHER = "trial-teacher"
 TRIAL_STUDENTS = ("trial-student1", "trial-student2", "trial-student3")
 ASSIGNMENT = "initialization"
-# What a copy of the course leaves behind: environments, caches, the checkout's own generated
-# state (gradebook, submissions, grades, exchange), artifacts.
-NOT_COPIED = {
-    ".git", ".venv", "node_modules", "__pycache__", ".ipynb_checkpoints", ".pytest_cache",
-    ".ruff_cache", "artifacts", "submitted", "autograded", "feedback", "reports", "exchange",
-    "student-work", "student-exchange", "downloaded",
+# What a copy of the course leaves behind: environments and caches anywhere, and the
+# checkout's own generated state at its top (gradebook, submissions, grades, exchange...).
+NOT_COPIED = {".git", ".venv", "node_modules", "__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
+NOT_COPIED_AT_TOP = {
+    "artifacts", "submitted", "autograded", "feedback", "reports", "exchange", "student-work",
+    "student-exchange", "downloaded",
 }  # fmt: skip
 
 
@@ -123,6 +123,14 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def open_private(path: Path):
+    """path opened for appending, readable by root only: the hub's log names every
+    submission's folder in the exchange, which nobody else may learn."""
+    log = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+    os.fchmod(log.fileno(), 0o600)
+    return log
+
+
 def hub_environment(settings: Mapping[str, str]) -> dict[str, str]:
     """The hub's environment: the course's settings (COURSE_HUB_*, NBGRADER_EXCHANGE), the
     course's interpreter and the pinned proxy first on PATH, nothing of this shell's Jupyter
@@ -157,7 +165,7 @@ def start_hub(
         f"--ConfigurableHTTPProxy.api_url=http://{HOST}:{free_port()}",
     ]  # fmt: skip
     state.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "ab") if log_path else None
+    log = open_private(log_path) if log_path else None
     try:
         process = subprocess.Popen(
             command,
@@ -273,33 +281,45 @@ def copy_course(dest: Path) -> None:
     """Copy this checkout's course (its files, none of its generated state) to dest."""
 
     def ignore(folder, names):
-        return [n for n in names if n in NOT_COPIED or n.startswith("gradebook.db")]
+        top = Path(folder) == ROOT
+        return [
+            n
+            for n in names
+            if n in NOT_COPIED or (top and (n in NOT_COPIED_AT_TOP or n.startswith("gradebook.db")))
+        ]
 
     shutil.copytree(ROOT, dest, symlinks=True, ignore=ignore)
 
 
-def init_exchange(exchange: Path, course: Path, owner: str) -> str:
-    """The exchange for the course, made by the course's own command (as root) for its
-    instructor; what the command printed."""
+def init_exchange(exchange: Path, owner: str) -> str:
+    """The course's exchange, made by the course's own command, as root, for its instructor;
+    what the command printed. It runs this checkout's command and reads this checkout's
+    course id, never code from the instructor's copy of the course."""
     return run(
-        [ENV_BIN / "python", "-m", "instructor", "exchange", "init", "--course", course,
-         "--root", exchange, "--owner", owner],
-        cwd=ROOT,  # this checkout's command, not the instructor's copy: root runs it
+        [ENV_BIN / "python", "-m", "instructor", "exchange", "init", "--root", exchange,
+         "--owner", owner],
+        cwd=ROOT,
         env=hub_environment({}),
     ).stdout  # fmt: skip
 
 
 def prepare_course(course: Path, exchange: Path) -> None:
-    """The course copy, owned by the teacher and closed to others, released by the teacher."""
+    """The course copy, owned by the teacher and closed to others, its exchange, and the
+    assignment released by the teacher (a course kept from an earlier trial is left as it is)."""
     if not course.exists():
         copy_course(course)
         run(["chown", "-R", f"{TEACHER}:{TEACHER}", course])
         course.chmod(0o700)
+    print(init_exchange(exchange, TEACHER), end="")
+    if not (course / "gradebook.db").exists():
         print("Releasing the assignment as the instructor (it runs the source notebook once)...")
-        as_user(TEACHER, [ENV_BIN / "python", "-m", "instructor", "release"], cwd=course)
-    print(init_exchange(exchange, course, TEACHER), end="")
-    outbound = exchange / "initialization-course" / "outbound" / ASSIGNMENT
-    if not outbound.exists():
+        as_user(
+            TEACHER,
+            [ENV_BIN / "python", "-m", "instructor", "release"],
+            cwd=course,
+            NBGRADER_EXCHANGE=str(exchange),
+        )
+    if not (exchange / "initialization-course" / "outbound" / ASSIGNMENT).exists():
         as_user(
             TEACHER,
             [ENV_BIN / "nbgrader", "release_assignment", ASSIGNMENT],
@@ -352,21 +372,26 @@ def serve(directory: Path, port: int) -> int:
     accounts = (TEACHER, *TRIAL_STUDENTS)
     password = secrets.token_urlsafe(9)
     set_password(accounts, password)
+    log = directory / "state" / "jupyterhub.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Starting JupyterHub (its log: {log})...", flush=True)
     try:
-        hub = start_hub(settings_for(directory), port, directory / "state")
+        hub = start_hub(settings_for(directory), port, directory / "state", log_path=log)
     except BaseException:
         lock(accounts)
         raise
     print(
         f"\nThe course's JupyterHub is running: {hub.url}/\n"
-        f"  instructor: {TEACHER} (the Formgrader; the grading service runs as this user)\n"
-        f"  students:   {' '.join(TRIAL_STUDENTS)} (the Assignments tab)\n"
+        f"  instructor: {TEACHER} (lands on the Formgrader; the grading service runs as this user)\n"
+        f"  students:   {' '.join(TRIAL_STUDENTS)} (Nbgrader > Assignment List)\n"
         f"  password of every trial account, until the hub stops: {password}\n"
         f"  course: {directory / 'course'}   exchange: {directory / 'exchange'}\n"
+        f"  the hub's log, with the grading service's lines: tail -f '{log}'\n"
         "Ctrl+C stops the hub, its servers and the service, and locks the trial accounts;\n"
         "`make hub-clean` removes them.",
         flush=True,
     )
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     try:
