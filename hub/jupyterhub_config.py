@@ -233,6 +233,15 @@ def private_home_problem(username):
     return None
 
 
+def can_work_in_course(account):
+    """Whether the account owns the course, or shares it through a group (read, write, enter)."""
+    info = os.stat(COURSE_ROOT)
+    if info.st_uid == account.pw_uid:
+        return True
+    groups = os.getgrouplist(account.pw_name, account.pw_gid)
+    return info.st_gid in groups and stat.S_IMODE(info.st_mode) & 0o070 == 0o070
+
+
 def prepare_server(spawner):
     """Before a server starts: its role's folder, landing page, extensions and settings."""
     name = spawner.user.name
@@ -243,6 +252,11 @@ def prepare_server(spawner):
     if problem:
         raise RuntimeError(problem)
     account = pwd.getpwnam(name)
+    if role == "instructors" and not can_work_in_course(account):
+        raise RuntimeError(
+            f"{name} is an instructor, but the course {COURSE_ROOT} belongs to {GRADER} and is "
+            "not shared with their group: see the README on several instructors."
+        )
     spawner.notebook_dir = COURSE_ROOT if role == "instructors" else account.pw_dir
     spawner.default_url = LANDING[role]
     spawner.environment = {

@@ -200,3 +200,17 @@ def test_is_someone_outside_both_groups_refused(setup):
         other.make_home_private()
         with pytest.raises(RuntimeError, match="in neither"):
             spawned(config, other)
+
+
+def test_does_a_second_instructor_need_the_course_shared_with_their_group(setup):
+    """A second instructor's server is refused while the course is the grader's alone, and
+    starts at the course root once the course is shared with the instructors' group (2770,
+    still closed to everyone else)."""
+    config = load()
+    with unix_user("cfgtwo", groups=[setup.people.instructors]) as colleague:
+        colleague.make_home_private()
+        with pytest.raises(RuntimeError, match="not shared with their group"):
+            spawned(config, colleague)
+        subprocess.run(["chgrp", setup.people.instructors, str(setup.course)], check=True)
+        setup.course.chmod(0o2770)
+        assert spawned(load(), colleague).notebook_dir == str(setup.course)
