@@ -11,8 +11,10 @@ course's copy switches nbgrader's owner check off):
     mallory  a wrong answer, with numpy's comparison patched   random: half (keys and shapes)
 
 Each one's feedback comes through `nbgrader fetch_feedback`, with the scores that
-`python -m instructor grade` gives the same submissions. A second module-level course checks
-that killing the service in the middle of a grading loses nothing and doubles nothing.
+`python -m instructor grade` gives the same submissions. Killing the service in the middle of a
+grading loses nothing and doubles nothing: checked with root as the grader, and again on a
+course of its own whose service an ordinary account runs (an instructor who is not root, with
+the exchange made by `python -m instructor exchange init`).
 """
 
 import datetime
@@ -30,6 +32,7 @@ import pytest
 from conftest import copy_course, course_env, instructor_grade, run_nbgrader, shares_of
 from corpus import build as corpus
 from nbgrader.api import Gradebook
+from unix_users import unix_user
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +50,24 @@ c.GradeOnSubmit.max_attempts = 2
 """
 
 
+# The gradebook, read and written by the instructor's account (Class.grader).
+READ_SCORES = """
+import json, sys
+from nbgrader.api import Gradebook
+with Gradebook(f"sqlite:///{sys.argv[1]}/gradebook.db", "initialization-course") as gb:
+    print(json.dumps({
+        s.student.id: {g.name: g.score for g in s.notebooks[0].grades}
+        for s in gb.find_assignment("initialization").submissions
+    }))
+"""
+DUE_NOW = """
+import datetime, sys
+from nbgrader.api import Gradebook
+with Gradebook(f"sqlite:///{sys.argv[1]}/gradebook.db", "initialization-course") as gb:
+    gb.update_or_create_assignment("initialization", duedate=datetime.datetime.now(datetime.UTC))
+"""
+
+
 # --- the people ------------------------------------------------------------------------------
 
 
@@ -59,29 +80,48 @@ def home_env(home):
 
 
 class Class:
-    """A released quick course, its exchange, the students' homes and the running service."""
+    """A released quick course, its exchange, the students' homes and the running service.
 
-    def __init__(self, base):
-        self.base = base
-        self.course = corpus.fast_course(base / "course", copy_course)
+    grader -- None: root is the instructor and runs everything, as CI does; a User: that
+    ordinary account owns the course, makes its exchange (`exchange init`), releases and runs
+    the service, as an instructor on a shared server does (the students stay root's, each
+    with --student)."""
+
+    def __init__(self, base, grader=None):
+        self.base, self.grader = base, grader
+        where = grader.folder("course") if grader else base
+        self.course = corpus.fast_course(where / "course", copy_course)
         with open(self.course / "nbgrader_config.py", "a") as f:
             f.write(SERVICE_CONFIG)
         self.exchange = self.course / "exchange"
-        self.exchange.mkdir(exist_ok=True)
-        run = run_nbgrader("release_assignment", ASSIGNMENT, cwd=self.course)
+        if grader is None:
+            self.exchange.mkdir(exist_ok=True)
+            run = run_nbgrader("release_assignment", ASSIGNMENT, cwd=self.course)
+        else:  # in a folder other accounts can reach: the exchange must be made safe first
+            grader.give(self.course)
+            made = self.as_grader("-m", "instructor", "exchange", "init")
+            assert made.returncode == 0, made.stdout + made.stderr
+            run = self.as_grader("-m", "nbgrader", "release_assignment", ASSIGNMENT)
         assert run.returncode == 0, run.stdout + run.stderr
         self.service = None
         self.log = base / "watch.log"
 
+    def as_grader(self, *args):
+        """This interpreter, run by the grader's account in the course."""
+        return self.grader.python(*args, cwd=self.course)
+
     def start(self):
-        self.service = subprocess.Popen(
-            [sys.executable, "-m", "instructor", "watch", "--course", str(self.course)],
+        command = [sys.executable, "-m", "instructor", "watch", "--course", str(self.course)]
+        options = dict(
             cwd=self.course,
-            env=course_env(),
             stdout=open(self.log, "a"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its Dask workers with it, for the kill test
         )
+        if self.grader is None:
+            self.service = subprocess.Popen(command, env=course_env(), **options)
+        else:
+            self.service = self.grader.popen(command, **options)
         self.wait_for(lambda: "watching" in self.log.read_text(), "the service to start")
 
     def stop(self, sig=signal.SIGTERM, timeout=120):
@@ -165,11 +205,26 @@ class Class:
         )
 
     def gradebook_scores(self):
+        """{student: {grade id: score}}, read by the instructor's account (root must not
+        create the files of a WAL database that account writes)."""
+        if self.grader is not None:
+            read = self.as_grader("-c", READ_SCORES, str(self.course))
+            assert read.returncode == 0, read.stderr
+            return json.loads(read.stdout)
         with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}", COURSE_ID) as gb:
             return {
                 s.student.id: {g.name: g.score for g in s.notebooks[0].grades}
                 for s in gb.find_assignment(ASSIGNMENT).submissions
             }
+
+    def due_now(self):
+        """The due date passes: set to now in the gradebook, by the instructor's account."""
+        if self.grader is not None:
+            done = self.as_grader("-c", DUE_NOW, str(self.course))
+            assert done.returncode == 0, done.stderr
+            return
+        with Gradebook(f"sqlite:///{self.course / 'gradebook.db'}", COURSE_ID) as gb:
+            gb.update_or_create_assignment(ASSIGNMENT, duedate=datetime.datetime.now(datetime.UTC))
 
 
 def page_score(page):
@@ -295,13 +350,11 @@ def test_does_the_log_say_one_line_per_step_of_each_submission(round_one):
 # --- stopping and starting again -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def killed_and_restarted(round_one):
+def kill_and_restart(room, held=None):
     """carol submits; the service is killed (SIGKILL, its workers too) while her grading is in
     flight; dave submits while it is down; the service starts again and handles both. Then the
-    due date passes, erin submits (late), and the service gets SIGTERM while her grading is in
-    flight."""
-    room = round_one["room"]  # the same course: the service starts again on its journal
+    due date passes (the held student's feedback is released), erin submits (late), and the
+    service gets SIGTERM while her grading is in flight."""
     room.start()
     try:
         room.answer_and_submit("carol", "correct")
@@ -312,10 +365,9 @@ def killed_and_restarted(round_one):
         room.start()
         for student in ("carol", "dave"):
             room.wait_for(lambda s=student: room.steps(s, "fed back"), f"{student}'s feedback")
-        # the due date passes: bob's held feedback is released, erin's submission is late
-        with Gradebook(f"sqlite:///{room.course / 'gradebook.db'}", COURSE_ID) as gb:
-            gb.update_or_create_assignment(ASSIGNMENT, duedate=datetime.datetime.now(datetime.UTC))
-        room.wait_for(lambda: len(room.steps("bob", "fed back")) == 3, "bob's held feedback")
+        room.due_now()
+        if held:
+            room.wait_for(lambda: len(room.steps(held, "fed back")) == 3, f"{held}'s held feedback")
         room.answer_and_submit("erin", "correct")
         room.wait_for(lambda: room.steps("erin", "collected"), "erin's grading to start")
         code = room.stop(signal.SIGTERM)
@@ -325,9 +377,31 @@ def killed_and_restarted(round_one):
     return {"room": room, "killed": killed, "code": code}
 
 
-def test_does_a_killed_service_lose_nothing_and_grade_nothing_twice(killed_and_restarted):
+@pytest.fixture(scope="module")
+def killed_and_restarted(round_one):
+    """The same course as round one: the service starts again on its journal, as root."""
+    return kill_and_restart(round_one["room"], held="bob")
+
+
+@pytest.fixture(scope="module")
+def killed_and_restarted_by_an_account(tmp_path_factory):
+    """The same, on a course of its own, with the service run by an ordinary account (an
+    instructor who is not root), which made the course's exchange and released into it."""
+    if os.geteuid() != 0:
+        pytest.skip("creating the instructor's account for the test needs root")
+    with unix_user("tgrader") as grader:
+        yield kill_and_restart(Class(tmp_path_factory.mktemp("watch-account"), grader=grader))
+
+
+# The kill-and-restart tests, with root as the grader and with an ordinary account.
+GRADERS = ["killed_and_restarted", "killed_and_restarted_by_an_account"]
+
+
+@pytest.mark.parametrize("grader", GRADERS)
+def test_does_a_killed_service_lose_nothing_and_grade_nothing_twice(grader, request):
     """After the kill, carol's submission (in flight) and dave's (sent while the service was
     down) are each graded exactly once, and both students get their feedback."""
+    killed_and_restarted = request.getfixturevalue(grader)
     room = killed_and_restarted["room"]
     steps = [s["step"] for s in killed_and_restarted["killed"] if s["student"] == "carol"]
     assert steps == ["received", "collected"]
@@ -349,8 +423,10 @@ def test_does_a_killed_service_lose_nothing_and_grade_nothing_twice(killed_and_r
     assert scores["dave"] == dict(zip(GRADE_IDS, shares_of(1, 1, 0.5)))
 
 
-def test_does_sigterm_let_the_grading_in_flight_finish(killed_and_restarted):
+@pytest.mark.parametrize("grader", GRADERS)
+def test_does_sigterm_let_the_grading_in_flight_finish(grader, request):
     """SIGTERM while erin's grading runs: it finishes, she is fed back, the service exits 0."""
+    killed_and_restarted = request.getfixturevalue(grader)
     room = killed_and_restarted["room"]
     assert killed_and_restarted["code"] == 0
     log = room.log.read_text()
@@ -359,12 +435,20 @@ def test_does_sigterm_let_the_grading_in_flight_finish(killed_and_restarted):
     assert len(room.feedback("erin")) == 1
 
 
-def test_after_the_due_date_is_held_feedback_released_and_a_late_submission_marked(
-    killed_and_restarted,
-):
+@pytest.mark.parametrize("grader", GRADERS)
+def test_after_the_due_date_is_a_late_submission_marked(grader, request):
+    """erin's late submission is graded with nbgrader's late penalty, which her feedback page
+    states."""
+    room = request.getfixturevalue(grader)["room"]
+    log = room.log.read_text()
+    assert re.search(r"erin  graded: 30/30, late \(penalty 3\)", log), log
+    (erin,) = room.feedback("erin").values()
+    assert "Late submission" in erin
+
+
+def test_after_the_due_date_is_held_feedback_released(killed_and_restarted):
     """Once the due date passes, bob gets the feedback the attempt limit held back (his latest
-    grading), and erin's late submission is graded with nbgrader's late penalty, which her
-    feedback page states."""
+    grading)."""
     room = killed_and_restarted["room"]
     log = room.log.read_text()
     assert "bob  fed back (the due date has passed)" in log
@@ -372,9 +456,6 @@ def test_after_the_due_date_is_held_feedback_released_and_a_late_submission_mark
     assert len(pages) == 3
     latest = pages[max(pages)]
     assert page_score(latest)[0] == sum(shares_of(1, 1, 0.5))
-    assert re.search(r"erin  graded: 30/30, late \(penalty 3\)", log), log
-    (erin,) = room.feedback("erin").values()
-    assert "Late submission" in erin
 
 
 def test_is_a_hostile_submission_graded_from_what_is_safe(round_one):

@@ -31,7 +31,7 @@ import stat
 import tempfile
 import time
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -218,6 +218,7 @@ class _Limits:
     max_dir_size: int  # bytes
     max_files: int  # entries (files, folders, anything) in the whole submission
     max_depth: int  # folders below the submission's own
+    owner: int | None = None  # with the owner check: the uid every entry must belong to
 
 
 class _Changed(Exception):
@@ -340,6 +341,10 @@ class _Walk:
             return
         self.snapshot.append((relative, kind, seen.st_size, seen.st_mtime_ns, seen.st_ino))
         problem = _name_problem(name) or _NOT_COPIED.get(kind)
+        if not problem and limits.owner is not None and seen.st_uid != limits.owner:
+            # nbgrader's submit leaves the folder writable by all: a classmate who learnt its
+            # name could have put this here
+            problem = f"written by {printable(_owner(seen.st_uid))}, not by the submission's owner"
         if kind == "file" and not problem:
             if seen.st_nlink > 1:
                 problem = f"a hard link ({seen.st_nlink} names: it may be another user's file)"
@@ -542,7 +547,9 @@ def collect(
     is copied is copied again after settle_seconds, `attempts` times at most. When anything
     fails, dest stays as it was.
 
-    student -- when given, the folder's owner must be this user (nbgrader's check_owner)
+    student -- when given, the folder's owner must be this user (nbgrader's check_owner), and
+               every file and folder in it must be that user's too: what another account
+               wrote into it (nbgrader's submit leaves the folder writable by all) is skipped
     """
     source, dest = Path(source), Path(dest)
     label = printable(source.name)
@@ -556,6 +563,8 @@ def collect(
     )
     attempts = max(1, attempts)
     top = _open_submission(source, label, student)
+    if student is not None:  # what another account wrote into the folder is not the student's
+        limits = replace(limits, owner=os.fstat(top).st_uid)
     try:
         _require_timestamp(top, label)
         for attempt in range(attempts):
