@@ -72,6 +72,7 @@ class Course:
     def __init__(self, hub, teacher, students, course, exchange, password):
         self.hub, self.teacher, self.students = hub, teacher, students
         self.course, self.exchange, self.password = course, exchange, password
+        self.browsers = []  # each person's browser context, closed before the hub stops
 
     def journal(self):
         path = self.course / "reports" / ASSIGNMENT / "submissions.jsonl"
@@ -140,9 +141,12 @@ def course_hub():
                 "NBGRADER_EXCHANGE": str(exchange),
             }
             hub = trial.start_hub(settings, trial.free_port(), base / "state", log_path=log)
+            course_hub = Course(hub, teacher, (first, second), course, exchange, password)
             try:
-                yield Course(hub, teacher, (first, second), course, exchange, password)
+                yield course_hub
             finally:
+                for context in course_hub.browsers:
+                    context.close()
                 hub.stop()
         finally:
             shutil.rmtree(base, ignore_errors=True)
@@ -152,6 +156,7 @@ def log_in(browser, course, user, person):  # noqa: F811 (the imported fixture)
     """A browser of the person's own (own cookies) on the hub's login page; they log in and
     wait for their server. The Watched page."""
     context = browser.new_context(viewport=VIEWPORT)
+    course.browsers.append(context)
     watched = Watched(context.new_page(), f"hub-{person}")
     page = watched.page
     page.goto(f"{course.hub.url}/hub/login")
