@@ -36,8 +36,9 @@ c.Execute.timeout = 300
 c.Execute.kernel_name = "python3"
 
 # The exchange folder through which release_assignment, fetch_assignment, submit, collect and
-# the feedback pass: on a shared server, a folder every user can reach (set NBGRADER_EXCHANGE);
-# otherwise one inside the course (not in git).
+# the feedback pass: on a shared server, a folder every user can reach (set NBGRADER_EXCHANGE),
+# made by `python -m instructor exchange init` so that no student can subvert it; otherwise one
+# inside the course (not in git).
 c.Exchange.root = os.environ.get(
     "NBGRADER_EXCHANGE", os.path.join(c.CourseDirectory.root, "exchange")
 )
@@ -122,8 +123,8 @@ c.PercentPerDayLate.basis = "max_score"  # or "score": the percentage of the poi
 # badly named folder. SafeCollect, used by `nbgrader collect`, the Formgrader's Collect button
 # and the grade-on-submit service alike, skips links, FIFOs, devices and hard links, and
 # refuses a folder owned by someone other than the student it names (when
-# c.ExchangeCollect.check_owner is on, nbgrader's default), or one with too many files or too
-# deep. Each refusal is logged and the others are still collected; an earlier copy survives a
+# c.ExchangeCollect.check_owner is on, nbgrader's default: it is never taken as that student's
+# latest, and its maker is reported), or one with too many files or too deep. Each refusal is logged and the others are still collected; an earlier copy survives a
 # refused update. Limits: c.SafeCollect.max_files, max_depth, settle_seconds, attempts.
 c.ExchangeFactory.collect = "instructor.exchange.collect.SafeCollect"
 

@@ -307,6 +307,10 @@ def test_nbgrader_collect_and_instructor_grade_take_the_genuine_submissions(serv
     graded = room.instructor(
         "-m", "instructor", "grade", "--serial", alice.name, bob.name, cwd=course
     )
+    # sandboxed with Linux namespaces where this account may have them, as root is
+    probe = "from instructor.grading.sandbox.isolation import namespaces_available as n; print(n())"
+    available = room.instructor("-c", probe, cwd=course).stdout.strip() == "True"
+    assert f"(isolation: {'namespaces' if available else 'limits'})" in graded.stdout
     assert "Made in another student's name, refused (never graded):" in graded.stdout
     assert f"{alice.name}: {alice.name}{HANDMADE}: made by {mallory.name}" in graded.stdout
     scores = room.scores(course)

@@ -428,7 +428,7 @@ def fix_command(
 ) -> str:
     """The one command that fixes the layout's problems, run from the course root; problems
     above the exchange's root are for the administrator (see `advice`)."""
-    needs_root = instructor != 0 and _needs_root(layout, instructor)
+    needs_root = instructor != 0 and _needs_root(layout, instructor, problems)
     command = [sys.executable, "-m", "instructor", "exchange", "init", "--root", str(layout.root)]
     if needs_root:
         command += ["--owner", login(instructor)]
@@ -451,21 +451,29 @@ def _foreign(problem: Problem, layout: Layout, instructor: int) -> bool:
     return odd or info.st_uid not in (0, instructor)
 
 
-def _needs_root(layout: Layout, instructor: int) -> bool:
-    """Whether `init` needs root: a folder to change belongs to someone else, or the root
-    must be created where the instructor cannot write."""
-    if not layout.root.exists():
-        parent = layout.root.parent
-        while not parent.exists():
+def _needs_root(layout: Layout, instructor: int, problems: list[Problem]) -> bool:
+    """Whether `init` needs root to fix these problems: the root to create where the
+    instructor cannot, or to change when it is not theirs; a folder to give to the instructor
+    (root's) or to set aside where the instructor cannot rename it."""
+    root = layout.root
+    if not os.path.lexists(root):
+        parent = root.parent
+        while not os.path.lexists(parent):
             parent = parent.parent
-        return not os.access(parent, os.W_OK | os.X_OK) or parent.stat().st_uid != instructor
-    paths = [layout.root] + [folder for folder, _ in layout.folders()]
-    for path in paths:
+        info = os.stat(parent)
+        return info.st_uid != instructor and not info.st_mode & 0o002
+    info = os.stat(root)
+    if info.st_uid != instructor and stat.S_IMODE(info.st_mode) != ROOT_MODE:
+        return True
+    for problem in problems:
+        if problem.where != "layout" or problem.path == root:
+            continue
         try:
-            owner = os.lstat(path).st_uid
+            owner = os.lstat(problem.path).st_uid
+            parent_owner = os.lstat(problem.path.parent).st_uid
         except OSError:
             continue
-        if owner != instructor:
+        if owner != instructor and (owner == 0 or parent_owner != instructor):
             return True
     return False
 
