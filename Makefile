@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps db-deps user-deps
+.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps db-deps user-deps hub-deps hub hub-clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ demo: demo-class
 
 # Two pytest workers, a test file each at a time (module fixtures are built once): most tests
 # wait on one kernel, a browser or a subprocess, so two cores run two files.
-test: setup browser-deps db-deps user-deps
+test: setup browser-deps db-deps user-deps hub-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
@@ -107,3 +107,33 @@ user-deps:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends acl >/dev/null; \
 	fi
+
+# JupyterHub's proxy, configurable-http-proxy, pinned in hub/package-lock.json and installed
+# from the npm registry into hub/node_modules/ (JupyterHub itself is in requirements.txt). It
+# needs Node.js 20 or later: Debian's nodejs and npm are installed when node is missing.
+PROXY := hub/node_modules/.bin/configurable-http-proxy
+$(PROXY): hub/package.json hub/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+			--no-install-recommends nodejs npm >/dev/null; \
+	fi
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || \
+		{ echo "configurable-http-proxy needs Node.js 20 or later; this is $$(node --version)"; exit 1; }
+	cd hub && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+hub-deps: $(PROXY)
+
+# The course's JupyterHub on 127.0.0.1 for a trial, as root (README, "On a shared server"):
+# Unix groups, a demo instructor and demo students with a password printed for this trial,
+# the course released by the instructor, the exchange made by `python -m instructor exchange
+# init`, the grading service as the instructor. HUB_PORT=N picks the port (default 8000 when
+# free), HUB_DIR the trial's folder (default /srv/initialization-hub). Ctrl+C stops it;
+# `make hub-clean` removes the trial's accounts and folder.
+hub: setup hub-deps user-deps
+	$(PY) -m hub.trial $(if $(HUB_PORT),--port $(HUB_PORT)) $(if $(HUB_DIR),--dir $(HUB_DIR))
+
+hub-clean: setup
+	$(PY) -m hub.trial --remove $(if $(HUB_DIR),--dir $(HUB_DIR))

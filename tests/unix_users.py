@@ -144,6 +144,17 @@ class User:
             return bool(info.st_mode & 0o010)
         return bool(info.st_mode & 0o001)
 
+    def set_password(self, password: str) -> None:
+        """Give this account a password (for a login through PAM, as JupyterHub's)."""
+        subprocess.run(
+            ["chpasswd"], input=f"{self.name}:{password}\n", text=True, check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    def make_home_private(self) -> None:
+        """Close this account's home to other users (mode 0700), as a shared server must."""
+        os.chmod(self.home, 0o700)
+
     def remove(self) -> None:
         subprocess.run(["pkill", "-KILL", "-u", self.name], capture_output=True, check=False)
         for folder in self._granted:
@@ -167,6 +178,18 @@ def _require_tools() -> None:
 def new_name(prefix: str) -> str:
     """A login name that no other test uses: the prefix and 6 random letters or digits."""
     return f"{prefix}{secrets.token_hex(3)}"[:32]
+
+
+@contextmanager
+def unix_group(prefix: str = "tgroup") -> Iterator[str]:
+    """A new Unix group with a random name, removed on exit; yields its name."""
+    _require_tools()
+    name = new_name(prefix)
+    subprocess.run(["groupadd", name], check=True, capture_output=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["groupdel", name], capture_output=True, check=False)
 
 
 @contextmanager
