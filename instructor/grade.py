@@ -83,8 +83,11 @@ def parse_args(argv):
         limits.add_argument(option, dest=field, type=kind, metavar="N", help=text)
     limits.add_argument(
         "--isolation",
-        choices=["auto", "limits"],
-        help="auto: Linux namespaces when available (default); limits: resource limits only",
+        choices=["auto", "namespaces", "landlock", "limits"],
+        help="auto (default): Linux namespaces where the system allows them, else Landlock and "
+        "seccomp, else grading refuses to run student code and says how to fix the machine; "
+        "namespaces or landlock: that one or the refusal; limits: resource limits only, no "
+        "isolation (every grade made so is marked; README, Security model)",
     )
     parser.add_argument(
         "--no-zygote",
