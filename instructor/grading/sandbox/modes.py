@@ -24,7 +24,10 @@ from pathlib import Path
 MODES = ("namespaces", "landlock", "limits")
 CHOICES = ("auto", *MODES)
 REPOSITORY = Path(__file__).resolve().parents[3]  # where deploy/ is
-LIMITS_ONLY = "graded with resource limits only (--isolation limits): its code was not isolated"
+LIMITS_ONLY = (
+    "ran this notebook with resource limits only (--isolation limits): its code was not "
+    "isolated from the grading machine"
+)
 
 
 class IsolationRefused(Exception):
@@ -151,7 +154,7 @@ def _read(path):
 
 
 def platform():
-    """ "ubuntu-apparmor", "container" or "linux": which fix applies here."""
+    """Which fix applies here: "ubuntu-apparmor", "container" or "linux"."""
     if _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
         return "ubuntu-apparmor"
     if (
