@@ -111,7 +111,7 @@ def _enter_namespaces():
             _write("/proc/self/gid_map", f"0 {gid} 1")
     except OSError as error:
         kind = "namespaces" if root else "a user namespace"
-        return f"{kind} refused: {step}: {error.strerror or error}"
+        return f"{kind} refused: {step}: {os.strerror(error.errno) if error.errno else error}"
     return None
 
 
