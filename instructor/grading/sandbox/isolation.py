@@ -195,11 +195,13 @@ def _outermost(paths):
 
 
 def _copy_files(src_fd, dest, uid):
-    """Copy the regular files of a folder tree (given as an open descriptor) into dest."""
+    """Copy the regular files of a folder tree (given as an open descriptor) into dest, owned
+    by uid (None: by this process's user)."""
     for dirpath, _, filenames, dir_fd in os.fwalk(".", dir_fd=src_fd):
         folder = os.path.normpath(os.path.join(dest, dirpath))
         os.makedirs(folder, exist_ok=True)
-        os.chown(folder, uid, uid)
+        if uid is not None:
+            os.chown(folder, uid, uid)
         for name in filenames:
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             if info.st_mode & 0o170000 != 0o100000:  # regular files only
@@ -209,7 +211,8 @@ def _copy_files(src_fd, dest, uid):
             with os.fdopen(fd, "rb") as src, open(target, "wb") as out:
                 while chunk := src.read(1 << 20):
                     out.write(chunk)
-            os.chown(target, uid, uid)
+            if uid is not None:
+                os.chown(target, uid, uid)
 
 
 # Scratch folders that stay writable in the private view (size of each, in MB; None: max_disk).
@@ -336,6 +339,7 @@ def _own_folders(spec, uid, extra_files):
     left), owned by the user the code runs as; return (work, home)."""
     import tempfile
 
+    owner = None if uid == os.getuid() else uid
     base = os.path.dirname(spec.files_dir)
     work, home = (
         tempfile.mkdtemp(prefix="run-", dir=base),
@@ -343,18 +347,21 @@ def _own_folders(spec, uid, extra_files):
     )
     for folder in (work, home, home + "/.config", home + "/.config/matplotlib"):
         os.makedirs(folder, exist_ok=True)
-        os.chown(folder, uid, uid)
+        if owner is not None:
+            os.chown(folder, owner, owner)
     fd = os.open(spec.files_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        _copy_files(fd, work, uid)
+        _copy_files(fd, work, owner)
     finally:
         os.close(fd)
     for name, data in extra_files.items():
         path = os.path.join(home, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         Path(path).write_bytes(data)
-        os.chown(path, uid, uid)
-    if uid != os.getuid():  # a private user: it may pass through the workspace, not read it
+        if owner is not None:
+            for made in (os.path.dirname(path), path):
+                os.chown(made, owner, owner)
+    if owner is not None:  # a private user: it may pass through the workspace, not read it
         os.chmod(base, 0o711)
         if spec.ipc_dir:
             os.chown(spec.ipc_dir, uid, uid)
