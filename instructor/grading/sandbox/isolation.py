@@ -10,6 +10,9 @@ import resource
 import sys
 from pathlib import Path
 
+# loaded with the launcher: once the code's view is narrowed, this package may be out of reach
+from . import landlock, seccomp
+
 # Linux constants (sched.h, mount.h, prctl.h).
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -378,7 +381,7 @@ SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
-def _landlock_rules(spec, work, home):
+def _landlock_rules(spec, work, home, scratch=()):
     """(folders and files the code may read, folders it may write), checked against what it
     must not see: a readable folder may not hold a hidden one (the course, the grader's)."""
     readable = [*SYSTEM_READ, *python_folders()]
@@ -391,18 +394,17 @@ def _landlock_rules(spec, work, home):
                     "(the system's or Python's folders): move the course or the grader's "
                     "folders out of it"
                 )
-    writable = [work, home] + ([spec.ipc_dir] if spec.ipc_dir else [])
+    writable = [work, home, *scratch] + ([spec.ipc_dir] if spec.ipc_dir else [])
     return readable, writable
 
 
-def _landlock(spec, work, home):
+def _landlock(spec, work, home, scratch=(), filter_calls=True):
     """Confine this process and everything it starts from now on: Landlock's rules (read the
     system and Python, write the submission's own folders; on ABI 4+ no TCP; on ABI 6+ no
-    signal out of the domain), then the seccomp filter (seccomp.py). Returns the ABI."""
-    from . import landlock, seccomp
-
+    signal out of the domain), then the seccomp filter (seccomp.py) unless filter_calls is
+    False. Returns the ABI."""
     abi = landlock.abi_version()
-    readable, writable = _landlock_rules(spec, work, home)
+    readable, writable = _landlock_rules(spec, work, home, scratch)
     ruleset = landlock.Ruleset(abi)
     for path in readable:
         ruleset.allow(path, landlock.READ)
@@ -411,8 +413,22 @@ def _landlock(spec, work, home):
     for path in writable:
         ruleset.allow(path, ruleset.fs)
     ruleset.restrict_self()
-    seccomp.load(signals_scoped=ruleset.scopes_signals)
+    if filter_calls:
+        seccomp.load(signals_scoped=ruleset.scopes_signals)
     return abi
+
+
+def _landlock_inside_namespaces(spec, work, home):
+    """In the "namespaces" isolation, where the kernel has Landlock: the same file rules as the
+    "landlock" isolation, as a second wall. The namespaces hide the course and the grader's
+    folders from a list; Landlock then lets the code read only the system's and Python's
+    folders, so that no other folder of the machine (another course's checkout, a folder
+    where the grader's Python lives) is readable either. Nothing changes without Landlock."""
+    try:
+        landlock.abi_version()
+    except landlock.Unavailable:
+        return None
+    return _landlock(spec, work, home, scratch=tuple(SCRATCH), filter_calls=False)
 
 
 def _check_reachable(uid):

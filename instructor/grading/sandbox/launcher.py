@@ -52,6 +52,7 @@ from .isolation import (
     _enter_namespaces,
     _isolate,
     _landlock,
+    _landlock_inside_namespaces,
     _own_folders,
     _prctl,
     _real_root,
@@ -105,6 +106,7 @@ def _child(spec, connection_file, kernel_args, status_fd, owner):
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
         if not real_root and root:
             _drop_capabilities()
+        _landlock_inside_namespaces(spec, work, home)
         os.environ.clear()
         os.environ.update(_clean_env(home, work))
         _c().mallopt(M_ARENA_MAX, 2)  # each thread's malloc arena would reserve 64 MB
@@ -164,6 +166,10 @@ def _guardian(spec, mode, connection_file, kernel_args, status_fd, owner, group)
         if os.getppid() != owner:
             raise OSError("the launcher ended before its sandbox started")
         os.setpgid(0, 0)
+        if mode == "landlock":  # libseccomp loaded now, while everything can be read
+            from . import seccomp
+
+            seccomp.check()
         private = mode == "landlock" and _real_root()
         uid = SANDBOX_UID_BASE + owner % SANDBOX_UID_BASE if private else os.getuid()
         work, home = _own_folders(spec, uid, _extra_files(spec, connection_file))
