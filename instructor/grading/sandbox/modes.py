@@ -113,7 +113,7 @@ def choose(requested="auto"):
         raise IsolationRefused(f"unknown isolation {requested!r} (one of {', '.join(CHOICES)})")
     if requested == "limits":
         return Isolation("limits", "asked for by name: resource limits only, no isolation")
-    no_namespaces = namespaces_refused()
+    no_namespaces = namespaces_refused() if requested != "landlock" else None
     if requested == "namespaces":
         if no_namespaces:
             raise IsolationRefused(
