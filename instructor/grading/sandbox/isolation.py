@@ -256,7 +256,10 @@ def _isolate(spec, uid, extra_files):
                 _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
                 if path != spec.ipc_dir:
                     _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+    made = [p for p in Path(workdir).parents if not p.exists()]
     os.makedirs(workdir, exist_ok=True)
+    for folder in made:  # only a way to the working folder, where nothing can be created
+        os.chmod(folder, 0o555)  # (also for root of a user namespace, without capabilities)
     _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk}m,mode=755")
     home = "/tmp/home"
     for folder in (workdir, home, home + "/.config/matplotlib"):
