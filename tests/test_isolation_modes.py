@@ -196,3 +196,31 @@ def test_limits_only_is_said_for_every_submission(batch):
                             out, re.M))  # fmt: skip
     assert marked == (set(batch["scenarios"]) if batch["mode"] == "limits" else set())
     assert ("NOT ISOLATED" in out) == (batch["mode"] == "limits")
+
+
+def test_limits_only_is_marked_in_the_formgrader_and_the_report(batch):
+    """Does the Formgrader's comment of each answer, and the class report, mark a submission
+    graded with limits only, and only then?"""
+    from instructor.grading.sandbox import LIMITS_ONLY
+
+    root, limits = batch["root"], batch["mode"] == "limits"
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        comments = {
+            student: [
+                c.comment or ""
+                for c in gb.find_submission_notebook(
+                    "Initialization", "initialization", student
+                ).comments
+            ]  # fmt: skip
+            for student in batch["scenarios"]
+        }
+    for student, texts in comments.items():
+        assert texts and all((LIMITS_ONLY in t) == limits for t in texts), (student, texts)
+    report = subprocess.run(
+        [sys.executable, "-m", "instructor", "report", "--course", str(root)],
+        cwd=root, env=course_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stdout + report.stderr
+    page = (root / "reports" / "initialization" / "report.html").read_text()
+    assert page.count('class="tag limits-only"') == (len(batch["scenarios"]) if limits else 0)
+    assert f"Isolation of the students' code: {batch['mode']}: {len(batch['scenarios'])}" in page
