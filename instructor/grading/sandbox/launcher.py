@@ -176,12 +176,16 @@ def _guardian(spec, mode, connection_file, kernel_args, status_fd, owner, group)
     except Exception as error:  # noqa: BLE001 -- the sandbox could not be built: say why
         os.write(status_fd, json.dumps({"setup_error": str(error)}).encode())
         os._exit(SETUP_FAILED)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [END_SIGNAL])  # held until the code is known
     code = os.fork()
     if code == 0:
+        signal.signal(END_SIGNAL, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [END_SIGNAL])
         _confined(spec, mode, work, home, uid if private else None, kernel_args, status_fd, group)
     os.close(status_fd)
     exit_code = SETUP_FAILED
     try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [END_SIGNAL])
         while True:
             pid, wait_status = os.wait()  # the code, or a process that left its parent
             if pid == code:
@@ -201,7 +205,6 @@ def _confined(spec, mode, work, home, private_uid, kernel_args, status_fd, group
     """The code's process without namespaces: limits, the private user when started by root,
     no privileges, and in "landlock" mode Landlock and seccomp; then the kernel or program."""
     try:
-        signal.signal(END_SIGNAL, signal.SIG_DFL)
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         _prctl(PR_SET_DUMPABLE, 1)  # the student's own process again (the grader's are not)
         os.setpgid(0, group)  # the launcher's group: the grader's interrupts reach the kernel
