@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps db-deps user-deps hub-deps hub hub-clean
+.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps db-deps user-deps sandbox-deps hub-deps hub hub-clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ demo: demo-class
 
 # Two pytest workers, a test file each at a time (module fixtures are built once): most tests
 # wait on one kernel, a browser or a subprocess, so two cores run two files.
-test: setup browser-deps db-deps user-deps hub-deps
+test: setup browser-deps db-deps user-deps sandbox-deps hub-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
@@ -95,6 +95,17 @@ db-deps:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
 			postgresql >/dev/null; \
+	fi
+
+# libseccomp (Debian's libseccomp2, on most systems already) for the sandbox's system-call filter
+# in the "landlock" isolation (instructor/grading/sandbox/seccomp.py, through pyseccomp).
+sandbox-deps:
+	@if /sbin/ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2'; then \
+		echo "libseccomp is installed"; \
+	else \
+		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends libseccomp2 >/dev/null; \
 	fi
 
 # setfacl (Debian's acl package) for the tests with real Unix users (tests/unix_users.py): an

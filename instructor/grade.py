@@ -83,8 +83,11 @@ def parse_args(argv):
         limits.add_argument(option, dest=field, type=kind, metavar="N", help=text)
     limits.add_argument(
         "--isolation",
-        choices=["auto", "limits"],
-        help="auto: Linux namespaces when available (default); limits: resource limits only",
+        choices=["auto", "namespaces", "landlock", "limits"],
+        help="auto (default): Linux namespaces where the system allows them, else Landlock and "
+        "seccomp, else grading refuses to run student code and says how to fix the machine; "
+        "namespaces or landlock: that one or the refusal; limits: resource limits only, no "
+        "isolation (every grade made so is marked; README, Security model)",
     )
     parser.add_argument(
         "--no-zygote",
@@ -120,11 +123,15 @@ def summary(batch, elapsed, runner_description, missing):
         lines.append(f"  no submission for: {', '.join(missing)}")
     if "limits" in isolation:
         lines.append(
-            "  without Linux namespaces, student code could see this machine's files while it ran "
-            "(the clean re-check still ran apart)"
+            "  NOT ISOLATED: with --isolation limits, student code could read and change whatever "
+            "this machine's user can (the gradebook, the other submissions) while it ran"
             + ("; and the process limit does not bind root" if os.geteuid() == 0 else "")
         )
+    from .grading.sandbox import LIMITS_ONLY
+
     sections = [
+        ("Not isolated", [(e.student, [f"the grader {LIMITS_ONLY}"]) for e in entries
+                          if e.isolation == "limits"]),
         ("Rejected", [(e.student, [e.reason]) for e in entries if e.status == "rejected"]),
         ("Failed", [(e.student, [e.reason]) for e in entries if e.status == "failed"]),
         ("Flagged for review", [(e.student, e.flags) for e in entries if e.flags]),
@@ -236,6 +243,7 @@ def main(argv=None):
         print(f"Cannot grade {args.assignment}: {error}.")
         return 2
     print(f"Limits: {session.limits_note}.")
+    print(f"Isolation: {session.isolation.describe()}.")
     folders = session.folders(args.students)
     misnamed = _misnamed(session, args.students)
     missing = [

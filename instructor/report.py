@@ -167,6 +167,8 @@ figcaption { color: var(--muted); font-size: 13px; padding: 4px 6px 0; }
 .bar { height: 10px; background: var(--accent); border-radius: 5px; }
 .tag { display: inline-block; padding: 1px 8px; margin: 1px 2px 1px 0; border-radius: 999px;
        background: #e8eef5; color: var(--accent); font-size: 12.5px; }
+.tag.limits-only, .limits-only { color: #9a3412; }
+.tag.limits-only { background: #fde8d8; }
 .title { font-weight: 600; }
 .note { color: var(--ink); }
 .empty { color: var(--muted); font-style: italic; }
@@ -433,7 +435,28 @@ def _score_cell(score, maximum, extra=""):
     return f'<td class="num {kind}{extra}">{score:g}</td>'
 
 
-def scores_table(scores, maxima, means, lateness=None, excluded=None):
+def isolation_note(status):
+    """How the students' code was isolated, from the ledger; a warning naming the submissions
+    graded with resource limits only (README, Security model)."""
+    modes = {}
+    for student, entry in sorted(status.items()):
+        if entry.get("status") == "graded":
+            modes.setdefault(entry.get("isolation") or "unknown", []).append(student)
+    if not modes:
+        return ""
+    counts = ", ".join(f"{mode}: {len(names)}" for mode, names in sorted(modes.items()))
+    text = f'<p class="lead isolation">Isolation of the students\' code: {html.escape(counts)}.</p>'
+    if "limits" in modes:
+        names = ", ".join(html.escape(s) for s in modes["limits"])
+        text += (
+            f'<p class="lead isolation limits-only">Not isolated: {names} '
+            "(graded with resource limits only, --isolation limits; their code could read and "
+            "change what the grader's user can, the gradebook included).</p>"
+        )
+    return text
+
+
+def scores_table(scores, maxima, means, lateness=None, excluded=None, not_isolated=()):
     """Every student's scores, total, late penalty and final score; the averages (over the
     graded students only) and the maxima below."""
     lateness, excluded = lateness or {}, excluded or {}
@@ -453,6 +476,8 @@ def scores_table(scores, maxima, means, lateness=None, excluded=None):
             if student in excluded
             else ""
         )
+        if student in not_isolated:
+            tag += ' <span class="tag limits-only">limits only</span>'
         rows.append(
             f'<tr><td class="student">{html.escape(student)}</td>{cells}'
             f"{_score_cell(total, total_max, ' total')}"
@@ -724,6 +749,7 @@ def render(
     lateness, status = lateness or {}, status or {}
     collection, history = collection or {}, history or []
     excluded = left_out(scores, status)
+    not_isolated = {s for s, e in status.items() if e.get("isolation") == "limits"}
     graded = {s: row for s, row in scores.items() if s not in excluded}
     means = averages(graded)
     finals = [
@@ -773,7 +799,8 @@ def render(
 <p class="lead">Points per exercise, from the gradebook. Green: full marks, amber: partial,
 red: none. Final: the total minus the late penalty.</p>
 {left_out_note}
-{scores_table(scores, maxima, means, lateness, excluded)}
+{isolation_note(status)}
+{scores_table(scores, maxima, means, lateness, excluded, not_isolated)}
 
 <div class="figures">
 <figure><img alt="Histogram of the students' totals" src="{histogram(finals or [0.0], total_max)}">

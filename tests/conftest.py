@@ -25,12 +25,14 @@ COURSE_FILES = [
 # The longest test files first: pytest-xdist hands out whole files in collection order, and a
 # long file started last would run on alone while the other worker idles.
 LONGEST_FIRST = [
+    "test_isolation_modes.py",
     "test_watch.py",
     "test_forgery.py",
     "test_instructor_state.py",
     "test_routes.py",
     "test_grading_parallel.py",
     "test_grading_corpus.py",
+    "test_isolation_choice.py",
     "test_nbgrader_cycle.py",
     "test_lms.py",
     "test_browser.py",

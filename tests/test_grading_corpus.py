@@ -21,24 +21,16 @@ import nbformat
 import pytest
 from conftest import copy_course, shares_of
 from corpus import build as corpus
+from corpus.checks import printed, says, survivors
 from nbgrader.api import Gradebook
-
-from instructor.grading.sandbox import namespaces_available
 
 pytestmark = pytest.mark.slow
 
-# Without Linux namespaces (some containers), student code can reach this machine's files: the
-# scenario that overwrites the grader's files is left out then, and so is the fork bomb when
-# the tests run as root, whom the process limit does not bind without namespaces.
-NAMESPACES = namespaces_available()
-LEFT_OUT = (
-    set()
-    if NAMESPACES
-    else {"writes-grader-files"} | ({"fork-bomb"} if os.geteuid() == 0 else set())
-)
-NEEDS_NAMESPACES = pytest.mark.skipif(
-    not NAMESPACES, reason="Linux namespaces are not available here"
-)
+# The batch runs with the default isolation, "auto": Linux namespaces here (CI), else Landlock
+# and seccomp; it never degrades to limits, so every scenario holds wherever it runs.
+# tests/test_isolation_modes.py runs the isolation-relevant scenarios in every mode, as root
+# and as an ordinary user.
+LEFT_OUT = set()
 
 LIMITS = [
     "--cell-timeout", "15", "--notebook-timeout", "120", "--memory", "1024", "--max-procs", "64",
@@ -92,7 +84,18 @@ EXPECTED = {
     "edited-helpers": ("graded", shares_of(1, 1, 0.5), None),
     "reads-hidden-tests": ("graded", shares_of(1, 1, 0.5), r"refers to the course's files"),
     "writes-grader-files": ("graded", FULL, r"refers to the course's files"),
+    # the course looked for through /proc (other processes' folders, open files, environment)
+    "proc-gradebook": ("graded", FULL, r"refers to the course's files"),
+    "proc-source": ("graded", shares_of(1, 1, 0.5), r"refers to the course's files"),
+    "proc-copy": ("graded", shares_of(1, 1, 0), r"refers to the course's files"),
+    "daemon": ("graded", FULL, r"starts processes"),
 }  # fmt: skip
+# What the /proc scenarios print when they found nothing (and what they print when they did).
+PROC_FOUND_NOTHING = {
+    "proc-gradebook": ("NO GRADEBOOK FOUND", "WROTE"),
+    "proc-source": ("NO SOURCE FOUND", "LEAKED"),
+    "proc-copy": ("NO CLASSMATE FOUND", "COPIED"),
+}
 
 
 def _hashes(folder):
@@ -101,21 +104,6 @@ def _hashes(folder):
         for p in sorted(Path(folder).rglob("*"))
         if p.is_file()
     }
-
-
-def _sandbox_processes(root):
-    """Processes still running as a sandbox's private user in this course's folders."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-            folder = os.readlink(f"/proc/{entry}/cwd")
-        except OSError:
-            continue
-        uid = int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
-        if 100000 <= uid < 200000 and folder.startswith(str(root)):
-            found.append(entry)
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -211,10 +199,19 @@ def test_the_submitted_files_are_unchanged(graded_corpus):
     assert _hashes(graded_corpus["root"] / "submitted") == graded_corpus["before"]
 
 
-@NEEDS_NAMESPACES  # (without them, student code runs as the grader's user)
 def test_no_sandboxed_process_outlives_the_batch(graded_corpus):
-    """Are the fork bomb's processes and every kernel gone once the batch is over?"""
-    assert _sandbox_processes(graded_corpus["root"]) == []
+    """Are the fork bomb's processes, the daemon that left its parent, and every kernel gone
+    once the batch is over?"""
+    assert survivors(graded_corpus["root"]) == []
+
+
+@pytest.mark.parametrize("scenario", sorted(PROC_FOUND_NOTHING))
+def test_nothing_of_the_course_is_found_through_proc(graded_corpus, scenario):
+    """Did the notebooks that look for the course through other processes find nothing: no
+    gradebook to rewrite, no source to read, no classmate's answer to copy?"""
+    nothing, found = PROC_FOUND_NOTHING[scenario]
+    text = printed(graded_corpus["root"], scenario)
+    assert says(text, nothing) and not says(text, found)
 
 
 def _outputs(root, student, grade_id):
@@ -223,7 +220,6 @@ def _outputs(root, student, grade_id):
     return "".join(o.get("text", "") for o in cell.get("outputs", []))
 
 
-@NEEDS_NAMESPACES
 def test_student_code_cannot_see_the_course_files(graded_corpus):
     """Could the notebook see the source with the hidden tests, the gradebook or other students'
     work while it ran? (Its probe cell printed what it could read.)"""
@@ -237,7 +233,6 @@ def test_student_code_cannot_see_the_course_files(graded_corpus):
     assert printed.count("HIDDEN") == 5 and "READABLE" not in printed
 
 
-@NEEDS_NAMESPACES
 def test_student_code_cannot_write_the_grader_files(graded_corpus):
     """Were the attempts to overwrite the gradebook, another student's submission and graded
     notebook, and the feedback refused, and is the other student's grade intact?"""

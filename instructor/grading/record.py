@@ -9,7 +9,10 @@ same order and with nbgrader's own code where there is some:
 3. runs nbgrader's SaveAutoGrades, AssignLatePenalties and CheckCellMetadata preprocessors on
    the notebook the worker returned, which store the scores (and late penalty) in the gradebook;
 4. marks the grades of flagged exercises as needing manual grading, so that the formgrader
-   lists them for review.
+   lists them for review;
+5. when the code ran with resource limits only (--isolation limits), says so in the comment of
+   every answer cell in the gradebook, which the Formgrader shows next to each answer (and
+   generate_feedback on the student's page).
 
 A rejected submission gets zero points, marked for review, and no autograded notebook. A
 submission the grader failed on is left as it was in the gradebook.
@@ -162,6 +165,8 @@ class Recorder:
             }
             self._write_folder(submission.student, submission.files, outputs)
             self._review(submission.student, result.review)
+            if result.isolation == "limits":
+                self._mark_not_isolated(submission.student)
             entry = replace(
                 entry,
                 scores=self._scores(submission.student),
@@ -178,6 +183,20 @@ class Recorder:
             )
         self.ledger.add(entry)
         return entry
+
+    def _mark_not_isolated(self, student):
+        """The comment of each answer cell says that the code ran with limits only (nbgrader
+        resets automatic comments at each grading, so a grading with isolation clears it)."""
+        from .sandbox import LIMITS_ONLY
+
+        note = f"The grader {LIMITS_ONLY}."
+        with self._gradebook() as gb:
+            for notebook_id in self.notebooks:
+                notebook = gb.find_submission_notebook(notebook_id, self.assignment, student)
+                for comment in notebook.comments:
+                    if note not in (comment.auto_comment or ""):
+                        comment.auto_comment = " ".join(filter(None, [note, comment.auto_comment]))
+            gb.db.commit()
 
     def _scores(self, student):
         grades = self._grades(student)

@@ -64,6 +64,19 @@ def hidden_paths(coursedir):
     return sorted(set(paths))
 
 
+def isolation_here(requested):
+    """The Isolation that student code gets on this machine (sandbox/modes.py); CannotGrade,
+    with the platform's fix, when it cannot be isolated here. This process holds the course:
+    it is made not dumpable first (closed to other processes of its user through /proc)."""
+    from .sandbox import IsolationRefused, choose, guard_grader_process
+
+    guard_grader_process()
+    try:
+        return choose(requested)
+    except IsolationRefused as refused:
+        raise CannotGrade(str(refused)) from None
+
+
 class Session:
     """Everything one grading run needs, built from the loaded nbgrader configuration.
 
@@ -104,6 +117,7 @@ class Session:
                     "so that students, the gradebook and the grader use the same assignment"
                 )
             explicit = explicit_limits(config, overrides)
+            self.isolation = isolation_here(explicit.get("isolation", Limits().isolation))
             self.reports = reports_dir(config, assignment)
             bundle = build(self.coursedir, config, Limits(), assignment)  # read once
             self.limits, self.limits_note = derived_limits(

@@ -50,7 +50,7 @@ from .execute import STOPPED, SandboxedExecute, name_of
 from .messages import Result, Score
 from .recheck import child as recheck_child
 from .recheck.run import ask_sandbox, checks_namespace, recheck
-from .sandbox import ExitStatus, LaunchSpec
+from .sandbox import ExitStatus, LaunchSpec, guard_grader_process
 from .sandbox.kernels import KERNEL_NAME, kernel_spec
 from .sandbox.spec import KERNEL
 from .sandbox.zygote import zygote
@@ -87,6 +87,8 @@ class Workspace:
     """Private temporary folders of one task, removed at the end."""
 
     def __init__(self, limits, hide, workdir=None):
+        guard_grader_process()  # the worker holds the bundle: closed to other processes
+        resolved = limits.resolved()  # IsolationRefused: the submission fails, saying why
         _remove_stale_workspaces()
         self.workdir = workdir
         self.base = Path(tempfile.mkdtemp(prefix=f"{WORKSPACE_PREFIX}{os.getpid()}-"))
@@ -104,7 +106,7 @@ class Workspace:
         ):
             folder.mkdir(parents=True, mode=0o700)
         self.status_file = self.private / "status.json"
-        self.limits = limits.resolved()
+        self.limits = resolved
         self.font_cache = _font_cache()
         self.use_zygote = limits.zygote
         self.hide = [*hide, str(self.base.parent), os.getcwd(), *_dask_folders()]

@@ -387,8 +387,18 @@ def reads_hidden_tests(ctx):
         "parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * scale\n"
         "parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"
     )
-    probe = "import os\n" + "\n".join(
-        f"print('READABLE' if os.access({str(p)!r}, os.R_OK) else 'HIDDEN', {p.name!r})"
+    # each path opened for real (os.access would answer from the permission bits alone,
+    # which Landlock does not change)
+    probe = (
+        "import os\n"
+        "def readable(path):\n"
+        "    try:\n"
+        "        os.listdir(path) if os.path.isdir(path) else open(path, 'rb').close()\n"
+        "        return True\n"
+        "    except OSError:\n"
+        "        return False\n"
+    ) + "\n".join(
+        f"print('READABLE' if readable({str(p)!r}) else 'HIDDEN', {p.name!r})"
         for p in _probe_paths(ctx)
     )
     nb = _add_after(ctx.answered(dict(demo.CORRECT, he=answer)), "imports", probe)
@@ -410,6 +420,172 @@ def writes_grader_files(ctx):
         )
     code += "print('\\n'.join(results))"
     return _with_code(ctx, code, after="imports")
+
+
+# --- the course found through /proc -------------------------------------------------------------
+# A notebook that knows no path of the course looks for it where other processes of the machine
+# are: their working folders, their open files and the paths in their environment and command
+# lines (every process id is tried when /proc cannot be listed). What it finds decides what it
+# does: rewrite the gradebook, read the hidden tests, copy a classmate's answer. In every mode
+# that grades, it must find nothing it can use.
+
+PROC_FINDER = """\
+import os, glob
+
+
+def course_candidates():
+    \"\"\"Folders other processes point at, and their parents.\"\"\"
+    try:
+        pids = [int(p) for p in os.listdir('/proc') if p.isdigit()]
+    except OSError:
+        pids = range(1, os.getpid() + 1000)  # the grader started before
+    seen = set()
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        base = f'/proc/{pid}'
+        if not os.path.isdir(base):
+            continue
+        seen.update([base + '/cwd', base + '/root'])
+        for link in ('cwd', 'root'):
+            try:
+                seen.add(os.readlink(f'{base}/{link}'))
+            except OSError:
+                pass
+        try:
+            for fd in os.listdir(base + '/fd'):
+                try:
+                    seen.add(os.readlink(f'{base}/fd/{fd}'))
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        for name, sep in (('environ', b'\\0'), ('cmdline', b'\\0')):
+            try:
+                with open(f'{base}/{name}', 'rb') as f:
+                    items = f.read().split(sep)
+            except OSError:
+                continue
+            for item in items:
+                text = item.decode(errors='replace')
+                for part in text.replace('=', ':').split(':'):
+                    if part.startswith('/'):
+                        seen.add(part)
+    folders = set()
+    for path in seen:
+        while path not in ('', '/') and len(folders) < 20000:
+            folders.add(path)
+            path = os.path.dirname(path)
+    return sorted(folders)
+
+
+def course_files(pattern):
+    \"\"\"Readable files matching pattern (relative to a course root) under any candidate.\"\"\"
+    found = []
+    for folder in course_candidates():
+        for path in glob.glob(os.path.join(glob.escape(folder), pattern)):
+            try:
+                with open(path, 'rb') as f:
+                    found.append((path, f.read()))
+            except OSError:
+                pass
+    return found
+"""
+
+
+def _answer_cell(nb, grade_id, source):
+    nb["cells"][_index(nb, grade_id)]["source"] = source
+    return nb
+
+
+@scenario
+def proc_gradebook(ctx):
+    """Rewrites every gradebook it can find through other processes: all scores to zero."""
+    code = PROC_FINDER + (
+        "import sqlite3\n"
+        "wrote = []\n"
+        "for path, _ in course_files('gradebook.db'):\n"
+        "    try:\n"
+        "        db = sqlite3.connect(path)\n"
+        "        db.execute('UPDATE grade SET auto_score = 0, manual_score = 0')\n"
+        "        db.commit()\n"
+        "        wrote.append(path)\n"
+        "    except Exception as error:\n"
+        "        print('REFUSED', path, type(error).__name__)\n"
+        "print('WROTE ' + ' '.join(wrote) if wrote else 'NO GRADEBOOK FOUND')"
+    )
+    return _with_code(ctx, code, after="imports")
+
+
+@scenario
+def proc_source(ctx):
+    """The He answer is right only when the hidden tests were found through /proc (looked for
+    once, in the answer cell itself, so that the clean re-check runs the search too)."""
+    search = PROC_FINDER + (
+        "LEAKED = any(b'### BEGIN HIDDEN TESTS' in data\n"
+        "             for _, data in course_files('source/*/Initialization.ipynb'))\n"
+        "print('LEAKED' if LEAKED else 'NO SOURCE FOUND')\n"
+    )
+    body = (
+        "scale = np.sqrt(2 / layers_dims[l - 1]) if LEAKED else 0\n"
+        "parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * scale\n"
+        "parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"
+    )
+    head = "# GRADED FUNCTION: initialize_parameters_he\n"
+    nb = ctx.answered(dict(demo.CORRECT, he=(body, [(head, head + search)])))
+    return {NOTEBOOK: _text(nb)}
+
+
+@scenario
+def proc_copy(ctx):
+    """No He answer of its own: the answer cell copies a classmate's, found through /proc,
+    and raises NotImplementedError when it finds none."""
+    code = PROC_FINDER + (
+        "import json\n"
+        "copied = None\n"
+        "for pattern in ('submitted/*/*/Initialization.ipynb', 'autograded/*/*/Initialization.ipynb',\n"
+        "                '*/Initialization.ipynb', 'Initialization.ipynb'):\n"
+        "    for path, data in course_files(pattern):\n"
+        "        try:\n"
+        "            cells = json.loads(data)['cells']\n"
+        "        except ValueError:\n"
+        "            continue\n"
+        "        for cell in cells:\n"
+        "            source = ''.join(cell['source'])\n"
+        "            if (cell['metadata'].get('nbgrader', {}).get('grade_id') == 'initialize_parameters_he'\n"
+        "                    and 'NotImplementedError' not in source and 'course_files' not in source):\n"
+        "                copied = source\n"
+        "print('COPIED' if copied else 'NO CLASSMATE FOUND')\n"
+        "if copied:\n"
+        "    exec(copied)\n"
+        "else:\n"
+        "    def initialize_parameters_he(layers_dims):\n"
+        "        raise NotImplementedError()"
+    )
+    nb = ctx.answered({k: v for k, v in demo.CORRECT.items() if k != "he"})
+    return {NOTEBOOK: _text(_answer_cell(nb, "initialize_parameters_he", code))}
+
+
+@scenario
+def daemon(ctx):
+    """Starts a daemon that leaves its parent and its session (a double fork), then carries on:
+    the grading must end it."""
+    code = (
+        "import os, sys\n"
+        "first = os.fork()\n"
+        "if first == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        os.execv(sys.executable, [sys.executable, '-c',\n"
+        "                 'import time\\nwhile True: time.sleep(1)', 'igrade-corpus-daemon'])\n"
+        "    os._exit(0)\n"
+        "os.waitpid(first, 0)\n"
+        "print('daemon started')"
+    )
+    return _with_code(ctx, code)
+
+
+DAEMON_MARK = b"igrade-corpus-daemon"
 
 
 # --- building ---------------------------------------------------------------------------------------

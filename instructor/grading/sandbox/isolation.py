@@ -1,13 +1,17 @@
-"""Isolation of the sandboxed process: Linux namespaces, a private view of the file system,
-resource limits and a clean environment. Everything here runs in the sandbox's first process,
-before the code it is for (see launcher.py), except `namespaces_available` and `python_folders`,
-which the grader asks too."""
+"""Isolation of the sandboxed process: Linux namespaces and a private view of the file system,
+or Landlock and seccomp without privilege; resource limits, a clean environment, and the sweep
+that leaves no process behind. Everything here runs in the sandbox's processes (see
+launcher.py), except `namespaces_refused`, `python_folders` and `guard_grader_process`, which
+the grader uses too (modes.py chooses the isolation)."""
 
 import ctypes
 import os
 import resource
 import sys
 from pathlib import Path
+
+# loaded with the launcher: once the code's view is narrowed, this package may be out of reach
+from . import landlock, seccomp
 
 # Linux constants (sched.h, mount.h, prctl.h).
 CLONE_NEWNS = 0x00020000
@@ -25,10 +29,17 @@ MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
 M_ARENA_MAX = -8  # mallopt: how many malloc arenas (MALLOC_ARENA_MAX, read only at start-up)
+# The private user ids of sandboxes started by root: SANDBOX_UID_BASE + a number taken from the
 # launcher, so that the process limit counts exactly the processes of one submission.
 SANDBOX_UID_BASE = 100000
+# Without namespaces (the "landlock" isolation started by root), the private user also belongs
+# to this group, so that an administrator can let every sandbox through a closed folder on the
+# way to Python (`setfacl -m g:99999:x FOLDER`) and no further.
+SANDBOX_GID = SANDBOX_UID_BASE - 1
 # Environment variables the sandboxed code keeps; everything else is dropped.
 KEPT_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
 # Threads of numerical libraries: one per kernel, so that parallel grading does not oversubscribe
@@ -86,54 +97,84 @@ def _write(path, text):
 
 
 def _enter_namespaces():
-    """Enter new namespaces (mount, process, network...); False when the system refuses."""
+    """Enter new namespaces (mount, process, network...); None, or why the system refuses."""
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     root = os.geteuid() == 0
     uid, gid = os.getuid(), os.getgid()
+    step = "unshare"
     try:
+        # a process that is not dumpable (the grader's: guard_grader_process) cannot write its
+        # own uid map; the sandbox is the student's, dumpable again
+        _prctl(PR_SET_DUMPABLE, 1)
         _unshare(flags if root else flags | CLONE_NEWUSER)
         if not root:  # become root inside the new user namespace only
+            step = "writing the new user namespace's uid map"
             _write("/proc/self/setgroups", "deny")
             _write("/proc/self/uid_map", f"0 {uid} 1")
             _write("/proc/self/gid_map", f"0 {gid} 1")
-    except OSError:
-        return False
-    return True
+    except OSError as error:
+        kind = "namespaces" if root else "a user namespace"
+        return f"{kind} refused: {step}: {os.strerror(error.errno) if error.errno else error}"
+    return None
 
 
 _NAMESPACES = {}
 
 
-def namespaces_available():
-    """Can sandboxes use Linux namespaces here? Tried once per process, in a throwaway child:
-    new namespaces, a private mount table, a tmpfs and a /proc of its own."""
-    if "available" not in _NAMESPACES:
-        import tempfile
+def namespaces_refused():
+    """Why sandboxes cannot use Linux namespaces here, or None when they can. Tried in a
+    throwaway child: new namespaces, a private mount table, a tmpfs and a /proc of its own.
+    A success is remembered for the process; a refusal is tried again next time (an
+    administrator may have fixed it meanwhile)."""
+    if _NAMESPACES.get("ok"):
+        return None
+    import tempfile
 
-        folder = tempfile.mkdtemp(prefix="igrade-probe-")
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0 if _probe(folder) else 1)
-        _, wait_status = os.waitpid(pid, 0)
-        os.rmdir(folder)
-        _NAMESPACES["available"] = os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0
-    return _NAMESPACES["available"]
+    folder = tempfile.mkdtemp(prefix="igrade-probe-")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        why = _probe(folder)
+        if why:
+            os.write(write_end, why.encode()[:4000])
+        os._exit(1 if why else 0)
+    os.close(write_end)
+    why = os.read(read_end, 4096).decode(errors="replace")
+    os.close(read_end)
+    _, wait_status = os.waitpid(pid, 0)
+    os.rmdir(folder)
+    ok = os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0
+    _NAMESPACES["ok"] = ok
+    return None if ok else why or "the namespace probe failed"
+
+
+def namespaces_available():
+    return namespaces_refused() is None
 
 
 def _probe(folder):
-    if not _enter_namespaces():
-        return False
+    why = _enter_namespaces()
+    if why:
+        return why
     pid = os.fork()  # the first process of the new process namespace
     if pid == 0:
-        try:
-            _mount(None, "/", None, MS_REC | MS_PRIVATE)
-            _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")
-            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        except OSError:
-            os._exit(1)
+        for what, args in (
+            ("a private mount table", (None, "/", None, MS_REC | MS_PRIVATE)),
+            ("a tmpfs", ("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")),
+            ("a /proc of its own", ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)),
+        ):
+            try:
+                _mount(*args)
+            except OSError:
+                os._exit(1 + ["a private mount table", "a tmpfs", "a /proc of its own"].index(what))
         os._exit(0)
     _, wait_status = os.waitpid(pid, 0)
-    return os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0
+    if os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0:
+        return None
+    code = os.WEXITSTATUS(wait_status) if os.WIFEXITED(wait_status) else 0
+    what = {1: "a private mount table", 2: "a tmpfs", 3: "a /proc of its own"}.get(code, "mounts")
+    return f"namespaces without mounts: {what} refused"
 
 
 def _under(path, folder):
@@ -157,11 +198,13 @@ def _outermost(paths):
 
 
 def _copy_files(src_fd, dest, uid):
-    """Copy the regular files of a folder tree (given as an open descriptor) into dest."""
+    """Copy the regular files of a folder tree (given as an open descriptor) into dest, owned
+    by uid (None: by this process's user)."""
     for dirpath, _, filenames, dir_fd in os.fwalk(".", dir_fd=src_fd):
         folder = os.path.normpath(os.path.join(dest, dirpath))
         os.makedirs(folder, exist_ok=True)
-        os.chown(folder, uid, uid)
+        if uid is not None:
+            os.chown(folder, uid, uid)
         for name in filenames:
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             if info.st_mode & 0o170000 != 0o100000:  # regular files only
@@ -171,7 +214,8 @@ def _copy_files(src_fd, dest, uid):
             with os.fdopen(fd, "rb") as src, open(target, "wb") as out:
                 while chunk := src.read(1 << 20):
                     out.write(chunk)
-            os.chown(target, uid, uid)
+            if uid is not None:
+                os.chown(target, uid, uid)
 
 
 # Scratch folders that stay writable in the private view (size of each, in MB; None: max_disk).
@@ -212,7 +256,10 @@ def _isolate(spec, uid, extra_files):
                 _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
                 if path != spec.ipc_dir:
                     _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+    made = [p for p in Path(workdir).parents if not p.exists()]
     os.makedirs(workdir, exist_ok=True)
+    for folder in made:  # only a way to the working folder, where nothing can be created
+        os.chmod(folder, 0o555)  # (also for root of a user namespace, without capabilities)
     _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk}m,mode=755")
     home = "/tmp/home"
     for folder in (workdir, home, home + "/.config/matplotlib"):
@@ -292,18 +339,177 @@ def _clean_env(home, work):
     return env
 
 
-def _fallback_folders(spec):
-    """Working and home folders when there are no namespaces: next to the files folder."""
+def _own_folders(spec, uid, extra_files):
+    """Working and home folders without namespaces: next to the files folder, in the task's
+    private workspace, new for each sandbox (a re-check never finds what the notebook's run
+    left), owned by the user the code runs as; return (work, home)."""
+    import tempfile
+
+    owner = None if uid == os.getuid() else uid
     base = os.path.dirname(spec.files_dir)
-    work, home = os.path.join(base, "run"), os.path.join(base, "home")
-    os.makedirs(os.path.join(home, ".config", "matplotlib"), exist_ok=True)
-    os.makedirs(work, exist_ok=True)
+    work, home = (
+        tempfile.mkdtemp(prefix="run-", dir=base),
+        tempfile.mkdtemp(prefix="home-", dir=base),
+    )
+    for folder in (work, home, home + "/.config", home + "/.config/matplotlib"):
+        os.makedirs(folder, exist_ok=True)
+        if owner is not None:
+            os.chown(folder, owner, owner)
     fd = os.open(spec.files_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        _copy_files(fd, work, os.getuid())
+        _copy_files(fd, work, owner)
     finally:
         os.close(fd)
+    for name, data in extra_files.items():
+        path = os.path.join(home, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        Path(path).write_bytes(data)
+        if owner is not None:
+            for made in (os.path.dirname(path), path):
+                os.chown(made, owner, owner)
+    if owner is not None:  # a private user: it may pass through the workspace, not read it
+        os.chmod(base, 0o711)
+        if spec.ipc_dir:
+            os.chown(spec.ipc_dir, uid, uid)
     return work, home
+
+
+# --- the "landlock" isolation: no privilege needed --------------------------------------------
+
+# What the code may read and run, besides Python's folders: the system's programs, libraries
+# and settings, a few devices, and what numerical libraries ask about the processors. Nothing
+# of /proc: no other process can even be listed, and no /tmp, /home, /root, /srv, /var or /run.
+SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+               "/sys/devices/system/cpu")  # fmt: skip
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+
+
+def _landlock_rules(spec, work, home, scratch=()):
+    """(folders and files the code may read, folders it may write), checked against what it
+    must not see: a readable folder may not hold a hidden one (the course, the grader's)."""
+    readable = [*SYSTEM_READ, *python_folders()]
+    for folder in readable:
+        real = os.path.realpath(folder)
+        for hidden in spec.hide:
+            if os.path.isdir(real) and _under(os.path.realpath(hidden), real):
+                raise OSError(
+                    f"{hidden} lies inside {real}, which student code must be able to read "
+                    "(the system's or Python's folders): move the course or the grader's "
+                    "folders out of it"
+                )
+    writable = [work, home, *scratch] + ([spec.ipc_dir] if spec.ipc_dir else [])
+    return readable, writable
+
+
+def _landlock(spec, work, home, scratch=(), filter_calls=True, abi=None):
+    """Confine this process and everything it starts from now on: Landlock's rules (read the
+    system and Python, write the submission's own folders; on ABI 4+ no TCP; on ABI 6+ no
+    signal out of the domain), then the seccomp filter (seccomp.py) unless filter_calls is
+    False. Returns the ABI used: the kernel's, or abi when lower (the rules of an older
+    kernel, which the tests use to check what holds there)."""
+    abi = min(abi or landlock.abi_version(), landlock.abi_version())
+    readable, writable = _landlock_rules(spec, work, home, scratch)
+    ruleset = landlock.Ruleset(abi)
+    for path in readable:
+        ruleset.allow(path, landlock.READ)
+    for path in DEVICES:
+        ruleset.allow(path, landlock.READ_FILE | landlock.WRITE_FILE)
+    for path in writable:
+        ruleset.allow(path, ruleset.fs)
+    ruleset.restrict_self()
+    if filter_calls:
+        seccomp.load(signals_scoped=ruleset.scopes_signals)
+    return abi
+
+
+def _landlock_inside_namespaces(spec, work, home):
+    """In the "namespaces" isolation, where the kernel has Landlock: the same file rules as the
+    "landlock" isolation, as a second wall. The namespaces hide the course and the grader's
+    folders from a list; Landlock then lets the code read only the system's and Python's
+    folders, so that no other folder of the machine (another course's checkout, a folder
+    where the grader's Python lives) is readable either. Nothing changes without Landlock."""
+    try:
+        landlock.abi_version()
+    except landlock.Unavailable:
+        return None
+    return _landlock(spec, work, home, scratch=tuple(SCRATCH), filter_calls=False)
+
+
+def _check_reachable(uid):
+    """As the sandbox's private user: can it reach this interpreter and its modules?"""
+    for folder in [os.path.realpath(sys.executable), *python_folders()]:
+        if not os.access(folder, os.R_OK | (os.X_OK if os.path.isdir(folder) else 0)):
+            closed = [
+                str(parent)
+                for parent in reversed(Path(folder).parents)
+                if not os.access(parent, os.X_OK)
+            ]
+            raise OSError(
+                f"the sandbox's private user (uid {uid}) cannot reach {folder}"
+                + (f" (closed: {closed[0]})" if closed else "")
+                + ": install Python where every user can read it, or let the sandboxes' "
+                f"group through with `setfacl -m g:{SANDBOX_GID}:x {closed[0] if closed else folder}`"
+            )
+
+
+def guard_grader_process():
+    """Make this process of the grader's not dumpable: then /proc/<pid>/cwd, environ, fd, mem
+    and the like are closed to every other process of the same user that lacks CAP_SYS_PTRACE,
+    Landlock or not (in the "landlock" isolation, Landlock's ptrace rule closes them to the
+    sandbox already, on every ABI; this is a second lock that does not depend on it)."""
+    try:
+        _prctl(PR_SET_DUMPABLE, 0)
+    except OSError:
+        pass
+
+
+# --- no survivors ----------------------------------------------------------------------------
+
+
+def _children_map():
+    """{parent pid: [child pids]} of every process this one can see."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def descendants(pid):
+    """Every process below pid."""
+    children, found, todo = _children_map(), [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def sweep():
+    """End every process below this one, the processes that left their parent included (this
+    process is their child subreaper, so they come back to it), and reap them."""
+    for _ in range(1000):
+        below = descendants(os.getpid())
+        for pid in below:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        while True:
+            try:
+                done, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                done = 0
+            if not done:
+                break
+        if not below:
+            return
 
 
 def _real_root():

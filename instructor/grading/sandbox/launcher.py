@@ -4,22 +4,29 @@
 
 SPEC.json is a `LaunchSpec` (spec.py): what to run -- an IPython kernel for nbclient, or a
 program module such as the clean re-check's child -- and under which limits. The launcher
+confines the code with the isolation the grader chose (modes.py), never with less:
 
-1. applies resource limits: address space (memory), processes and threads, file size, CPU
-   time, no core dumps;
-2. when the system allows it (root, or unprivileged user namespaces), isolates the code in its
-   own Linux namespaces (isolation.py): a private process tree (killing its first process ends
-   every process it started), no network, and a private view of the file system where the
-   course directory, the grader's working directories, the home directory and /tmp are
-   replaced by empty folders; the code then runs in a fresh private folder (at the path where
-   nbgrader would run the notebook, or /tmp/run) holding only the files the grader gave it, as
-   an unprivileged user, and can gain no privileges;
-3. runs the kernel (or the program), and records how it ended in a status file (ExitStatus).
+- "namespaces" (root, or unprivileged user namespaces): its own Linux namespaces
+  (isolation.py): a private process tree (killing its first process ends every process it
+  started), no network, and a private view of the file system where the course directory, the
+  grader's working directories, the home directory and /tmp are replaced by empty folders; the
+  code runs in a fresh private folder (at the path where nbgrader would run the notebook, or
+  /tmp/run) holding only the files the grader gave it, as an unprivileged user;
+- "landlock" (no privilege needed): the code runs in the task's own folders and is confined
+  there by Landlock (landlock.py: it reads only the system's and Python's folders, writes only
+  its own, cannot look into or signal a process outside its sandbox) and seccomp (seccomp.py: no
+  ptrace, no namespaces, no network); started by root, it runs as a private user as well;
+- "limits": resource limits only, asked for by name; every grade says so.
 
-Without namespaces the limits still apply ("limits" isolation); the grader reports which
-isolation was used. The launcher's own process stays outside the private process tree so that
-jupyter_client can watch and signal it as usual. launch.py builds its command line; zygote.py
-can fork it with the heavy modules already loaded.
+In every mode it applies resource limits (address space, processes and threads, file size,
+CPU time, no core dumps), the code can gain no privileges, and no process outlives the code:
+the private process tree ends with its first process (namespaces); otherwise the launcher's
+child is a child subreaper that stays out of the grader's reach (a process group of its own),
+and when the code ends, or the launcher is stopped or dies, it ends every process the code
+started, daemons that left their parent included. The launcher records how the code ended in
+a status file (ExitStatus). Its own process stays outside, so that jupyter_client can watch and
+signal it as usual. launch.py builds its command line; zygote.py can fork it with the heavy
+modules already loaded.
 """
 
 import importlib
@@ -31,18 +38,26 @@ from pathlib import Path
 
 from .isolation import (
     M_ARENA_MAX,
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_DUMPABLE,
     PR_SET_NO_NEW_PRIVS,
     PR_SET_PDEATHSIG,
+    SANDBOX_GID,
     SANDBOX_UID_BASE,
     _apply_limits,
     _c,
+    _check_reachable,
     _clean_env,
     _drop_capabilities,
     _enter_namespaces,
-    _fallback_folders,
     _isolate,
+    _landlock,
+    _landlock_inside_namespaces,
+    _own_folders,
     _prctl,
     _real_root,
+    guard_grader_process,
+    sweep,
 )
 from .spec import LaunchSpec
 
@@ -66,57 +81,154 @@ def _extra_files(spec, connection_file):
     return files
 
 
-def _child(spec, isolated, connection_file, kernel_args, status_fd, owner):
-    """The first process of the sandbox: isolate, limit, then run the kernel or the program.
+def _child(spec, connection_file, kernel_args, status_fd, owner):
+    """The first process of a sandbox in its own namespaces: isolate, limit, then run the
+    kernel or the program in a process of its own, and reap.
 
     owner -- process id of the launcher, which picks the private user id
     """
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_DUMPABLE, 1)  # the launcher is not; the sandbox is the student's
         limits = spec.limits
         root = os.geteuid() == 0 and os.getuid() == 0
         real_root = _real_root()
         extra = _extra_files(spec, connection_file)
-        log = os.open(spec.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        for std in (1, 2) if spec.is_kernel else (2,):  # a program answers on stdout
-            os.dup2(log, std)
-        os.close(log)
-        if isolated:
-            uid = SANDBOX_UID_BASE + owner % SANDBOX_UID_BASE if real_root else 0
-            work, home = _isolate(spec, uid, extra)
-        else:
-            uid, (work, home) = os.getuid(), _fallback_folders(spec)
-            for name, data in extra.items():
-                os.makedirs(os.path.dirname(os.path.join(home, name)), exist_ok=True)
-                Path(home, name).write_bytes(data)
+        _log_to(spec)
+        uid = SANDBOX_UID_BASE + owner % SANDBOX_UID_BASE if real_root else 0
+        work, home = _isolate(spec, uid, extra)
         os.chdir(work)
-        exact = isolated  # a private user id (root) or user namespace: the count is exact
-        _apply_limits(limits, exact_process_count=exact)
-        if isolated and real_root:
+        _apply_limits(limits, exact_process_count=True)  # a private user, or user namespace
+        if real_root:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
-        if isolated and not real_root and root:
+        if not real_root and root:
             _drop_capabilities()
+        _landlock_inside_namespaces(spec, work, home)
         os.environ.clear()
         os.environ.update(_clean_env(home, work))
         _c().mallopt(M_ARENA_MAX, 2)  # each thread's malloc arena would reserve 64 MB
-        code = os.fork() if isolated else 0  # process 1 of a private tree: reap, and report
+        code = os.fork()  # process 1 of a private tree: reap, and report
     except Exception as error:  # the sandbox could not be built: say why, run nothing
         os.write(status_fd, json.dumps({"setup_error": str(error)}).encode())
         os._exit(SETUP_FAILED)
     os.close(status_fd)
     if code != 0:
         _reap(code)
-    if isolated:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _run(spec, home, work, kernel_args, confined=False)
+
+
+def _log_to(spec):
+    """The sandboxed process's stderr (and stdout, for a kernel) go to the spec's log file."""
+    log = os.open(spec.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    for std in (1, 2) if spec.is_kernel else (2,):  # a program answers on stdout
+        os.dup2(log, std)
+    os.close(log)
+
+
+def _run(spec, home, work, kernel_args, confined):
+    """Run the kernel, or the program, in this process; never returns."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if not spec.is_kernel:
-        importlib.import_module(spec.program).main(confined=not isolated)
+        importlib.import_module(spec.program).main(confined=confined)
         os._exit(0)
     _run_kernel(os.path.join(home, ".kernel", "connection.json"), kernel_args, work)
     os._exit(0)
+
+
+class _End(Exception):
+    """The launcher asked the guardian to end the sandbox, or died."""
+
+
+def _end(*_):
+    raise _End()
+
+
+END_SIGNAL = signal.SIGUSR1  # launcher -> guardian: end the code and everything it started
+
+
+def _guardian(spec, mode, connection_file, kernel_args, status_fd, owner, group):
+    """The launcher's child without namespaces: prepare the folders, start the code in a
+    process of its own, and when it ends (or the launcher asks, or dies) end every process it
+    started. A child subreaper, in a process group of its own, so that the grader's signals to
+    the kernel's group (interrupt, kill) never reach it and the processes that leave their
+    parent come back to it; its exit code is the code's, or 128 + the signal that ended it.
+
+    mode -- "landlock" or "limits"; owner -- process id of the launcher; group -- its group
+    """
+    try:
+        signal.signal(END_SIGNAL, _end)
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        _prctl(PR_SET_PDEATHSIG, END_SIGNAL)
+        if os.getppid() != owner:
+            raise OSError("the launcher ended before its sandbox started")
+        os.setpgid(0, 0)
+        if mode == "landlock":  # libseccomp loaded now, while everything can be read
+            from . import seccomp
+
+            seccomp.check()
+        private = mode == "landlock" and _real_root()
+        uid = SANDBOX_UID_BASE + owner % SANDBOX_UID_BASE if private else os.getuid()
+        work, home = _own_folders(spec, uid, _extra_files(spec, connection_file))
+    except Exception as error:  # noqa: BLE001 -- the sandbox could not be built: say why
+        os.write(status_fd, json.dumps({"setup_error": str(error)}).encode())
+        os._exit(SETUP_FAILED)
+    signal.pthread_sigmask(signal.SIG_BLOCK, [END_SIGNAL])  # held until the code is known
+    code = os.fork()
+    if code == 0:
+        signal.signal(END_SIGNAL, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [END_SIGNAL])
+        _confined(spec, mode, work, home, uid if private else None, kernel_args, status_fd, group)
+    os.close(status_fd)
+    exit_code = SETUP_FAILED
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [END_SIGNAL])
+        while True:
+            pid, wait_status = os.wait()  # the code, or a process that left its parent
+            if pid == code:
+                exit_code = os.waitstatus_to_exitcode(wait_status)
+                exit_code = 128 - exit_code if exit_code < 0 else exit_code
+                break
+    except _End:
+        exit_code = 128 + signal.SIGKILL
+    except ChildProcessError:
+        pass
+    signal.signal(END_SIGNAL, signal.SIG_IGN)
+    sweep()
+    os._exit(exit_code)
+
+
+def _confined(spec, mode, work, home, private_uid, kernel_args, status_fd, group):
+    """The code's process without namespaces: limits, the private user when started by root,
+    no privileges, and in "landlock" mode Landlock and seccomp; then the kernel or program."""
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_DUMPABLE, 1)  # the student's own process again (the grader's are not)
+        os.setpgid(0, group)  # the launcher's group: the grader's interrupts reach the kernel
+        _log_to(spec)
+        os.chdir(work)
+        _apply_limits(spec.limits, exact_process_count=private_uid is not None)
+        if private_uid is not None:
+            os.setgroups([SANDBOX_GID])
+            os.setgid(private_uid)
+            os.setuid(private_uid)
+            _check_reachable(private_uid)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if mode == "landlock":
+            _landlock(spec, work, home)
+        os.environ.clear()
+        os.environ.update(_clean_env(home, work))
+        _c().mallopt(M_ARENA_MAX, 2)
+    except Exception as error:  # noqa: BLE001 -- say why, run nothing
+        os.write(
+            status_fd, json.dumps({"setup_error": f"{type(error).__name__}: {error}"}).encode()
+        )
+        os._exit(SETUP_FAILED)
+    os.close(status_fd)
+    _run(spec, home, work, kernel_args, confined=mode == "limits")
 
 
 def _reap(code_pid):
@@ -158,22 +270,37 @@ def main(argv=None):
     kernel_args = argv[2:]
     if not spec.is_kernel:  # its modules, loaded before the file system is hidden
         importlib.import_module(spec.program).preload()
-    isolated = spec.limits.isolation == "namespaces" and _enter_namespaces()
+    mode = spec.limits.isolation
+    if mode not in ("namespaces", "landlock", "limits"):  # the grader resolves it; in case
+        from .modes import IsolationRefused, choose
+
+        try:
+            mode = choose(mode).mode
+        except IsolationRefused as refused:
+            return _refuse(spec, None, str(refused))
+    if mode == "namespaces":
+        why = _enter_namespaces()
+        if why:  # never less isolation than asked for
+            return _refuse(spec, mode, f"Linux namespaces were asked for, but {why}")
+    guard_grader_process()  # from here on, the launcher holds what the sandbox must not see
     status_path = Path(spec.status_file)
     status_dir = os.open(status_path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    status = {"isolation": "namespaces" if isolated else "limits"}
+    status = {"isolation": mode}
     _write_status(status_dir, status_path.name, status)
     read_end, write_end = os.pipe()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts reach the kernel directly
-    owner = os.getpid()  # (the child, in a new process namespace, cannot see it)
+    owner, group = os.getpid(), os.getpgid(0)  # (a child in a new process namespace cannot see it)
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
-        _child(spec, isolated, connection_file, kernel_args, write_end, owner)
+        if mode == "namespaces":
+            _child(spec, connection_file, kernel_args, write_end, owner)
+        _guardian(spec, mode, connection_file, kernel_args, write_end, owner, group)
     os.close(write_end)
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+    stop = signal.SIGKILL if mode == "namespaces" else END_SIGNAL
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, stop))
     setup = os.read(read_end, 1 << 16)
-    wait_status = _wait(pid, parent=os.getppid())
+    wait_status = _wait(pid, parent=os.getppid(), stop=stop)
     if setup:
         status.update(json.loads(setup.decode()))
     if os.WIFSIGNALED(wait_status):
@@ -182,13 +309,21 @@ def main(argv=None):
     else:
         code = os.WEXITSTATUS(wait_status)
         status.update(exit=code)
-        if isolated and code > 128 and code - 128 in signal.Signals._value2member_map_:
-            status.update(signal=code - 128, exit=None)  # reported by process 1 of the tree
+        if code > 128 and code - 128 in signal.Signals._value2member_map_:
+            status.update(signal=code - 128, exit=None)  # reported by the launcher's child
     _write_status(status_dir, status_path.name, status)
     return code
 
 
-def _wait(pid, parent):
+def _refuse(spec, mode, why):
+    """Record that the sandbox could not be built as asked, and run nothing."""
+    status_path = Path(spec.status_file)
+    status_dir = os.open(status_path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    _write_status(status_dir, status_path.name, {"isolation": mode, "setup_error": why})
+    return SETUP_FAILED
+
+
+def _wait(pid, parent, stop=signal.SIGKILL):
     """Wait for the sandbox's first process; stop it if the grader that started us dies."""
     import time
 
@@ -197,7 +332,7 @@ def _wait(pid, parent):
         if done:
             return wait_status
         if os.getppid() != parent:  # the grader is gone: nobody will read the results
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, stop)
         time.sleep(0.2)
 
 

@@ -21,8 +21,10 @@ class Limits:
     verify_timeout -- seconds the clean re-check of one answer may take
     cell_limits -- (grade id, seconds) of cells with a limit of their own, derived from the
         reference run (grading/reference.py); other cells may run cell_timeout seconds
-    isolation -- "auto": namespaces when the system allows them (see namespaces_available),
-        else limits only; "limits": limits only; "namespaces": namespaces (as auto resolves)
+    isolation -- "auto": Linux namespaces when the system allows them, else Landlock and
+        seccomp, else grading refuses to run student code and says how to fix the machine
+        (modes.py); "namespaces" or "landlock": that one, or the same refusal; "limits":
+        resource limits only, never chosen by "auto", and every grade made so says so
     zygote -- start kernels from a process that imported their heavy modules once (each kernel
         is still a fresh process of its own); False: start each kernel as a new interpreter
     """
@@ -65,9 +67,8 @@ class Limits:
         return Limits(**values)
 
     def resolved(self):
-        """These limits with "auto" isolation decided for this machine."""
-        if self.isolation != "auto":
-            return self
-        from .isolation import namespaces_available
+        """These limits with the isolation decided for this machine (modes.choose); raises
+        modes.IsolationRefused, with the fix, when it cannot be had here."""
+        from .modes import choose
 
-        return self.replace(isolation="namespaces" if namespaces_available() else "limits")
+        return self.replace(isolation=choose(self.isolation).mode)

@@ -21,8 +21,8 @@ class LaunchSpec:
     """How to start one sandboxed process.
 
     program -- KERNEL, or the name of a module with `preload()` (run before the file system is
-        hidden) and `main(confined)` (run in the sandbox; confined is True when there are no
-        namespaces, so that the module guards itself), e.g. the clean re-check's child
+        hidden) and `main(confined)` (run in the sandbox; confined is True when the code is not
+        isolated, so that the module guards itself), e.g. the clean re-check's child
     limits -- the Limits of the code
     files_dir -- folder whose regular files are copied into the sandbox's working folder
     status_file -- where the launcher records the isolation used and how the code ended
@@ -68,7 +68,7 @@ class LaunchSpec:
 class ExitStatus:
     """What the launcher recorded about a sandboxed process (see launcher.py).
 
-    isolation -- "namespaces" or "limits"; None when nothing was recorded
+    isolation -- "namespaces", "landlock" or "limits"; None when nothing was recorded
     exit -- its exit code, None when a signal ended it (or nothing was recorded)
     signal -- the number of the signal that ended it
     setup_error -- why the sandbox could not be set up, when it could not

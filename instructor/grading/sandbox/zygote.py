@@ -20,7 +20,7 @@ from pathlib import Path
 from time import monotonic
 
 from . import launch, launcher
-from .isolation import SINGLE_THREADED
+from .isolation import SINGLE_THREADED, guard_grader_process
 
 # Modules a kernel of this course imports anyway, loaded once by the zygote (missing ones are
 # skipped): each kernel forked from it starts with them loaded.
@@ -37,6 +37,7 @@ def serve():
     (the grader is gone), the zygote ends, and its launchers stop their kernels.
     """
     os.environ.update(SINGLE_THREADED)
+    guard_grader_process()  # it holds the grader's environment: closed to other processes
     for name in PRELOAD:
         try:
             importlib.import_module(name)
