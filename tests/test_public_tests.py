@@ -354,7 +354,7 @@ def test_every_explanation_and_hint_is_a_whole_sentence():
     for mistake in public_tests.MISTAKES.values():
         for text in (mistake.explanation, mistake.hint):
             assert re.match(r"[A-Z`]", text) and text.endswith("."), text
-    source = public_tests.__file__ and open(public_tests.__file__).read()
+    source = Path(public_tests.__file__).read_text()
     assert "W'l'" not in source and "b'l'" not in source
     assert (
         "`parameters['W' + str(l)]` has the shape"
