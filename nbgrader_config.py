@@ -67,10 +67,18 @@ def _feedback_preprocessors(root):
 c.GenerateFeedback.preprocessors = _feedback_preprocessors(c.CourseDirectory.root)
 # The page's template: the course's "feedback" template (instructor/templates/feedback/), found
 # before nbgrader's of the same name, so that the Formgrader's "Generate feedback" button, which
-# always asks for "feedback", makes the same page as the command.
-c.HTMLExporter.extra_template_basedirs = [
-    os.path.join(c.CourseDirectory.root, "instructor", "templates")
-]
+# always asks for "feedback", makes the same page as the command. nbgrader's own templates
+# follow (the Formgrader's grading view uses its "formgrade").
+def _template_folders(root):
+    import nbgrader
+
+    nbgrader_templates = os.path.join(
+        os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"
+    )
+    return [os.path.join(root, "instructor", "templates"), nbgrader_templates]
+
+
+c.HTMLExporter.extra_template_basedirs = _template_folders(c.CourseDirectory.root)
 
 
 # --- One grade, whatever the route (instructor/grading/) -----------------------------------------
