@@ -65,6 +65,8 @@ def _feedback_preprocessors(root):
 
 
 c.GenerateFeedback.preprocessors = _feedback_preprocessors(c.CourseDirectory.root)
+
+
 # The page's template: the course's "feedback" template (instructor/templates/feedback/), found
 # before nbgrader's of the same name, so that the Formgrader's "Generate feedback" button, which
 # always asks for "feedback", makes the same page as the command. nbgrader's own templates
