@@ -19,9 +19,10 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 # Code, which keeps its dollars: fenced blocks and inline spans.
 CODE = re.compile(r"(```.*?```|~~~.*?~~~|`[^`\n]*`)", re.DOTALL)
-# $$display$$, then $inline$ (not a price: no space just inside the dollars, no digit after).
+# $$display$$, then $inline$ (not a price: no space just inside the dollars, no digit after;
+# it may run over a line break of the paragraph, never over a blank line).
 DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
-INLINE = re.compile(r"(?<![\\$])\$(?=\S)([^$\n]+?)(?<=\S)\$(?!\d)")
+INLINE = re.compile(r"(?<![\\$])\$(?=\S)((?:[^$\n]|\n(?![ \t]*\n))+?)(?<=\S)\$(?!\d)")
 
 
 def to_mathml(latex, display):

@@ -383,18 +383,10 @@ def student_lab(installed, room):
 
 @pytest.fixture(scope="module")
 def student(browser, student_lab):  # noqa: F811 (the imported fixture)
-    """The student's JupyterLab open in the browser (JupyterLab's question about news, which a
-    fresh home gets, answered no)."""
+    """The student's JupyterLab open in the browser."""
     watched = Watched(browser.new_page(viewport=VIEWPORT), "submit")
     watched.page.goto(student_lab.url("lab"))
     watched.page.wait_for_selector(".jp-DirListing")
-    news = watched.page.locator(
-        ".jp-Notification-Toast-Close, .jp-toast-button", has_text=re.compile("^No$")
-    )
-    try:
-        news.first.click(timeout=5000)
-    except Exception:  # no question asked
-        pass
     yield watched
     watched.page.close()
 
@@ -483,15 +475,27 @@ def test_does_fetch_put_the_release_in_the_students_folder(fetched, student_lab,
 # The student works: a typo, a named mistake, the check, then the right answers
 
 
+def run(page, *indexes):
+    """Run these cells, one after the other (select each, Ctrl+Enter), as a student does."""
+    for index in indexes:
+        before = prompt(page, index)
+        cell(page, index).locator(".jp-InputPrompt").click()  # selects it, in command mode
+        page.keyboard.press("Control+Enter")
+        wait_for_a_new_run(page, index, before)
+
+
+def dismiss_news(page):
+    """Answer no to JupyterLab's question about news, which a fresh home gets after a while."""
+    no = page.locator(".jp-toast-button", has_text=re.compile("^No$"))
+    if no.count():
+        no.first.click()
+
+
 def run_cell_and_test(page, positions, exercise):
-    """Run an answer cell, then its public test (Shift+Enter twice); the test's output."""
+    """Run an answer cell, then its public test; the test's output."""
     test = positions[f"public-test-{exercise}"]
-    before = prompt(page, test)
-    cell(page, positions[f"initialize_parameters_{exercise}"]).click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("Shift+Enter")
-    page.keyboard.press("Shift+Enter")
-    wait_for_a_new_run(page, test, before)
+    run(page, positions[f"initialize_parameters_{exercise}"], test)
+    dismiss_news(page)
     cell(page, test).locator(".jp-OutputArea").scroll_into_view_if_needed()
     return outputs_text(page, test)
 
@@ -536,11 +540,8 @@ def opened(fetched, student_lab):
     page.wait_for_selector(".jp-Notebook .jp-Cell")
     wait_until_idle(page, 120)
     positions = cell_positions(student_lab.root_dir / ASSIGNMENT / NOTEBOOK)
-    cell(page, positions["imports"]).click()
-    before = prompt(page, positions["load-data"])
-    page.keyboard.press("Shift+Enter")  # the imports
-    page.keyboard.press("Shift+Enter")  # the data
-    wait_for_a_new_run(page, positions["load-data"], before)
+    run(page, positions["imports"], positions["load-data"])
+    dismiss_news(page)
     return {"watched": fetched, "positions": positions}
 
 
@@ -651,7 +652,7 @@ def test_validate_names_the_mistake_in_its_dialog(validated):
     not only "Partial credit"?"""
     text = unwrapped(validated["dialog"])
     assert "grade_exercise(initialize_parameters_random" in text  # the failed cell
-    assert "Partial credit: 50 % of the points." in text
+    assert "Score on the checks: 50 % of the points." in text
     assert "Mistake: wrong scale for large random." in text
     assert "passed some but not all of the tests" not in text
 
@@ -663,11 +664,8 @@ def checked(validated, student_lab):
     watched, positions = validated["watched"], validated["positions"]
     page = watched.page
     position = check_cell_position(positions, student_lab.root_dir / ASSIGNMENT / NOTEBOOK)
-    before = prompt(page, position)
-    cell(page, position).click()
-    page.keyboard.press("Escape")
-    page.keyboard.press("Shift+Enter")
-    wait_for_a_new_run(page, position, before)
+    run(page, position)
+    dismiss_news(page)
     painted(page, position)
     watched.screenshot("check-names-the-failing-test")
     return {

@@ -655,11 +655,11 @@ def test_math_becomes_mathml_and_code_keeps_its_dollars():
     from instructor.mathml import replace_math
 
     text = (
-        "A $\\sqrt{2 / n^{[l-1]}}$ factor, `x = $y$`, it costs $5 and $3.\n\n"
+        "A $\\sqrt{2 / n^{[l-1]}}$ factor, `x = $y$`, it costs $5 and $3. A $\\frac{2}{\\text{size\nof it}}$.\n\n"
         "$$\\hat{y} = \\frac{1}{2}$$\n\n```\na = $b$\n```\n$\\left( x$"
     )
     out = replace_math(text)
-    assert out.count('display="inline"') == 1 and out.count('display="block"') == 1
+    assert out.count('display="inline"') == 2 and out.count('display="block"') == 1
     assert "<msqrt>" in out and "<mfrac>" in out
     assert "`x = $y$`" in out and "it costs $5 and $3." in out and "a = $b$" in out
     assert "$\\left( x$" in out

@@ -392,7 +392,7 @@ def test_validate_shows_the_mistakes_in_its_dialog(monkeypatch, capsys):
     monkeypatch.setenv("NBGRADER_VALIDATING", "1")
     assert grade(xavier, "he") == 0.5
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith("Partial credit: 50 % of the points.\n")
+    assert out == "" and err.startswith("Score on the checks: 50 % of the points.\n")
     assert "Mistake: Xavier scaling instead of He." in err
     assert grade(student(), "he") == 1
     assert capsys.readouterr().err == ""

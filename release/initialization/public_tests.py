@@ -8,7 +8,15 @@ a hint:
 
     Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...
 
-Every mistake the tests can name is listed in MISTAKES below.
+Every mistake the tests can name is listed in MISTAKES below. When your function raises an
+error, the message quotes the line of your answer cell where it happened, with its number
+(never a line of numpy's), and for a misspelt name the one you probably meant:
+
+    Hint: Did you mean `np.zeros`? Fix line 21 of your answer cell, shown below, ...
+      line 21: parameters['W' + str(l)] = np.zeroes((layers_dims[l], layers_dims[l - 1]))
+
+Every message is printed in lines of at most WIDTH (79) characters, broken between words,
+so that the notebook never has to break a line itself.
 
 The same checks grade the notebook: ``grade_exercise`` runs them on the public example and
 on other network shapes and returns the share of the exercise's points earned, a number from
@@ -908,7 +916,7 @@ def grade_exercise(target, kind, hidden_cases=()):
         )
         lines.append(wrap(mistake.message(after=f"({on})")))
     if os.environ.get("NBGRADER_VALIDATING"):
-        lines.insert(0, f"Partial credit: {100 * share:.0f} % of the points.")
+        lines.insert(0, f"Score on the checks: {100 * share:.0f} % of the points.")
         print("\n".join(lines), file=sys.stderr)
     else:
         print("\n".join(lines))
