@@ -48,8 +48,6 @@ from conftest import ROOT, shares_of
 from nbgrader.utils import get_username
 from test_browser import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     VIEWPORT,
     Watched,
     browser,  # noqa: F401 (a fixture)
@@ -845,30 +843,30 @@ def test_does_the_summary_at_the_top_say_it_all_with_the_math_drawn(feedback):
 
 
 @in_the_browser
-def test_does_the_page_show_its_math_in_chromium_with_the_network_off(feedback, student_lab):
+def test_does_the_page_show_its_math_in_chromium_with_the_network_off(
+    browser,  # noqa: F811 (the imported fixture)
+    feedback,
+    student_lab,
+):
     """Opened straight from the student's folder in Chromium with the network off, does the
     page make no request at all and draw its formulas (a screenshot is kept)?"""
-    from playwright.sync_api import sync_playwright
-
     (page_file,) = (student_lab.root_dir / ASSIGNMENT / "feedback").glob("*/*.html")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            context = chromium.new_context(offline=True, viewport=VIEWPORT)
-            page = context.new_page()
-            requests = []
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(page_file.as_uri())
-            block = page.locator('math[display="block"]').first
-            block.scroll_into_view_if_needed()
-            page.evaluate("window.scrollBy(0, -200)")
-            page.screenshot(path=ARTIFACTS / "submit-feedback-offline-math.png")
-            sizes = page.locator("math").evaluate_all(
-                "ms => ms.map(m => { const r = m.getBoundingClientRect(); return [r.width, r.height]; })"
-            )
-            fraction = block.locator("mfrac").first.bounding_box()
-        finally:
-            chromium.close()
+    context = browser.new_context(offline=True, viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(page_file.as_uri())
+        block = page.locator('math[display="block"]').first
+        block.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, -200)")
+        page.screenshot(path=ARTIFACTS / "submit-feedback-offline-math.png")
+        sizes = page.locator("math").evaluate_all(
+            "ms => ms.map(m => { const r = m.getBoundingClientRect(); return [r.width, r.height]; })"
+        )
+        fraction = block.locator("mfrac").first.bounding_box()
+    finally:
+        context.close()
     assert [url for url in requests if not url.startswith("file:")] == []
     assert len(sizes) > 20 and all(w > 0 and h > 0 for w, h in sizes)
     assert fraction["height"] > 20  # a built-up fraction, numerator over denominator
