@@ -314,7 +314,8 @@ def test_the_student_requirements_are_the_courses_pins():
 def test_the_release_runs_in_the_student_environment(installed, tmp_path):
     """In the student's bare environment (requirements-student.txt only, nbgrader aside),
     does the release notebook, answered right, run from top to bottom with the specification's
-    zeros and He numbers, and its final check say it is ready?"""
+    zeros and He numbers, and its final check say it is ready; and does the README's fallback,
+    `python -m jupyterlab`, start JupyterLab of that environment?"""
     env, venv = installed
     work = tmp_path / "initialization"
     shutil.copytree(ROOT / "release" / ASSIGNMENT, work)
@@ -332,6 +333,13 @@ def test_the_release_runs_in_the_student_environment(installed, tmp_path):
     assert "it is ready to submit" in text("check-submission").replace("\n", " ")
     stderr = [o for c in ran.values() for o in c.get("outputs", []) if o.get("name") == "stderr"]
     assert stderr == []
+    # the README's fallback when `jupyter` is not found: `python -m jupyterlab`
+    assert "`python -m jupyterlab Initialization.ipynb`" in student_section()
+    version = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "jupyterlab", "--version"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert version.stdout.strip() == "4.6.6", version.stdout + version.stderr
 
 
 def start_jupyter_lab(env, venv, work, log_path):
