@@ -129,8 +129,9 @@ class Lab:
 
     def stop(self, timeout=15):
         """Stop the server and everything it started (kernels, terminals): first with
-        JupyterLab's own shutdown request, on any system; then, if it is still running, with
-        signals (to its process group where there are process groups)."""
+        JupyterLab's own shutdown request, on any system; then with signals, to its process
+        group where there are process groups (what is left of it), else to the server if it
+        is still running."""
         if self.stopped:
             return
         self.stopped = True
@@ -140,11 +141,13 @@ class Lab:
         except (OSError, subprocess.TimeoutExpired):
             pass
         for ending, wait in ((_terminate, timeout), (_kill, 5)):
-            if self.process.poll() is not None:
+            # A process group may outlive its leader (what a terminal started): it is ended too.
+            if self.process.poll() is not None and not posix_groups():
                 break
             try:
                 ending(self.process)
                 self.process.wait(wait)
+                break
             except ProcessLookupError:
                 break
             except subprocess.TimeoutExpired:
