@@ -302,6 +302,17 @@ def listening_addresses(port):
     return addresses
 
 
+def until_the_url(process):
+    """The lines the lab command printed up to its "JupyterLab: URL" line (asserted)."""
+    printed = []
+    for line in process.stdout:
+        printed.append(line)
+        if line.startswith("JupyterLab:"):
+            break
+    assert printed and printed[-1].startswith("JupyterLab:"), "".join(printed)
+    return printed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["student", "instructor"])
 def test_lab_command_serves_on_loopback_behind_a_token(course, tmp_path, mode):
@@ -318,12 +329,7 @@ def test_lab_command_serves_on_loopback_behind_a_token(course, tmp_path, mode):
         start_new_session=True,
     )
     try:
-        printed = []
-        for line in process.stdout:
-            printed.append(line)
-            if line.startswith("JupyterLab:"):
-                break
-        assert printed and printed[-1].startswith("JupyterLab:"), "".join(printed)
+        printed = until_the_url(process)
         url = printed[-1].split()[-1]
         start = "lab/tree/Initialization.ipynb" if mode == "student" else "lab"
         assert url == f"http://127.0.0.1:{port}/{start}?token={token}", "".join(printed)
@@ -682,12 +688,7 @@ def test_lab_command_runs_where_posix_only_functions_are_missing(course, tmp_pat
         text=True,
     )
     try:
-        printed = []
-        for line in process.stdout:
-            printed.append(line)
-            if line.startswith("JupyterLab:"):
-                break
-        assert printed and printed[-1].startswith("JupyterLab:"), "".join(printed)
+        printed = until_the_url(process)
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/kernels",
             data=json.dumps({"name": "python3"}).encode(),
