@@ -15,6 +15,14 @@ time, from the sigmoid output back to the input.
 import matplotlib.pyplot as plt
 import numpy as np
 import sklearn.datasets
+from matplotlib.colors import ListedColormap
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+# The colours the notebook's text names: red points are label 0, blue points label 1. The
+# plane behind them is coloured by the label the network predicts, in lighter shades.
+RED, BLUE = "#d62728", "#1f77b4"
+LIGHT_RED, LIGHT_BLUE = "#f7c6c6", "#c6dbef"
 
 
 @np.errstate(over="ignore")
@@ -181,15 +189,14 @@ def load_dataset(plot=True):
     test_X, test_Y = sklearn.datasets.make_circles(n_samples=100, noise=0.05)
 
     if plot:
-        for label, name in [(0, "label 0 (red)"), (1, "label 1 (blue)")]:
+        for label, name, colour in [(0, "label 0 (red)", RED), (1, "label 1 (blue)", BLUE)]:
             points = train_X[train_Y == label]
-            colour = plt.cm.Spectral(float(label))  # the colours plot_decision_boundary uses
             plt.scatter(points[:, 0], points[:, 1], color=colour, s=40, label=name)
         plt.title("The training set: 300 points on two noisy circles")
         plt.xlabel("x1")
         plt.ylabel("x2")
         plt.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
-        plt.gca().set_aspect("equal")
+        plt.gca().set_aspect("equal")  # circles drawn as circles
         plt.show()
 
     train_X, test_X = train_X.T, test_X.T
@@ -204,6 +211,10 @@ def plot_decision_boundary(model, X, y):
     model -- function taking points of shape (k, 2) and returning k labels
     X -- points, shape (2, m)
     y -- labels, shape (1, m)
+
+    Where the model says 0 ("red") the plane is light red, where it says 1 ("blue") light
+    blue; the points keep their own colours, red for label 0 and blue for label 1. One unit
+    is as long on both axes, so the circles look like circles.
     """
     # A grid over the data, with a margin of 1 and a step of 0.01.
     x_min, x_max = X[0, :].min() - 1, X[0, :].max() + 1
@@ -211,10 +222,23 @@ def plot_decision_boundary(model, X, y):
     h = 0.01
     xx, yy = np.meshgrid(np.arange(x_min, x_max, h), np.arange(y_min, y_max, h))
     Z = model(np.c_[xx.ravel(), yy.ravel()])
-    Z = Z.reshape(xx.shape)
+    Z = np.asarray(Z, dtype=float).reshape(xx.shape)  # 0.0 or 1.0
 
-    plt.contourf(xx, yy, Z, cmap=plt.cm.Spectral)
+    regions = ListedColormap([LIGHT_RED, LIGHT_BLUE])
+    plt.contourf(xx, yy, Z, levels=[-0.5, 0.5, 1.5], cmap=regions)
+    points = ListedColormap([RED, BLUE])
+    plt.scatter(X[0, :], X[1, :], c=y[0, :], cmap=points, vmin=0, vmax=1, s=20)
     plt.ylabel("x2")
     plt.xlabel("x1")
-    plt.scatter(X[0, :], X[1, :], c=y[0, :], cmap=plt.cm.Spectral)
+    plt.gca().set_aspect("equal")  # circles drawn as circles
+    plt.legend(
+        handles=[
+            Line2D([], [], linestyle="", marker="o", color=RED, label="label 0 (red)"),
+            Line2D([], [], linestyle="", marker="o", color=BLUE, label="label 1 (blue)"),
+            Patch(color=LIGHT_RED, label="predicted 0 (red)"),
+            Patch(color=LIGHT_BLUE, label="predicted 1 (blue)"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+    )
     plt.show()

@@ -47,8 +47,10 @@ c.Exchange.root = os.environ.get(
 # --- Feedback without the hidden tests (instructor/feedback.py) ------------------------------
 # generate_feedback shows every test's verdict, messages and score, but neither the hidden
 # tests' code nor their expected values: the WithholdHiddenTests preprocessor removes them, and
-# masks whatever would quote them, before each page is written. It is imported from the course
-# root, which is put on nbgrader's path for that.
+# masks whatever would quote them, before each page is written; it also puts a summary at the
+# top (each exercise by name: points, the mistakes named, what to do next). MathToMathML
+# (instructor/mathml.py) writes the math as MathML, so the page needs no script and no network.
+# They are imported from the course root, which is put on nbgrader's path for that.
 def _feedback_preprocessors(root):
     import sys
 
@@ -58,11 +60,28 @@ def _feedback_preprocessors(root):
     from nbgrader.preprocessors import GetGrades
 
     from instructor.feedback import WithholdHiddenTests
+    from instructor.mathml import MathToMathML
 
-    return [GetGrades, WithholdHiddenTests, CSSHTMLHeaderPreprocessor]
+    return [GetGrades, WithholdHiddenTests, MathToMathML, CSSHTMLHeaderPreprocessor]
 
 
 c.GenerateFeedback.preprocessors = _feedback_preprocessors(c.CourseDirectory.root)
+
+
+# The page's template: the course's "feedback" template (instructor/templates/feedback/), found
+# before nbgrader's of the same name, so that the Formgrader's "Generate feedback" button, which
+# always asks for "feedback", makes the same page as the command. nbgrader's own templates
+# follow (the Formgrader's grading view uses its "formgrade").
+def _template_folders(root):
+    import nbgrader
+
+    nbgrader_templates = os.path.join(
+        os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"
+    )
+    return [os.path.join(root, "instructor", "templates"), nbgrader_templates]
+
+
+c.HTMLExporter.extra_template_basedirs = _template_folders(c.CourseDirectory.root)
 
 
 # --- One grade, whatever the route (instructor/grading/) -----------------------------------------

@@ -8,7 +8,15 @@ a hint:
 
     Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...
 
-Every mistake the tests can name is listed in MISTAKES below.
+Every mistake the tests can name is listed in MISTAKES below. When your function raises an
+error, the message quotes the line of your answer cell where it happened, with its number
+(never a line of numpy's), and for a misspelt name the one you probably meant:
+
+    Hint: Did you mean `np.zeros`? Fix line 21 of your answer cell, shown below, ...
+      line 21: parameters['W' + str(l)] = np.zeroes((layers_dims[l], layers_dims[l - 1]))
+
+Every message is printed in lines of at most WIDTH (79) characters, broken between words,
+so that the notebook never has to break a line itself.
 
 The same checks grade the notebook: ``grade_exercise`` runs them on the public example and
 on other network shapes and returns the share of the exercise's points earned, a number from
@@ -23,6 +31,12 @@ on other network shapes and returns the share of the exercise's points earned, a
 Each part is earned when it holds for every network checked.
 """
 
+import builtins
+import difflib
+import linecache
+import os
+import re
+import sys
 import warnings
 from dataclasses import dataclass, replace
 
@@ -33,6 +47,7 @@ __all__ = [
     "initialize_parameters_random_test",
     "initialize_parameters_he_test",
     "grade_exercise",
+    "public_problems",
 ]
 
 KEYS_SHARE, SHAPES_SHARE, VALUES_SHARE = 0.2, 0.3, 0.5
@@ -45,11 +60,15 @@ RTOL = 1e-9
 
 # What each initialization should do, in words, for the hints.
 RECIPE = {
-    "zeros": "np.zeros for every weight and bias",
-    "random": "np.random.randn(...) * 10 for the weights and np.zeros for the biases",
-    "he": "np.random.randn(...) * np.sqrt(2 / layers_dims[l - 1]) for the weights "
-    "and np.zeros for the biases",
+    "zeros": "`np.zeros` for every weight and bias",
+    "random": "`np.random.randn(...) * 10` for the weights and `np.zeros` for the biases",
+    "he": "`np.random.randn(...) * np.sqrt(2 / layers_dims[l - 1])` for the weights "
+    "and `np.zeros` for the biases",
 }
+
+# The width of every line the tests print: narrower than a notebook's output area, the
+# feedback page and nbgrader's Validate dialog, so that no line is ever broken by them.
+WIDTH = 79
 
 # The notebook's examples and their expected values, drawn after np.random.seed(3).
 PUBLIC_CASES = {
@@ -115,163 +134,182 @@ class Mistake:
     title: str
     explanation: str
     hint: str
+    code: str = ""  # the student's line at fault, "line 7: ...", shown on a line of its own
 
-    def found(self, explanation=None, hint=None, title=None):
+    def found(self, explanation=None, hint=None, title=None, code=""):
         """This mistake as found: its wording, with the particulars given in its place."""
         return replace(
             self,
             title=title or self.title,
             explanation=explanation or self.explanation,
             hint=hint or self.hint,
+            code=code or self.code,
         )
 
+    def message(self, explanation=None, after=""):
+        """'Mistake: <title>. <explanation> Hint: <hint> <after>', and the student's line at
+        fault on a line of its own."""
+        text = f"Mistake: {self.title}. {explanation or self.explanation} Hint: {self.hint}"
+        return text + (f" {after}" if after else "") + (f"\n{self.code}" if self.code else "")
 
-# Every mistake the tests can name: name -> Mistake (general wording).
+
+# How the hints name the parameters: as the answer cells write them.
+W_L = "parameters['W' + str(l)]"
+B_L = "parameters['b' + str(l)]"
+
+# Every mistake the tests can name: name -> Mistake (general wording). Each explanation and
+# each hint is a whole sentence; code is written between backticks, as the student types it.
 MISTAKES = {
     "not implemented": Mistake(
         "not implemented",
         "The function still raises NotImplementedError.",
-        "replace the lines `# YOUR CODE HERE` and `raise NotImplementedError()` with your code.",
+        "Replace the two lines `# YOUR CODE HERE` and `raise NotImplementedError()` with your "
+        "code.",
     ),
     "error raised": Mistake(
         "error raised",
         "Calling the function raised an error.",
-        "run the answer cell and then this one again; fix the line that Python's message names.",
+        "Fix the line of your answer cell that the message names, run that cell again, then "
+        "run this test again.",
     ),
     "nothing returned": Mistake(
         "nothing returned",
         "The function returned None.",
-        "keep `return parameters` at the end of the function, after the for loop.",
+        "Keep `return parameters` at the end of the function, after the for loop.",
     ),
     "not a dictionary": Mistake(
         "not a dictionary",
         "The function did not return a dictionary.",
-        "return the dictionary `parameters`, with keys 'W1', 'b1', ...",
+        "Return the dictionary `parameters`, with the keys 'W1', 'b1', and so on.",
     ),
     "empty dictionary": Mistake(
         "empty dictionary",
         "The dictionary is empty.",
-        "fill `parameters` inside the for loop.",
+        "Fill `parameters` inside the for loop.",
     ),
     "biases missing": Mistake(
         "biases missing",
         "The biases are not in the dictionary.",
-        "set parameters['b' + str(l)] = np.zeros((layers_dims[l], 1)) in the loop.",
+        f"Set `{B_L} = np.zeros((layers_dims[l], 1))` inside the loop.",
     ),
     "last layer skipped": Mistake(
         "last layer skipped",
         "The last layer's parameters are missing: the loop stops one layer early.",
-        "the loop must run l = 1, ..., L: `for l in range(1, len(layers_dims))`.",
+        "The loop must run for l = 1, ..., L: `for l in range(1, len(layers_dims))`.",
     ),
     "extra layer": Mistake(
         "extra layer",
         "There are parameters for one layer more than the network has.",
-        "the loop must stop at l = L: `for l in range(1, len(layers_dims))`.",
+        "The loop must stop at l = L: `for l in range(1, len(layers_dims))`.",
     ),
     "wrong keys": Mistake(
         "wrong keys",
         "The dictionary does not have exactly the keys W1, b1, ..., WL, bL.",
-        "the keys are 'W' + str(l) and 'b' + str(l), for l = 1, ..., L.",
+        "The keys are `'W' + str(l)` and `'b' + str(l)`, for l = 1, ..., L.",
     ),
     "not numpy arrays": Mistake(
         "not numpy arrays",
         "A parameter is not a numpy array.",
-        "build every parameter with np.zeros(...) or np.random.randn(...).",
+        "Build every parameter with `np.zeros(...)` or `np.random.randn(...)`.",
     ),
     "not float64": Mistake(
         "<dtype> instead of float64",  # named after the dtype found, e.g. float32
         "A parameter does not have numpy's default dtype, float64.",
-        "keep numpy's default float64: do not pass dtype=... or convert the array.",
+        "Keep numpy's default float64: do not pass `dtype=...` and do not convert the array.",
     ),
     "fixed layer index": Mistake(
         "fixed layer index",
         "Every weight matrix has the same shape: the code uses a fixed index such as "
         "layers_dims[1] (the digit 1) where the layer index layers_dims[l] (the letter l) "
         "is meant.",
-        "W'l' has shape (layers_dims[l], layers_dims[l - 1]).",
+        f"`{W_L}` has the shape `(layers_dims[l], layers_dims[l - 1])`.",
     ),
     "transposed weights": Mistake(
         "transposed weights",
         "A weight matrix has its two dimensions swapped.",
-        "W'l' has shape (layers_dims[l], layers_dims[l - 1]): one row per unit of layer l.",
+        f"`{W_L}` has the shape `(layers_dims[l], layers_dims[l - 1])`: one row per unit of "
+        "layer l.",
     ),
     "biases of shape (n,)": Mistake(
         "biases of shape (n,)",
         "A bias is a flat vector instead of a column.",
-        "make the bias a column: np.zeros((layers_dims[l], 1)).",
+        "Make the bias a column: `np.zeros((layers_dims[l], 1))`.",
     ),
     "wrong shape": Mistake(
         "wrong shape",
         "A parameter has the wrong shape.",
-        "W'l' has shape (layers_dims[l], layers_dims[l - 1]), b'l' (layers_dims[l], 1).",
+        f"`{W_L}` has the shape `(layers_dims[l], layers_dims[l - 1])` and `{B_L}` the shape "
+        "`(layers_dims[l], 1)`.",
     ),
     "weights not zero": Mistake(
         "weights not zero",
         "Every weight should be zero.",
-        "use np.zeros((layers_dims[l], layers_dims[l - 1])).",
+        "Use `np.zeros((layers_dims[l], layers_dims[l - 1]))`.",
     ),
     "random biases": Mistake(
         "random biases",
         "The biases should be zeros.",
-        "use np.zeros((layers_dims[l], 1)) for the biases.",
+        f"Use `{B_L} = np.zeros((layers_dims[l], 1))`.",
     ),
     "seed re-set inside the loop": Mistake(
         "seed re-set inside the loop",
-        "Every layer starts again from the same random numbers, as if np.random.seed(3) "
+        "Every layer starts again from the same random numbers, as if `np.random.seed(3)` "
         "were called in each pass of the loop.",
-        "keep the single np.random.seed(3) before the loop.",
+        "Keep the single `np.random.seed(3)` before the loop.",
     ),
     "wrong scale for large random": Mistake(
         "wrong scale for large random",
         "The weights are the right draw with the wrong scale.",
-        "this exercise wants large weights: np.random.randn(...) * 10.",
+        "This exercise wants large weights: `np.random.randn(...) * 10`.",
     ),
     "Xavier scaling instead of He": Mistake(
         "Xavier scaling instead of He",
-        "The weights are scaled by sqrt(1 / layers_dims[l - 1]), which is Xavier initialization.",
-        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+        "The weights are scaled by `np.sqrt(1 / layers_dims[l - 1])`, which is Xavier "
+        "initialization.",
+        "He initialization uses `np.sqrt(2 / layers_dims[l - 1])`.",
     ),
     "fan-out instead of fan-in": Mistake(
         "fan-out instead of fan-in",
-        "The scale divides by the size of this layer, layers_dims[l], instead of the previous one.",
-        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+        "The scale divides by the size of this layer, `layers_dims[l]`, instead of the "
+        "previous one.",
+        "He initialization uses `np.sqrt(2 / layers_dims[l - 1])`.",
     ),
     "missing square root": Mistake(
         "missing square root",
-        "The weights are scaled by 2 / layers_dims[l - 1] without the square root.",
-        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+        "The weights are scaled by `2 / layers_dims[l - 1]` without the square root.",
+        "He initialization uses `np.sqrt(2 / layers_dims[l - 1])`.",
     ),
     "Xavier scaling with fan-out": Mistake(
         "Xavier scaling with fan-out",
-        "The weights are scaled by sqrt(1 / layers_dims[l]): the factor 2 is missing and the "
-        "scale uses this layer instead of the previous one.",
-        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+        "The weights are scaled by `np.sqrt(1 / layers_dims[l])`: the factor 2 is missing and "
+        "the scale uses this layer instead of the previous one.",
+        "He initialization uses `np.sqrt(2 / layers_dims[l - 1])`.",
     ),
     "large random scale in He": Mistake(
         "large random scale in He",
         "The weights are multiplied by 10, as in the large random initialization.",
-        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+        "He initialization uses `np.sqrt(2 / layers_dims[l - 1])`.",
     ),
     "unscaled weights": Mistake(
         "unscaled weights",
-        "The weights are np.random.randn(...) with no scaling at all.",
-        "He initialization uses np.sqrt(2 / layers_dims[l - 1]).",
+        "The weights are `np.random.randn(...)` with no scaling at all.",
+        "He initialization uses `np.sqrt(2 / layers_dims[l - 1])`.",
     ),
     "wrong scale for He": Mistake(
         "wrong scale for He",
         "The weights are the right draw with the wrong scale.",
-        "multiply np.random.randn(...) by np.sqrt(2 / layers_dims[l - 1]).",
+        "Multiply `np.random.randn(...)` by `np.sqrt(2 / layers_dims[l - 1])`.",
     ),
     "uniform rand instead of randn": Mistake(
         "uniform rand instead of randn",
-        "Every weight is non-negative, as np.random.rand (uniform on [0, 1)) gives.",
-        "draw from the standard normal distribution with np.random.randn.",
+        "Every weight is non-negative, as `np.random.rand` (uniform on [0, 1)) gives.",
+        "Draw from the standard normal distribution with `np.random.randn`.",
     ),
     "values not from the seed-3 draw": Mistake(
         "values not from the seed-3 draw",
         "The weights have the right shapes but are not the numbers drawn after "
-        "np.random.seed(3): the seed was changed, or numbers were drawn in another order.",
-        "keep np.random.seed(3) as given, draw W before b in each layer and nothing else.",
+        "`np.random.seed(3)`: the seed was changed, or numbers were drawn in another order.",
+        "Keep `np.random.seed(3)` as given, draw W before b in each layer, and draw nothing else.",
     ),
 }
 
@@ -322,15 +360,48 @@ class Report:
     @property
     def problems(self):
         """One message per mistake: 'Mistake: <title>. <explanation> Hint: <hint>', followed
-        by its detail lines, each on a line of its own."""
+        by its detail lines, each on a line of its own (unwrapped: see wrap)."""
         return [
-            f"Mistake: {m.title}. {' '.join(explanations)} Hint: {m.hint}"
-            + "".join("\n   " + line for line in details)
+            m.message(" ".join(explanations)) + "".join("\n" + line for line in details)
             for m, explanations, details in self.findings
         ]
 
 
-def _show(array, limit=6):
+def wrap(text, first=" - ", rest="   ", width=WIDTH):
+    """A message as lines of at most width characters, for a notebook's output.
+
+    The first line starts with first, the others with rest; a line is broken only at a
+    space, never inside a word or inside code written between backticks (code longer than
+    a line is broken at its own spaces). Each line of text starts a new line; a detail line
+    (the values expected and found, or a line of code) keeps its own spacing.
+    """
+    out = []
+    for number, paragraph in enumerate(text.split("\n")):
+        lead = first if number == 0 else rest + "  "
+        # a detail line's continuation starts under its text: "expected: [..." or "line 7: ..."
+        hang = rest + (
+            "  " + " " * len(re.match(r"(?:[\w ]+: +)?", paragraph).group()) if number else ""
+        )
+        line = lead
+        for token in re.findall(r"\s*(?:\S*`[^`]*`\S*|\S+)", paragraph):
+            for piece in _pieces(token, width - len(hang)):
+                if line.strip() and len(line) + len(piece) > width:
+                    out.append(line.rstrip())
+                    line = hang + piece.lstrip()
+                else:
+                    line += piece if line.strip() else piece.lstrip()
+        out.append(line.rstrip())
+    return "\n".join(out)
+
+
+def _pieces(token, room):
+    """A token that fits on a line, or a token longer than a line cut at its own spaces."""
+    if len(token.strip()) <= room:
+        return [token]
+    return re.findall(r"\s*\S+", token)
+
+
+def _show(array, limit=4):
     """The first few values of an array, flattened, for a message."""
     flat = np.asarray(array, dtype=float).ravel()
     text = np.array2string(flat[:limit], precision=8, separator=", ", max_line_width=10**6)
@@ -366,10 +437,83 @@ def _call(function, layers_dims):
     except NotImplementedError:
         return None, MISTAKES["not implemented"]
     except Exception as error:  # the student's error, reported instead of raised
-        return None, MISTAKES["error raised"].found(
-            f"Calling the function with layers_dims={list(layers_dims)} raised "
-            f"{type(error).__name__}: {error}"
-        )
+        return None, _error_raised(error, function, layers_dims)
+
+
+def _error_raised(error, function, layers_dims):
+    """The "error raised" mistake: the error, the student's own line where it happened (the
+    library's lines left out) and, for a misspelt name, the name that was probably meant."""
+    message = f"{type(error).__name__}: {error}".rstrip()
+    explanation = f"Calling the function with layers_dims={list(layers_dims)} raised {message}"
+    explanation += "" if explanation.endswith((".", "!", "?")) else "."
+    hint = MISTAKES["error raised"].hint
+    where, shown = _students_line(error, function), ""
+    if where is not None:
+        number, code, place, frame = where
+        hint = f"Fix line {number} of {place}" + (", shown below" if code else "")
+        hint += ", run that cell again, then run this test again."
+        shown = f"line {number}: {code}" if code else ""
+        meant = _meant(error, frame, code)
+        if meant:
+            hint = f"Did you mean `{meant}`? " + hint
+    return MISTAKES["error raised"].found(explanation, hint, code=shown)
+
+
+def _students_line(error, function):
+    """(line number, its code, where, frame) of the last line of the student's own cell
+    that the error went through, or None when there is none (an error inside numpy that
+    the student's line called is reported at the student's line)."""
+    filename = getattr(getattr(function, "__code__", None), "co_filename", None)
+    found, step = None, error.__traceback__
+    while step is not None:
+        if step.tb_frame.f_code.co_filename == filename:
+            found = step
+        step = step.tb_next
+    if found is None:
+        return None
+    code = linecache.getline(filename, found.tb_lineno).strip()
+    if "ipykernel_" in filename or filename.startswith("<ipython-input"):
+        place = "your answer cell"
+    elif filename.startswith("<"):
+        place = "the function's code"
+    else:
+        place = os.path.basename(filename)
+    return found.tb_lineno, code, place, found.tb_frame
+
+
+def _meant(error, frame, code):
+    """For a misspelt name (np.zeroes, layer_dims), the existing name closest to it."""
+    name = getattr(error, "name", None)
+    if isinstance(error, AttributeError):
+        quoted = re.search(r"has no attribute '(\w+)'", str(error))
+        name = name or (quoted and quoted.group(1))
+        written = re.search(rf"([A-Za-z_][\w.]*)\.{name}\b", code or "") if name else None
+        owner = getattr(error, "obj", None)
+        if owner is None and written:
+            owner = _lookup(written.group(1), frame)
+        if owner is None:
+            return None
+        candidates = [n for n in dir(owner) if not n.startswith("_")]
+        prefix = (written.group(1) if written else getattr(owner, "__name__", "")) + "."
+        prefix = "" if prefix == "." else prefix
+    elif isinstance(error, NameError) and name:
+        candidates = [*frame.f_locals, *frame.f_globals, *dir(builtins)]
+        prefix = ""
+    else:
+        return None
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.7)
+    same_length = [c for c in close if len(c) == len(name)]
+    return prefix + (same_length or close)[0] if close else None
+
+
+def _lookup(dotted, frame):
+    """The object a dotted name such as np.random stands for in a frame, or None."""
+    first, *rest = dotted.split(".")
+    scope = {**vars(builtins), **frame.f_globals, **frame.f_locals}
+    value = scope.get(first)
+    for part in rest:
+        value = getattr(value, part, None)
+    return value
 
 
 def _check_type(found, expected, layers_dims, report):
@@ -399,7 +543,7 @@ def _check_type(found, expected, layers_dims, report):
             MISTAKES["last layer skipped"].found(
                 f"W{L} and b{L} are missing: with layers_dims={list(layers_dims)} there are "
                 f"{L} layers, but the loop stopped at layer {L - 1}.",
-                f"the loop must run l = 1, ..., {L}, for example "
+                f"The loop must run for l = 1, ..., {L}, for example "
                 "`for l in range(1, len(layers_dims))`.",
             )
         )
@@ -408,7 +552,7 @@ def _check_type(found, expected, layers_dims, report):
             MISTAKES["extra layer"].found(
                 f"W{L + 1} and b{L + 1} should not be there: with layers_dims={list(layers_dims)} "
                 f"there are only {L} layers.",
-                f"the loop must stop at l = {L}: `for l in range(1, len(layers_dims))`.",
+                f"The loop must stop at l = {L}: `for l in range(1, len(layers_dims))`.",
             )
         )
     elif missing and all(name.startswith("b") for name in missing) and not extra:
@@ -481,7 +625,7 @@ def _shape_mistake(name, found_shape, want_shape):
         return MISTAKES["transposed weights"].found(text)
     if name.startswith("b") and found_shape == want_shape[:1]:
         return MISTAKES["biases of shape (n,)"].found(
-            text, f"make the bias a column: np.zeros(({want_shape[0]}, 1))."
+            text, f"Make the bias a column, here `np.zeros(({want_shape[0]}, 1))`."
         )
     return MISTAKES["wrong shape"].found(text)
 
@@ -565,8 +709,8 @@ def _diagnose_weights(found, expected, layers_dims, kind, weights):
     if all(np.all(found[n] >= 0) for n in weights) and sum(found[n].size for n in weights) >= 3:
         return MISTAKES["uniform rand instead of randn"]
     return MISTAKES["values not from the seed-3 draw"].found(
-        hint=f"keep np.random.seed(3) as given, draw W before b in each layer and nothing else, "
-        f"and use {RECIPE[kind]}."
+        hint="Keep `np.random.seed(3)` as given, draw W before b in each layer, draw nothing "
+        f"else, and use {RECIPE[kind]}."
     )
 
 
@@ -581,7 +725,7 @@ def _scale_mistake(ratios, layers_dims, kind):
             )
         return MISTAKES["wrong scale for large random"].found(
             "The weights are the right draw with a different factor in each layer.",
-            "multiply np.random.randn(...) by 10 in every layer.",
+            "Multiply `np.random.randn(...)` by 10 in every layer.",
         )
 
     dims = {f"W{l}": (layers_dims[l], layers_dims[l - 1]) for l in range(1, len(layers_dims))}
@@ -666,7 +810,15 @@ def _public_test(function, kind):
         return
     print(f"{_count(len(report.findings), 'problem')} with layers_dims={layers_dims}:")
     for problem in report.problems:
-        print(" - " + problem)
+        print(wrap(problem))
+
+
+def public_problems(function, name):
+    """The titles of the mistakes the public test of the function named name (e.g.
+    "initialize_parameters_he") finds, printing nothing; [] when it passes. The notebook's
+    final check (check_submission.py) uses it."""
+    kind = name.rsplit("_", 1)[-1]
+    return check_case(function, kind, *PUBLIC_CASES[kind]).titles
 
 
 def initialize_parameters_zeros_test(target):
@@ -723,7 +875,12 @@ def grade_exercise(target, kind, hidden_cases=()):
 
     Each part of the marks (see the top of this file) is earned when it holds in every case.
     Prints which parts were earned and each mistake found, once, with the networks it was
-    found on.
+    found on: one entry per mistake, starting with " - Mistake: <title>." and continued on
+    lines that start with three spaces (the feedback page reads them in that form).
+
+    When nbgrader's Validate runs the notebook (NBGRADER_VALIDATING is set), the report goes
+    to stderr instead: that is the only text nbgrader's Validate dialog shows for a grade
+    cell, which would otherwise say just "Partial credit". Grading never sets it.
     """
     cases = [(*PUBLIC_CASES[kind], True)] + [(dims, exp, False) for dims, exp in hidden_cases]
     earned = [True, True, True]
@@ -746,16 +903,21 @@ def grade_exercise(target, kind, hidden_cases=()):
         if not hidden_cases:
             print("More network shapes are checked when your notebook is graded.")
         return FullMarks(1.0)
-    print(f"Checked on {networks}:")
+    lines = [f"Checked on {networks}:"]
     for (weight, text), ok in zip(PARTS, earned):
-        print(f"  [{'x' if ok else ' '}] {text} ({100 * weight:.0f} % of the points)")
+        lines.append(f"  [{'x' if ok else ' '}] {text} ({100 * weight:.0f} % of the points)")
     if found:
-        print(f"{_count(len(found), 'mistake')}:")
+        lines.append(f"{_count(len(found), 'mistake')}:")
     for mistake, where in found.values():
         on = (
             "on every network"
             if len(where) == len(cases)
             else "with layers_dims=" + ", ".join(map(str, where))
         )
-        print(f" - Mistake: {mistake.title}. {mistake.explanation} Hint: {mistake.hint} ({on})")
+        lines.append(wrap(mistake.message(after=f"({on})")))
+    if os.environ.get("NBGRADER_VALIDATING"):
+        lines.insert(0, f"Score on the checks: {100 * share:.0f} % of the points.")
+        print("\n".join(lines), file=sys.stderr)
+    else:
+        print("\n".join(lines))
     return Score(share)

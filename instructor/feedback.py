@@ -19,6 +19,12 @@ added to GenerateFeedback.preprocessors in nbgrader_config.py). In every cell it
 - in test cells, replaces the traceback of an error (it quotes the code that raised) by the
   exception's type and message, and leaves out what the student's code displayed there.
 
+At the top of the page it puts a summary a student reads in a minute (`summary`): the score,
+then each exercise by name ("Exercise 2, initialize_parameters_random", the title the page's
+template also uses in its contents) with its points, the mistakes the tests named and what to
+do next, read from what the tests printed once masked; then one line per notice (a late
+submission's penalty, ...: `_notices`).
+
 A student's own output, in the cells that are not tests, is the student's: its numbers are
 never masked, even when they happen to equal a hidden expected value (a correct answer
 printed for the notebook's example does); only a line quoting hidden test code is withheld.
@@ -30,8 +36,10 @@ The verdicts printed by the tests and the scores are kept.
 """
 
 import bisect
+import html
 import math
 import re
+from dataclasses import dataclass, field
 
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbformat.v4 import new_markdown_cell as nbformat_v4_markdown
@@ -273,12 +281,20 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         self.secrets = Secrets(*self._hidden_and_public(nb, resources), self.min_digits)
         for cell in nb.cells:
             self._scrub_cell(cell)
-        notes = [self._lateness_note(resources)]
-        if not self.show_verdicts:
-            notes.append(self._withhold_verdicts(nb, resources))
-        for note in filter(None, reversed(notes)):
-            nb.cells.insert(0, from_dict(nbformat_v4_markdown(note)))
+        results = name_exercises(nb)
+        notices = list(filter(None, self._notices(resources)))
+        if self.show_verdicts:
+            top = summary(results, resources.get("nbgrader", {}), notices)
+        else:
+            top = "\n\n".join([self._withhold_verdicts(nb, resources), *notices])
+        cell = from_dict(nbformat_v4_markdown(top))
+        cell.metadata["feedback"] = {"summary": True}
+        nb.cells.insert(0, cell)
         return nb, resources
+
+    def _notices(self, resources):
+        """One-line notices for the top of the page, under the summary (None for none)."""
+        return [self._lateness_note(resources)]
 
     def _withhold_verdicts(self, nb, resources):
         """Before the due date, when the instructor chose so: no test cell's output or score."""
@@ -393,6 +409,97 @@ class WithholdHiddenTests(NbGraderPreprocessor):
                 self.secrets.mask(line, numbers=False) for line in output.get("traceback", [])
             ]
         return from_dict({**output, "ename": ename, "evalue": evalue, "traceback": traceback})
+
+
+# --- The summary at the top of the page ------------------------------------------------------
+
+# A mistake the tests printed: " - Mistake: <title>. <explanation> Hint: <hint> (<where>)",
+# continued on lines that start with three spaces (public_tests.py prints them so).
+MISTAKE_ENTRY = re.compile(r"^ - Mistake: (.+(?:\n {3}\S.*)*)", re.MULTILINE)
+WHERE_FOUND = re.compile(r"\s*\((?:on|with) [^()]*\)$")
+IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
+
+
+@dataclass
+class ExerciseResult:
+    """What the page says of one exercise at the top: its title, points and mistakes."""
+
+    title: str
+    grade_id: str
+    score: float | None
+    points: float
+    mistakes: list = field(default_factory=list)  # (title, what to do next) pairs
+    stopped: str = ""  # the error that stopped the tests, if one did
+
+
+def name_exercises(nb):
+    """Title every test cell "Exercise N, <function>" (metadata.feedback.title, which the
+    page's template shows in its contents and headings) and read what its tests found."""
+    results = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        function = str((cell.metadata.get("grading") or {}).get("function", ""))
+        name = function if IDENTIFIER.match(function) else str(meta.get("grade_id", ""))
+        title = f"Exercise {len(results) + 1}, {name}"
+        cell.metadata["feedback"] = {"title": title}
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+        result = ExerciseResult(
+            title,
+            str(meta.get("grade_id", "")),
+            meta.get("score"),
+            float(meta.get("points", 0) or 0),
+            mistakes=[_mistake(entry) for entry in MISTAKE_ENTRY.findall(text)],
+            stopped=f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else "",
+        )
+        results.append(result)
+    return results
+
+
+def _mistake(entry):
+    """(title, hint) of one mistake the tests printed, its wrapped lines joined."""
+    text = " ".join(line.strip() for line in entry.splitlines())
+    title = text.split(". ", 1)[0]
+    hint = text.partition(" Hint: ")[2]
+    return title, WHERE_FOUND.sub("", hint).strip()
+
+
+def _safe(text):
+    """Text for the summary's markdown: HTML escaped outside `code` (inside it, the markdown
+    renderer escapes it)."""
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(p if p.startswith("`") else html.escape(p, quote=False) for p in parts)
+
+
+def summary(results, info, notices=()):
+    """The markdown at the top of the page: the score, each exercise by name with its points,
+    the mistakes named and what to do next, then one line per notice."""
+    lines = ["### Your feedback at a glance", ""]
+    if "score" in info and "max_score" in info:
+        lines += [f"**Score: {float(info['score']):g} / {float(info['max_score']):g}**", ""]
+    for result in results:
+        score = "?" if result.score is None else f"{float(result.score):g}"
+        head = f"- **{_safe(result.title)}: {score} / {result.points:g} points.**"
+        if result.stopped:
+            lines.append(
+                f"{head} The tests stopped with an error, {_safe(result.stopped)}; the test "
+                "cell below says more."
+            )
+        elif not result.mistakes and result.score is not None and result.score >= result.points:
+            lines.append(f"{head} All checks passed.")
+        elif not result.mistakes:
+            lines.append(f"{head} See the test cell below for what the checks found.")
+        else:
+            lines.append(head)
+            for title, hint in result.mistakes:
+                lines.append(f"  - Mistake: {_safe(title)}. What to do: {_safe(hint)}")
+    if results:
+        lines += ["", "Each exercise's test cell, further down, shows the details."]
+    if notices:
+        lines += [""] + [f"{notice}  " for notice in notices]
+    return "\n".join(lines).rstrip()
 
 
 def _text_of(output):

@@ -14,6 +14,10 @@
 JupyterLab listens on 127.0.0.1 only, behind a token (a random one unless --token is given),
 opens no browser and tries no network of its own (no news, no update check). The URL to open,
 token included, is printed; Ctrl+C stops JupyterLab and its kernels.
+
+It runs on Linux, macOS and Windows: JupyterLab is stopped through its own shutdown request
+(which ends its kernels and terminals), and only where that fails by signals, to its process
+group on Linux and macOS, to the process itself on Windows.
 """
 
 import argparse
@@ -124,21 +128,65 @@ class Lab:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self, timeout=15):
-        """Stop the server and everything it started (kernels, terminals)."""
+        """Stop the server and everything it started (kernels, terminals): first with
+        JupyterLab's own shutdown request, on any system; then with signals, to its process
+        group where there are process groups (what is left of it), else to the server if it
+        is still running."""
         if self.stopped:
             return
         self.stopped = True
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
+        try:
+            if self.process.poll() is None and self.post("api/shutdown") == 200:
+                self.process.wait(timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        for ending, wait in ((_terminate, timeout), (_kill, 5)):
+            # A process group may outlive its leader (what a terminal started): it is ended too.
+            if self.process.poll() is not None and not posix_groups():
                 break
             try:
+                ending(self.process)
                 self.process.wait(wait)
+                break
+            except ProcessLookupError:
                 break
             except subprocess.TimeoutExpired:
                 continue
         shutil.rmtree(self.config_dir, ignore_errors=True)
+
+    def post(self, path, timeout=10):
+        """POST to a path of the server with the token; return the HTTP status."""
+        request = urllib.request.Request(
+            f"{self.base_url}/{path.lstrip('/')}",
+            data=b"",
+            method="POST",
+            headers={"Authorization": f"token {self.token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+
+def posix_groups():
+    """Whether this system has process groups (os.killpg): Linux and macOS, not Windows, where
+    a process is ended by itself (Popen.terminate and Popen.kill are the same there)."""
+    return hasattr(os, "killpg")
+
+
+def _terminate(process):
+    if posix_groups():
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.terminate()
+
+
+def _kill(process):
+    if posix_groups():
+        os.killpg(process.pid, signal.SIGKILL)
+    else:
+        process.kill()
 
 
 def student_work_dir(root=ROOT):
@@ -175,7 +223,9 @@ def port_is_free(port):
     """Whether a server can listen on HOST:port (as Jupyter does, reusing the address of
     connections that are closing)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # On Windows SO_REUSEADDR would let the probe share a port already in use.
+        exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)
+        probe.setsockopt(socket.SOL_SOCKET, exclusive or socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -215,11 +265,14 @@ def write_page_config(config_dir, mode):
     path.write_text(json.dumps({"disabledExtensions": disabled}, indent=2))
 
 
-def terminal_shell(env):
+def terminal_shell(env, windows=os.name == "nt"):
     """The command of the lab's terminals: the user's shell, started as a plain interactive
     shell. (Jupyter's default adds `-l` when it runs without a terminal, and a login shell
     resets PATH from /etc/profile, so `python` would no longer be this interpreter, the one
-    with the course's packages, or would not be found at all.)"""
+    with the course's packages, or would not be found at all.) None on Windows, where
+    Jupyter's own default (PowerShell) keeps the environment."""
+    if windows:
+        return None
     return [env.get("SHELL") or shutil.which("sh", path=env.get("PATH")) or "/bin/sh"]
 
 
@@ -230,6 +283,8 @@ def server_arguments(mode, root_dir, port, token, env):
         f"--ServerApp.jpserver_extensions={name}={modes[mode]}"
         for name, modes in SERVER_EXTENSIONS.items()
     ]
+    shell = terminal_shell(env)
+    terminals = [f"--ServerApp.terminado_settings=shell_command={json.dumps(shell)}"]
     return [
         f"--ServerApp.ip={HOST}",
         f"--ServerApp.port={port}",
@@ -238,14 +293,19 @@ def server_arguments(mode, root_dir, port, token, env):
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
         *extensions,
-        f"--ServerApp.terminado_settings=shell_command={json.dumps(terminal_shell(env))}",
+        *(terminals if shell else []),
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",  # no extension searches on PyPI
         "--ServerApp.log_level=WARN",
         "--LabApp.log_level=WARN",
-        *(["--ServerApp.allow_root=True"] if os.geteuid() == 0 else []),  # containers, CI
+        *(["--ServerApp.allow_root=True"] if is_root() else []),  # containers, CI
     ]
+
+
+def is_root():
+    """Whether this process runs as root (never on Windows, which has no such user id)."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def server_environment(config_dir, env=None):
@@ -328,7 +388,11 @@ def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeou
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
-            start_new_session=True,  # its own process group, stopped as a whole
+            # its own process group, stopped as a whole (Windows: its own console group)
+            start_new_session=posix_groups(),
+            creationflags=0
+            if posix_groups()
+            else getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
         )
     finally:
         if log:
@@ -416,8 +480,9 @@ def serve_until_stopped(lab):
     """Wait for Ctrl+C (or SIGTERM, or the terminal closing), or for the server to end;
     then stop it."""
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda *_: sys.exit(0))
+    for name in ("SIGTERM", "SIGHUP", "SIGBREAK"):  # SIGHUP: not on Windows; SIGBREAK: only there
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
     try:
         return lab.process.wait()
     except KeyboardInterrupt:

@@ -212,6 +212,7 @@ def read_problems(root, students, assignment=ASSIGNMENT):
         if not path.is_file():
             continue
         for exercise, (text, error) in graded_outputs(path, columns).items():
+            text = re.sub(r"\n {3}(?=\S)", " ", text)  # a message wrapped by the tests, joined
             titles = [(m["title"], m["rest"] or "") for m in MISTAKE.finditer(text)]
             if titles:
                 mistakes.setdefault(student, {})[exercise] = titles

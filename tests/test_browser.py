@@ -302,6 +302,17 @@ def listening_addresses(port):
     return addresses
 
 
+def until_the_url(process):
+    """The lines the lab command printed up to its "JupyterLab: URL" line (asserted)."""
+    printed = []
+    for line in process.stdout:
+        printed.append(line)
+        if line.startswith("JupyterLab:"):
+            break
+    assert printed and printed[-1].startswith("JupyterLab:"), "".join(printed)
+    return printed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["student", "instructor"])
 def test_lab_command_serves_on_loopback_behind_a_token(course, tmp_path, mode):
@@ -318,12 +329,7 @@ def test_lab_command_serves_on_loopback_behind_a_token(course, tmp_path, mode):
         start_new_session=True,
     )
     try:
-        printed = []
-        for line in process.stdout:
-            printed.append(line)
-            if line.startswith("JupyterLab:"):
-                break
-        assert printed and printed[-1].startswith("JupyterLab:"), "".join(printed)
+        printed = until_the_url(process)
         url = printed[-1].split()[-1]
         start = "lab/tree/Initialization.ipynb" if mode == "student" else "lab"
         assert url == f"http://127.0.0.1:{port}/{start}?token={token}", "".join(printed)
@@ -625,3 +631,96 @@ def test_formgrader_shows_the_demo_class_scores(browser, instructor_lab, graded_
     assert page.locator(".lm-TabBar-tab", has_text="Create Assignment").count() == 1
     watched.assert_no_javascript_errors()
     page.close()
+
+
+# What Windows lacks: run the lab command with these removed from Python before it starts.
+POSIX_ONLY = {
+    "os": ["geteuid", "getuid", "killpg", "getpgid", "setsid", "setpgrp"],
+    "signal": ["SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1"],
+}
+# The libraries are imported first, as they are (some pick their own code for the system at
+# import time); then the course's command runs without these, as on Windows.
+WITHOUT_POSIX = (
+    "import os, signal, sys\n"
+    "import instructor.lab\n"
+    + "".join(f"del {module}.{name}\n" for module, names in POSIX_ONLY.items() for name in names)
+    + "sys.exit(instructor.lab.main(sys.argv[1:]))\n"
+)
+
+
+def descendants(pid):
+    """The process ids below pid (from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            children = [int(p) for p in task.read_text().split()]
+            found += children
+            todo += children
+    return found
+
+
+@pytest.mark.slow
+def test_lab_command_runs_where_posix_only_functions_are_missing(course, tmp_path):
+    """With os.geteuid, os.killpg, SIGKILL, SIGHUP (and more of what Windows lacks) removed
+    from Python, does `python -m instructor lab student` start JupyterLab, serve a kernel,
+    and on Ctrl+C stop JupyterLab and its kernel?"""
+    port, token = lab_module.free_port(preferred=None), "a-token-for-this-test"
+    env = jupyter_environment(tmp_path / "jupyter")
+    if os.geteuid() == 0:  # CI runs as root, which Windows never is: Jupyter must be told
+        config = Path(env["JUPYTER_CONFIG_DIR"], "jupyter_server_config.json")
+        config.write_text(json.dumps({"ServerApp": {"allow_root": True}}))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            WITHOUT_POSIX,
+            "student",
+            "--port",
+            str(port),
+            "--token",
+            token,
+        ],
+        cwd=course,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        printed = until_the_url(process)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/kernels",
+            data=json.dumps({"name": "python3"}).encode(),
+            headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 201
+            kernel = json.loads(response.read())["id"]
+        # The kernel is up once it listens on its ports (stopped while it imports, it would
+        # print a KeyboardInterrupt of its own).
+        connection = Path(env["JUPYTER_RUNTIME_DIR"], f"kernel-{kernel}.json")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ports = json.loads(connection.read_text()) if connection.exists() else {}
+            if ports and all(listening_addresses(ports[p]) for p in ("shell_port", "hb_port")):
+                break
+            time.sleep(0.2)
+        started = descendants(process.pid)
+        assert len(started) >= 2, started  # JupyterLab and its kernel
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl+C, to the command alone
+        rest = process.communicate(timeout=60)[0]
+    assert process.returncode == 0, "".join(printed) + rest
+    assert "Stopping JupyterLab" in rest and "Traceback" not in rest
+    assert listening_addresses(port) == []
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()]
+
+
+def test_windows_terminals_use_jupyters_own_shell():
+    """On Windows, is no POSIX shell forced on the lab's terminals (Jupyter's default stays)?"""
+    assert lab_module.terminal_shell({"SHELL": "/bin/bash"}, windows=True) is None
+    assert lab_module.terminal_shell({"SHELL": "/bin/bash"}, windows=False) == ["/bin/bash"]

@@ -8,6 +8,7 @@ answers it), with one mistake made in it, written to a temporary folder and chec
 import ast
 import copy
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
@@ -86,11 +88,15 @@ def new_code_cell(source, cell_id="a1b2c3d4"):
     }
 
 
-def run_cli(folder, *args):
+def run_cli(folder, *args, python=(sys.executable,)):
     """Run the check from a terminal in folder."""
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=folder, capture_output=True, text=True
-    )
+    return subprocess.run([*python, str(SCRIPT), *args], cwd=folder, capture_output=True, text=True)
+
+
+def unwrapped(report):
+    """The report with each wrapped message and fix joined back into one line (continuation
+    lines start with four spaces, a fix with "    Fix: ")."""
+    return re.sub(r"\n    (?!Fix: )", " ", report)
 
 
 # One scenario per mistake ---------------------------------------------------------------------
@@ -274,7 +280,7 @@ def test_check_finds_exactly_the_mistake(mistake, answered_notebook, tmp_path, m
     problems, printed = check_in(tmp_path, monkeypatch, capsys)
     assert [(p.rule, p.cell, p.line) for p in problems] == [expected[:3]]
     assert expected.says in problems[0].message
-    assert str(problems[0]) in printed.out and printed.err == ""
+    assert str(problems[0]) in unwrapped(printed.out) and printed.err == ""
 
     terminal = run_cli(tmp_path)
     assert terminal.returncode == 1
@@ -290,7 +296,7 @@ def test_report_names_the_exercise_quotes_the_line_and_says_how_to_fix_it(
     notebook = copy.deepcopy(answered_notebook)
     expected = print_in_answer_cell(notebook)
     write(notebook, tmp_path)
-    out = run_cli(tmp_path, NOTEBOOK).stdout
+    out = unwrapped(run_cli(tmp_path, NOTEBOOK).stdout)
     assert (
         f"In exercise 3, `initialize_parameters_he` (cell {expected.cell}), the line "
         "`print(parameters)`: `print(...)` is an extra print.\n    Fix: delete this line;"
@@ -305,7 +311,7 @@ def test_an_added_cell_is_named_by_its_first_line(answered_notebook, tmp_path):
     notebook = copy.deepcopy(answered_notebook)
     extra_code_cell(notebook)
     write(notebook, tmp_path)
-    out = run_cli(tmp_path).stdout
+    out = unwrapped(run_cli(tmp_path).stdout)
     assert "In the cell starting `print(initialize_parameters_zeros([2, 1]))`" in out
 
 
@@ -314,17 +320,79 @@ def test_answered_notebook_passes(answered_notebook, tmp_path, monkeypatch, caps
     write(answered_notebook, tmp_path)
     problems, printed = check_in(tmp_path, monkeypatch, capsys)
     assert problems == []
-    assert printed.out == f"No problems found in {NOTEBOOK}: it is ready to submit.\n"
+    assert unwrapped(printed.out) == (
+        f"No problems found in {NOTEBOOK}, and the public tests pass on its saved answers: it "
+        "is ready to submit. (The grader also checks your functions on other network shapes.)\n"
+    )
     terminal = run_cli(tmp_path)
     assert (terminal.returncode, terminal.stdout, terminal.stderr) == (0, printed.out, "")
 
 
 @pytest.mark.parametrize("student", sorted(set(STUDENTS) - {"demo-untouched"}))
-def test_wrong_answers_are_not_its_business(student, tmp_path, monkeypatch, capsys):
-    """Does every demo student who typed an answer, right or wrong, pass the check?"""
-    write(answered(STUDENTS[student]), tmp_path)
-    problems, _ = check_in(tmp_path, monkeypatch, capsys)
-    assert problems == []
+def test_wrong_answers_are_named_by_their_public_tests(student, tmp_path, monkeypatch, capsys):
+    """Is every demo student's saved answer that fails its public test reported at its answer
+    cell, with the mistakes that test names, and nothing else; and does the report never say
+    "ready to submit" then?"""
+    import public_tests
+
+    answers = answered(STUDENTS[student])
+    write(answers, tmp_path)
+    problems, printed = check_in(tmp_path, monkeypatch, capsys)
+    expected = []
+    for grade_id, (name, _) in check_submission.ANSWER_CELLS.items():
+        namespace = {"np": np}
+        exec(text_of(answers["cells"][index_of(answers, grade_id)]), namespace)
+        titles = public_tests.public_problems(namespace[name], name)
+        if titles:
+            says = "; ".join(f"Mistake: {title}" for title in titles)
+            expected.append(("public-test", index_of(answers, grade_id) + 1, says))
+    assert [(p.rule, p.cell, p.message.split(": ", 1)[1][:-1]) for p in problems] == expected
+    assert bool(expected) == (student != "demo-correct")
+    assert ("ready to submit" in printed.out) == (not expected)
+
+
+def test_public_test_failure_is_named_in_the_notebook_and_the_terminal(
+    tmp_path, monkeypatch, capsys
+):
+    """Does a saved answer that fails its public test (x0.01 for x10) make the check name the
+    exercise and the mistake, and exit 1 in a terminal?"""
+    write(answered(STUDENTS["demo-small-random"]), tmp_path)
+    problems, printed = check_in(tmp_path, monkeypatch, capsys)
+    out = unwrapped(printed.out)
+    assert out.startswith(f"1 problem found in {NOTEBOOK} (as last saved):")
+    assert (
+        "In exercise 2, `initialize_parameters_random` (cell 22): its public test fails on the "
+        "notebook's example: Mistake: wrong scale for large random.\n    Fix: run the public "
+        "test under this exercise to read why;"
+    ) in out
+    assert "ready to submit" not in out
+    terminal = run_cli(tmp_path)
+    assert (terminal.returncode, terminal.stdout) == (1, printed.out)
+
+
+def test_without_numpy_the_check_says_it_did_not_run_the_tests(answered_notebook, tmp_path):
+    """In a terminal whose Python has no numpy (here: without its site-packages), does the
+    file check still run, and the report say plainly that the public tests were not run,
+    and never that the notebook is ready?"""
+    write(answered_notebook, tmp_path)
+    terminal = run_cli(tmp_path, python=(sys.executable, "-S"))
+    out = unwrapped(terminal.stdout)
+    assert terminal.returncode == 0 and terminal.stderr == ""
+    assert out.startswith(f"No problems found in the file {NOTEBOOK} (as last saved).")
+    assert (
+        "The public tests were not run here (ModuleNotFoundError: No module named 'numpy'), "
+        "so this check cannot say whether your answers pass them"
+    ) in out
+    assert "ready" not in out
+
+
+def test_every_line_of_the_report_fits_the_notebook(tmp_path, monkeypatch, capsys):
+    """Is every line of a long report (the untouched release: three stubs) at most 79
+    characters, broken only between words?"""
+    write(RELEASE, tmp_path)
+    _, printed = check_in(tmp_path, monkeypatch, capsys)
+    assert max(len(line) for line in printed.out.splitlines()) <= check_submission.WIDTH
+    assert "replace this line with your code." in unwrapped(printed.out)
 
 
 def test_untouched_release_reports_only_the_stubs(tmp_path, monkeypatch, capsys):

@@ -170,6 +170,13 @@ def generate_feedback(course, *options):
     }
 
 
+def without_its_feedback(course):
+    """For copytree: leave out the course's feedback/ folder (only that one: the page's
+    template lives in instructor/templates/feedback/)."""
+    top = str(course)
+    return lambda folder, names: ["feedback"] if str(folder) == top else []
+
+
 @pytest.fixture(scope="module")
 def forbidden(graded_demo_class):
     return Forbidden(graded_demo_class)
@@ -192,7 +199,7 @@ def default_feedback_pages(graded_demo_class, tmp_path_factory):
     that adds WithholdHiddenTests removed), for three students, in another copy."""
     course = tmp_path_factory.mktemp("default-feedback") / "course"
     shutil.copytree(
-        graded_demo_class, course, symlinks=True, ignore=shutil.ignore_patterns("feedback")
+        graded_demo_class, course, symlinks=True, ignore=without_its_feedback(graded_demo_class)
     )
     config = (course / "nbgrader_config.py").read_text()
     assert CONFIG_SECTION in config, "nbgrader_config.py no longer adds the preprocessor"
@@ -258,7 +265,7 @@ def test_pages_keep_every_verdict_and_score(feedback_pages, forbidden, graded_de
             grade_id = EXERCISES[exercise]
             maximum = dict(zip(EXERCISES, source_points()))[exercise]
             score = f"Score: {scores[student][exercise]:.1f} / {maximum:.1f}"
-            assert re.search(rf"Grade cell: {grade_id}\s+{re.escape(score)}", text), (
+            assert re.search(rf"grade cell {grade_id}\s+{re.escape(score)}", text), (
                 student,
                 exercise,
             )
@@ -318,7 +325,7 @@ def test_test_code_printed_by_the_student_is_withheld(feedback_pages, forbidden,
         cells=[nbformat.from_dict({**test_cell, "outputs": [echoed], "execution_count": 1})]
     )
     nb, _ = WithholdHiddenTests().preprocess(nb, {})
-    shown = nb.cells[0].outputs[0].text
+    shown = nb.cells[1].outputs[0].text  # after the summary at the top
     assert HIDDEN[0] not in shown and forbidden.found_in(shown) == []
     assert "[line withheld: it quotes the hidden tests]" in shown
     assert "All checks passed." in shown
@@ -423,7 +430,8 @@ def test_preprocessor_without_gradebook_scrubs_a_test_cell():
         ]
     )
     nb, _ = WithholdHiddenTests().preprocess(nb, {})
-    answer, test = nb.cells
+    top, answer, test = nb.cells
+    assert "Your feedback at a glance" in top.source
     assert answer.source == "def f():\n    return 0.123456789"
     assert "0.123456789" not in test.source and "check()" in test.source
     texts = [o.get("text", "") + "\n".join(o.get("traceback", [])) for o in test.outputs]
@@ -485,7 +493,7 @@ def test_numbers_of_the_students_own_cells_are_kept():
         ]
     )
     nb, _ = WithholdHiddenTests().preprocess(nb, {})
-    mine, test = nb.cells
+    _, mine, test = nb.cells
     assert [o.text for o in mine.outputs] == ["W1 = 0.123456789\n"]
     assert test.outputs[0].text == f"W1 = {WITHHELD_NUMBER}\n"
 
@@ -522,7 +530,7 @@ def test_verdicts_withheld_before_the_due_date_leave_no_test_output_or_score():
             nbformat.v4.new_output("stream", text="Xavier scaling instead of He\n")])]),
         {"nbgrader": {"score": 2.0, "max_score": 4.0}},
     )  # fmt: skip
-    assert "Xavier" in shown[0].cells[0].outputs[0]["text"]
+    assert "Xavier" in shown[0].cells[1].outputs[0]["text"]
     assert shown[1]["nbgrader"]["max_score"] == 4.0
 
 
@@ -536,7 +544,7 @@ def test_a_page_before_the_due_date_can_withhold_the_verdicts(
     in the output of the public test the student ran?"""
     course = tmp_path / "course"
     shutil.copytree(
-        graded_demo_class, course, symlinks=True, ignore=shutil.ignore_patterns("feedback")
+        graded_demo_class, course, symlinks=True, ignore=without_its_feedback(graded_demo_class)
     )
     pages = generate_feedback(
         course,
@@ -545,8 +553,9 @@ def test_a_page_before_the_due_date_can_withhold_the_verdicts(
     )
     page = pages["demo-xavier"]
     mistake = "Xavier scaling instead of He"
-    # The public test the student ran in the notebook prints the mistake too: that output is
-    # the student's own, not a verdict, and stays. Only there may the page name it.
+    # The public test the student ran in the notebook prints the mistake too (and the final
+    # check, which runs it again): that output is the student's own, not a verdict, and stays.
+    # Only there may the page name it.
     graded = nbformat.read(course / "autograded" / "demo-xavier" / ASSIGNMENT / NOTEBOOK, 4)
     own = sum(
         output.get("text", "").count(mistake)
@@ -554,11 +563,139 @@ def test_a_page_before_the_due_date_can_withhold_the_verdicts(
         if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade")
         for output in cell.outputs
     )
-    assert own == 1, "the public test cell under the He exercise names the mistake"
+    # the public test cell under the He exercise, and the final check, which runs it again
+    assert own == 2, "the public test under the He exercise and the final check name it"
     assert NOTE_VERDICTS_LATER in page
     assert page.count(mistake) == own
-    assert "Test cell" not in page  # the list of cell scores at the top
+    assert "Exercise 3, initialize_parameters_he (Score:" not in page  # no cell scores at the top
     # the canary: the page with the verdicts names the mistake in the test cell as well, and
     # lists the cell scores
     assert feedback_pages["demo-xavier"].count(mistake) > own
-    assert "Test cell" in feedback_pages["demo-xavier"]
+    assert (
+        "Exercise 3, initialize_parameters_he (Score: 5.0 / 10.0)" in feedback_pages["demo-xavier"]
+    )
+
+
+# --- The page a student reads: the summary at the top, math without scripts ---------------
+
+
+@pytest.mark.slow
+def test_summary_at_the_top_names_each_exercise_its_points_mistakes_and_next_step(
+    feedback_pages, graded_demo_class
+):
+    """Does each page open with a summary, before the notebook itself, that gives each exercise
+    by name with the points the gradebook holds, the mistakes the tests named and what to do
+    next, and "All checks passed." for full marks?"""
+    scores = read_scores(graded_demo_class)
+    points = dict(zip(EXERCISES, source_points()))
+    for student, text in feedback_pages.items():
+        top = text.split("Your feedback at a glance", 1)[1].split("Before you submit", 1)[0]
+        for number, exercise in enumerate(EXERCISES, 1):
+            line = f"Exercise {number}, initialize_parameters_{exercise}: "
+            line += f"{scores[student][exercise]:g} / {points[exercise]:g} points."
+            assert line in top, (student, line, top)
+    small = feedback_pages["demo-small-random"].split("Before you submit", 1)[0]
+    assert "Exercise 1, initialize_parameters_zeros: 10 / 10 points. All checks passed." in small
+    assert (
+        "Mistake: wrong scale for large random. What to do: This exercise wants large weights: "
+        "np.random.randn(...) * 10."
+    ) in small
+    xavier = feedback_pages["demo-xavier"].split("Before you submit", 1)[0]
+    assert (
+        "Mistake: Xavier scaling instead of He. What to do: He initialization uses "
+        "np.sqrt(2 / layers_dims[l - 1])."
+    ) in xavier
+    stopped = feedback_pages["demo-np-rebound"].split("Before you submit", 1)[0]
+    assert "The tests stopped with an error, AttributeError: 'NoneType' object has no" in stopped
+
+
+def raw_page(course, student):
+    return (
+        course / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace("ipynb", "html")
+    ).read_text()
+
+
+@pytest.mark.slow
+def test_page_has_no_script_and_its_math_is_mathml(feedback_pages, graded_demo_class):
+    """Does the page load no script at all (no MathJax from a CDN) and carry its formulas as
+    MathML, none left as raw $...$?"""
+    page = raw_page(graded_demo_class, "demo-xavier")
+    assert "<script" not in page and "cdnjs" not in page and "mathjax" not in page.lower()
+    assert page.count("<math ") > 20
+    assert len(re.findall(r'<math [^>]*display="block"', page)) >= 3
+    assert "$\\hat{y}" not in page and "\\frac{1}{2}$" not in page
+
+
+@pytest.mark.slow
+def test_the_formgraders_button_makes_the_same_page(feedback_pages, graded_demo_class, tmp_path):
+    """Does nbgrader's API behind the Formgrader's "Generate feedback" button (which always
+    asks for the template named "feedback") write the same page as the command?"""
+    course = tmp_path / "course"
+    shutil.copytree(
+        graded_demo_class, course, symlinks=True, ignore=without_its_feedback(graded_demo_class)
+    )
+    probe = (
+        "import sys\n"
+        "from nbgrader.apps.api import NbGraderAPI\n"
+        "from nbgrader.coursedir import CourseDirectory\n"
+        "from instructor.course import load_config\n"
+        "config = load_config(sys.argv[1])\n"
+        "api = NbGraderAPI(CourseDirectory(config=config), config=config)\n"
+        "result = api.generate_feedback('initialization', 'demo-xavier')\n"
+        "assert result['success'], result\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(course)}
+    subprocess.run([sys.executable, "-c", probe, str(course)], cwd=course, env=env, check=True)
+    assert raw_page(course, "demo-xavier") == raw_page(graded_demo_class, "demo-xavier")
+
+
+def test_math_becomes_mathml_and_code_keeps_its_dollars():
+    """Are $inline$ and $$display$$ formulas turned into MathML, while code spans, fenced code,
+    prices and a formula latex2mathml cannot read stay as written?"""
+    from instructor.mathml import replace_math
+
+    text = (
+        "A $\\sqrt{2 / n^{[l-1]}}$ factor, `x = $y$`, it costs $5 and $3. A $\\frac{2}{\\text{size\nof it}}$.\n\n"
+        "$$\\hat{y} = \\frac{1}{2}$$\n\n```\na = $b$\n```\n$\\left( x$"
+    )
+    out = replace_math(text)
+    assert out.count('display="inline"') == 2 and out.count('display="block"') == 1
+    assert "<msqrt>" in out and "<mfrac>" in out
+    assert "`x = $y$`" in out and "it costs $5 and $3." in out and "a = $b$" in out
+    assert "$\\left( x$" in out
+
+
+def test_summary_reads_wrapped_mistakes_and_escapes_what_the_student_wrote():
+    """Does the summary join a mistake the tests wrapped over several lines, drop where it was
+    found, and escape HTML that a student's error message carried?"""
+    from instructor.feedback import summary
+
+    output = nbformat.v4.new_output(
+        "stream",
+        text=(
+            "Checked on the notebook's example:\n"
+            " - Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint:\n"
+            "   `parameters['W' + str(l)]` has the shape `(layers_dims[l], layers_dims[l -\n"
+            "   1])`: one row per unit of layer l. (on two other network shapes)\n"
+            " - Mistake: error raised. Calling it raised ValueError: <b>x</b>. Hint: Fix <i>\n"
+            "   line 3. (on every network)\n"
+            "     line 3: raise ValueError('<b>x</b>')\n"
+        ),
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[_cell("code", "check()", "test_f", [output], grade=True, points=10)]
+    )
+    nb.cells[0].metadata["grading"] = {"function": "initialize_f"}
+    nb.cells[0].metadata.nbgrader["score"] = 2.0
+    nb, _ = WithholdHiddenTests().preprocess(nb, {"nbgrader": {"score": 2.0, "max_score": 10.0}})
+    top = nb.cells[0].source
+    assert nb.cells[1].metadata.feedback == {"title": "Exercise 1, initialize_f"}
+    assert "**Score: 2 / 10**" in top
+    assert "- **Exercise 1, initialize_f: 2 / 10 points.**" in top
+    assert (
+        "  - Mistake: transposed weights. What to do: `parameters['W' + str(l)]` has the shape "
+        "`(layers_dims[l], layers_dims[l - 1])`: one row per unit of layer l."
+    ) in top
+    assert "  - Mistake: error raised. What to do: Fix &lt;i&gt; line 3." in top
+    assert "<b>" not in top and "<i>" not in top
+    assert summary([], {}, ["**Late submission:** one line."]).endswith("one line.")

@@ -128,3 +128,40 @@ def test_data_plot_names_its_colours_as_the_docstring_does():
         "label 1 (blue)",
     ]
     plt.close("all")
+
+
+def test_decision_boundary_uses_the_colours_the_text_names_and_draws_circles_round(monkeypatch):
+    """Does the decision boundary plot colour the plane light red where the model says 0 and
+    light blue where it says 1, draw the red points (label 0) red and the blue ones blue, name
+    all four in a legend, and use one scale on both axes (circles look round)?"""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.colors as colors
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda: None)  # keep the figure to look at it
+    plt.close("all")
+    train_X, train_Y, _, _ = init_utils.load_dataset(plot=False)
+    inside = lambda points: np.hypot(points[:, 0], points[:, 1]) < 0.75  # noqa: E731
+    init_utils.plot_decision_boundary(inside, train_X, train_Y)
+    ax = plt.gcf().axes[0]
+    assert ax.get_aspect() == 1.0
+    (regions,) = [c for c in ax.collections if hasattr(c, "levels")]
+    shades = [colors.to_hex(regions.cmap(regions.norm(level))) for level in (0, 1)]
+    assert shades == [init_utils.LIGHT_RED, init_utils.LIGHT_BLUE]
+    plt.gcf().canvas.draw()  # the points get their colours when drawn
+    (points,) = [c for c in ax.collections if not hasattr(c, "levels")]
+    faces = [colors.to_hex(f) for f in points.get_facecolors()]
+    assert {faces[i] for i in np.flatnonzero(train_Y[0] == 0)} == {init_utils.RED}
+    assert {faces[i] for i in np.flatnonzero(train_Y[0] == 1)} == {init_utils.BLUE}
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "label 0 (red)",
+        "label 1 (blue)",
+        "predicted 0 (red)",
+        "predicted 1 (blue)",
+    ]
+    assert init_utils.RED == colors.to_hex("tab:red") and init_utils.BLUE == colors.to_hex(
+        "tab:blue"
+    )
+    plt.close("all")

@@ -6,6 +6,7 @@ as the notebook's answer cells.
 """
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,6 +46,12 @@ def student(w=None, b=ZERO_B, kind="he", body=None, edit=None):
 def reference(kind, dims):
     """Expected parameters, from the specification's formulas (an independent reference)."""
     return student(kind=kind)(dims)
+
+
+def unwrapped(out):
+    """The printed text with each wrapped message joined back into one line (its continuation
+    lines start with three spaces; a detail line under it, with five)."""
+    return re.sub(r"\n {3}(?=\S)", " ", out)
 
 
 def named(report):
@@ -173,7 +180,7 @@ def test_public_test_failure_shows_parameter_expected_and_found(capsys):
     public_tests.initialize_parameters_random_test(
         student(w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * 0.01", kind="random")
     )
-    out = capsys.readouterr().out
+    out = unwrapped(capsys.readouterr().out)
     assert "W1 has the right shape but the wrong values." in out
     assert "expected: [ 17.88628473,   4.36509851,   0.96497468, -18.63492703," in out
     assert "found:    [ 0.01788628,  0.0043651 ,  0.00096497, -0.01863493," in out
@@ -188,8 +195,8 @@ def test_student_exception_is_reported_with_its_message(capsys):
     public_tests.initialize_parameters_he_test(
         student(w="np.random.randn(layers_dims[l], unknown)")
     )
-    out = capsys.readouterr().out
-    assert "raised NameError: name 'unknown' is not defined" in out
+    out = unwrapped(capsys.readouterr().out)
+    assert "raised NameError: name 'unknown' is not defined." in out
 
 
 def test_hidden_cases_never_print_expected_values(capsys):
@@ -286,3 +293,110 @@ def test_public_test_prints_the_parameters_like_the_expected_output(capsys):
         "W1 = [[0. 0. 0.]\n [0. 0. 0.]]\nb1 = [[0.]\n [0.]]\nW2 = [[0. 0.]]\nb2 = [[0.]]\n"
         "All tests passed.\n"
     )
+
+
+# --- How the messages read: the student's line, their names, whole sentences, the width -----
+
+
+def answer_file(tmp_path, body):
+    """A student's function defined in a file of its own (answer.py), as a cell defines it:
+    its lines can be quoted."""
+    path = tmp_path / "answer.py"
+    path.write_text("import numpy as np\n\n\ndef initialize(layers_dims):\n" + body)
+    namespace = {"__name__": "answer"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    return namespace["initialize"]
+
+
+def test_an_error_names_the_students_line_and_no_line_of_the_library(tmp_path, capsys):
+    """When the student's line makes numpy raise (inside numpy's own Python code), does the
+    message quote that line with its number, and no line or file of numpy?"""
+    function = answer_file(
+        tmp_path,
+        "    parameters = {}\n"
+        "    for l in range(1, len(layers_dims)):\n"
+        "        parameters['W' + str(l)] = np.random.normal(0, 1, size='x')\n"
+        "    return parameters\n",
+    )
+    public_tests.initialize_parameters_he_test(function)
+    out = capsys.readouterr().out
+    assert "Fix line 7 of answer.py, shown below" in unwrapped(out)
+    assert "     line 7: parameters['W' + str(l)] = np.random.normal(0, 1, size='x')" in out
+    assert "numpy" not in out.replace("np.random.normal", "")
+    assert "Traceback" not in out and "site-packages" not in out
+
+
+@pytest.mark.parametrize(
+    "line, meant",
+    [
+        ("parameters['W' + str(l)] = np.zeroes((layers_dims[l], layers_dims[l - 1]))", "np.zeros"),
+        ("parameters['W' + str(l)] = np.random.randm(layers_dims[l], layers_dims[l - 1])", "np.random.randn"),
+        ("parameters['W' + str(l)] = np.zeros((layer_dims[l], layers_dims[l - 1]))", "layers_dims"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_name_gets_the_name_meant(tmp_path, capsys, line, meant):
+    """Does a typo (np.zeroes, np.random.randm, layer_dims) get 'Did you mean' with the name
+    the student probably meant, written as they would write it?"""
+    function = answer_file(
+        tmp_path,
+        f"    parameters = {{}}\n    for l in range(1, len(layers_dims)):\n        {line}\n"
+        "    return parameters\n",
+    )
+    public_tests.initialize_parameters_zeros_test(function)
+    out = unwrapped(capsys.readouterr().out)
+    assert f"Hint: Did you mean `{meant}`? Fix line 7 of answer.py" in out
+    assert f"     line 7: {line}" in out.replace("\n             ", " ")
+
+
+def test_every_explanation_and_hint_is_a_whole_sentence():
+    """Does every explanation and hint start with a capital (or code) and end with a full
+    stop, and do the hints name the parameters as the answer cells write them?"""
+    for mistake in public_tests.MISTAKES.values():
+        for text in (mistake.explanation, mistake.hint):
+            assert re.match(r"[A-Z`]", text) and text.endswith("."), text
+    source = Path(public_tests.__file__).read_text()
+    assert "W'l'" not in source and "b'l'" not in source
+    assert (
+        "`parameters['W' + str(l)]` has the shape"
+        in public_tests.MISTAKES["transposed weights"].hint
+    )
+
+
+@pytest.mark.parametrize(
+    "scenario, kind, function, title, points", MISTAKES, ids=[m[0] for m in MISTAKES]
+)
+def test_every_message_fits_the_width_and_breaks_no_word(
+    capsys, scenario, kind, function, title, points
+):
+    """Is every line the public test and the grade cell print at most WIDTH characters long
+    (numpy's own parameter printing aside), broken only between words?"""
+    getattr(public_tests, f"initialize_parameters_{kind}_test")(function)
+    grade(function, kind)
+    out = capsys.readouterr().out
+    ours = [line for line in out.splitlines() if not re.match(r"[Wb]\d+ = |\s*\[", line)]
+    assert max(map(len, ours)) <= public_tests.WIDTH, [
+        l for l in ours if len(l) > public_tests.WIDTH
+    ]
+    for message in re.findall(r"Mistake: .*", unwrapped(out)):
+        for word in message.split():
+            assert word in out, (word, out)  # found whole on some line: never cut in two
+
+
+def test_validate_shows_the_mistakes_in_its_dialog(monkeypatch, capsys):
+    """Under nbgrader's Validate (NBGRADER_VALIDATING set), does the grade cell print its report
+    to stderr, the text Validate's dialog shows, with the partial credit first; and nothing
+    there when grading (the variable unset) or at full marks?"""
+    xavier = student(
+        w="np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(1 / layers_dims[l - 1])"
+    )
+    monkeypatch.setenv("NBGRADER_VALIDATING", "1")
+    assert grade(xavier, "he") == 0.5
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("Score on the checks: 50 % of the points.\n")
+    assert "Mistake: Xavier scaling instead of He." in err
+    assert grade(student(), "he") == 1
+    assert capsys.readouterr().err == ""
+    monkeypatch.delenv("NBGRADER_VALIDATING")
+    grade(xavier, "he")
+    out, err = capsys.readouterr()
+    assert err == "" and "Mistake: Xavier scaling instead of He." in out

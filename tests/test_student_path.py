@@ -155,3 +155,23 @@ def test_scale_section_shows_vanishing_exploding_and_level_signals(release, rele
     assert rows["×0.01"][1] < 1e-9 * rows["×0.01"][0]
     assert rows["×10"][1] > 1e9 * rows["×10"][0]
     assert 0.5 < rows["He"][1] / rows["He"][0] < 2
+
+
+def test_an_error_names_the_line_of_the_answer_cell_in_the_test_and_the_grade_cell(
+    release, release_copy
+):
+    """Run in a real kernel, does a typo (np.zeroes) make the public test and the grade cell
+    name the answer cell's line, with its number and its code, and np.zeros as the name
+    meant, with no line of numpy's and nothing on stderr?"""
+    typo = ZEROS.replace("np.zeros((layers_dims[l], layers_dims[l - 1]))", "np.zeroes((layers_dims[l], layers_dims[l - 1]))")  # fmt: skip
+    cells = execute(fill(release, {"zeros": typo}), release_copy)
+    source = cells["initialize_parameters_zeros"].source.splitlines()
+    number = next(n for n, line in enumerate(source, 1) if "np.zeroes" in line)
+    for grade_id in ("public-test-zeros", "test_initialize_parameters_zeros"):
+        assert_clean(cells[grade_id], grade_id)
+        printed = stdout(cells[grade_id])
+        joined = printed.replace("\n   ", " ")
+        assert "raised AttributeError: module 'numpy' has no attribute 'zeroes'." in joined
+        assert f"Did you mean `np.zeros`? Fix line {number} of your answer cell" in joined
+        assert f"     line {number}: parameters['W' + str(l)] = np.zeroes(" in printed
+        assert "site-packages" not in printed and "Traceback" not in printed

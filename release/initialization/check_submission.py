@@ -23,21 +23,32 @@ first line, and quoting the line at fault:
 - a copied cell (two cells with the same grade id, or the same cell id),
 - a deleted cell, or a cell whose type was changed (code to markdown, say),
 - an exercise not done yet (`raise NotImplementedError()` still in its answer cell),
-- (in the notebook) an answer cell whose code, as last run, is not what the file holds.
+- (in the notebook) an answer cell whose code, as last run, is not what the file holds,
+- an exercise whose saved answer fails its public test (the same test as under the exercise,
+  on the notebook's example), with the mistakes it names.
 
-It does not run your code and does not tell whether your answers are right: the tests in the
-notebook do that. Exit status: 0 when it finds nothing, 1 when it finds problems, 2 when the
-check cannot be done (the file is missing or is not a notebook, say). It needs only Python's
-standard library.
+For that last point the check runs each saved answer cell on its own and calls the public
+test on it; this needs numpy and public_tests.py next to the notebook, which the notebook's
+kernel always has. Without them (a terminal whose Python has no numpy, say) the report says
+plainly that the public tests were not run, and never that the notebook is ready. The rest
+of the check reads the file only and needs nothing but Python's standard library. It does
+not tell whether your answers are right on other networks: the grader checks that. Exit
+status: 0 when it finds nothing, 1 when it finds problems, 2 when the check cannot be done
+(the file is missing or is not a notebook, say).
 """
 
 import argparse
 import ast
 import builtins
+import contextlib
 import hashlib
+import importlib
+import importlib.util
+import io
 import json
 import re
 import sys
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,6 +222,16 @@ MESSAGES = {
         "save the notebook (Ctrl+S); if you changed this cell since you last ran it, run it "
         "again; then run this check again.",
     ),
+    "public-test": (
+        "its public test fails on the notebook's example: {mistakes}.",
+        "run the public test under this exercise to read why; correct your answer, run both "
+        "cells again, save, and run this check again. (Submitted as it is, it earns partial "
+        "credit at most.)",
+    ),
+    "public-test/error": (
+        "this cell could not run on its own ({error}), so its public test could not run.",
+        "run the cell to see Python's message and correct it.",
+    ),
     "internal": (
         "The check itself failed ({error}); this says nothing about your notebook.",
         "tell the course staff, and go through the notebook's advice by hand.",
@@ -257,7 +278,12 @@ def _shorten(text, width):
 
 
 class Problems(list):
-    """The problems found: a list, shown only as the printed report when it ends a cell."""
+    """The problems found: a list, shown only as the printed report when it ends a cell.
+
+    not_run -- why the public tests were not run ("" when they were, or had nothing to run)
+    """
+
+    not_run = ""
 
     def _ipython_display_(self):
         """Show nothing more in the notebook: check_notebook has printed the report already."""
@@ -603,10 +629,11 @@ def unsaved_cells(cells, executed):
 # The report -----------------------------------------------------------------------------------
 
 
-def find_problems(cells, executed=()):
+def find_problems(cells, executed=(), tested=()):
     """Every problem in the notebook's cells, in the order of the notebook.
 
     executed -- the sources of the cells run in the kernel, when the check runs in one
+    tested -- the problems the public tests found (public_test_problems)
     """
     problems = (
         unsaved_cells(cells, executed)
@@ -615,6 +642,7 @@ def find_problems(cells, executed=()):
         + changed_types(cells)
         + edited_locked_cells(cells)
         + answer_cell_problems(cells)
+        + list(tested)
         + missing_cells(cells)
     )
 
@@ -625,17 +653,131 @@ def find_problems(cells, executed=()):
     return sorted(problems, key=position)
 
 
-def report(path, problems):
-    """The text printed for the student."""
-    if not problems:
-        return f"No problems found in {path}: it is ready to submit."
-    if problems[0].rule in ("unreadable", "internal"):
-        return str(problems[0])
-    one = len(problems) == 1
-    count = f"{len(problems)} problem" + ("" if one else "s")
-    lines = [f"{count} found in {path} (as last saved):", ""]
-    lines += [str(found) for found in problems]
-    lines += ["", f"Fix {'it' if one else 'them'}, save the notebook and run this check again."]
+# The public tests ------------------------------------------------------------------------------
+
+
+def public_test_problems(cells, folder):
+    """Run the public test of each answered exercise on its answer as saved; return (the
+    problems found, why the tests could not run or "").
+
+    This part needs numpy and the notebook's public_tests.py (in the notebook's kernel both
+    are always there); everything else in this file needs only the standard library. Each
+    answer cell runs on its own, with `np` only, as the grader calls the function. An answer
+    cell that is not done yet, or that the file check already reports as unreadable or
+    without its function, is left to that report.
+    """
+    answers = [
+        cell
+        for cell in cells
+        if cell.grade_id in ANSWER_CELLS
+        and cell.cell_type == "code"
+        and STUB not in cell.source
+        and not isinstance(parse(cell), Problem)
+    ]
+    if not answers:
+        return [], ""
+    try:
+        numpy = importlib.import_module("numpy")
+        tests = _public_tests_module(folder)
+    except Exception as error:  # numpy or public_tests.py missing: said, not hidden
+        return [], f"{type(error).__name__}: {error}"
+    problems = []
+    for cell in answers:
+        name = ANSWER_CELLS[cell.grade_id][0]
+        namespace = {"np": numpy, "__name__": "answer"}
+        code = "\n".join(
+            "" if line.lstrip().startswith(("%", "!")) else line
+            for line in cell.source.splitlines()
+        )
+        quiet = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    exec(compile(code, f"<answer cell {cell.number}>", "exec"), namespace)
+                    function = namespace.get(name)
+                    found = tests.public_problems(function, name) if callable(function) else []
+        except Exception as error:  # the cell itself fails when it runs
+            problems.append(
+                problem("public-test/error", cell, error=f"{type(error).__name__}: {error}")
+            )
+            continue
+        if found:
+            titles = "; ".join(f"Mistake: {title}" for title in found)
+            problems.append(problem("public-test", cell, mistakes=titles))
+    return problems, ""
+
+
+def _public_tests_module(folder):
+    """The public_tests module next to the notebook (the one its kernel imported, if any)."""
+    if "public_tests" in sys.modules:
+        return sys.modules["public_tests"]
+    path = Path(folder) / "public_tests.py"
+    if not path.is_file():
+        return importlib.import_module("public_tests")
+    spec = importlib.util.spec_from_file_location("public_tests", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The report -----------------------------------------------------------------------------------
+
+
+WIDTH = 79  # every line of the report fits a notebook's output area unbroken
+
+
+def _wrap(text, first="", rest="    "):
+    """Text as lines of at most WIDTH characters, broken between words only: never inside
+    a word, nor inside `code` unless the code is longer than a line."""
+    protected = re.sub(r"`[^`]*`", lambda m: m.group().replace(" ", "\0"), text)
+    lines = textwrap.wrap(
+        protected,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "\n".join(line.replace("\0", " ") for line in lines)
+
+
+def _shown(found):
+    """A problem as printed: its message, then its fix, each wrapped."""
+    message, _, fix = str(found).partition("\n    Fix: ")
+    return _wrap(message) + ("\n" + _wrap(fix, "    Fix: ", "    ") if fix else "")
+
+
+def report(path, problems, not_run=""):
+    """The text printed for the student; not_run says why the public tests did not run."""
+    if problems and problems[0].rule in ("unreadable", "internal"):
+        return _shown(problems[0])
+    if not problems and not not_run:
+        return _wrap(
+            f"No problems found in {path}, and the public tests pass on its saved answers: "
+            "it is ready to submit. (The grader also checks your functions on other network "
+            "shapes.)"
+        )
+    lines = []
+    if problems:
+        one = len(problems) == 1
+        count = f"{len(problems)} problem" + ("" if one else "s")
+        lines += [f"{count} found in {path} (as last saved):", ""]
+        lines += [_shown(found) for found in problems]
+    else:
+        lines += [_wrap(f"No problems found in the file {path} (as last saved).")]
+    if not_run:
+        lines += [
+            "",
+            _wrap(
+                f"The public tests were not run here ({not_run}), so this check cannot say "
+                "whether your answers pass them: run the public test under each exercise in "
+                "the notebook before you submit."
+            ),
+        ]
+    if problems:
+        fix = f"Fix {'it' if len(problems) == 1 else 'them'}, save the notebook and run this "
+        lines += ["", _wrap(fix + "check again.")]
     return "\n".join(lines)
 
 
@@ -646,13 +788,17 @@ def check_notebook(path=DEFAULT_NOTEBOOK):
     Never raises and never writes to stderr, so it can run in a notebook cell that the grader
     also runs.
     """
+    not_run = ""
     try:
-        problems = Problems(find_problems(read_notebook(path), executed_sources()))
+        cells = read_notebook(path)
+        tested, not_run = public_test_problems(cells, Path(path).parent)
+        problems = Problems(find_problems(cells, executed_sources(), tested))
     except UnreadableNotebook as error:
         problems = Problems([error.problem])
     except Exception as error:  # a bug of this check must not look like a problem of yours
         problems = Problems([problem("internal", error=f"{type(error).__name__}: {error}")])
-    print(report(path, problems))
+    problems.not_run = not_run
+    print(report(path, problems, not_run))
     return problems
 
 
