@@ -116,8 +116,10 @@ def _check_course(grader):
 def _check_exchange():
     if not os.path.isdir(EXCHANGE):
         raise CourseHubError(
-            f"There is no exchange at {EXCHANGE}: create it, as root, with\n"
-            f"  NBGRADER_EXCHANGE={EXCHANGE} python -m instructor exchange init"
+            f"There is no exchange at {EXCHANGE}: create it once, as root, with the course "
+            "tools of a root-owned checkout (never the instructor's, which root must not run):\n"
+            f"  python -m instructor exchange init --root {EXCHANGE} --owner {GRADER}\n"
+            "The grading service checks its permissions at start and names any fix needed."
         )
 
 

@@ -120,8 +120,12 @@ def test_is_a_course_of_another_account_refused(setup, monkeypatch):
 
 
 def test_is_a_missing_exchange_refused_with_the_command_that_makes_it(setup, monkeypatch):
+    """The command names the grader as the owner: made by root without it, the course's
+    folders would be root's, and the instructor could not release into them."""
     setup.exchange.rmdir()
-    assert "python -m instructor exchange init" in refusal(monkeypatch)
+    message = refusal(monkeypatch)
+    command = f"python -m instructor exchange init --root {setup.exchange} --owner "
+    assert command + setup.people.teacher.name in message
 
 
 def test_is_a_missing_group_refused(setup, monkeypatch):
