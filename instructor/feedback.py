@@ -40,6 +40,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from .grading.needed import feedback_line as not_run_line
+
 # A decimal number as Python and numpy print it, sign included: 17.88628473, -0.0827, 1.5e-03.
 # The look-behind keeps digits of a longer number out; letters may precede (ANSI colour codes).
 NUMBER = re.compile(
@@ -273,7 +275,8 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         self.secrets = Secrets(*self._hidden_and_public(nb, resources), self.min_digits)
         for cell in nb.cells:
             self._scrub_cell(cell)
-        notes = [self._lateness_note(resources)]
+        # the grader's line on the cells it did not run (the trainings...): data it wrote
+        notes = [self._lateness_note(resources), not_run_line(nb)]
         if not self.show_verdicts:
             notes.append(self._withhold_verdicts(nb, resources))
         for note in filter(None, reversed(notes)):

@@ -116,6 +116,12 @@ def summary(batch, elapsed, runner_description, missing):
         f"{len(flagged)} flagged for review"
         + (f"; {len(batch.skipped)} unchanged, not graded again (--force to regrade)" if batch.skipped else ""),
     ]  # fmt: skip
+    whole = [e for e in entries if (e.ran or "").startswith("the whole notebook")]
+    if any(e.ran for e in entries):
+        lines.append(
+            f"  {sum(bool(e.ran) for e in entries) - len(whole)} graded on the cells the grade "
+            f"needs, {len(whole)} on the whole notebook (a cell the student wrote needs it)"
+        )
     if missing:
         lines.append(f"  no submission for: {', '.join(missing)}")
     if "limits" in isolation:
@@ -129,6 +135,7 @@ def summary(batch, elapsed, runner_description, missing):
         ("Failed", [(e.student, [e.reason]) for e in entries if e.status == "failed"]),
         ("Flagged for review", [(e.student, e.flags) for e in entries if e.flags]),
         ("Notes", [(e.student, e.notes) for e in entries if e.notes and e.status != "rejected"]),
+        ("Ran the whole notebook", [(e.student, [e.ran.split(": ", 1)[1]]) for e in whole]),
     ]  # fmt: skip
     # Lateness and late penalty from the gradebook (the due date, the submission's time, the
     # penalty of the course's late policy); versions that zip_collect left out for later ones.
@@ -230,6 +237,8 @@ def main(argv=None):
         print(f"Cannot grade {args.assignment}: {error}.")
         return 2
     print(f"Limits: {session.limits_note}.")
+    if session.run_note:
+        print(f"Cells: {session.run_note}.")
     folders = session.folders(args.students)
     misnamed = _misnamed(session, args.students)
     missing = [

@@ -150,6 +150,7 @@ class Recorder:
             isolation=result.isolation,
             worker=result.worker,
             seconds=result.seconds,
+            ran=result.ran or None,
             graded_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             # the grader's own error, for whoever fixes it
             trace=result.trace if result.status == "failed" and result.trace else None,
