@@ -23,6 +23,7 @@ from instructor.grading.sandbox import Limits
 SOURCE = ROOT / "source" / "initialization" / "Initialization.ipynb"
 RELEASE = ROOT / "release" / "initialization" / "Initialization.ipynb"
 MARKED = {
+    "load-data",
     "train-zeros", "predictions-zeros", "boundary-zeros", "train-random", "predictions-random",
     "boundary-random", "scale-plot", "train-he", "boundary-he", "conclusions",
 }  # fmt: skip
@@ -43,8 +44,8 @@ def with_cell(source, after="test_initialize_parameters_he"):
 
 
 def test_the_source_marks_the_trainings_plots_and_conclusions():
-    """Does the source notebook mark exactly the cells that train, predict, plot and conclude,
-    each with the words the feedback shows, and what each one sets?"""
+    """Does the source notebook mark exactly the cells that load and plot the data, train,
+    predict, plot and conclude, each with the words the feedback shows, and what each sets?"""
     marks = source_marks()
     assert {m.grade_id for m in marks} == MARKED
     assert {m.what for m in marks if m.grade_id.startswith("train-")} == {"the trainings"}
@@ -123,7 +124,7 @@ def test_a_marked_cell_that_is_not_the_sources_runs():
     assert set(plan.cells) == MARKED - {"predictions-random"}
     cells["boundary-he"].metadata["nbgrader"]["locked"] = False
     plan = needed.plan(nb, source_marks())
-    assert plan.whole_because.startswith("cell boundary-he reads axes, parameters, which")
+    assert plan.whole_because.startswith("cell boundary-he reads axes, parameters, train_X")
 
 
 def test_marks_a_submission_adds_are_not_read():
@@ -219,7 +220,7 @@ def test_the_feedback_line_names_what_was_not_run():
         if "skip" in c.metadata.get("grading", {})
     ]
     assert needed.feedback_line(nb) == (
-        "*The grader did not re-run the trainings, the predictions, the decision boundaries, the "
+        "*The grader did not re-run the plot of the data set, the trainings, the predictions, the decision boundaries, the "
         "section on the scale of the weights and the conclusions table: your grade does not "
         "depend on them, so those cells show no output here (your own notebook keeps yours).*"
     )
