@@ -209,12 +209,14 @@ def graded_demo(tmp_path_factory):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / "done").exists():
             shutil.rmtree(folder, ignore_errors=True)
-            _grade_demo(folder)
+            grade_demo(folder)
             (folder / "done").touch()
     return folder / "course"
 
 
-def _grade_demo(folder):
+def grade_demo(folder, whole_notebook=False):
+    """Grade the demo class and extra_students() with nbgrader autograde in a quick course copy
+    in folder/course (whole_notebook: set to run every cell of each submission)."""
     import json
 
     import nbformat
@@ -224,7 +226,7 @@ def _grade_demo(folder):
     from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
 
     # the scores do not depend on how long the model trains: a quick notebook (500 iterations)
-    course = fast_course(folder / "course", copy_course)
+    course = fast_course(folder / "course", copy_course, whole_notebook=whole_notebook)
     demo.build(course)  # the demo class, from the quick release
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     for student, answers in extra_students().items():
@@ -238,6 +240,7 @@ def _grade_demo(folder):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     (folder / "submitted-hashes.json").write_text(json.dumps(hashes))
+    return course
 
 
 def submitted_hashes_before_grading(course):

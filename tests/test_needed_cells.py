@@ -180,8 +180,8 @@ def _marked_copy(tmp_path, change):
         (
             lambda cells, nb: cells["predictions-zeros"].metadata.pop("grading"),
             "the cell predictions-zeros runs in every grading but reads predictions_test, "
-            "predictions_train, which the cell train-zeros (marked as one grading may skip) "
-            "sets: mark predictions-zeros as well, or remove the mark of train-zeros",
+            "predictions_train, which the cells train-zeros, train-random, train-he (marked as "
+            "ones grading may skip) set: mark predictions-zeros as well, or remove those marks",
         ),
     ],
     ids=["a test cell", "a markdown cell", "an unlocked cell", "a reader left out"],

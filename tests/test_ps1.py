@@ -8,7 +8,9 @@ the engine grades it by the sandboxed run alone, with no re-check. It is graded 
 - in a course with this course's settings, by `python -m instructor grade`;
 
 and every cell's automatic score must be the same, except where the course's rules
-deliberately differ (DIFFERENCES names each one, with why).
+deliberately differ (DIFFERENCES names each one, with why). ps1 marks no cell as one grading
+may skip, so the course's grading runs every cell; a third course, set to run whole notebooks
+(c.CourseGrading.run_whole_notebook), gives the same scores, flags and notes.
 """
 
 import shutil
@@ -79,13 +81,24 @@ def graded_both_ways(tmp_path_factory):
     course = ps1_course(base / "course")
     graded = instructor_grade(ROOT, "--course", course, "--assignment", "ps1", "--serial")
     assert graded.returncode == 0, graded.stdout + graded.stderr
-    return auto_scores(stock), auto_scores(course), graded.stdout
+    return auto_scores(stock), auto_scores(course), graded.stdout, course
+
+
+@pytest.fixture(scope="module")
+def graded_whole(tmp_path_factory):
+    """ps1 in a course with the course's settings, set to run whole notebooks."""
+    from corpus.build import run_whole_notebook
+
+    course = run_whole_notebook(ps1_course(tmp_path_factory.mktemp("ps1-whole") / "course"))
+    graded = instructor_grade(ROOT, "--course", course, "--assignment", "ps1", "--serial")
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    return course
 
 
 def test_ps1_gets_nbgraders_scores_per_cell(graded_both_ways):
     """Does every automatically graded cell of ps1 score the same under the course's grading
     as under nbgrader's, apart from the differences named in DIFFERENCES?"""
-    stock, course, _ = graded_both_ways
+    stock, course, _, _ = graded_both_ways
     assert set(stock) == set(course) and stock  # the same cells, and some
     differing = {key for key in stock if stock[key] != course[key]}
     assert differing == set(DIFFERENCES), {k: (stock[k], course[k]) for k in differing}
@@ -93,6 +106,25 @@ def test_ps1_gets_nbgraders_scores_per_cell(graded_both_ways):
 
 def test_ps1_is_graded_without_a_recheck_or_a_rejection(graded_both_ways):
     """Are both submissions graded (none rejected or failed), with both notebooks each?"""
-    _, course, output = graded_both_ways
+    _, course, output, _ = graded_both_ways
     assert "2 graded, 0 rejected, 0 failed" in output, output
     assert {notebook for _, notebook, _ in course} == set(NOTEBOOKS)
+
+
+def test_ps1_grades_as_a_run_of_the_whole_notebook(graded_both_ways, graded_whole):
+    """With no cell marked, does the course's grading run every cell of ps1, and give what a
+    course set to run whole notebooks gives: every automatic score, flag and note?"""
+    import json
+
+    _, scores, _, course = graded_both_ways
+    assert auto_scores(graded_whole) == scores
+
+    def ledger(root):
+        entries = json.loads((root / "reports" / "ps1" / "grading.json").read_text())["students"]
+        return {
+            s: {k: e.get(k) for k in ("status", "reason", "notes", "flags", "scores", "ran")}
+            for s, e in entries.items()
+        }
+
+    assert ledger(course) == ledger(graded_whole)
+    assert {e["ran"] for e in ledger(course).values()} == {None}

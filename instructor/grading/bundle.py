@@ -242,18 +242,31 @@ def copy_assignment(from_url, to_url, coursedir, assignment):
         write_cells(to_url, coursedir.course_id, assignment, notebook.stem, cells)
 
 
+_PRIVATE_GRADEBOOKS = {}  # in this process: the bytes of each private gradebook, by its content
+
+
 def private_gradebook(db_url, course_id, assignment, notebook_ids):
     """(SQLite bytes of a new gradebook holding only the assignment's notebooks and cells,
     {notebook id: its cells}). It keeps SQLite's default journal (no WAL: one writer, and the
-    file's bytes are all of it)."""
+    file's bytes are all of it). Writing it takes a commit per cell: a process that grades
+    many times (nbgrader autograde, which starts a grading per student, the Formgrader, the
+    grading service) writes it once per content."""
     cells = {n: assignment_cells(db_url, course_id, assignment, n) for n in notebook_ids}
+    key = _hash({"course": course_id, "assignment": assignment, "cells": cells})
+    if key not in _PRIVATE_GRADEBOOKS:
+        _PRIVATE_GRADEBOOKS.clear()  # one assignment at a time is the usual case
+        _PRIVATE_GRADEBOOKS[key] = _write_private_gradebook(course_id, assignment, cells)
+    return _PRIVATE_GRADEBOOKS[key], cells
+
+
+def _write_private_gradebook(course_id, assignment, cells):
     folder = Path(tempfile.mkdtemp(prefix="igrade-gradebook-"))
     try:
         path = folder / "gradebook.db"
         _stamp(path)
         for notebook_id, its_cells in cells.items():
             write_cells(f"sqlite:///{path}", course_id, assignment, notebook_id, its_cells)
-        return path.read_bytes(), cells
+        return path.read_bytes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

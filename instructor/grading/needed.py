@@ -23,7 +23,7 @@ Three things keep it.
    - defines a function that keeps state between calls (a `global` or `nonlocal` statement,
      a variable of the student's module level read inside it, an object outside it changed,
      a default argument that is not a constant): the skipped cells call the graded
-     functions (a training calls the initialization), so such a function would see more
+     functions (a training calls the function under test), so such a function would see more
      calls in a whole run than in a run of the needed cells.
    The instructor's summary says which cell, and why (`Plan.whole_because`); the notes stay
    those of a whole run.
@@ -40,6 +40,7 @@ cell's figures are closed when it ends.
 
 import ast
 import builtins
+import functools
 import re
 import symtable
 from dataclasses import dataclass
@@ -104,8 +105,10 @@ def python_source(source):
         return source
 
 
+@functools.lru_cache(maxsize=512)
 def analyse(source):
-    """The CellNames of a cell's code. Code that does not compile defines and reads nothing:
+    """The CellNames of a cell's code (kept for the next grading: the read-only cells are the
+    same in every submission). Code that does not compile defines and reads nothing:
     IPython stops it with a SyntaxError before any of it runs, on either path."""
     code = python_source(source)
     try:
@@ -375,7 +378,8 @@ DEFAULT_WHAT = "the cells your grade does not depend on"
 
 
 def check_marks(cells, marks):
-    """Problems with an instructor's marks, one line each, naming the cells (empty: none).
+    """Problems with an instructor's marks, one line per cell that needs a marked one, naming
+    both (empty: none).
 
     cells -- (grade id, source) of the read-only code cells that every grading runs (the
         test cells among them)
@@ -384,15 +388,23 @@ def check_marks(cells, marks):
     problems = []
     for grade_id, source in cells:
         reads = analyse(source).reads
-        for mark in marks:
-            needed = sorted(reads & set(mark.writes))
-            if needed:
-                problems.append(
-                    f"the cell {grade_id} runs in every grading but reads "
-                    f"{', '.join(needed)}, which the cell {mark.grade_id} (marked as one "
-                    f"grading may skip) sets: mark {grade_id} as well, or remove the mark of "
-                    f"{mark.grade_id}"
-                )
+        needed = sorted(reads & {name for mark in marks for name in mark.writes})
+        if not needed:
+            continue
+        setters = [mark.grade_id for mark in marks if reads & set(mark.writes)]
+        one = len(setters) == 1
+        problems.append(
+            f"the cell {grade_id} runs in every grading but reads {', '.join(needed)}, which "
+            + ("the cell " if one else "the cells ")
+            + ", ".join(setters)
+            + (
+                " (marked as one grading may skip) sets"
+                if one
+                else " (marked as ones grading may skip) set"
+            )
+            + f": mark {grade_id} as well, or remove "
+            + (f"the mark of {setters[0]}" if one else "those marks")
+        )
     return problems
 
 

@@ -25,6 +25,7 @@ the derived ones. The run is kept in reports/<assignment>/reference.json, for th
 (as graded: cells, helpers, exercises, marks) and this machine, so it runs once per change.
 """
 
+import copy
 import json
 import platform
 import shutil
@@ -134,9 +135,11 @@ def run(coursedir, config, assignment, limits, bundle=None):
 
 
 def _whole_config(config):
-    copy = config.copy()
-    copy.CourseGrading.run_whole_notebook = True
-    return copy
+    """A copy of config that runs whole notebooks (a deep copy: the sections of a traitlets
+    Config's shallow copy are the original's)."""
+    whole = copy.deepcopy(config)
+    whole.CourseGrading.run_whole_notebook = True
+    return whole
 
 
 def _timings(result, bundle):
@@ -155,7 +158,8 @@ def _timings(result, bundle):
 def compare(whole, fast):
     """How a grading on the cells the grade needs (fast) differs from a whole run (whole),
     one line per difference naming the cell; empty when they agree. Compared: every graded
-    cell's points, each exercise's scores, the errors of the cells both ran, flags, notes."""
+    cell's points and the errors of the cells both ran, then (when those agree) each
+    exercise's scores, the flags and the notes."""
     from nbgrader import utils as nbgrader_utils
 
     problems = []
@@ -184,7 +188,7 @@ def compare(whole, fast):
                     + (f"raises {errors[1]} with them" if errors[1] else "")
                 )
     for kind in ("scores", "flags", "notes"):
-        if getattr(whole, kind) != getattr(fast, kind):
+        if not problems and getattr(whole, kind) != getattr(fast, kind):
             problems.append(
                 f"the {kind} differ ({getattr(fast, kind)} without the marked cells, "
                 f"{getattr(whole, kind)} with them)"
