@@ -15,7 +15,8 @@ is otherwise its default (poll every second, no attempt limit, no cooldown).
    student submits, then polls `nbgrader fetch_feedback` until the feedback page arrives;
    --idle-runs students (3 by default), one after the other. Target, for the median: from the
    start of `nbgrader submit` to the page fetched, at most the notebook's own execution time
-   (the reference run's total, reports/<assignment>/reference.json) + 15 s.
+   (the reference run's total, reports/<assignment>/reference.json: the cells the grade needs,
+   which is what grading runs; the whole notebook's is printed too) + 15 s.
 2. Burst: --burst students (40 by default) submit at the rate of 40 a minute, a few submitters
    at once. A fetch_feedback takes a core as long as a submit, so the students do not poll
    while the service grades: the script watches the journal, and when every feedback is
@@ -188,8 +189,11 @@ class Course:
         return steps
 
     def notebook_seconds(self):
-        """The notebook's own execution time: the reference run's total (cells' seconds)."""
-        return json.loads((self.reports / "reference.json").read_text())["total_seconds"]
+        """The notebook's own execution time, as grading runs it: the reference run's total
+        (cells' seconds); and the whole notebook's (None when grading runs it whole)."""
+        reference = json.loads((self.reports / "reference.json").read_text())
+        whole = (reference.get("whole_notebook") or {}).get("total_seconds")
+        return reference["total_seconds"], whole
 
     def worker_seconds(self):
         """{student: seconds of the grading on its worker}, from the grading ledger."""
@@ -434,11 +438,12 @@ def main(argv=None):
             list(pool.map(course.fetch_and_answer, idle + burst))
         course.start()
         warm = course.settle()
-        notebook = course.notebook_seconds()
+        notebook, whole = course.notebook_seconds()
         print(f"service started: {args.workers} workers, poll every "
               f"{GradeOnSubmit().poll_seconds:g} s, idle {warm:.0f} s after it said 'watching' "
               f"(its warm-up); the notebook's own execution time (reference.json) "
-              f"{notebook:.2f} s", flush=True)  # fmt: skip
+              f"{notebook:.2f} s" + (f" for the cells the grade needs, {whole:.2f} s whole"
+              if whole else ""), flush=True)  # fmt: skip
 
         print(f"\n1. idle: {len(idle)} student(s), one at a time", flush=True)
         idle_timelines, pages = {}, {}

@@ -61,7 +61,14 @@ from .sandbox.zygote import zygote
 from .scan import suspicious
 
 # Preprocessors the instructor's process runs on the returned notebook (they write grades).
-SAVING = (SaveAutoGrades, AssignLatePenalties, CheckCellMetadata)
+SAVING = (SaveAutoGrades, AssignLatePenalties)
+# nbgrader's autograde ends with CheckCellMetadata, which validates again every cell's nbgrader
+# metadata against its schema (a tenth of a second or more: it checks the schema itself for
+# every cell). Sanitizing validated the same metadata, and nothing since changes it (the
+# kernel writes outputs, the engine outputs and the notebook's own metadata): the worker
+# runs the final check only when a cell's nbgrader metadata did change (`_revalidate`), and
+# the instructor's process, the gradebook's one writer, is spared it for every submission.
+FINAL_CHECK = CheckCellMetadata
 WORKSPACE_PREFIX = "igrade-"
 
 
@@ -251,7 +258,7 @@ def _pipelines(config):
     sanitize = list(converter.sanitize_preprocessors)
     execute = []
     for pp in converter.autograde_preprocessors:
-        if pp in SAVING:
+        if pp in SAVING or pp is FINAL_CHECK:
             continue
         if pp is Execute or (isinstance(pp, type) and issubclass(pp, Execute)):
             execute += [SandboxedExecute, ExercisePoints]
@@ -307,6 +314,19 @@ def _write_files(workspace, task, bundle):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+
+
+def _nbgrader_metadata(nb):
+    return [c.metadata.get("nbgrader") for c in nb.cells]
+
+
+def _revalidate(nb, sanitized_text, log):
+    """nbgrader's final CheckCellMetadata (FINAL_CHECK), when a cell's nbgrader metadata
+    changed since sanitizing validated it."""
+    if _nbgrader_metadata(nb) != _nbgrader_metadata(nbformat.reads(sanitized_text, as_version=4)):
+        check = FINAL_CHECK()
+        check.log = log
+        check.preprocess(nb, {})
 
 
 # --- the clean re-check and the corrections ---------------------------------------------------
@@ -523,6 +543,7 @@ def _grade_notebook(task, bundle, notebook_id, workspace, limits):
         sanitized, bundle, notebook_id, task.student, workspace, limits, log, plan.skip
     )
     nb = nbformat.reads(executed, as_version=4)
+    _revalidate(nb, sanitized, log)
     needed.record(nb, plan)
     started = time.monotonic()
     clean, error = clean_check(nb, bundle, exercises, workspace, limits)
