@@ -10,7 +10,10 @@ reports/; demo/nbgrader_config.py). A bad submission never stops the batch: each
 or rejected with a one-line reason, and the submitted files are never changed (a normalised
 copy is graded; see grading/intake.py). Student code runs in a sandbox under limits
 (grading/sandbox/), and each declared exercise's answer is re-checked on its own where the rest
-of the notebook cannot reach it (grading/recheck/); tampering is flagged for review.
+of the notebook cannot reach it (grading/recheck/); tampering is flagged for review. Each
+submission runs the cells its grade needs: the cells the source marks as ones grading may skip
+(the trainings, the plots) are left out unless a cell the student wrote needs them
+(grading/needed.py; c.CourseGrading.run_whole_notebook runs every cell).
 
 This command is the parallel, incremental driver of the course's grading engine
 (grading/session.py), which

@@ -7,7 +7,11 @@ Three routes lead here, and all three give the same scores, flags and notes:
 - `nbgrader autograde` on the command line, and
 - the Formgrader's Autograde button (nbgrader's `NbGraderAPI.autograde`): the course configures
   nbgrader's autograde to hand each student to this engine
-  (instructor/preprocessors/course_grading.py).
+  (instructor/preprocessors/course_grading.py);
+
+and the grade-on-submit service (`python -m instructor watch`) grades through a Session too.
+Every route runs the cells each grade needs (needed.py), or every cell when the course sets
+c.CourseGrading.run_whole_notebook (read here, as the other c.CourseGrading settings are).
 
 A `Session` holds what one grading needs: the course directory of the loaded nbgrader
 configuration, the check that the source, the release and the gradebook agree (sync.py), the
