@@ -189,6 +189,22 @@ def tree_hashes(folder):
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kept_references(tmp_path_factory):
+    """A folder, shared by this run's workers, where quick course copies keep the reference
+    run of their source (corpus.build.kept_reference): it is made once, not in every copy."""
+    import os
+
+    from corpus.build import REFERENCE_CACHE
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this run's folder, shared by its workers
+    os.environ[REFERENCE_CACHE] = str(base / "kept-references")
+    yield
+    os.environ.pop(REFERENCE_CACHE, None)
+
+
 @pytest.fixture(scope="session")
 def graded_demo(tmp_path_factory):
     """A quick course copy (its model trains 500 iterations) whose demo class, plus

@@ -9,8 +9,8 @@ the engine grades it by the sandboxed run alone, with no re-check. It is graded 
 
 and every cell's automatic score must be the same, except where the course's rules
 deliberately differ (DIFFERENCES names each one, with why). ps1 marks no cell as one grading
-may skip, so the course's grading runs every cell; a third course, set to run whole notebooks
-(c.CourseGrading.run_whole_notebook), gives the same scores, flags and notes.
+may skip, so the course's grading runs every cell: what it sends its workers is what a course
+set to run whole notebooks (c.CourseGrading.run_whole_notebook) sends, so both grade alike.
 """
 
 import shutil
@@ -84,17 +84,6 @@ def graded_both_ways(tmp_path_factory):
     return auto_scores(stock), auto_scores(course), graded.stdout, course
 
 
-@pytest.fixture(scope="module")
-def graded_whole(tmp_path_factory):
-    """ps1 in a course with the course's settings, set to run whole notebooks."""
-    from corpus.build import run_whole_notebook
-
-    course = run_whole_notebook(ps1_course(tmp_path_factory.mktemp("ps1-whole") / "course"))
-    graded = instructor_grade(ROOT, "--course", course, "--assignment", "ps1", "--serial")
-    assert graded.returncode == 0, graded.stdout + graded.stderr
-    return course
-
-
 def test_ps1_gets_nbgraders_scores_per_cell(graded_both_ways):
     """Does every automatically graded cell of ps1 score the same under the course's grading
     as under nbgrader's, apart from the differences named in DIFFERENCES?"""
@@ -111,20 +100,25 @@ def test_ps1_is_graded_without_a_recheck_or_a_rejection(graded_both_ways):
     assert {notebook for _, notebook, _ in course} == set(NOTEBOOKS)
 
 
-def test_ps1_grades_as_a_run_of_the_whole_notebook(graded_both_ways, graded_whole):
-    """With no cell marked, does the course's grading run every cell of ps1, and give what a
-    course set to run whole notebooks gives: every automatic score, flag and note?"""
+def test_ps1_grades_as_a_run_of_the_whole_notebook(graded_both_ways):
+    """With no cell marked, does the course's grading run every cell of ps1 (the ledger says
+    nothing of skipped cells), and is the assignment's bundle, all that its workers get
+    besides each submission, the very one of a course set to run whole notebooks? (A grading
+    is a function of its task and its bundle: the two grade every submission alike.)"""
+    import copy
     import json
 
-    _, scores, _, course = graded_both_ways
-    assert auto_scores(graded_whole) == scores
+    from nbgrader.coursedir import CourseDirectory
 
-    def ledger(root):
-        entries = json.loads((root / "reports" / "ps1" / "grading.json").read_text())["students"]
-        return {
-            s: {k: e.get(k) for k in ("status", "reason", "notes", "flags", "scores", "ran")}
-            for s, e in entries.items()
-        }
+    from instructor.course import load_config
+    from instructor.grading.bundle import build
+    from instructor.grading.sandbox import Limits
 
-    assert ledger(course) == ledger(graded_whole)
-    assert {e["ran"] for e in ledger(course).values()} == {None}
+    _, _, _, course = graded_both_ways
+    entries = json.loads((course / "reports" / "ps1" / "grading.json").read_text())["students"]
+    assert set(entries) == set(STUDENTS) and all("ran" not in e for e in entries.values())
+    config = load_config(course)
+    whole = copy.deepcopy(config)
+    whole.CourseGrading.run_whole_notebook = True
+    bundles = [build(CourseDirectory(config=c), c, Limits(), "ps1") for c in (config, whole)]
+    assert bundles[0].skippable == () and bundles[0] == bundles[1]

@@ -102,13 +102,17 @@ def graded(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def graded_whole(tmp_path_factory):
-    """The same course and class, graded by running every cell of each notebook."""
+def graded_whole(graded, tmp_path_factory):
+    """The same course and class, in a copy set to run every cell of each notebook, graded
+    again (the reference run of the graded course, kept, has its whole run too)."""
     from corpus.build import run_whole_notebook
 
-    root = run_whole_notebook(make_course(tmp_path_factory.mktemp("second-whole") / "course"))
-    result = instructor(root, "grade", "--assignment", ASSIGNMENT, "--serial")
+    root = tmp_path_factory.mktemp("second-whole") / "course"
+    shutil.copytree(graded[0], root, symlinks=True, ignore=shutil.ignore_patterns("feedback"))
+    run_whole_notebook(root)
+    result = instructor(root, "grade", "--assignment", ASSIGNMENT, "--serial", "--force")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "Running the source notebook" not in result.stdout
     return root
 
 

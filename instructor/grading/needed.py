@@ -25,17 +25,24 @@ Three things keep it.
      a default argument that is not a constant): the skipped cells call the graded
      functions (a training calls the function under test), so such a function would see more
      calls in a whole run than in a run of the needed cells.
-   The instructor's summary says which cell, and why (`Plan.whole_because`); the notes stay
-   those of a whole run.
-3. What remains cannot raise a grade: a difference that escapes these rules comes from code
-   whose outcome depends on being called by a skipped cell (for instance a loop without end
-   only for the layer sizes of the training). The clean re-check still caps every exercise
-   at what its answer earns alone, on either path, so such code can only change what the
-   notebook's own run reports, never lift it above that cap.
+   The instructor's summary says which cell, and why (`Plan.whole_because`, the ledger's
+   `ran`). It is not a note: the notes are a whole run's, which the tests compare line by
+   line on every scenario (a test justifies the fallback: without it, a cell that reads a
+   training's result scores otherwise; tests/test_grading_corpus.py).
+3. What escapes these rules cannot lift a declared exercise: such a difference comes from code
+   whose outcome depends on being called by a skipped cell (a loop without end only for the
+   training's layer sizes, say), and the clean re-check caps every declared exercise at what
+   its answer earns alone, on either path.
 
 Global state a skipped cell changes through a module (numpy's random generator, matplotlib's
-figures) is not followed: every function the checks call draws from its own seed, and each
-cell's figures are closed when it ends.
+figures) is not followed: a graded function that draws without seeding first has no
+reproducible answer on either path, and each cell's figures are closed when the cell ends.
+
+What the feedback shows of a skipped cell: nothing. nbgrader drops every output of a
+submission before grading it (the student's own outputs are not the grader's, and could be
+anything); a skipped cell is not run, so it has neither output nor execution count, and the
+graded notebook's metadata names it (`record`), for the feedback's one line (`feedback_line`).
+The student's notebook keeps their own outputs.
 """
 
 import ast
