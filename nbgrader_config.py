@@ -102,6 +102,14 @@ c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors = _cours
 # Where grading keeps its ledger (grading.json) and the reference run (reference.json), and the
 # class report is written: reports/<assignment>/.
 c.CourseGrading.reports_directory = os.path.join(c.CourseDirectory.root, "reports")
+# Which cells a grading runs (instructor/grading/needed.py). The source notebook marks the cells
+# its grade does not depend on ("grading": {"skip": "the trainings"} in the metadata of the
+# trainings, predictions, decision boundaries, scale section and conclusions): every route
+# grades a submission on the other cells, in about a second instead of a whole run, with the
+# same scores, flags and notes (a submission whose own cells need the marked ones runs whole).
+# True runs every cell of each submission again, for a course that wants the grader's own
+# plots in the feedback; each submission then costs a whole run of the notebook.
+c.CourseGrading.run_whole_notebook = False
 # Limits of each submission's run (instructor/grading/sandbox/limits.py): set any field here to
 # replace its default, e.g. c.GradingLimits.memory_mb = 4096. The time limits default to a few
 # times the source notebook's own run (instructor/grading/reference.py).

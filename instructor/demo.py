@@ -168,8 +168,14 @@ def main(argv=None):
         prog="python -m instructor demo", description=__doc__.splitlines()[0]
     )
     parser.parse_args(argv)
+    from .grading.bundle import BundleError
+
     out = build()
-    prepare_gradebook()
+    try:
+        prepare_gradebook()
+    except BundleError as error:
+        print(f"The demo class is written, but its gradebook is not ready: {error}.")
+        return 1
     print(f"Demo class of {len(STUDENTS)} students written to {out.relative_to(ROOT)}/")
     return 0
 

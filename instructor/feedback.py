@@ -48,6 +48,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from .grading.needed import feedback_line as not_run_line
+
 # A decimal number as Python and numpy print it, sign included: 17.88628473, -0.0827, 1.5e-03.
 # The look-behind keeps digits of a longer number out; letters may precede (ANSI colour codes).
 NUMBER = re.compile(
@@ -282,7 +284,7 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         for cell in nb.cells:
             self._scrub_cell(cell)
         results = name_exercises(nb)
-        notices = list(filter(None, self._notices(resources)))
+        notices = list(filter(None, self._notices(nb, resources)))
         if self.show_verdicts:
             top = summary(results, resources.get("nbgrader", {}), notices)
         else:
@@ -292,9 +294,10 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         nb.cells.insert(0, cell)
         return nb, resources
 
-    def _notices(self, resources):
-        """One-line notices for the top of the page, under the summary (None for none)."""
-        return [self._lateness_note(resources)]
+    def _notices(self, nb, resources):
+        """One-line notices for the top of the page, under the summary (None for none): the
+        lateness, and the grader's line on the cells it did not run (the trainings...)."""
+        return [self._lateness_note(resources), not_run_line(nb)]
 
     def _withhold_verdicts(self, nb, resources):
         """Before the due date, when the instructor chose so: no test cell's output or score."""

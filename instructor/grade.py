@@ -10,7 +10,10 @@ reports/; demo/nbgrader_config.py). A bad submission never stops the batch: each
 or rejected with a one-line reason, and the submitted files are never changed (a normalised
 copy is graded; see grading/intake.py). Student code runs in a sandbox under limits
 (grading/sandbox/), and each declared exercise's answer is re-checked on its own where the rest
-of the notebook cannot reach it (grading/recheck/); tampering is flagged for review.
+of the notebook cannot reach it (grading/recheck/); tampering is flagged for review. Each
+submission runs the cells its grade needs: the cells the source marks as ones grading may skip
+(the trainings, the plots) are left out unless a cell the student wrote needs them
+(grading/needed.py; c.CourseGrading.run_whole_notebook runs every cell).
 
 This command is the parallel, incremental driver of the course's grading engine
 (grading/session.py), which
@@ -119,6 +122,12 @@ def summary(batch, elapsed, runner_description, missing):
         f"{len(flagged)} flagged for review"
         + (f"; {len(batch.skipped)} unchanged, not graded again (--force to regrade)" if batch.skipped else ""),
     ]  # fmt: skip
+    whole = [e for e in entries if (e.ran or "").startswith("the whole notebook")]
+    if any(e.ran for e in entries):
+        lines.append(
+            f"  {sum(bool(e.ran) for e in entries) - len(whole)} graded on the cells the grade "
+            f"needs, {len(whole)} on the whole notebook (a cell the student wrote needs it)"
+        )
     if missing:
         lines.append(f"  no submission for: {', '.join(missing)}")
     if "limits" in isolation:
@@ -136,6 +145,7 @@ def summary(batch, elapsed, runner_description, missing):
         ("Failed", [(e.student, [e.reason]) for e in entries if e.status == "failed"]),
         ("Flagged for review", [(e.student, e.flags) for e in entries if e.flags]),
         ("Notes", [(e.student, e.notes) for e in entries if e.notes and e.status != "rejected"]),
+        ("Ran the whole notebook", [(e.student, [e.ran.split(": ", 1)[1]]) for e in whole]),
     ]  # fmt: skip
     # Lateness and late penalty from the gradebook (the due date, the submission's time, the
     # penalty of the course's late policy); versions that zip_collect left out for later ones.
@@ -244,6 +254,8 @@ def main(argv=None):
         return 2
     print(f"Limits: {session.limits_note}.")
     print(f"Isolation: {session.isolation.describe()}.")
+    if session.run_note:
+        print(f"Cells: {session.run_note}.")
     folders = session.folders(args.students)
     misnamed = _misnamed(session, args.students)
     missing = [

@@ -5,7 +5,9 @@ cells and copies the helper modules (source/initialization links to the top-leve
 release/initialization/ is complete on its own. Before anything is written, the source
 notebook is graded as a submission in a temporary copy of the course: a release whose own
 solutions do not earn full marks is refused (grading/reference.py; the run also sets the
-default time limits of grading). With --check nothing is written: the release is generated in a temporary
+default time limits of grading). When the source marks cells a grading may skip (`"grading":
+{"skip": ...}` in their metadata, grading/needed.py), it is graded both ways, on the cells its
+grade needs and whole, and a mark that a test depends on is refused, with the cell named. With --check nothing is written: the release is generated in a temporary
 copy and compared with the committed one.
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
 from .gradebook_db import prepare
+from .grading.bundle import BundleError
 from .grading.reference import ReferenceError
 from .grading.sandbox import Limits
 
@@ -146,7 +149,7 @@ def main(argv=None):
         ensure_exchange(ROOT)  # the exchange checked (the course's own: made), before anything
         reference = check_solutions()
         out = generate()
-    except (ReleaseError, ReferenceError, LabError) as error:
+    except (ReleaseError, ReferenceError, BundleError, LabError) as error:
         print(f"The release was not regenerated; the previous one is unchanged. {error}")
         return 1
     keep_reference(reference)
@@ -154,8 +157,16 @@ def main(argv=None):
         from .demo import prepare_gradebook
 
         prepare_gradebook()  # the demo class's gradebook gets the new assignment too
+    whole = reference.get("whole_notebook")
+    ran = (
+        f"the same on the cells the grade needs, without the {len(reference['skipped'])} marked "
+        f"cells, as on the whole notebook: {reference['total_seconds']:g} s to run instead of "
+        f"{whole['total_seconds']:g} s"
+        if whole
+        else f"{reference['total_seconds']:g} s to run"
+    )
     print(
-        f"The source's solutions earn full marks ({reference['total_seconds']:g} s to run). "
+        f"The source's solutions earn full marks ({ran}). "
         f"Release written to {out.relative_to(ROOT)}: "
         + ", ".join(sorted(p.name for p in out.iterdir()))
     )
@@ -164,8 +175,11 @@ def main(argv=None):
 
 def check_solutions(root=ROOT):
     """Generate the release in a temporary copy of the course and grade the source notebook
-    there, as a submission: its solutions must earn full marks, without a flag. Returns the
-    reference run (grading/reference.py); raises ReferenceError with the scores when they fall short."""
+    there, as a submission: its solutions must earn full marks, without a flag, and the cells
+    it marks as ones a grading may skip must change nothing of that (it is graded both ways,
+    whatever c.CourseGrading.run_whole_notebook says). Returns the reference run
+    (grading/reference.py); raises ReferenceError with the scores when they fall short, and
+    BundleError for a mark on a cell that cannot be skipped."""
     from nbgrader.coursedir import CourseDirectory
 
     from .course import load_config
@@ -175,6 +189,7 @@ def check_solutions(root=ROOT):
     try:
         config = load_config(tmp)
         config.CourseDirectory.db_url = private_db_url(tmp)
+        config.CourseGrading.run_whole_notebook = False  # the marks are checked in any case
         return run(CourseDirectory(config=config), config, ASSIGNMENT, Limits())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

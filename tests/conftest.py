@@ -193,6 +193,22 @@ def tree_hashes(folder):
     }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def kept_references(tmp_path_factory):
+    """A folder, shared by this run's workers, where quick course copies keep the reference
+    run of their source (corpus.build.kept_reference): it is made once, not in every copy."""
+    import os
+
+    from corpus.build import REFERENCE_CACHE
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this run's folder, shared by its workers
+    os.environ[REFERENCE_CACHE] = str(base / "kept-references")
+    yield
+    os.environ.pop(REFERENCE_CACHE, None)
+
+
 @pytest.fixture(scope="session")
 def graded_demo(tmp_path_factory):
     """A quick course copy (its model trains 500 iterations) whose demo class, plus
@@ -213,12 +229,14 @@ def graded_demo(tmp_path_factory):
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (folder / "done").exists():
             shutil.rmtree(folder, ignore_errors=True)
-            _grade_demo(folder)
+            grade_demo(folder)
             (folder / "done").touch()
     return folder / "course"
 
 
-def _grade_demo(folder):
+def grade_demo(folder, whole_notebook=False):
+    """Grade the demo class and extra_students() with nbgrader autograde in a quick course copy
+    in folder/course (whole_notebook: set to run every cell of each submission)."""
     import json
 
     import nbformat
@@ -228,7 +246,7 @@ def _grade_demo(folder):
     from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
 
     # the scores do not depend on how long the model trains: a quick notebook (500 iterations)
-    course = fast_course(folder / "course", copy_course)
+    course = fast_course(folder / "course", copy_course, whole_notebook=whole_notebook)
     demo.build(course)  # the demo class, from the quick release
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     for student, answers in extra_students().items():
@@ -242,6 +260,7 @@ def _grade_demo(folder):
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     (folder / "submitted-hashes.json").write_text(json.dumps(hashes))
+    return course
 
 
 def submitted_hashes_before_grading(course):

@@ -1,9 +1,11 @@
-"""The demo class: real student notebooks, graded by the real nbgrader autograde."""
+"""The demo class: real student notebooks, graded by the real nbgrader autograde, on the cells
+each grade needs (the session's graded_demo) and, in a copy set to run whole notebooks, the
+same: the same scores, flags and notes for every student."""
 
 import json
 
 import pytest
-from conftest import shares_of
+from conftest import extra_students, grade_demo, shares_of
 from nbgrader.api import Gradebook
 
 from instructor import demo
@@ -88,3 +90,45 @@ def test_autograde_gives_each_demo_student_the_expected_scores(graded_demo, stud
         )
     assert scores == EXPECTED[student]
     assert (graded_demo / "autograded" / student / ASSIGNMENT / NOTEBOOK).exists()
+
+
+# --- the cells the grade needs, against a whole run --------------------------------------------
+
+# The extra students whose own cells need the whole notebook, and why (needed.py).
+RUN_WHOLE = {
+    "demo-echoes-tests": "reaches the notebook's variables dynamically (In",
+    "demo-np-rebound": "a function uses np, a variable set outside it",
+}
+
+
+@pytest.fixture(scope="module")
+def graded_demo_whole(tmp_path_factory):
+    """The same class graded by the same command, in a quick course copy whose grading runs
+    every cell of each notebook (c.CourseGrading.run_whole_notebook)."""
+    return grade_demo(tmp_path_factory.mktemp("demo-whole"), whole_notebook=True)
+
+
+def _ledger(course):
+    entries = json.loads((course / "reports" / ASSIGNMENT / "grading.json").read_text())
+    return {
+        student: {k: entry.get(k) for k in ("status", "reason", "scores", "notes", "flags", "ran")}
+        for student, entry in entries["students"].items()
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", sorted(EXPECTED) + sorted(extra_students()))
+def test_each_demo_student_grades_as_a_run_of_the_whole_notebook(
+    graded_demo, graded_demo_whole, student
+):
+    """Does every demo student, the extra ones included, get from a grading of the cells the
+    grade needs exactly what a run of the whole notebook gives: scores, flags and notes? And
+    does the ledger say which cells ran, and why a notebook ran whole?"""
+    fast, whole = _ledger(graded_demo)[student], _ledger(graded_demo_whole)[student]
+    ran = fast.pop("ran")
+    assert whole.pop("ran") is None
+    assert fast == whole
+    if student in RUN_WHOLE:
+        assert ran.startswith("the whole notebook: ") and RUN_WHOLE[student] in ran, ran
+    else:
+        assert ran.startswith("the cells the grade needs ("), ran

@@ -291,7 +291,7 @@ def test_a_faulty_declaration_is_refused_with_its_reason(tmp_path, change, messa
     """Does a declaration that misses a field, names no cell or sits on a cell without points
     stop the bundle with a sentence saying so?"""
     nb = nbformat.read(ROOT / "source" / "initialization" / "Initialization.ipynb", 4)
-    cell = next(c for c in nb.cells if "grading" in c.metadata)
+    cell = next(c for c in nb.cells if "exercise" in c.metadata.get("grading", {}))
     change(cell.metadata["grading"], cell.metadata["nbgrader"])
     nbformat.write(nb, tmp_path / "N.ipynb")
     with pytest.raises(BundleError, match=message):

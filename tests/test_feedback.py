@@ -699,3 +699,25 @@ def test_summary_reads_wrapped_mistakes_and_escapes_what_the_student_wrote():
     assert "  - Mistake: error raised. What to do: Fix &lt;i&gt; line 3." in top
     assert "<b>" not in top and "<i>" not in top
     assert summary([], {}, ["**Late submission:** one line."]).endswith("one line.")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student, skipped", [("demo-xavier", True), ("demo-echoes-tests", False)])
+def test_a_page_says_in_one_line_which_cells_the_grader_did_not_run(
+    feedback_pages, graded_demo_class, student, skipped
+):
+    """A notebook graded on the cells its grade needs: does its page say once that the grader
+    did not re-run the trainings, and do those cells carry no output at all (the grader did not
+    make one; the student's own were dropped)? One that ran whole (demo-echoes-tests reads
+    IPython's history): does its page say nothing of it, and show the grader's own trainings?"""
+    line = "The grader did not re-run the plot of the data set, the trainings,"
+    trainings_ids = ("train-zeros", "train-random", "train-he")
+    assert feedback_pages[student].count(line) == (1 if skipped else 0)
+    graded = nbformat.read(graded_demo_class / "autograded" / student / ASSIGNMENT / NOTEBOOK, 4)
+    trainings = [c for c in graded.cells if c.metadata["nbgrader"]["grade_id"] in trainings_ids]
+    assert len(trainings) == 3
+    for cell in trainings:
+        if skipped:
+            assert cell.outputs == [] and cell.execution_count is None
+        else:
+            assert "Cost after iteration 0" in "".join(o.get("text", "") for o in cell.outputs)

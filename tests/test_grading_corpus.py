@@ -6,6 +6,10 @@ into submitted/ of a course copy whose notebook trains for fewer iterations, and
 limits. Every scenario must end in a defined score with its reason or flag, the honest
 submissions must be graded as usual, the batch must finish within its bound, nothing submitted
 may change, and no process of the sandboxes may outlive the batch.
+
+The batch runs the cells each grade needs (the default); a second batch, in a course copy set
+to run whole notebooks (c.CourseGrading.run_whole_notebook), grades the same corpus, and every
+scenario must end the same on both: status, reason, scores, flags and notes.
 """
 
 import hashlib
@@ -89,12 +93,23 @@ EXPECTED = {
     "proc-source": ("graded", shares_of(1, 1, 0.5), r"refers to the course's files"),
     "proc-copy": ("graded", shares_of(1, 1, 0), r"refers to the course's files"),
     "daemon": ("graded", FULL, r"starts processes"),
+    # needing the cells grading skips: the notebook runs whole
+    "reads-training": ("graded", shares_of(1, 1, 0.5), r"1 cell\(s\) added by the student"),
 }  # fmt: skip
 # What the /proc scenarios print when they found nothing (and what they print when they did).
 PROC_FOUND_NOTHING = {
     "proc-gradebook": ("NO GRADEBOOK FOUND", "WROTE"),
     "proc-source": ("NO SOURCE FOUND", "LEAKED"),
     "proc-copy": ("NO CLASSMATE FOUND", "COPIED"),
+}
+# The scenarios whose own cells need the notebook to run whole (needed.py says why, in the
+# ledger's `ran`); every other graded one runs the cells its grade needs.
+RUN_WHOLE = {
+    "reads-training": "reads trained",
+    "fake-score": "dynamically (get_ipython()",
+    "segfault": "dynamically (import ctypes",
+    "patched-numpy": "initialize_parameters_random changes np.allclose",
+    "redefined-tests": "a function uses print, a variable set outside it",
 }
 
 
@@ -106,10 +121,9 @@ def _hashes(folder):
     }
 
 
-@pytest.fixture(scope="module")
-def graded_corpus(tmp_path_factory):
-    """The corpus, graded in one batch by `python -m instructor grade` (local Dask cluster)."""
-    root = corpus.fast_course(tmp_path_factory.mktemp("corpus") / "course", copy_course)
+def _graded(root):
+    """The corpus, graded in one batch by `python -m instructor grade` (local Dask cluster) in
+    a course copy of its own."""
     release = nbformat.read(root / "release" / "initialization" / corpus.NOTEBOOK, 4)
     assert set(corpus.SCENARIOS) == set(EXPECTED)
     corpus.build(release, root / "submitted", root, sorted(set(EXPECTED) - LEFT_OUT))
@@ -144,6 +158,20 @@ def graded_corpus(tmp_path_factory):
         "summary": summary["students"],
         "scores": scores,
     }
+
+
+@pytest.fixture(scope="module")
+def graded_corpus(tmp_path_factory):
+    """The corpus, graded on the cells each grade needs."""
+    folder = tmp_path_factory.mktemp("corpus-cells") / "course"  # as long as the other's name:
+    return _graded(corpus.fast_course(folder, copy_course))  # flags quote paths cut to a length
+
+
+@pytest.fixture(scope="module")
+def graded_corpus_whole(tmp_path_factory):
+    """The corpus, graded by running every cell of each notebook."""
+    folder = tmp_path_factory.mktemp("corpus-whole") / "course"
+    return _graded(corpus.fast_course(folder, copy_course, whole_notebook=True))
 
 
 def test_the_batch_finishes_within_its_bound(graded_corpus):
@@ -254,3 +282,71 @@ def test_the_clean_score_replaces_the_tampered_one_in_the_graded_notebook(graded
     text = _outputs(graded_corpus["root"], "patched-numpy", "test_initialize_parameters_random")
     earns = f"earns {shares_of(1, 0.5, 1)[1]:g} / {FULL[1]:g}"
     assert "re-checked this answer on its own" in text and earns in text
+
+
+# --- the cells the grade needs, against a whole run --------------------------------------------
+
+
+def _outcome(graded, scenario):
+    """What grading a scenario gave, the course's folder written <course>."""
+    entry = graded["summary"][scenario]
+    said = {key: entry[key] for key in ("status", "reason", "notes", "flags")}
+    said["scores"] = graded["scores"][scenario]
+    return json.loads(json.dumps(said).replace(str(graded["root"]), "<course>"))
+
+
+@pytest.mark.parametrize("scenario", sorted(EXPECTED))
+def test_each_scenario_grades_as_a_run_of_the_whole_notebook(
+    graded_corpus, graded_corpus_whole, scenario
+):
+    """Does grading on the cells the grade needs give this scenario exactly what a run of the
+    whole notebook gives: status, reason, scores, flags and notes?"""
+    if scenario in LEFT_OUT:
+        pytest.skip("needs Linux namespaces here")
+    if scenario == "fork-bomb":  # its outcome depends on timing (see above): a score both ways
+        assert _outcome(graded_corpus, scenario)["status"] == "graded"
+        assert _outcome(graded_corpus_whole, scenario)["status"] == "graded"
+        return
+    assert _outcome(graded_corpus, scenario) == _outcome(graded_corpus_whole, scenario)
+
+
+def test_each_graded_scenario_says_which_cells_ran(graded_corpus, graded_corpus_whole):
+    """Does every graded submission run the cells its grade needs, but those whose own cells
+    need the skipped ones (each with its reason), and does the course that runs whole
+    notebooks say nothing of it?"""
+    ran = {s: e.get("ran") for s, e in graded_corpus["summary"].items() if e["status"] == "graded"}
+    whole = {s: why for s, why in ran.items() if why.startswith("the whole notebook: ")}
+    assert set(whole) == set(RUN_WHOLE) - LEFT_OUT, whole
+    for scenario, fragment in RUN_WHOLE.items():
+        assert fragment in whole.get(scenario, fragment), whole[scenario]
+    assert all(
+        why.startswith("the cells the grade needs (") for s, why in ran.items() if s not in whole
+    )
+    assert {e.get("ran") for e in graded_corpus_whole["summary"].values()} == {None}
+
+
+def test_without_its_fallback_a_student_cell_that_reads_a_training_would_score_otherwise(
+    graded_corpus, tmp_path, monkeypatch
+):
+    """The canary of the fallback: with the check of the student's cells switched off, does
+    reads-training, graded on the cells the grade needs, lose the He points a whole run gives?
+    (The check is what keeps the two paths equal above.)"""
+    import shutil
+
+    from instructor.course import load_config
+    from instructor.grading import needed
+    from instructor.grading.dispatch import SerialRunner
+    from instructor.grading.session import Session
+
+    root = tmp_path / "course"
+    shutil.copytree(graded_corpus["root"], root, symlinks=True)
+    monkeypatch.setattr(needed, "_needs_whole", lambda *args: "")
+    overrides = {"cell_timeout": 15, "notebook_timeout": 120, "verify_timeout": 20}
+    session = Session(load_config(root), "initialization", overrides, force=True, log=print)
+    batch = session.batch
+    batch.run(
+        SerialRunner(), batch.plan(session.folders(["reads-training"])), session.bundle, False
+    )
+    entry = batch.entries[-1]
+    assert entry.ran.startswith("the cells the grade needs"), entry
+    assert entry.scores["he"] == 0 != graded_corpus["scores"]["reads-training"][2]

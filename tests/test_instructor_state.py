@@ -2,8 +2,8 @@
 
 A grade another route changed is graded again; a grader failure is "failed", with its trace,
 and retried; a misnamed folder is reported; a source edited but not released stops grading,
-and a source whose solutions fall short is not released; points changed in the metadata alone
-change the grade; an endless loop costs about a minute with the limits derived from the
+and a source whose solutions fall short is not released, nor one whose cells marked as ones
+grading may skip are needed by a test; points changed in the metadata alone change the grade; an endless loop costs about a minute with the limits derived from the
 reference run; Ctrl-C ends the command with one message. Each in a quick course copy.
 """
 
@@ -176,6 +176,35 @@ def test_points_changed_in_the_metadata_alone_change_the_grade(tmp_path):
     assert re.search(r"^\(out of\)\s+15\s+10\s+10\s+35$", run.stdout, re.M)
 
 
+def test_a_mark_a_test_depends_on_is_refused_by_release_and_by_grading(tmp_path):
+    """The instructor makes the He test also check that the two trainings before it ran,
+    reaching their results through globals() (no variable a marked cell sets is named, and the
+    clean re-check, where the notebook's variables do not exist, passes it: only running the
+    notebook both ways shows the need). Does `release`, which grades the source both ways,
+    refuse and name the test cell, keeping the previous release; and does grading, with the
+    source released by nbgrader alone, refuse to start with the same reason?"""
+    root = corpus.fast_course(tmp_path / "course", copy_course)
+    release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
+    check = 'assert len(globals().get("trained", "re")) == 2, "train first"\n'
+    _edit_test_cell(root, GRADE_IDS[2], lambda cell: setattr(cell, "source", check + cell.source))
+    why = (
+        f"cells marked as ones grading may skip are needed by the grade: the test cell "
+        f"{GRADE_IDS[2]} scores 0 without the marked cells and {shares_of(1, 1, 1)[2]:g} with them"
+    )
+    released = run_in(root, sys.executable, "-m", "instructor", "release")
+    assert released.returncode == 1, released.stdout + released.stderr
+    assert "The release was not regenerated; the previous one is unchanged." in released.stdout
+    assert why in released.stdout, released.stdout
+    assert nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4) == release
+
+    generated = run_in(root, sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force")  # fmt: skip
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    corpus.build(nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4), root / "submitted", root, ["correct"])  # fmt: skip
+    run = instructor_grade(root, "--serial")
+    assert run.returncode == 2 and why in run.stdout, run.stdout
+    assert not (root / "autograded" / "correct").exists()
+
+
 # --- limits from the reference run ---------------------------------------------------------------
 
 
@@ -204,27 +233,26 @@ def test_an_endless_loop_costs_about_a_minute_with_default_limits(small_class):
 
 def test_the_interrupted_command_says_so_without_tracebacks(tmp_path):
     """Ctrl-C in the terminal reaches every process of the command: does it stop with its one
-    clean message, and no screens of Dask tracebacks?"""
-    import time
-
+    clean message, and no screens of Dask tracebacks? (It comes once the correct submission
+    is graded, while the other one's endless loop holds its worker for its cell's limit.)"""
     root = corpus.fast_course(tmp_path / "course", copy_course)
     release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
-    corpus.build(release, root / "submitted", root, ["correct", "xavier"])
+    corpus.build(release, root / "submitted", root, ["correct", "infinite-loop"])
     command = [sys.executable, "-m", "instructor", "grade", "--workers", "2"]
     process = subprocess.Popen(
         command, cwd=root, env=course_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )  # fmt: skip
     seen = []
-    for line in process.stdout:  # until the cluster grades
+    for line in process.stdout:  # until the first submission is graded
         seen.append(line)
-        if line.startswith("Grading "):
+        if line.startswith("[1/2] "):
             break
-    time.sleep(8)  # inside the batch: the workers' kernels are running
+    assert seen[-1].startswith("[1/2] correct: graded"), "".join(seen)
     os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
     out, err = process.communicate(timeout=120)
     out = "".join(seen) + out
     assert process.returncode == 130, out + err
-    assert "Interrupted after" in out
+    assert "Interrupted after 1 submission(s)" in out, out
     assert "Traceback" not in out + err, err[-3000:]
     assert "CancelledError" not in out + err and "KeyboardInterrupt" not in out + err

@@ -8,7 +8,9 @@ the engine grades it by the sandboxed run alone, with no re-check. It is graded 
 - in a course with this course's settings, by `python -m instructor grade`;
 
 and every cell's automatic score must be the same, except where the course's rules
-deliberately differ (DIFFERENCES names each one, with why).
+deliberately differ (DIFFERENCES names each one, with why). ps1 marks no cell as one grading
+may skip, so the course's grading runs every cell: what it sends its workers is what a course
+set to run whole notebooks (c.CourseGrading.run_whole_notebook) sends, so both grade alike.
 """
 
 import shutil
@@ -79,13 +81,13 @@ def graded_both_ways(tmp_path_factory):
     course = ps1_course(base / "course")
     graded = instructor_grade(ROOT, "--course", course, "--assignment", "ps1", "--serial")
     assert graded.returncode == 0, graded.stdout + graded.stderr
-    return auto_scores(stock), auto_scores(course), graded.stdout
+    return auto_scores(stock), auto_scores(course), graded.stdout, course
 
 
 def test_ps1_gets_nbgraders_scores_per_cell(graded_both_ways):
     """Does every automatically graded cell of ps1 score the same under the course's grading
     as under nbgrader's, apart from the differences named in DIFFERENCES?"""
-    stock, course, _ = graded_both_ways
+    stock, course, _, _ = graded_both_ways
     assert set(stock) == set(course) and stock  # the same cells, and some
     differing = {key for key in stock if stock[key] != course[key]}
     assert differing == set(DIFFERENCES), {k: (stock[k], course[k]) for k in differing}
@@ -93,6 +95,30 @@ def test_ps1_gets_nbgraders_scores_per_cell(graded_both_ways):
 
 def test_ps1_is_graded_without_a_recheck_or_a_rejection(graded_both_ways):
     """Are both submissions graded (none rejected or failed), with both notebooks each?"""
-    _, course, output = graded_both_ways
+    _, course, output, _ = graded_both_ways
     assert "2 graded, 0 rejected, 0 failed" in output, output
     assert {notebook for _, notebook, _ in course} == set(NOTEBOOKS)
+
+
+def test_ps1_grades_as_a_run_of_the_whole_notebook(graded_both_ways):
+    """With no cell marked, does the course's grading run every cell of ps1 (the ledger says
+    nothing of skipped cells), and is the assignment's bundle, all that its workers get
+    besides each submission, the very one of a course set to run whole notebooks? (A grading
+    is a function of its task and its bundle: the two grade every submission alike.)"""
+    import copy
+    import json
+
+    from nbgrader.coursedir import CourseDirectory
+
+    from instructor.course import load_config
+    from instructor.grading.bundle import build
+    from instructor.grading.sandbox import Limits
+
+    _, _, _, course = graded_both_ways
+    entries = json.loads((course / "reports" / "ps1" / "grading.json").read_text())["students"]
+    assert set(entries) == set(STUDENTS) and all("ran" not in e for e in entries.values())
+    config = load_config(course)
+    whole = copy.deepcopy(config)
+    whole.CourseGrading.run_whole_notebook = True
+    bundles = [build(CourseDirectory(config=c), c, Limits(), "ps1") for c in (config, whole)]
+    assert bundles[0].skippable == () and bundles[0] == bundles[1]

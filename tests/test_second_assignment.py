@@ -12,7 +12,8 @@ course's nbgrader settings; nbgrader generates the release; three students submi
 
 It is graded in parallel on Dask by `instructor grade`, fed back by `nbgrader
 generate_feedback` and reported by `instructor report`; `nbgrader autograde` gives the same
-grades.
+grades. Its last cell, a table of both functions, is marked as one grading may skip: a course
+copy set to run whole notebooks gives the same grades, flags and notes.
 """
 
 import json
@@ -100,6 +101,21 @@ def graded(tmp_path_factory):
     return root, result.stdout
 
 
+@pytest.fixture(scope="module")
+def graded_whole(graded, tmp_path_factory):
+    """The same course and class, in a copy set to run every cell of each notebook, graded
+    again (the reference run of the graded course, kept, has its whole run too)."""
+    from corpus.build import run_whole_notebook
+
+    root = tmp_path_factory.mktemp("second-whole") / "course"
+    shutil.copytree(graded[0], root, symlinks=True, ignore=shutil.ignore_patterns("feedback"))
+    run_whole_notebook(root)
+    result = instructor(root, "grade", "--assignment", ASSIGNMENT, "--serial", "--force")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Running the source notebook" not in result.stdout
+    return root
+
+
 def test_the_engine_names_no_assignment():
     """Does nothing in the grading engine name the Initialization assignment or its functions?"""
     words = ("initialization", "initialize_parameters", "layers_dims", "zeros", "public_tests")
@@ -134,6 +150,7 @@ def test_second_assignment_feedback_teaches_without_the_hidden_inputs(graded):
     assert result.returncode == 0, result.stdout + result.stderr
     page = (root / "feedback" / "sign-error" / ASSIGNMENT / "Activations.html").read_text()
     assert "sign error in the exponent" in page
+    assert "The grader did not re-run the table of both functions" in page
     assert "5.0 / 10.0" in page or "5 / 10" in page
     for hidden in ("linspace", "-30.0", "7.25", "BEGIN HIDDEN TESTS"):
         assert hidden not in page
@@ -163,3 +180,16 @@ def test_nbgrader_autograde_gives_the_second_assignment_the_same_grades(graded):
     assert gradebook_scores(root) == EXPECTED
     after = ledger(root)
     assert {s: e["flags"] for s, e in after.items()} == {s: e["flags"] for s, e in before.items()}
+
+
+def test_second_assignment_grades_as_a_run_of_the_whole_notebook(graded, graded_whole):
+    """Does grading without the marked table give every student what a run of the whole
+    notebook gives (scores, flags, notes), and does the ledger say the table was skipped?"""
+    root, _ = graded
+    assert gradebook_scores(root) == gradebook_scores(graded_whole) == EXPECTED
+    fast, whole = ledger(root), ledger(graded_whole)
+    for student in ANSWERS:
+        for key in ("status", "reason", "scores", "notes", "flags"):
+            assert fast[student][key] == whole[student][key], (student, key)
+        assert fast[student]["ran"] == "the cells the grade needs (1 marked cell(s) not run)"
+        assert "ran" not in whole[student]

@@ -6,6 +6,8 @@
     bundle.py     the Bundle of an assignment, with the exercises its source notebook declares
     sync.py       do the source, the release and the gradebook agree?
     reference.py  the source notebook graded as a submission: full marks? time limits
+    needed.py     the cells a grade needs: which marked cells a grading skips, and when a
+                  submission must run whole
     intake.py     reading a submission without changing it; odd notebooks repaired or rejected
     dispatch.py   where tasks run: in this process, or on Dask
     worker.py     grading one Task: nbgrader's pipeline around the sandboxed run, the

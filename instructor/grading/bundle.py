@@ -10,6 +10,8 @@ submission, and the bundle built here (sent once to every worker) carries the re
   any file of the same name a student submitted, as nbgrader does;
 - the exercises the SOURCE notebook declares in its test cells' metadata (`declared`), for the
   clean re-check;
+- the cells the SOURCE notebook marks as ones a grading may skip (`marked`, needed.py), unless
+  the course runs whole notebooks (`run_whole_notebook`);
 - the nbgrader configuration of the course, for the preprocessors' settings.
 
 Nothing here knows an assignment's name, notebook or functions: they come from the source
@@ -29,11 +31,22 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from ..gradebook_db import prepare, sqlite_path
+from . import needed
 from .messages import Bundle, Exercise
 from .scan import Guarded, bound_and_called
 
 # Changes whenever the way submissions are graded changes, so that --force is not needed then.
-GRADER_VERSION = "3"
+GRADER_VERSION = "4"
+
+# The course's option (nbgrader_config.py) that runs every cell of each submission again.
+RUN_WHOLE_NOTEBOOK = "run_whole_notebook"
+RUN_WHOLE_NOTEBOOK_HELP = (
+    "Run every cell of each submission, the trainings and plots included, as nbgrader does: "
+    "for a course that wants the grader's own plots in the feedback; each submission then "
+    "costs a whole run of the notebook. False (the default): a notebook whose source marks "
+    'cells that its grade does not depend on (`"grading": {"skip": ...}` in their metadata) '
+    "is graded on the other cells alone, with the same scores, flags and notes."
+)
 # nbgrader configuration sections the worker's preprocessors read.
 WORKER_SECTIONS = (
     "Execute",
@@ -78,8 +91,8 @@ def declared(source_notebook):
     exercises = []
     for cell in nb.cells:
         declaration = cell.metadata.get("grading")
-        if not declaration:
-            continue
+        if not declaration or (isinstance(declaration, dict) and set(declaration) == {"skip"}):
+            continue  # no declaration, or a mark of a cell grading may skip (`marked`)
         nbgrader = cell.metadata.get("nbgrader", {})
         where = f"the cell {nbgrader.get('grade_id') or '(no grade id)'} of {Path(source_notebook).name}"
         if not nbgrader.get("grade") or nbgrader.get("points") is None:
@@ -106,6 +119,60 @@ def declared(source_notebook):
             )
         )
     return tuple(exercises)
+
+
+def run_whole_notebook(config):
+    """c.CourseGrading.run_whole_notebook of the course's configuration (RUN_WHOLE_NOTEBOOK_HELP
+    says what it does); False when it is not set."""
+    if "CourseGrading" not in config:
+        return False
+    value = config.CourseGrading.get(RUN_WHOLE_NOTEBOOK, False)
+    if isinstance(value, str):  # from a command line: --CourseGrading.run_whole_notebook=True
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def marked(source_notebook, exercises=()):
+    """The cells a source notebook marks as ones a grading may skip (needed.py), checked.
+
+    A mark sits in a read-only code cell's metadata, next to nbgrader's:
+
+        "grading": {"skip": "the trainings"}
+
+    The words name those cells in the feedback ("The grader did not re-run the trainings,
+    ..."). A mark is refused, with the cell named, on a cell that is not a read-only code cell,
+    on an exercise's answer or test cell, and when a read-only cell that still runs (a test
+    among them) reads a variable a marked cell sets. `release` then grades the source both
+    ways and compares (reference.py)."""
+    nb = nbformat.read(source_notebook, as_version=4)
+    name = Path(source_notebook).name
+    marks = needed.marks_of(Path(source_notebook).stem, nb.cells)
+    if not marks:
+        return ()
+    exercise_cells = {e.answer_cell for e in exercises} | {e.test_cell for e in exercises}
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+    for mark in marks:
+        cell = by_id.get(mark.grade_id) if mark.grade_id else None
+        nbgrader = cell.metadata.get("nbgrader", {}) if cell is not None else {}
+        where = f"the cell {mark.grade_id or '(no grade id)'} of {name}"
+        if cell is None or cell.cell_type != "code":
+            raise BundleError(f"{where} is marked as one grading may skip, but only code cells with a grade id can be skipped")  # fmt: skip
+        if mark.grade_id in exercise_cells or nbgrader.get("grade") or nbgrader.get("solution"):
+            raise BundleError(f"{where} is marked as one grading may skip, but it is an exercise's answer or test: the grade needs it")  # fmt: skip
+        if not nbgrader.get("locked"):
+            raise BundleError(f"{where} is marked as one grading may skip, but it is not read-only: make it read-only (nbgrader's Create Assignment) or remove the mark")  # fmt: skip
+    skipped = {mark.grade_id for mark in marks}
+    running = [
+        (c.metadata["nbgrader"]["grade_id"], c.source)
+        for c in nb.cells
+        if c.cell_type == "code"
+        and c.metadata.get("nbgrader", {}).get("locked")
+        and c.metadata["nbgrader"].get("grade_id") not in skipped
+    ]
+    problems = needed.check_marks(running, marks)
+    if problems:
+        raise BundleError(f"{name}: " + "; ".join(problems))
+    return marks
 
 
 def source_notebooks(coursedir, assignment):
@@ -175,18 +242,31 @@ def copy_assignment(from_url, to_url, coursedir, assignment):
         write_cells(to_url, coursedir.course_id, assignment, notebook.stem, cells)
 
 
+_PRIVATE_GRADEBOOKS = {}  # in this process: the bytes of each private gradebook, by its content
+
+
 def private_gradebook(db_url, course_id, assignment, notebook_ids):
     """(SQLite bytes of a new gradebook holding only the assignment's notebooks and cells,
     {notebook id: its cells}). It keeps SQLite's default journal (no WAL: one writer, and the
-    file's bytes are all of it)."""
+    file's bytes are all of it). Writing it takes a commit per cell: a process that grades
+    many times (nbgrader autograde, which starts a grading per student, the Formgrader, the
+    grading service) writes it once per content."""
     cells = {n: assignment_cells(db_url, course_id, assignment, n) for n in notebook_ids}
+    key = _hash({"course": course_id, "assignment": assignment, "cells": cells})
+    if key not in _PRIVATE_GRADEBOOKS:
+        _PRIVATE_GRADEBOOKS.clear()  # one assignment at a time is the usual case
+        _PRIVATE_GRADEBOOKS[key] = _write_private_gradebook(course_id, assignment, cells)
+    return _PRIVATE_GRADEBOOKS[key], cells
+
+
+def _write_private_gradebook(course_id, assignment, cells):
     folder = Path(tempfile.mkdtemp(prefix="igrade-gradebook-"))
     try:
         path = folder / "gradebook.db"
         _stamp(path)
         for notebook_id, its_cells in cells.items():
             write_cells(f"sqlite:///{path}", course_id, assignment, notebook_id, its_cells)
-        return path.read_bytes(), cells
+        return path.read_bytes()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -220,6 +300,9 @@ def build(coursedir, config, limits, assignment):
         if p.is_file() and p.suffix != ".ipynb" and not _ignored(p.relative_to(source), coursedir)
     }
     exercises = tuple(e for notebook in notebooks for e in declared(notebook))
+    skippable = ()
+    if not run_whole_notebook(config):
+        skippable = tuple(mark for notebook in notebooks for mark in marked(notebook, exercises))
     for exercise in exercises:
         if f"{exercise.checks}.py" not in helpers:
             raise BundleError(
@@ -232,6 +315,7 @@ def build(coursedir, config, limits, assignment):
             "cells": cells,
             "helpers": {n: hashlib.sha256(b).hexdigest() for n, b in helpers.items()},
             "exercises": [asdict(e) for e in exercises],
+            "skippable": [asdict(mark) for mark in skippable],
         }
     )
     modules = [Path(name).stem for name in helpers if name.endswith(".py") and "/" not in name]
@@ -246,6 +330,7 @@ def build(coursedir, config, limits, assignment):
         guarded=Guarded.of(modules, tested | _checks_functions(helpers, exercises)),
         assignment_key=assignment_key,
         fingerprint=fingerprint(assignment_key, limits),
+        skippable=skippable,
     )
 
 

@@ -136,15 +136,18 @@ class SandboxedExecute(Execute):
       that goes on printing for a few seconds after that is stopped;
     - when the kernel dies or is stopped, the cell that was running and every code cell not run
       yet get an error output saying why, so that their tests score zero (nbgrader would give
-      full points to a test cell without output), and the run continues to the end.
+      full points to a test cell without output), and the run continues to the end;
+    - the cells at the positions `skip` (the cells the grade does not need, needed.py) are
+      not run: they keep no output and no execution count, and no time limit counts them.
 
     `incidents` lists what happened, one line each.
     """
 
-    def __init__(self, workspace, limits, **kwargs):
+    def __init__(self, workspace, limits, skip=frozenset(), **kwargs):
         super().__init__(**kwargs)
         self.workspace = workspace
         self.limits = limits
+        self.skip = frozenset(skip)
         self.timeout = int(min(limits.longest_cell(), limits.notebook_timeout))
         self.startup_timeout = int(min(60, limits.notebook_timeout))
         self.shutdown_kernel = "immediate"
@@ -278,6 +281,8 @@ class SandboxedExecute(Execute):
     def _run_cells(self, resources):
         for index, cell in enumerate(self.nb.cells):
             self._current = index
+            if index in self.skip:
+                continue
             if self._stop_reason:
                 self._fail_remaining(index)
                 return
@@ -367,7 +372,9 @@ class SandboxedExecute(Execute):
             )
 
     def _fail_remaining(self, start):
-        for cell in self.nb.cells[start:]:
+        for index, cell in enumerate(self.nb.cells[start:], start):
+            if index in self.skip:
+                continue
             if self._runs(cell) and not any(
                 o.output_type == "error" for o in cell.get("outputs", [])
             ):

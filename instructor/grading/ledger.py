@@ -16,6 +16,8 @@ class Entry:
     notebook -- the submitted notebook file(s) graded
     digest -- content hash of the submission; fingerprint -- of the assignment and limits
     isolation, worker, seconds -- where and how it ran, and how long it took
+    ran -- what ran, when the assignment marks cells a grading may skip: the cells the grade
+        needs, or the whole notebook and why (None when nothing is marked)
     graded_at -- when (UTC, ISO 8601)
     scores -- {exercise (or grade id): points} from the gradebook (not for a failed grading)
     written -- what this grading wrote that another route could change: the automatic scores
@@ -35,13 +37,14 @@ class Entry:
     isolation: str | None = None
     worker: str | None = None
     seconds: float | None = None
+    ran: str | None = None
     graded_at: str | None = None
     scores: dict | None = None
     written: dict | None = None
     late_penalty: float | None = None
     trace: str | None = None
 
-    OPTIONAL = ("scores", "written", "trace")  # left out of the JSON when there is none
+    OPTIONAL = ("scores", "written", "trace", "ran")  # left out of the JSON when there is none
 
     def to_json(self):
         data = asdict(self)

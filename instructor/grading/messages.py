@@ -1,6 +1,7 @@
 """What the parts of the grading engine send one another: frozen dataclasses, no string keys.
 
     Exercise  one graded exercise, as the source notebook declares it
+    Skippable one cell the source notebook marks as one a grading may skip (needed.py)
     Bundle    what every worker needs to grade any submission of an assignment (bundle.py)
     Task      one submission to grade (session.py -> worker.py)
     Result    what grading one submission gave (worker.py -> record.py)
@@ -39,6 +40,26 @@ class Exercise:
 
 
 @dataclass(frozen=True)
+class Skippable:
+    """A read-only code cell the source notebook marks as one a grading may skip, in its
+    metadata: `"grading": {"skip": "the trainings"}` (needed.py).
+
+    notebook -- the id of the notebook it is in; grade_id -- its nbgrader grade id
+    what -- how the feedback names it and the cells like it ("the trainings")
+    source -- its code in the SOURCE notebook: a submission's cell is skipped only when it
+        still holds this code
+    writes -- the variables it sets or changes: a student's cell that reads one of them makes
+        its notebook run whole
+    """
+
+    notebook: str
+    grade_id: str
+    what: str
+    source: str
+    writes: tuple = ()
+
+
+@dataclass(frozen=True)
 class Bundle:
     """Everything a worker needs to grade any submission of one assignment.
 
@@ -49,8 +70,11 @@ class Bundle:
         of the same name a student submitted, as nbgrader does
     config -- the nbgrader configuration sections the worker's preprocessors read
     guarded -- names and modules answers must not rebind (scan.Guarded)
-    assignment_key -- the assignment as graded (cells, helpers, exercises, grader version)
+    assignment_key -- the assignment as graded (cells, helpers, exercises, marks, grader
+        version)
     fingerprint -- the assignment as graded and the limits
+    skippable -- the cells a grading may skip, as the SOURCE notebooks mark them (empty when
+        the course runs whole notebooks: c.CourseGrading.run_whole_notebook)
     """
 
     assignment: str
@@ -62,9 +86,14 @@ class Bundle:
     guarded: object
     assignment_key: str
     fingerprint: str
+    skippable: tuple = ()
 
     def exercise(self, name):
         return next(e for e in self.exercises if e.name == name)
+
+    def skippable_in(self, notebook_id):
+        """The marks of one notebook."""
+        return tuple(mark for mark in self.skippable if mark.notebook == notebook_id)
 
 
 @dataclass(frozen=True)
@@ -76,6 +105,8 @@ class Task:
     files -- the submission's other regular files, by relative path
     hide -- folders the submission's code must not see
     workdir -- where the notebook runs in an isolated sandbox (the path nbgrader would use)
+    whole_limits -- the limits of a run of the whole notebook, for a notebook that cannot be
+        graded on the cells its grade needs alone (None: limits)
     """
 
     student: str
@@ -84,6 +115,7 @@ class Task:
     files: dict = field(default_factory=dict)
     hide: tuple = ()
     workdir: str | None = None
+    whole_limits: Limits | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +143,9 @@ class Result:
     isolation -- the sandbox's isolation: "namespaces" or "limits"
     cell_seconds -- seconds each code cell ran, by grade id (or position)
     recheck_seconds -- seconds the clean re-check took
+    skipped -- the grade ids of the marked cells the grader did not run
+    ran -- one line: what ran, when the assignment marks cells a grading may skip ("the cells
+        the grade needs ...", or "the whole notebook: " and why); "" otherwise
     worker -- where it was graded; seconds -- how long it took
     """
 
@@ -125,6 +160,8 @@ class Result:
     isolation: str | None = None
     cell_seconds: dict = field(default_factory=dict)
     recheck_seconds: float = 0.0
+    skipped: tuple = ()
+    ran: str = ""
     worker: str | None = None
     seconds: float | None = None
     trace: str = ""

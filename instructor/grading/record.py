@@ -6,8 +6,9 @@ same order and with nbgrader's own code where there is some:
 1. creates the student and the submission in the gradebook, with the time of timestamp.txt;
 2. rewrites autograded/<student>/<assignment>/: the student's other files, the source
    assignment's files over them, then the autograded notebook;
-3. runs nbgrader's SaveAutoGrades, AssignLatePenalties and CheckCellMetadata preprocessors on
-   the notebook the worker returned, which store the scores (and late penalty) in the gradebook;
+3. runs nbgrader's SaveAutoGrades and AssignLatePenalties preprocessors on the notebook the
+   worker returned, which store the scores (and late penalty) in the gradebook (nbgrader's
+   final CheckCellMetadata ran on the worker, see worker.FINAL_CHECK);
 4. marks the grades of flagged exercises as needing manual grading, so that the formgrader
    lists them for review;
 5. when the code ran with resource limits only (--isolation limits), says so in the comment of
@@ -153,6 +154,7 @@ class Recorder:
             isolation=result.isolation,
             worker=result.worker,
             seconds=result.seconds,
+            ran=result.ran or None,
             graded_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             # the grader's own error, for whoever fixes it
             trace=result.trace if result.status == "failed" and result.trace else None,

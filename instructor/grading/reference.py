@@ -1,9 +1,13 @@
 """The reference run: the source notebook, solutions included, graded like a submission.
 
-It answers two questions before any student is graded:
+It answers three questions before any student is graded:
 
 - Do the source's own solutions earn full marks? `python -m instructor release` refuses to
   write a release whose solutions do not, and so does grading.
+- Are the cells the source marks as ones a grading may skip (needed.py) really unneeded? When
+  there are marks, the source is graded both ways, on the cells its grade needs and whole, and
+  every graded cell must score the same, with the same errors, flags and notes; otherwise
+  `release` (and grading) refuses, naming the test cell that needs a marked cell.
 - How long does an honest notebook take on this machine? The default time limits are a few
   times each cell's reference time, with a floor: an endless loop then costs about a minute
   instead of 15, while a slow but honest notebook still passes.
@@ -12,16 +16,23 @@ It answers two questions before any student is graded:
     limit of the notebook  max(NOTEBOOK_FLOOR, NOTEBOOK_FACTOR x the reference run's total)
     limit of a re-check    max(VERIFY_FLOOR, VERIFY_FACTOR x the reference re-check per exercise)
 
+The notebook's limit counts the cells that run: those the grade needs, and for a submission
+that must run whole (needed.py says when) the whole run's total. A cell grading skips keeps
+the limit of its time in the whole run, for such a submission.
+
 Limits the instructor sets (c.GradingLimits.<field>, or the grade command's options) replace
 the derived ones. The run is kept in reports/<assignment>/reference.json, for this assignment
-(as graded: cells, helpers, exercises) and this machine, so it runs once per change.
+(as graded: cells, helpers, exercises, marks) and this machine, so it runs once per change.
 """
 
+import copy
 import json
 import platform
 import shutil
 import tempfile
 from pathlib import Path
+
+import nbformat
 
 from .bundle import build, source_notebooks, with_limits
 from .messages import Task
@@ -44,12 +55,11 @@ def _machine():
             "machine": platform.node(), "processor": platform.machine()}  # fmt: skip
 
 
-def run(coursedir, config, assignment, limits, bundle=None):
-    """Grade the source notebook as a submission; return the reference as plain data."""
+def _grade_source(coursedir, assignment, limits, bundle):
+    """The source notebooks graded as a submission, with this bundle; the Result."""
     from .session import hidden_paths
     from .worker import grade_submission
 
-    bundle = bundle or build(coursedir, config, limits, assignment)
     sources = source_notebooks(coursedir, assignment)
     workdir = Path(tempfile.mkdtemp(prefix="igrade-reference-"))
     try:
@@ -70,15 +80,69 @@ def run(coursedir, config, assignment, limits, bundle=None):
             f"the source notebook could not be graded ({result.reason})"
             + (f"\n{result.trace}" if result.trace else "")
         )
+    return result
+
+
+def _full_marks(result, how=""):
+    """Raise ReferenceError when the source's own solutions fall short, or are flagged."""
     short = [
         f"{name} {s.final:g} / {s.max:g}" for name, s in result.scores.items() if s.final < s.max
     ]
     if short or result.flags:
         raise ReferenceError(
-            "the source notebook's own solutions do not earn full marks ("
+            f"the source notebook's own solutions do not earn full marks{how} ("
             + "; ".join(short + list(result.flags) + list(result.notes))
             + ")"
         )
+
+
+def run(coursedir, config, assignment, limits, bundle=None):
+    """Grade the source notebook as a submission; return the reference as plain data.
+
+    When the source marks cells a grading may skip (and the course does not run whole
+    notebooks), it is graded both ways, on the cells its grade needs and whole, and every
+    graded cell must score the same with the same errors, flags and notes; the reference keeps
+    both runs' times (the limits of a whole run serve a submission that must run whole)."""
+    bundle = bundle or build(coursedir, config, limits, assignment)
+    result = _grade_source(coursedir, assignment, limits, bundle)
+    whole = None
+    if bundle.skippable:
+        whole_bundle = build(coursedir, _whole_config(config), limits, assignment)
+        whole = _grade_source(coursedir, assignment, limits, whole_bundle)
+        _full_marks(whole)
+        if not result.skipped:
+            raise ReferenceError(
+                "the source notebook's own answers make its grading run the whole notebook "
+                f"({result.ran}): a student who writes the same would never be graded on the "
+                "cells the grade needs; change that answer, or remove the marks"
+            )
+        problems = compare(whole, result)
+        if problems:
+            raise ReferenceError(
+                "cells marked as ones grading may skip are needed by the grade: "
+                + "; ".join(problems)
+                + '. Remove the mark of the cells they need ("grading": {"skip": ...} in '
+                "the source notebook's metadata)"
+            )
+    _full_marks(result, " on the cells the grade needs" if whole else "")
+    reference = _timings(result, bundle)
+    if whole is not None:
+        reference["skipped"] = list(result.skipped)
+        reference["whole_notebook"] = {
+            key: value for key, value in _timings(whole, whole_bundle).items() if key != "machine"
+        }
+    return reference
+
+
+def _whole_config(config):
+    """A copy of config that runs whole notebooks (a deep copy: the sections of a traitlets
+    Config's shallow copy are the original's)."""
+    whole = copy.deepcopy(config)
+    whole.CourseGrading.run_whole_notebook = True
+    return whole
+
+
+def _timings(result, bundle):
     cells = result.cell_seconds
     return {
         "assignment_key": bundle.assignment_key,
@@ -91,6 +155,54 @@ def run(coursedir, config, assignment, limits, bundle=None):
     }
 
 
+def compare(whole, fast):
+    """How a grading on the cells the grade needs (fast) differs from a whole run (whole),
+    one line per difference naming the cell; empty when they agree. Compared: every graded
+    cell's points and the errors of the cells both ran, then (when those agree) each
+    exercise's scores, the flags and the notes."""
+    from nbgrader import utils as nbgrader_utils
+
+    problems = []
+    for notebook_id, text in whole.notebooks.items():
+        ran_whole = nbformat.reads(text, as_version=4).cells
+        ran_fast = nbformat.reads(fast.notebooks.get(notebook_id, text), as_version=4).cells
+        for index, (a, b) in enumerate(zip(ran_whole, ran_fast)):
+            name = a.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
+            if a.cell_type != "code" or not b.get("execution_count"):
+                continue  # not run on the cells the grade needs
+            if nbgrader_utils.is_grade(a):
+                with_them = nbgrader_utils.determine_grade(a)[0]
+                without = nbgrader_utils.determine_grade(b)[0]
+                if with_them != without:
+                    problems.append(
+                        f"the test cell {name} scores {without:g} without the marked cells "
+                        f"and {with_them:g} with them"
+                    )
+                    continue
+            errors = [_error(b), _error(a)]
+            if errors[0] != errors[1]:
+                problems.append(
+                    f"the cell {name} "
+                    + (f"raises {errors[0]} without the marked cells" if errors[0] else "")
+                    + (" and " if all(errors) else "")
+                    + (f"raises {errors[1]} with them" if errors[1] else "")
+                )
+    for kind in ("scores", "flags", "notes"):
+        if not problems and getattr(whole, kind) != getattr(fast, kind):
+            problems.append(
+                f"the {kind} differ ({getattr(fast, kind)} without the marked cells, "
+                f"{getattr(whole, kind)} with them)"
+            )
+    return problems
+
+
+def _error(cell):
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return f"{output.get('ename')}: {str(output.get('evalue', ''))[:120]}"
+    return ""
+
+
 def load_or_run(coursedir, config, assignment, reports, limits, log=print, bundle=None):
     """The reference of this assignment on this machine: from reports/.../reference.json, or
     run now (and kept there). bundle -- the assignment's Bundle, when it is built already."""
@@ -98,8 +210,8 @@ def load_or_run(coursedir, config, assignment, reports, limits, log=print, bundl
     key = bundle.assignment_key
     path = Path(reports) / "reference.json"
     try:
-        kept = json.loads(path.read_text())
-        if kept.get("assignment_key") == key and kept.get("machine") == _machine():
+        kept = as_graded(json.loads(path.read_text()), key)
+        if kept is not None:
             return kept
     except (OSError, ValueError):
         pass
@@ -112,11 +224,29 @@ def load_or_run(coursedir, config, assignment, reports, limits, log=print, bundl
     return reference
 
 
+def as_graded(kept, key):
+    """A kept reference for the assignment as graded now (its key), or None: the reference of
+    the cells the grade needs, or of the whole notebook when the course runs whole notebooks
+    (the whole run of a reference graded both ways serves then)."""
+    if kept.get("machine") != _machine():
+        return None
+    if kept.get("assignment_key") == key:
+        return kept
+    whole = kept.get("whole_notebook") or {}
+    if whole.get("assignment_key") == key:
+        return {**whole, "machine": kept["machine"]}
+    return None
+
+
 def limits_from_reference(reference, base):
-    """base with the time limits derived from the reference run."""
+    """base with the time limits derived from the reference run: each cell's from its own time
+    (a cell grading skips from the whole run), the notebook's from the cells that ran."""
+    seconds = dict(reference["cell_seconds"])
+    for grade_id, taken in (reference.get("whole_notebook") or {}).get("cell_seconds", {}).items():
+        seconds[grade_id] = max(taken, seconds.get(grade_id, 0))
     cell_limits = tuple(
-        (grade_id, round(max(CELL_FLOOR, CELL_FACTOR * seconds), 1))
-        for grade_id, seconds in sorted(reference["cell_seconds"].items())
+        (grade_id, round(max(CELL_FLOOR, CELL_FACTOR * taken), 1))
+        for grade_id, taken in sorted(seconds.items())
         if not grade_id.startswith("#")
     )
     return base.replace(
@@ -131,26 +261,50 @@ def limits_from_reference(reference, base):
     )
 
 
+def whole_limits_from_reference(reference, limits):
+    """The limits of a run of the whole notebook, for a submission that cannot be graded on
+    the cells its grade needs alone: limits, with the notebook's time limit from the whole
+    run; None when the reference ran whole (limits serve then)."""
+    whole = reference.get("whole_notebook")
+    if not whole:
+        return None
+    return limits.replace(
+        notebook_timeout=round(max(NOTEBOOK_FLOOR, NOTEBOOK_FACTOR * whole["total_seconds"]), 1)
+    )
+
+
 def derived_limits(coursedir, config, assignment, reports, explicit, log=print, bundle=None):
-    """(limits, one line saying where the time limits come from).
+    """(limits, one line saying where the time limits come from, the limits of a whole run or
+    None when they are the same).
 
     explicit -- the limits the instructor set, by Limits field; a time limit set there is kept
     as it is, and with all three set no reference run is needed."""
     base = Limits().replace(**explicit)
     if all(name in explicit for name in TIME_LIMITS):
-        return base, "time limits as set: " + describe(base)
+        return base, "time limits as set: " + describe(base), None
     reference = load_or_run(coursedir, config, assignment, reports, base, log=log, bundle=bundle)
-    derived = limits_from_reference(reference, base)
     kept = {name: explicit[name] for name in TIME_LIMITS if name in explicit}
+    derived = limits_from_reference(reference, base)
+    whole = whole_limits_from_reference(reference, derived)
     if "cell_timeout" in kept:
         derived = derived.replace(cell_limits=())
     derived = derived.replace(**kept)
+    if whole is not None:
+        whole = whole.replace(cell_limits=derived.cell_limits, **kept)
     slowest = max(reference["cell_seconds"].items(), key=lambda item: item[1], default=("-", 0))
+    ran = f"the source notebook ran {reference['total_seconds']:g} s here"
+    if whole is not None:
+        ran = (
+            f"the cells the grade needs ran {reference['total_seconds']:g} s here, the whole "
+            f"notebook {reference['whole_notebook']['total_seconds']:g} s"
+        )
     note = (
-        f"time limits from the reference run (the source notebook ran {reference['total_seconds']:g} s"
-        f" here, slowest cell {slowest[0]} {slowest[1]:g} s): " + describe(derived)
+        f"time limits from the reference run ({ran}, slowest cell {slowest[0]} {slowest[1]:g} s): "
+        + describe(derived)
     )
-    return derived, note
+    if whole is not None and whole.notebook_timeout != derived.notebook_timeout:
+        note += f" ({whole.notebook_timeout:g} s for a notebook that must run whole)"
+    return derived, note, whole
 
 
 def describe(limits):

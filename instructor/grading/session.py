@@ -7,7 +7,11 @@ Three routes lead here, and all three give the same scores, flags and notes:
 - `nbgrader autograde` on the command line, and
 - the Formgrader's Autograde button (nbgrader's `NbGraderAPI.autograde`): the course configures
   nbgrader's autograde to hand each student to this engine
-  (instructor/preprocessors/course_grading.py).
+  (instructor/preprocessors/course_grading.py);
+
+and the grade-on-submit service (`python -m instructor watch`) grades through a Session too.
+Every route runs the cells each grade needs (needed.py), or every cell when the course sets
+c.CourseGrading.run_whole_notebook (read here, as the other c.CourseGrading settings are).
 
 A `Session` holds what one grading needs: the course directory of the loaded nbgrader
 configuration, the check that the source, the release and the gradebook agree (sync.py), the
@@ -120,10 +124,11 @@ class Session:
             self.isolation = isolation_here(explicit.get("isolation", Limits().isolation))
             self.reports = reports_dir(config, assignment)
             bundle = build(self.coursedir, config, Limits(), assignment)  # read once
-            self.limits, self.limits_note = derived_limits(
+            self.limits, self.limits_note, self.whole_limits = derived_limits(
                 self.coursedir, config, assignment, self.reports, explicit, log=log, bundle=bundle
             )
             self.bundle = with_limits(bundle, self.limits)
+            self.run_note = _run_note(self.bundle, config)
         except (BundleError, ReferenceError) as error:
             raise CannotGrade(str(error)) from None
         self.recorder = Recorder(self.coursedir, config, self.bundle, self.reports)
@@ -138,6 +143,7 @@ class Session:
             force,
             progress_stream,
             ignore=tuple(self.coursedir.ignore),
+            whole_limits=self.whole_limits,
         )
 
     @property
@@ -146,6 +152,20 @@ class Session:
 
     def folders(self, students=()):
         return find_submissions(self.submitted, self.assignment, students)
+
+
+def _run_note(bundle, config):
+    """One line: which cells each grading runs."""
+    from .bundle import run_whole_notebook
+
+    if bundle.skippable:
+        return (
+            f"each submission runs the cells its grade needs: the {len(bundle.skippable)} cells "
+            "the source marks are skipped (c.CourseGrading.run_whole_notebook = True runs them)"
+        )
+    if run_whole_notebook(config):
+        return "each submission runs whole (c.CourseGrading.run_whole_notebook is set)"
+    return ""
 
 
 CHANGED_ELSEWHERE = (
@@ -157,8 +177,12 @@ CHANGED_ELSEWHERE = (
 class Batch:
     """One run: reads submissions lazily, feeds the runner, records results."""
 
-    def __init__(self, recorder, references, limits, hide, force, progress_stream=None, ignore=()):
+    def __init__(
+        self, recorder, references, limits, hide, force, progress_stream=None, ignore=(),
+        whole_limits=None,
+    ):  # fmt: skip
         self.recorder, self.references, self.limits = recorder, references, limits
+        self.whole_limits = whole_limits
         self.ignore = ignore or DEFAULT_IGNORE
         self.hide, self.force = hide, force
         self.submissions, self.entries, self.skipped = {}, [], []
@@ -199,6 +223,7 @@ class Batch:
                     files=submission.files,
                     hide=tuple(self.hide),
                     workdir=str(self.recorder.destination(student).resolve()),
+                    whole_limits=self.whole_limits,
                 ),
             )
 

@@ -7,11 +7,14 @@ assignment (messages.py). It runs nbgrader's own autograde pipeline in a private
 1. sanitize, with nbgrader's preprocessors (ClearOutput, DeduplicateIds, OverwriteKernelspec,
    OverwriteCells, CheckCellMetadata) against the private gradebook of the bundle, which is
    deleted before any student code runs;
-2. execute, with `SandboxedExecute` (execute.py: nbgrader's Execute, with the kernel started by
+2. plan: the cells the source marks as ones the grade does not need are left out of the run,
+   unless a cell the student wrote needs them (needed.py); then the notebook runs whole, under
+   the limits of a whole run (Task.whole_limits);
+3. execute, with `SandboxedExecute` (execute.py: nbgrader's Execute, with the kernel started by
    the sandbox's launcher, a time limit per cell and per notebook, an output limit, and defined outcomes
    when the kernel dies or stops answering), ExercisePoints (each test cell's fraction becomes
    points from its metadata), then IgnorePattern, ClearMetadataPreprocessor and LimitOutput;
-3. re-check each declared exercise's answer in a clean sandbox (recheck/): when the notebook's own run gave more
+4. re-check each declared exercise's answer in a clean sandbox (recheck/): when the notebook's own run gave more
    points than the answer earns on its own, the clean score replaces it in the test cell's
    output, and the submission is flagged for review; tampering patterns in the student's code
    are flagged too (scan.py).
@@ -46,6 +49,7 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from ..preprocessors.exercise_points import ExercisePoints
+from . import needed
 from .execute import STOPPED, SandboxedExecute, name_of
 from .messages import Result, Score
 from .recheck import child as recheck_child
@@ -57,7 +61,14 @@ from .sandbox.zygote import zygote
 from .scan import suspicious
 
 # Preprocessors the instructor's process runs on the returned notebook (they write grades).
-SAVING = (SaveAutoGrades, AssignLatePenalties, CheckCellMetadata)
+SAVING = (SaveAutoGrades, AssignLatePenalties)
+# nbgrader's autograde ends with CheckCellMetadata, which validates again every cell's nbgrader
+# metadata against its schema (a tenth of a second or more: it checks the schema itself for
+# every cell). Sanitizing validated the same metadata, and nothing since changes it (the
+# kernel writes outputs, the engine outputs and the notebook's own metadata): the worker
+# runs the final check only when a cell's nbgrader metadata did change (`_revalidate`), and
+# the instructor's process, the gradebook's one writer, is spared it for every submission.
+FINAL_CHECK = CheckCellMetadata
 WORKSPACE_PREFIX = "igrade-"
 
 
@@ -111,18 +122,22 @@ class Workspace:
         self.use_zygote = limits.zygote
         self.hide = [*hide, str(self.base.parent), os.getcwd(), *_dask_folders()]
 
-    def spec(self, name, program, files_dir, status_file, ipc_dir=None):
-        """Write the LaunchSpec of a sandboxed process of this task; return its path."""
+    def spec(self, name, program, files_dir, status_file, ipc_dir=None, limits=None):
+        """Write the LaunchSpec of a sandboxed process of this task (under limits, resolved,
+        or the workspace's); return its path."""
         spec = LaunchSpec(
-            program=program, limits=self.limits, files_dir=str(files_dir),
+            program=program, limits=limits.resolved() if limits else self.limits,
+            files_dir=str(files_dir),
             status_file=str(status_file), hide=tuple(map(str, self.hide)),
             ipc_dir=str(ipc_dir) if ipc_dir else None, mpl_cache=str(self.font_cache),
             log_file=str(self.private / f"{name}.log"), workdir=self.workdir,
         )  # fmt: skip
         return spec.write(self.private / f"{name}.json")
 
-    def write_kernelspec(self):
-        spec = self.spec("kernel", KERNEL, self.files, self.status_file, ipc_dir=self.ipc)
+    def write_kernelspec(self, limits=None):
+        spec = self.spec(
+            "kernel", KERNEL, self.files, self.status_file, ipc_dir=self.ipc, limits=limits
+        )
         kernel_json = self.kernels / KERNEL_NAME / "kernel.json"
         kernel_json.write_text(json.dumps(kernel_spec(spec)))
 
@@ -245,7 +260,7 @@ def _pipelines(config):
     sanitize = list(converter.sanitize_preprocessors)
     execute = []
     for pp in converter.autograde_preprocessors:
-        if pp in SAVING:
+        if pp in SAVING or pp is FINAL_CHECK:
             continue
         if pp is Execute or (isinstance(pp, type) and issubclass(pp, Execute)):
             execute += [SandboxedExecute, ExercisePoints]
@@ -271,19 +286,19 @@ def sanitize(nb_text, bundle, notebook_id, student, workspace, log):
     return output
 
 
-def execute(nb_text, bundle, notebook_id, student, workspace, limits, log):
-    """Run the notebook in the sandbox, then nbgrader's output preprocessors; (text, incidents,
-    seconds each code cell ran)."""
+def execute(nb_text, bundle, notebook_id, student, workspace, limits, log, skip=frozenset()):
+    """Run the notebook in the sandbox, but the cells at the positions skip, then nbgrader's
+    output preprocessors; (text, incidents, seconds each code cell ran)."""
     config = Config(bundle.config)
     config.Exporter.default_preprocessors = []
-    workspace.write_kernelspec()
+    workspace.write_kernelspec(limits)
     _, steps = _pipelines(config)
     exporter = NotebookExporter(config=config)
     exporter.log = log
     runner = None
     for pp in steps:
         if pp is SandboxedExecute:
-            runner = SandboxedExecute(workspace, limits, parent=exporter, config=config)
+            runner = SandboxedExecute(workspace, limits, skip, parent=exporter, config=config)
             runner.log = log
             exporter.register_preprocessor(runner)
         else:
@@ -301,6 +316,19 @@ def _write_files(workspace, task, bundle):
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+
+
+def _nbgrader_metadata(nb):
+    return [c.metadata.get("nbgrader") for c in nb.cells]
+
+
+def _revalidate(nb, sanitized_text, log):
+    """nbgrader's final CheckCellMetadata (FINAL_CHECK), when a cell's nbgrader metadata
+    changed since sanitizing validated it."""
+    if _nbgrader_metadata(nb) != _nbgrader_metadata(nbformat.reads(sanitized_text, as_version=4)):
+        check = FINAL_CHECK()
+        check.log = log
+        check.preprocess(nb, {})
 
 
 # --- the clean re-check and the corrections ---------------------------------------------------
@@ -474,10 +502,13 @@ def _grade(task, bundle, workspace, limits):
     ]
     several = len(bundle.notebooks) > 1
     scores, notebooks, cell_seconds = {}, {}, {}
-    notes, flags, review = [], [], []
+    notes, flags, review, skipped, ran = [], [], [], [], []
     for notebook_id, part in graded:
         prefix = f"{notebook_id}: " if several else ""
         notebooks[notebook_id] = part["notebook"]
+        skipped += [prefix.replace(": ", "/") + grade_id for grade_id in part["plan"].cells]
+        if part["plan"].describe():
+            ran.append(prefix + part["plan"].describe())
         scores.update(part["scores"])
         notes += [prefix + line for line in part["notes"]]
         flags += [prefix + line for line in part["flags"]]
@@ -494,6 +525,8 @@ def _grade(task, bundle, workspace, limits):
         isolation=ExitStatus.read(workspace.status_file).isolation or "unknown",
         cell_seconds=cell_seconds,
         recheck_seconds=round(sum(part["recheck_seconds"] for _, part in graded), 3),
+        skipped=tuple(skipped),
+        ran="; ".join(ran),
     )  # fmt: skip
 
 
@@ -505,10 +538,15 @@ def _grade_notebook(task, bundle, notebook_id, workspace, limits):
     exercises = tuple(e for e in bundle.exercises if e.notebook == notebook_id)
     text = task.notebooks[notebook_id]
     sanitized = sanitize(text, bundle, notebook_id, task.student, workspace, log)
+    plan = needed.plan(nbformat.reads(sanitized, as_version=4), bundle.skippable_in(notebook_id))
+    if not plan.skip and task.whole_limits is not None:
+        limits = task.whole_limits  # the whole notebook runs: its own time limits
     executed, incidents, durations = execute(
-        sanitized, bundle, notebook_id, task.student, workspace, limits, log
+        sanitized, bundle, notebook_id, task.student, workspace, limits, log, plan.skip
     )
     nb = nbformat.reads(executed, as_version=4)
+    _revalidate(nb, sanitized, log)
+    needed.record(nb, plan)
     started = time.monotonic()
     clean, error = clean_check(nb, bundle, exercises, workspace, limits)
     recheck_seconds = round(time.monotonic() - started, 3)
@@ -527,6 +565,7 @@ def _grade_notebook(task, bundle, notebook_id, workspace, limits):
         "review": sorted(review | suspicious_in),
         "cell_seconds": durations,
         "recheck_seconds": recheck_seconds,
+        "plan": plan,
     }
 
 
