@@ -110,6 +110,8 @@ RUN_WHOLE = {
     "segfault": "dynamically (import ctypes",
     "patched-numpy": "initialize_parameters_random changes np.allclose",
     "redefined-tests": "a function uses print, a variable set outside it",
+    "proc-source": "a function uses LEAKED, a variable set outside it",
+    "proc-copy": "defines a function that keeps state between calls",
 }
 
 
@@ -292,7 +294,9 @@ def _outcome(graded, scenario):
     entry = graded["summary"][scenario]
     said = {key: entry[key] for key in ("status", "reason", "notes", "flags")}
     said["scores"] = graded["scores"][scenario]
-    return json.loads(json.dumps(said).replace(str(graded["root"]), "<course>"))
+    text = json.dumps(said).replace(str(graded["root"]), "<course>")
+    # a flag quotes a path cut to a length: the copy's own folder name goes too
+    return json.loads(text.replace(graded["root"].parent.name, "<copy>"))
 
 
 @pytest.mark.parametrize("scenario", sorted(EXPECTED))
@@ -306,6 +310,15 @@ def test_each_scenario_grades_as_a_run_of_the_whole_notebook(
     if scenario == "fork-bomb":  # its outcome depends on timing (see above): a score both ways
         assert _outcome(graded_corpus, scenario)["status"] == "graded"
         assert _outcome(graded_corpus_whole, scenario)["status"] == "graded"
+        return
+    if scenario == "print-forever":
+        # how far the kernel's printing runs ahead of the grader reading it depends on the
+        # machine's load: its notes (MemoryError or not) and flags may differ; its status,
+        # reason and scores may not
+        cells, whole = _outcome(graded_corpus, scenario), _outcome(graded_corpus_whole, scenario)
+        assert [cells[k] for k in ("status", "reason", "scores")] == [
+            whole[k] for k in ("status", "reason", "scores")
+        ]
         return
     assert _outcome(graded_corpus, scenario) == _outcome(graded_corpus_whole, scenario)
 

@@ -156,6 +156,10 @@ def test_neither_instructor_watch_refuses_with_the_fix(account):
     """Does the grade-on-submit service say at start that it cannot grade, why and the fix,
     and grade nothing that arrives?"""
     user, root = account
+    made = run_as(user, root, [sys.executable, "-m", "instructor", "exchange", "init"])
+    assert made.returncode == 0, (
+        made.stdout + made.stderr
+    )  # the exchange is safe: only isolation is missing
     released = run_as(
         user, root, [sys.executable, "-m", "nbgrader", "release_assignment", "initialization"]
     )

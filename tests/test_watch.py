@@ -144,14 +144,20 @@ class Class:
         assert result.returncode == 0, f"{command} of {student}:\n{result.stdout}{result.stderr}"
         return home
 
-    def answer_and_submit(self, student, scenario):
-        """Fetch (once), type the scenario's answers into the fetched notebook, submit."""
+    def answer_and_submit(self, student, scenario, linger=0):
+        """Fetch (once), type the scenario's answers into the fetched notebook, submit.
+        linger: seconds a last cell of the student's sleeps, so that the grading is still in
+        flight when the test acts on it (grading a correct notebook takes about a second)."""
         home = self.base / "homes" / student
         path = home / ASSIGNMENT / NOTEBOOK
         if not path.exists():
             self.student(student, "fetch_assignment")
         release = nbformat.read(self.course / "release" / ASSIGNMENT / NOTEBOOK, 4)
         data = corpus.SCENARIOS[scenario](corpus.Context(release, self.course))[NOTEBOOK]
+        if linger:
+            nb = nbformat.reads(data.decode(), 4)
+            nb.cells.append(nbformat.v4.new_code_cell(f"import time\ntime.sleep({linger})"))
+            data = nbformat.writes(nb).encode()
         path.write_bytes(data)
         time.sleep(1.1)  # nbgrader's timestamps: one submission per second and student
         self.student(student, "submit")
@@ -350,6 +356,11 @@ def test_does_the_log_say_one_line_per_step_of_each_submission(round_one):
 # --- stopping and starting again -----------------------------------------------------------
 
 
+# Seconds carol's and erin's notebooks sleep in a cell of their own: the kill and the SIGTERM
+# come while their grading is in flight (under the cell's time limit, at least 10 s).
+LINGER = 5
+
+
 def kill_and_restart(room, held=None):
     """carol submits; the service is killed (SIGKILL, its workers too) while her grading is in
     flight; dave submits while it is down; the service starts again and handles both. Then the
@@ -357,7 +368,7 @@ def kill_and_restart(room, held=None):
     service gets SIGTERM while her grading is in flight."""
     room.start()
     try:
-        room.answer_and_submit("carol", "correct")
+        room.answer_and_submit("carol", "correct", linger=LINGER)
         room.wait_for(lambda: room.steps("carol", "collected"), "carol's grading to start")
         room.stop(signal.SIGKILL)
         killed = room.journal()
@@ -368,7 +379,7 @@ def kill_and_restart(room, held=None):
         room.due_now()
         if held:
             room.wait_for(lambda: len(room.steps(held, "fed back")) == 3, f"{held}'s held feedback")
-        room.answer_and_submit("erin", "correct")
+        room.answer_and_submit("erin", "correct", linger=LINGER)
         room.wait_for(lambda: room.steps("erin", "collected"), "erin's grading to start")
         code = room.stop(signal.SIGTERM)
     finally:

@@ -427,6 +427,8 @@ class _Checker:
 
 def check(layout: Layout, instructor: int | None = None) -> Verdict:
     """The problems of an exchange run by the account `instructor` (default: this process's)."""
+    _accounts.cache_clear()  # accounts made since the last check (a service runs for a term)
+    _members.cache_clear()
     return _Checker(layout, os.geteuid() if instructor is None else instructor).run()
 
 
