@@ -36,7 +36,7 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from .isolation import (
     M_ARENA_MAX,
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     guard_grader_process()  # from here on, the launcher holds what the sandbox must not see
     status_path = Path(spec.status_file)
     status_dir = os.open(status_path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    status: dict[str, Any] = {"isolation": mode}
+    status: dict[str, str | int | None] = {"isolation": mode}  # ExitStatus.read reads it back
     _write_status(status_dir, status_path.name, status)
     read_end, write_end = os.pipe()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts reach the kernel directly
@@ -363,7 +363,7 @@ def _wait(pid: int, parent: int, stop: int = signal.SIGKILL) -> int:
         time.sleep(0.2)
 
 
-def _write_status(dir_fd: int, name: str, status: dict[str, Any]) -> None:
+def _write_status(dir_fd: int, name: str, status: dict[str, str | int | None]) -> None:
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, dir_fd=dir_fd)
     with os.fdopen(fd, "w") as f:
         json.dump(status, f)
