@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup release demo-class demo test test-fast lint format bench browser-deps db-deps user-deps sandbox-deps hub-deps hub hub-clean
+.PHONY: setup release demo-class demo test test-fast typecheck lint format bench browser-deps db-deps user-deps sandbox-deps hub-deps hub hub-clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,16 +35,21 @@ demo: demo-class
 
 # Two pytest workers, a test file each at a time (module fixtures are built once): most tests
 # wait on one kernel, a browser or a subprocess, so two cores run two files.
-test: setup browser-deps db-deps user-deps sandbox-deps hub-deps
+test: setup browser-deps db-deps user-deps sandbox-deps hub-deps typecheck
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 # The fast tier for one's own loop: everything but the real notebook runs and the browser
 # (the engine's pure parts, intake, rules, helpers, public tests): under a minute on 2 cores.
-test-fast: setup
+test-fast: setup typecheck
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 -m "not slow and not browser"
+
+# mypy on instructor/: strict on the grading engine, the grading service and the exchange, the
+# rest checked (pyproject.toml, [tool.mypy]); its cache is kept in .mypy_cache/ between runs.
+typecheck: setup
+	$(PY) -m mypy
 
 lint: setup
 	$(PY) -m ruff check .

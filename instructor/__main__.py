@@ -16,7 +16,7 @@ COMMANDS = {
 }
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
         print("usage: python -m instructor COMMAND [options]\n\ncommands:")
@@ -24,7 +24,8 @@ def main(argv=None):
             print(f"  {name:<10} {text}")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     module = importlib.import_module(f"instructor.{argv[0]}")
-    return module.main(argv[1:])
+    code: int = module.main(argv[1:])
+    return code
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 
 from .course import ANSWER_CELLS, ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK, ROOT, release_dir
 
@@ -29,16 +30,19 @@ parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"""
 HE = """\
 parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(2 / layers_dims[l - 1])
 parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"""
-CORRECT = {"zeros": ZEROS, "random": RANDOM, "he": HE}
+# What a demo student types for one exercise: the answer, or (answer, [(old scaffold, new
+# scaffold)]) when the student also changed the code around it.
+Answer = str | tuple[str, list[tuple[str, str]]]
+CORRECT: dict[str, Answer] = {"zeros": ZEROS, "random": RANDOM, "he": HE}
 
 
-def _answers(**changes):
+def _answers(**changes: Answer) -> dict[str, Answer]:
     """The correct answers, with some exercises answered differently."""
     return {**CORRECT, **changes}
 
 
 # Student id -> exercise -> the typed answer, or (answer, [(old scaffold, new scaffold)]).
-STUDENTS = {
+STUDENTS: dict[str, dict[str, Answer]] = {
     "demo-correct": _answers(),
     "demo-untouched": {},
     "demo-transposed": {
@@ -109,7 +113,7 @@ NAMES = {
 }
 
 
-def fill(notebook, answers):
+def fill(notebook: NotebookNode, answers: dict[str, Answer]) -> NotebookNode:
     """Type the answers into a copy of the release notebook (an nbformat node)."""
     nb = nbformat.from_dict(notebook)
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
@@ -132,7 +136,7 @@ def fill(notebook, answers):
     return nb
 
 
-def build(root=ROOT, students=STUDENTS):
+def build(root: Path = ROOT, students: dict[str, dict[str, Answer]] = STUDENTS) -> Path:
     """Write demo/submitted/<student>/initialization/Initialization.ipynb for every student."""
     release = nbformat.read(release_dir(root) / NOTEBOOK, as_version=4)
     out = root / DEMO_SUBMITTED
@@ -145,7 +149,7 @@ def build(root=ROOT, students=STUDENTS):
     return out
 
 
-def prepare_gradebook(root=ROOT):
+def prepare_gradebook(root: Path = ROOT) -> str:
     """The demo class's own gradebook (demo/gradebook.db): the assignment as the course's
     gradebook holds it, and the demo students with their names. Returns its URL."""
     from nbgrader.api import Gradebook
@@ -160,10 +164,10 @@ def prepare_gradebook(root=ROOT):
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         for student, (first, last) in NAMES.items():
             gb.update_or_create_student(student, first_name=first, last_name=last)
-    return coursedir.db_url
+    return str(coursedir.db_url)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m instructor demo", description=__doc__.splitlines()[0]
     )

@@ -31,16 +31,16 @@ PREPARE_TIMEOUT = 60.0
 POSTGRESQL_SOCKET_DIR = "/var/run/postgresql"
 
 
-def sqlite_path(db_url):
+def sqlite_path(db_url: str) -> Path | None:
     """The file of a SQLite gradebook URL (the query, e.g. `?timeout=60`, left out), or None
     for another database or an in-memory one."""
     url = make_url(db_url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    return Path(url.database)
+    return Path(url.database or "")
 
 
-def local_folders(db_url):
+def local_folders(db_url: str) -> list[str]:
     """The folders of this machine through which the gradebook can be reached: a SQLite
     file's folder, or a PostgreSQL server's unix socket folder (the submissions' sandbox hides
     them). A server reached over the network has none."""
@@ -51,11 +51,11 @@ def local_folders(db_url):
     if url.get_backend_name() != "postgresql":
         return []
     host = url.query.get("host", url.host)
-    hosts = host if isinstance(host, tuple) else [host]
+    hosts: tuple[str | None, ...] | list[str | None] = host if isinstance(host, tuple) else [host]
     return [h if h else POSTGRESQL_SOCKET_DIR for h in hosts if not h or h.startswith("/")]
 
 
-def prepare(db_url):
+def prepare(db_url: str) -> str | None:
     """Make a gradebook ready for several writers; returns its SQLite journal mode ("wal"), or
     None for a server database.
 
@@ -66,12 +66,13 @@ def prepare(db_url):
     if path is None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    timeout = float(make_url(db_url).query.get("timeout", PREPARE_TIMEOUT))
+    given = make_url(db_url).query.get("timeout", PREPARE_TIMEOUT)
+    timeout = float(given if not isinstance(given, tuple) else given[0])
     db = sqlite3.connect(path, timeout=max(timeout, PREPARE_TIMEOUT))
     try:
         (mode,) = db.execute("PRAGMA journal_mode").fetchone()
         if mode.lower() != "wal":
             (mode,) = db.execute("PRAGMA journal_mode=WAL").fetchone()
-        return mode.lower()
+        return str(mode).lower()
     finally:
         db.close()

@@ -33,6 +33,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -317,7 +318,7 @@ def server_environment(config_dir, env=None):
     return base
 
 
-def ensure_exchange(root_dir, env=None):
+def ensure_exchange(root_dir: str | Path, env: Mapping[str, str] | None = None) -> Path | None:
     """The course's exchange folder, checked: return its path, or raise LabError when students
     could subvert it (the message gives the command that fixes it: `python -m instructor
     exchange init`, instructor/exchange/layout.py). The course's own exchange (no
@@ -476,7 +477,7 @@ def describe_student_copy(work, copied, kept):
     return "\n".join(lines)
 
 
-def serve_until_stopped(lab):
+def serve_until_stopped(lab: Lab) -> int:
     """Wait for Ctrl+C (or SIGTERM, or the terminal closing), or for the server to end;
     then stop it."""
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
@@ -484,7 +485,7 @@ def serve_until_stopped(lab):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
     try:
-        return lab.process.wait()
+        return int(lab.process.wait())
     except KeyboardInterrupt:
         print("\nStopping JupyterLab...")
         return 0
@@ -492,7 +493,7 @@ def serve_until_stopped(lab):
         lab.stop()
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m instructor lab",
         description=__doc__.splitlines()[0],

@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
 from .gradebook_db import prepare
@@ -33,7 +34,7 @@ class ReleaseError(Exception):
     """generate_assignment failed; the previous release was put back."""
 
 
-def generate(root=ROOT, db_url=None):
+def generate(root: Path = ROOT, db_url: str | None = None) -> Path:
     """Run nbgrader generate_assignment in the course at root; return the release folder.
 
     db_url -- another gradebook than the course's (a temporary copy's own).
@@ -61,22 +62,22 @@ def generate(root=ROOT, db_url=None):
     return out
 
 
-def _db_url(root):
+def _db_url(root: Path) -> str:
     """The gradebook of the course at root, as its nbgrader configuration sets it."""
     from nbgrader.coursedir import CourseDirectory
 
     from .course import load_config
 
-    return CourseDirectory(config=load_config(root)).db_url
+    return str(CourseDirectory(config=load_config(root)).db_url)
 
 
-def private_db_url(copy):
+def private_db_url(copy: str | Path) -> str:
     """A temporary copy's own gradebook: never the course's, which a server database would be
     (its URL in the copied configuration names the same server and database)."""
     return f"sqlite:///{Path(copy) / 'gradebook.db'}"
 
 
-def _explain(log):
+def _explain(log: str) -> str:
     """A short reason for a failed generate_assignment, from nbgrader's log."""
     if "because there are submissions associated with it" in log:
         return (
@@ -88,13 +89,13 @@ def _explain(log):
     return "nbgrader generate_assignment failed: " + (errors[-1] if errors else log[-2000:])
 
 
-def differences(left, right):
+def differences(left: str | Path, right: str | Path) -> list[str]:
     """Files that differ between two folders, as sorted relative paths ('' when equal)."""
     left, right = Path(left), Path(right)
-    names = {p.relative_to(left) for p in left.rglob("*") if p.is_file()}
-    names |= {p.relative_to(right) for p in right.rglob("*") if p.is_file()}
+    found = {p.relative_to(left) for p in left.rglob("*") if p.is_file()}
+    found |= {p.relative_to(right) for p in right.rglob("*") if p.is_file()}
     names = {
-        n for n in names if "__pycache__" not in n.parts and ".ipynb_checkpoints" not in n.parts
+        n for n in found if "__pycache__" not in n.parts and ".ipynb_checkpoints" not in n.parts
     }
     return sorted(
         str(n)
@@ -107,7 +108,7 @@ def differences(left, right):
     )
 
 
-def generate_in_copy(root=ROOT):
+def generate_in_copy(root: Path = ROOT) -> tuple[Path, Path]:
     """Generate the release in a temporary copy of the course; return (tmpdir, release folder)."""
     tmp = Path(tempfile.mkdtemp(prefix="release-check-"))
     for name in COURSE_INPUTS:
@@ -121,7 +122,7 @@ def generate_in_copy(root=ROOT):
     return tmp, generate(tmp, db_url=private_db_url(tmp))
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m instructor release", description=__doc__.splitlines()[0]
     )
@@ -173,7 +174,7 @@ def main(argv=None):
     return 0
 
 
-def check_solutions(root=ROOT):
+def check_solutions(root: Path = ROOT) -> dict[str, Any]:
     """Generate the release in a temporary copy of the course and grade the source notebook
     there, as a submission: its solutions must earn full marks, without a flag, and the cells
     it marks as ones a grading may skip must change nothing of that (it is graded both ways,
@@ -195,7 +196,7 @@ def check_solutions(root=ROOT):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def keep_reference(reference, root=ROOT):
+def keep_reference(reference: dict[str, Any], root: Path = ROOT) -> None:
     """Keep the reference run where grading looks for it (same assignment, same machine)."""
     import json
 

@@ -23,7 +23,9 @@ import csv
 import re
 import sys
 import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TypedDict
 
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
@@ -40,7 +42,20 @@ class RosterError(Exception):
     """The roster cannot be read; the message says why."""
 
 
-def split_name(text):
+class RosterStudent(TypedDict):
+    """One student of a Canvas roster: nbgrader's student fields and the LMS ids."""
+
+    id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    lms_user_id: str
+    sis_user_id: str
+    sis_login_id: str
+    section: str
+
+
+def split_name(text: str) -> tuple[str, str]:
     """(first, last) of Canvas's "Last, First" or of "First Last"."""
     text = " ".join(text.split())
     if "," in text:
@@ -50,7 +65,9 @@ def split_name(text):
     return (first, last) if first else ("", last)
 
 
-def read_roster(path, id_from=ID_COLUMNS):
+def read_roster(
+    path: str | Path, id_from: Sequence[str] = ID_COLUMNS
+) -> tuple[list[RosterStudent], list[tuple[int, str]]]:
     """(students, skipped): students as dicts with the gradebook's fields and the LMS ids;
     skipped as (row number, reason) for the rows left out."""
     path = Path(path)
@@ -66,7 +83,9 @@ def read_roster(path, id_from=ID_COLUMNS):
             f"{path.name} is not a Canvas gradebook export: no column {', '.join(missing)} "
             f"(columns found: {', '.join(header) or 'none'})"
         )
-    students, skipped, seen = [], [], {}
+    students: list[RosterStudent] = []
+    skipped: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
     for number, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
         name, canvas_id = row.get("Student", ""), row.get("ID", "")
@@ -103,9 +122,13 @@ def read_roster(path, id_from=ID_COLUMNS):
     return students, skipped
 
 
-def import_roster(students, db_url, course_id):
+def import_roster(
+    students: Iterable[RosterStudent], db_url: str, course_id: str
+) -> tuple[list[str], list[str], list[str]]:
     """Add or update the students in the gradebook; return (added, updated, conflicts)."""
-    added, updated, conflicts = [], [], []
+    added: list[str] = []
+    updated: list[str] = []
+    conflicts: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
         with Gradebook(db_url, course_id) as gb:
@@ -120,7 +143,10 @@ def import_roster(students, db_url, course_id):
                     )
                     continue
                 fields = {
-                    k: student[k] for k in ("first_name", "last_name", "email", "lms_user_id")
+                    "first_name": student["first_name"],
+                    "last_name": student["last_name"],
+                    "email": student["email"],
+                    "lms_user_id": student["lms_user_id"],
                 }
                 (updated if student["id"] in known else added).append(student["id"])
                 gb.update_or_create_student(student["id"], **fields)
@@ -129,7 +155,7 @@ def import_roster(students, db_url, course_id):
     return added, updated, conflicts
 
 
-def _config():
+def _config() -> tuple[str, str]:
     from .course import load_config
 
     config = load_config(ROOT)
@@ -138,7 +164,7 @@ def _config():
     return db_url, course.course_id if "course_id" in course else "default_course"
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m instructor roster", description=__doc__.splitlines()[0]
     )

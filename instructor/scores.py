@@ -2,22 +2,26 @@
 
 import argparse
 import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 
 from .course import ASSIGNMENT, ROOT, exercises, load_config
 from .gradebook_db import sqlite_path
 
+# {student: {exercise: points, None when the cell has no grade}}
+Scores = dict[str, dict[str, float | None]]
 
-def db_url(root=ROOT):
+
+def db_url(root: Path = ROOT) -> str:
     """The gradebook of the course (or demo class) whose nbgrader_config.py is in root."""
-    from nbgrader.coursedir import CourseDirectory
 
-    return CourseDirectory(config=load_config(root)).db_url
+    return str(CourseDirectory(config=load_config(root)).db_url)
 
 
-def _columns(gb, assignment, root):
+def _columns(gb: Gradebook, assignment: str, root: Path) -> tuple[str, dict[str, str]]:
     """(notebook id, {column: grade id}): the exercises the source notebook declares, or
     every automatically graded cell of an assignment that declares none."""
     declared = exercises(assignment, root)
@@ -27,19 +31,24 @@ def _columns(gb, assignment, root):
     return notebook.name, {c.name: c.name for c in notebook.grade_cells if c.cell_type == "code"}
 
 
-def _exists(url):
+def _exists(url: str) -> bool:
     """False for a SQLite gradebook file that is not there yet (opening it would create it)."""
     path = sqlite_path(url)
     return path is None or path.exists()
 
 
-def read_scores(root=ROOT, students=None, url=None, assignment=ASSIGNMENT):
+def read_scores(
+    root: Path = ROOT,
+    students: Collection[str] | None = None,
+    url: str | None = None,
+    assignment: str = ASSIGNMENT,
+) -> Scores:
     """{student: {exercise: score, ...}} for every graded submission of the assignment.
 
     A student whose notebook was not graded is left out; students restricts the result to
     the given ids.
     """
-    scores = {}
+    scores: Scores = {}
     url = url or db_url(root)
     if not _exists(url):
         return scores  # nothing graded yet
@@ -64,7 +73,9 @@ def read_scores(root=ROOT, students=None, url=None, assignment=ASSIGNMENT):
     return dict(sorted(scores.items()))
 
 
-def max_scores(root=ROOT, url=None, assignment=ASSIGNMENT):
+def max_scores(
+    root: Path = ROOT, url: str | None = None, assignment: str = ASSIGNMENT
+) -> dict[str, float]:
     """{exercise: points} as recorded in the gradebook by generate_assignment."""
     with Gradebook(url or db_url(root)) as gb:
         notebook_id, columns = _columns(gb, assignment, root)
@@ -73,7 +84,7 @@ def max_scores(root=ROOT, url=None, assignment=ASSIGNMENT):
     return {name: points[cell] for name, cell in columns.items()}
 
 
-def table(scores, maxima):
+def table(scores: Scores, maxima: dict[str, float]) -> list[str]:
     """The scores as aligned text lines, with a header and the maximum points."""
     names = list(maxima)
     width = max([len("student")] + [len(s) for s in scores])
@@ -92,7 +103,9 @@ def table(scores, maxima):
     return lines
 
 
-def print_table(coursedir, students=(), assignment=ASSIGNMENT):
+def print_table(
+    coursedir: CourseDirectory, students: Sequence[str] = (), assignment: str = ASSIGNMENT
+) -> int:
     """Print the score table of a course directory's gradebook; 0, or 1 when it is empty."""
     root, url = Path(coursedir.root), coursedir.db_url
     scores = read_scores(root, set(students), url=url, assignment=assignment)
@@ -103,7 +116,7 @@ def print_table(coursedir, students=(), assignment=ASSIGNMENT):
     return 0
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m instructor scores", description=__doc__.splitlines()[0]
     )
@@ -111,8 +124,6 @@ def main(argv=None):
     parser.add_argument("--demo", action="store_true", help="the demo class's gradebook")
     parser.add_argument("--assignment", default=ASSIGNMENT, help=f"default: {ASSIGNMENT}")
     args = parser.parse_args(argv)
-    from nbgrader.coursedir import CourseDirectory
-
     from .course import DEMO_CONFIG_DIR
 
     config = load_config(DEMO_CONFIG_DIR if args.demo else ROOT)

@@ -13,7 +13,7 @@ collect.py   SafeCollect: `nbgrader collect` with those rules
 """
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """`python -m instructor exchange ...` (command.py)."""
     from .command import main
 

@@ -33,9 +33,11 @@ collected; `nbgrader collect` ends with status 0. Set it in nbgrader_config.py:
 """
 
 import copy
+import datetime
 import fnmatch
 import os
 from textwrap import dedent
+from typing import TypedDict
 
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.exchange.default.collect import ExchangeCollect
@@ -45,7 +47,16 @@ from traitlets import Float, Integer
 from instructor.exchange import forgeries, inbound
 
 
-class SafeCollect(ExchangeCollect):
+class SourceRecord(TypedDict):
+    """nbgrader's record of a submission to collect (ExchangeCollect.src_records): the
+    student, the folder's name in inbound and its time (naive UTC)."""
+
+    username: str
+    filename: str
+    timestamp: datetime.datetime
+
+
+class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no types
     """nbgrader's collect with inbound.scan and inbound.collect: see the module's docstring."""
 
     max_files = Integer(
@@ -84,7 +95,10 @@ class SafeCollect(ExchangeCollect):
         ),
     ).tag(config=True)
 
-    def init_src(self):
+    src_records: list[SourceRecord]
+    inbound_path: str
+
+    def init_src(self) -> None:
         """nbgrader's init_src, with inbound.scan reading the inbound folder."""
         if self.coursedir.course_id == "":
             self.fail("No course id specified. Re-run with --course flag.")
@@ -122,7 +136,7 @@ class SafeCollect(ExchangeCollect):
             for _, r in sorted(chosen.items())
         ]
 
-    def _report_forgeries(self, forged):
+    def _report_forgeries(self, forged: list[tuple[inbound.Record, str]]) -> None:
         """Log each folder made in another student's name, with its owner, and record it for
         the class report (forgeries.py)."""
         if not forged:
@@ -139,7 +153,7 @@ class SafeCollect(ExchangeCollect):
             except OSError as error:
                 self.log.error("Could not record it in %s: %s", folder, error)
 
-    def copy_files(self):
+    def copy_files(self) -> None:
         """nbgrader's copy_files, except that the previous copy is not removed first."""
         assignment, course = self.coursedir.assignment_id, self.coursedir.course_id
         if not self.src_records:
@@ -173,16 +187,17 @@ class SafeCollect(ExchangeCollect):
                 self.log.info(f"Collecting submission: {student} {assignment}")
             self.do_copy(src_path, dest_path)
 
-    def _existing_timestamp(self, dest_path):
+    def _existing_timestamp(self, dest_path: str) -> datetime.datetime | None:
         """The time of the copy already collected, or None (then it is replaced): its
         timestamp.txt is the student's, and nbgrader's reader fails on an invalid one."""
         try:
-            return self.coursedir.get_existing_timestamp(dest_path)
+            existing: datetime.datetime | None = self.coursedir.get_existing_timestamp(dest_path)
+            return existing
         except Exception as error:  # noqa: BLE001 -- any unreadable time means "unknown"
             self.log.warning("Unreadable timestamp.txt in %s (%s)", dest_path, error)
             return None
 
-    def do_copy(self, src, dest, log=None):
+    def do_copy(self, src: str, dest: str, log: object = None) -> inbound.Collected | None:
         """inbound.collect in place of shutil.copytree; the Collected, or None when the
         submission was refused (logged as an error)."""
         student = None
@@ -213,12 +228,12 @@ class SafeCollect(ExchangeCollect):
         return collected
 
 
-def _naive(timestamp):
+def _naive(timestamp: datetime.datetime) -> datetime.datetime:
     """An aware UTC time as nbgrader keeps it (naive UTC)."""
     return timestamp.replace(tzinfo=None)
 
 
-def _share_with_group(dest):
+def _share_with_group(dest: str) -> None:
     """nbgrader's groupshared permissions on a collected copy: folders g+rws, files g+rw."""
     for folder, _, files in os.walk(dest):
         os.chmod(folder, 0o2775)

@@ -28,7 +28,7 @@ from pathlib import Path
 from . import layout as exchange_layout
 
 
-def parse_args(argv):
+def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m instructor exchange",
         description=__doc__.splitlines()[0],
@@ -56,7 +56,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def layout_of(args):
+def layout_of(args: argparse.Namespace) -> tuple[Path, exchange_layout.Layout]:
     from ..course import ROOT, load_config
 
     course = Path(args.course).resolve() if args.course else ROOT
@@ -66,7 +66,7 @@ def layout_of(args):
     return course, exchange_layout.Layout(root, found.course_id)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         course, layout = layout_of(args)
@@ -86,7 +86,7 @@ def main(argv=None):
     return report(verdict, course, args.action)
 
 
-def report(verdict, course, action):
+def report(verdict: exchange_layout.Verdict, course: Path, action: str) -> int:
     layout = verdict.layout
     who = exchange_layout.login(verdict.instructor)
     if not verdict.safe:

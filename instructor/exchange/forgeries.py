@@ -19,7 +19,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .inbound import printable
+from .inbound import Record, printable
 
 FILE = "forgeries.jsonl"
 
@@ -37,7 +37,7 @@ class Forgery:
     by: str  # what found it: "grade on submit" or "collect"
 
 
-def reason(record, owner: str) -> str:
+def reason(record: Record, owner: str) -> str:
     """One printable line: what the folder claims, who made it, and what becomes of it."""
     student = printable(record.student)
     return (
@@ -47,7 +47,7 @@ def reason(record, owner: str) -> str:
     )
 
 
-def note(folder: Path, record, owner: str, by: str) -> Forgery | None:
+def note(folder: Path, record: Record, owner: str, by: str) -> Forgery | None:
     """Write the forgery to folder/forgeries.jsonl unless it is there already; the Forgery
     written, or None when it was known."""
     path = Path(folder) / FILE
@@ -77,7 +77,8 @@ def note(folder: Path, record, owner: str, by: str) -> Forgery | None:
 def read(folder: Path) -> list[Forgery]:
     """The forgeries recorded in folder/forgeries.jsonl, each once, oldest first."""
     path = Path(folder) / FILE
-    found, seen = [], set()
+    found: list[Forgery] = []
+    seen: set[str] = set()
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:

@@ -31,9 +31,11 @@ import stat
 import tempfile
 import time
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from nbgrader.utils import parse_utc
 
@@ -59,12 +61,12 @@ class Incomplete(Rejected):
     """Not ready yet (no timestamp.txt: nbgrader's submit writes it last); try again later."""
 
 
-def printable(text):
+def printable(text: object) -> str:
     """text with control characters, other unprintable ones (line separators, bidirectional
     overrides) and undecodable bytes escaped as repr() escapes them, and so the backslash too:
     a name a student chose can neither break a log line nor drive a terminal, and two
     different names never print the same."""
-    out = []
+    out: list[str] = []
     for ch in str(text):
         if 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
             out.append(f"\\x{ord(ch) - 0xDC00:02x}")
@@ -75,7 +77,7 @@ def printable(text):
     return "".join(out)
 
 
-def _name_problem(name):
+def _name_problem(name: str) -> str | None:
     """Why a file name cannot be taken as it is, or None: bytes that are not UTF-8 (nothing
     downstream could name the file), control characters and line separators (they would break
     the notebook's paths in logs and reports)."""
@@ -88,7 +90,7 @@ def _name_problem(name):
     return None
 
 
-def _id_problem(value, what):
+def _id_problem(value: str, what: str) -> str | None:
     """Why a student or assignment id of a folder name cannot be used, or None: it becomes a
     folder of submitted/ ('.' and '..' would be another folder) and '*' means every student to
     nbgrader."""
@@ -113,7 +115,13 @@ class Record:
     owner: int | None = None  # the folder's owner (uid), as scan() saw it; None: not looked at
 
 
-def scan(inbound, assignments=None):
+# (printable name, reason) of an entry that is not a valid submission, or of a file not copied
+Skipped = tuple[str, str]
+
+
+def scan(
+    inbound: str | os.PathLike[str], assignments: Iterable[str] | None = None
+) -> tuple[list[Record], list[Skipped]]:
     """(records, invalid) of an inbound folder: the submission folders, sorted by student and
     time, and (printable name, reason) of the entries that are not valid submissions.
 
@@ -122,10 +130,11 @@ def scan(inbound, assignments=None):
     no link is followed, no folder entered. Entries of an assignment not in `assignments`
     (when given) are left out silently: they are not this collection's business.
     """
-    inbound = Path(inbound)
+    folder = Path(inbound)
     wanted = None if assignments is None else set(assignments)
-    records, invalid = [], []
-    with os.scandir(inbound) as entries:
+    records: list[Record] = []
+    invalid: list[Skipped] = []
+    with os.scandir(folder) as entries:
         for entry in entries:
             name, shown = entry.name, printable(entry.name)
             problem = _name_problem(name)
@@ -158,26 +167,31 @@ def scan(inbound, assignments=None):
                 invalid.append((shown, problem))
             else:
                 records.append(
-                    Record(name, student, assignment, timestamp, inbound / name, seen.st_uid)
+                    Record(name, student, assignment, timestamp, folder / name, seen.st_uid)
                 )
     records.sort(key=lambda r: (r.student, r.timestamp, r.name))
     invalid.sort()
     return records, invalid
 
 
-def owner_login(record):
+def owner_login(record: Record) -> str:
     """The login that owns a record's folder ("unknown id" for a uid without an account)."""
+    if record.owner is None:
+        raise ValueError(f"the owner of {record.name} was not looked at (scan() records it)")
     return _owner(record.owner)
 
 
-def split_forged(records):
+def split_forged(
+    records: Iterable[Record],
+) -> tuple[list[Record], list[tuple[Record, str]]]:
     """(genuine, forged) of scan()'s records: forged are (record, owner's login) of the folders
     whose owner is not the student their name claims, nbgrader's owner check. Only the owner of
     a folder can have made it (nobody but root can give a folder away), so a folder in
     another student's name, made by `nbgrader submit --student=<classmate>` or by hand, is
     never that student's: it must never count as their submission, their latest least of all.
     Records not looked at (owner None) count as genuine."""
-    genuine, forged = [], []
+    genuine: list[Record] = []
+    forged: list[tuple[Record, str]] = []
     for record in records:
         owner = None if record.owner is None else owner_login(record)
         if owner is None or owner == record.student:
@@ -187,10 +201,10 @@ def split_forged(records):
     return genuine, forged
 
 
-def latest_per_student(records):
+def latest_per_student(records: Iterable[Record]) -> dict[str, Record]:
     """{student: record} of the latest timestamp per student: nbgrader's rule (collect takes a
     student's most recent submission). Equal times are decided by the name, to be repeatable."""
-    latest = {}
+    latest: dict[str, Record] = {}
     for record in records:
         best = latest.get(record.student)
         if best is None or (record.timestamp, record.name) > (best.timestamp, best.name):
@@ -206,14 +220,14 @@ class Collected:
     """What collect() copied."""
 
     files: tuple[str, ...]  # relative paths copied (posix)
-    skipped: tuple[tuple[str, str], ...]  # (printable relative path, reason) of what was not
+    skipped: tuple[Skipped, ...]  # (printable relative path, reason) of what was not
     size: int  # bytes copied
 
 
 @dataclass(frozen=True)
 class _Limits:
-    ignore: tuple  # nbgrader's CourseDirectory.ignore: names left out silently
-    include: tuple  # nbgrader's CourseDirectory.include: only these files (fnmatch on the name)
+    ignore: tuple[str, ...]  # nbgrader's CourseDirectory.ignore: names left out silently
+    include: tuple[str, ...]  # nbgrader's CourseDirectory.include: only these files (fnmatch)
     max_file_size: int  # bytes
     max_dir_size: int  # bytes
     max_files: int  # entries (files, folders, anything) in the whole submission
@@ -226,7 +240,7 @@ class _Changed(Exception):
     attempt is given up and the next one starts from a new snapshot."""
 
 
-def _kind(mode):
+def _kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "folder"
     if stat.S_ISREG(mode):
@@ -251,7 +265,7 @@ _NOT_COPIED = {
 }
 
 
-def _same(fd, seen):
+def _same(fd: int, seen: os.stat_result) -> None:
     """Raise _Changed unless an open descriptor is the entry that lstat saw (the same inode,
     type and, for a file, still a single name)."""
     now = os.fstat(fd)
@@ -272,13 +286,16 @@ class _Walk:
     limits refuse a submission before anything is copied).
     """
 
-    def __init__(self, limits, label, into=None):
+    def __init__(self, limits: _Limits, label: str, into: Path | None = None) -> None:
         self.limits, self.label, self.into = limits, label, into
-        self.snapshot, self.files, self.skipped = [], [], []
+        # (relative path, kind, size, mtime in ns, inode) of every entry seen, in order
+        self.snapshot: list[tuple[str, str, int, int, int]] = []
+        self.files: list[str] = []
+        self.skipped: list[Skipped] = []
         self.size = 0
         self.entries = 0
 
-    def run(self, top):
+    def run(self, top: int) -> "_Walk":
         # a descriptor of its own: a listing's position is shared by duplicated descriptors
         try:
             fd = os.open(".", _DIR_FLAGS, dir_fd=top)
@@ -290,7 +307,7 @@ class _Walk:
             os.close(fd)
         return self
 
-    def _open(self, name, dir_fd, relative, flags):
+    def _open(self, name: str, dir_fd: int, relative: str, flags: int) -> int | None:
         """A descriptor of a source entry; None when access is denied (skipped, with the
         reason); _Changed when it vanished or became a link; Rejected on other errors."""
         try:
@@ -301,14 +318,14 @@ class _Walk:
                 return None
             self._failed(error, relative)
 
-    def _failed(self, error, relative):
+    def _failed(self, error: OSError, relative: str) -> NoReturn:
         if error.errno in _GONE:
             raise _Changed from None
         where = printable(relative) if relative else "the folder"
         raise Rejected(f"{self.label}: {where} could not be read ({error.strerror})") from None
 
-    def _folder(self, fd, parts):
-        names = []
+    def _folder(self, fd: int, parts: tuple[str, ...]) -> None:
+        names: list[str] = []
         try:
             with os.scandir(fd) as listing:
                 for entry in listing:
@@ -324,7 +341,7 @@ class _Walk:
         for name in sorted(names):
             self._entry(fd, name, (*parts, name))
 
-    def _entry(self, fd, name, parts):
+    def _entry(self, fd: int, name: str, parts: tuple[str, ...]) -> None:
         limits = self.limits
         if any(fnmatch.fnmatch(name, pattern) for pattern in limits.ignore):
             return
@@ -360,7 +377,7 @@ class _Walk:
         else:
             self._file(fd, name, relative, seen)
 
-    def _subfolder(self, fd, name, parts, seen):
+    def _subfolder(self, fd: int, name: str, parts: tuple[str, ...], seen: os.stat_result) -> None:
         relative = "/".join(parts)
         if len(parts) > self.limits.max_depth:
             raise Rejected(
@@ -380,12 +397,13 @@ class _Walk:
         finally:
             os.close(sub)
 
-    def _file(self, fd, name, relative, seen):
+    def _file(self, fd: int, name: str, relative: str, seen: os.stat_result) -> None:
         size = seen.st_size
         if self.into is not None:
-            size = self._copy(fd, name, relative, seen)
-            if size is None:
+            copied = self._copy(fd, name, relative, seen)
+            if copied is None:
                 return
+            size = copied
         self.size += size
         if self.size > self.limits.max_dir_size:
             raise Rejected(
@@ -394,16 +412,18 @@ class _Walk:
             )
         self.files.append(relative)
 
-    def _copy(self, fd, name, relative, seen):
+    def _copy(self, fd: int, name: str, relative: str, seen: os.stat_result) -> int | None:
         """Copy one file (at most the size limit + 1 bytes are read, in case it grows); the
         bytes copied, or None when it could not be opened."""
+        into = self.into
+        assert into is not None, "only a copying pass copies"
         source = self._open(name, fd, relative, _FILE_FLAGS)
         if source is None:
             return None
         copied = 0
         try:
             _same(source, seen)
-            with open(os.open(self.into / relative, _WRITE_FLAGS, 0o644), "wb") as out:
+            with open(os.open(into / relative, _WRITE_FLAGS, 0o644), "wb") as out:
                 left = self.limits.max_file_size + 1
                 while left > 0:
                     try:
@@ -425,19 +445,19 @@ class _Walk:
         return copied
 
 
-def _copy_tree(top, into, limits, label):
+def _copy_tree(top: int, into: Path, limits: _Limits, label: str) -> _Walk:
     """The copying pass of an attempt (a function of its own: tests slow it down)."""
     return _Walk(limits, label, into).run(top)
 
 
-def _owner(uid):
+def _owner(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return "unknown id"
 
 
-def _open_submission(source, label, student):
+def _open_submission(source: Path, label: str, student: str | None) -> int:
     """A descriptor of the submission folder itself, which must be a real folder (and the
     student's own, when `student` is given); every later pass starts from it."""
     try:
@@ -462,7 +482,7 @@ def _open_submission(source, label, student):
     return top
 
 
-def _require_timestamp(top, label):
+def _require_timestamp(top: int, label: str) -> None:
     try:
         seen = os.stat(TIMESTAMP, dir_fd=top, follow_symlinks=False)
     except FileNotFoundError:
@@ -476,7 +496,7 @@ def _require_timestamp(top, label):
         raise Rejected(f"{label}: its {TIMESTAMP} is {kind}, not a regular file")
 
 
-def _install(temp, dest):
+def _install(temp: Path, dest: Path) -> None:
     """Put the new copy in place of dest: the old one is moved aside (a folder cannot be renamed
     over a non-empty one), then removed; when the rename fails, the old one is put back."""
     temp.chmod(0o755)
@@ -495,7 +515,7 @@ def _install(temp, dest):
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def _attempt(top, dest, limits, label):
+def _attempt(top: int, dest: Path, limits: _Limits, label: str) -> Collected | None:
     """One try: look, copy into a new folder beside dest, look again; install the copy when
     the three passes saw the same submission. The Collected, or None when it changed."""
     try:
@@ -522,19 +542,19 @@ def _attempt(top, dest, limits, label):
 
 
 def collect(
-    source,
-    dest,
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
     *,
-    student=None,
-    ignore=(),
-    include=("*",),
-    max_file_size_kb=100000,
-    max_dir_size_kb=1000000,
-    max_files=1000,
-    max_depth=8,
-    settle_seconds=0.5,
-    attempts=4,
-):
+    student: str | None = None,
+    ignore: Sequence[str] = (),
+    include: Sequence[str] = ("*",),
+    max_file_size_kb: int = 100000,
+    max_dir_size_kb: int = 1000000,
+    max_files: int = 1000,
+    max_depth: int = 8,
+    settle_seconds: float = 0.5,
+    attempts: int = 4,
+) -> Collected:
     """Copy a submission folder of inbound to dest (e.g. submitted/<student>/<assignment>/);
     the Collected, or raise Rejected (Incomplete when timestamp.txt is not there yet).
 

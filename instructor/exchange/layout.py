@@ -47,6 +47,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 ROOT_MODE = 0o1777
 COURSE_MODE = 0o755
@@ -261,7 +265,9 @@ class _Checker:
                 where,
             )
 
-    def writers(self, folder: Path, info: os.stat_result, where: str, sticky_is_enough: bool):
+    def writers(
+        self, folder: Path, info: os.stat_result, where: str, sticky_is_enough: bool
+    ) -> None:
         """A folder that others may write into: with the sticky bit they can only add entries
         of their own (enough for the root and inbound), without it they can rename or delete
         any entry."""
@@ -560,7 +566,9 @@ def init(
 
 
 class _Maker:
-    def __init__(self, layout, owner, group, replace, say):
+    def __init__(
+        self, layout: Layout, owner: int, group: int, replace: bool, say: Callable[[str], None]
+    ) -> None:
         self.layout, self.owner, self.group = layout, owner, group
         self.replace, self.say = replace, say
         self.trusted = {0, owner}
@@ -686,7 +694,7 @@ class _Maker:
                 self.set_aside(path, entry.stat(follow_symlinks=False))
                 continue
             for folder, _dirs, files in os.walk(path):
-                for name in [None, *files]:
+                for name in ["", *files]:
                     target = Path(folder, name) if name else Path(folder)
                     info = os.lstat(target)
                     if stat.S_ISLNK(info.st_mode):
@@ -701,7 +709,7 @@ class _Maker:
 # --- the course's exchange ---------------------------------------------------------------------
 
 
-def for_config(config) -> Layout:
+def for_config(config: Config) -> Layout:
     """The exchange layout of a loaded nbgrader configuration (its Exchange.root, with
     nbgrader's default, and its course id)."""
     from nbgrader.coursedir import CourseDirectory
@@ -711,7 +719,12 @@ def for_config(config) -> Layout:
     return Layout(Path(os.path.abspath(root)), CourseDirectory(config=config).course_id)
 
 
-def require_safe(config, course: Path | None = None, create: bool = False, say=print) -> Layout:
+def require_safe(
+    config: Config,
+    course: Path | None = None,
+    create: bool = False,
+    say: Callable[[str], None] = print,
+) -> Layout:
     """The course's exchange layout, when students cannot subvert it; else UnsafeExchange,
     whose message lists the problems and the command that fixes them.
 

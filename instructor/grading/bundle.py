@@ -24,15 +24,20 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any, TypedDict
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
 
 from ..gradebook_db import prepare, sqlite_path
 from . import needed
-from .messages import Bundle, Exercise
+from .messages import Bundle, Exercise, Skippable
+from .sandbox import Limits
 from .scan import Guarded, bound_and_called
 
 # Changes whenever the way submissions are graded changes, so that --force is not needed then.
@@ -69,12 +74,24 @@ class BundleError(Exception):
     """The assignment cannot be graded yet; the message says what to do."""
 
 
-def _plain(config, sections):
+class GradebookCells(TypedDict):
+    """One notebook of an assignment as a gradebook holds it (`assignment_cells`), as plain
+    data: its kernelspec, its cells (name, max score, cell type), its solution cells' names,
+    and its source cells (name, cell type, locked, source, checksum)."""
+
+    kernelspec: str | None
+    grade: list[tuple[str, float, str]]
+    solution: list[str]
+    task: list[tuple[str, float, str]]
+    source: list[tuple[str, str, bool, str, str | None]]
+
+
+def _plain(config: Config, sections: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The given sections of a traitlets Config as plain dictionaries (safe to send)."""
     return {s: {k: v for k, v in dict(config[s]).items()} for s in sections if s in config}
 
 
-def declared(source_notebook):
+def declared(source_notebook: str | os.PathLike[str]) -> tuple[Exercise, ...]:
     """The exercises a source notebook declares, in notebook order.
 
     A test cell declares its exercise in its metadata, next to nbgrader's:
@@ -88,7 +105,7 @@ def declared(source_notebook):
     """
     nb = nbformat.read(source_notebook, as_version=4)
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
-    exercises = []
+    exercises: list[Exercise] = []
     for cell in nb.cells:
         declaration = cell.metadata.get("grading")
         if not declaration or (isinstance(declaration, dict) and set(declaration) == {"skip"}):
@@ -121,7 +138,7 @@ def declared(source_notebook):
     return tuple(exercises)
 
 
-def run_whole_notebook(config):
+def run_whole_notebook(config: Config) -> bool:
     """c.CourseGrading.run_whole_notebook of the course's configuration (RUN_WHOLE_NOTEBOOK_HELP
     says what it does); False when it is not set."""
     if "CourseGrading" not in config:
@@ -132,7 +149,9 @@ def run_whole_notebook(config):
     return bool(value)
 
 
-def marked(source_notebook, exercises=()):
+def marked(
+    source_notebook: str | os.PathLike[str], exercises: Sequence[Exercise] = ()
+) -> tuple[Skippable, ...]:
     """The cells a source notebook marks as ones a grading may skip (needed.py), checked.
 
     A mark sits in a read-only code cell's metadata, next to nbgrader's:
@@ -175,7 +194,7 @@ def marked(source_notebook, exercises=()):
     return marks
 
 
-def source_notebooks(coursedir, assignment):
+def source_notebooks(coursedir: CourseDirectory, assignment: str) -> list[Path]:
     """The assignment's notebooks in the source folder, sorted by name."""
     source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
     notebooks = sorted(p for p in source.glob("*.ipynb") if p.is_file())
@@ -184,7 +203,9 @@ def source_notebooks(coursedir, assignment):
     return notebooks
 
 
-def assignment_cells(db_url, course_id, assignment, notebook_id):
+def assignment_cells(
+    db_url: str, course_id: str, assignment: str, notebook_id: str
+) -> GradebookCells:
     """The assignment's notebook and cells as the gradebook holds them, as plain data."""
     with Gradebook(db_url, course_id) as gb:
         try:
@@ -194,7 +215,7 @@ def assignment_cells(db_url, course_id, assignment, notebook_id):
                 f"the gradebook has no notebook {notebook_id} in assignment {assignment}: run "
                 "`python -m instructor release` (nbgrader generate_assignment) first"
             ) from None
-        return {
+        cells: GradebookCells = {
             "kernelspec": notebook.kernelspec,
             "grade": [(c.name, c.max_score, c.cell_type) for c in notebook.grade_cells],
             "solution": [c.name for c in notebook.solution_cells],
@@ -203,9 +224,12 @@ def assignment_cells(db_url, course_id, assignment, notebook_id):
                 (c.name, c.cell_type, c.locked, c.source, c.checksum) for c in notebook.source_cells
             ],
         }
+        return cells
 
 
-def write_cells(db_url, course_id, assignment, notebook_id, cells):
+def write_cells(
+    db_url: str, course_id: str, assignment: str, notebook_id: str, cells: GradebookCells
+) -> None:
     """Create or update the assignment's notebook and cells in a gradebook."""
     with Gradebook(db_url, course_id) as gb:
         gb.update_or_create_assignment(assignment)
@@ -227,7 +251,9 @@ def write_cells(db_url, course_id, assignment, notebook_id, cells):
             )  # fmt: skip
 
 
-def copy_assignment(from_url, to_url, coursedir, assignment):
+def copy_assignment(
+    from_url: str, to_url: str, coursedir: CourseDirectory, assignment: str
+) -> None:
     """Put the assignment as one gradebook holds it into another (the demo class's gradebook
     takes it from the course's, which generate_assignment writes). A new SQLite gradebook is
     stamped with nbgrader's database version, and put in WAL mode (gradebook_db.py)."""
@@ -242,10 +268,13 @@ def copy_assignment(from_url, to_url, coursedir, assignment):
         write_cells(to_url, coursedir.course_id, assignment, notebook.stem, cells)
 
 
-_PRIVATE_GRADEBOOKS = {}  # in this process: the bytes of each private gradebook, by its content
+# in this process: the bytes of each private gradebook, by its content
+_PRIVATE_GRADEBOOKS: dict[str, bytes] = {}
 
 
-def private_gradebook(db_url, course_id, assignment, notebook_ids):
+def private_gradebook(
+    db_url: str, course_id: str, assignment: str, notebook_ids: Iterable[str]
+) -> tuple[bytes, dict[str, GradebookCells]]:
     """(SQLite bytes of a new gradebook holding only the assignment's notebooks and cells,
     {notebook id: its cells}). It keeps SQLite's default journal (no WAL: one writer, and the
     file's bytes are all of it). Writing it takes a commit per cell: a process that grades
@@ -259,7 +288,9 @@ def private_gradebook(db_url, course_id, assignment, notebook_ids):
     return _PRIVATE_GRADEBOOKS[key], cells
 
 
-def _write_private_gradebook(course_id, assignment, cells):
+def _write_private_gradebook(
+    course_id: str, assignment: str, cells: dict[str, GradebookCells]
+) -> bytes:
     folder = Path(tempfile.mkdtemp(prefix="igrade-gradebook-"))
     try:
         path = folder / "gradebook.db"
@@ -271,7 +302,7 @@ def _write_private_gradebook(course_id, assignment, cells):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _stamp(path):
+def _stamp(path: Path) -> None:
     """Start a SQLite gradebook with nbgrader's database version, as nbgrader would stamp it
     (it runs the `alembic` command for that; reading the version in-process is faster)."""
     import sqlite3
@@ -287,7 +318,7 @@ def _stamp(path):
         )
 
 
-def build(coursedir, config, limits, assignment):
+def build(coursedir: CourseDirectory, config: Config, limits: Limits, assignment: str) -> Bundle:
     """The Bundle of an assignment."""
     notebooks = source_notebooks(coursedir, assignment)
     source = notebooks[0].parent
@@ -300,7 +331,7 @@ def build(coursedir, config, limits, assignment):
         if p.is_file() and p.suffix != ".ipynb" and not _ignored(p.relative_to(source), coursedir)
     }
     exercises = tuple(e for notebook in notebooks for e in declared(notebook))
-    skippable = ()
+    skippable: tuple[Skippable, ...] = ()
     if not run_whole_notebook(config):
         skippable = tuple(mark for notebook in notebooks for mark in marked(notebook, exercises))
     for exercise in exercises:
@@ -319,7 +350,7 @@ def build(coursedir, config, limits, assignment):
         }
     )
     modules = [Path(name).stem for name in helpers if name.endswith(".py") and "/" not in name]
-    tested = set().union(*(bound_and_called(e.test_source) for e in exercises))
+    tested: set[str] = set().union(*(bound_and_called(e.test_source) for e in exercises))
     return Bundle(
         assignment=assignment,
         notebooks=tuple(n.stem for n in notebooks),
@@ -334,19 +365,19 @@ def build(coursedir, config, limits, assignment):
     )
 
 
-def fingerprint(assignment_key, limits):
+def fingerprint(assignment_key: str, limits: Limits) -> str:
     """The assignment as graded, and the limits: what makes a grading reusable."""
     return _hash({"assignment": assignment_key, "limits": limits.to_dict()})
 
 
-def with_limits(bundle, limits):
+def with_limits(bundle: Bundle, limits: Limits) -> Bundle:
     """The same bundle for other limits (the assignment is not read again)."""
     return replace(bundle, fingerprint=fingerprint(bundle.assignment_key, limits))
 
 
-def _checks_functions(helpers, exercises):
+def _checks_functions(helpers: dict[str, bytes], exercises: Sequence[Exercise]) -> set[str]:
     """Names of the functions and classes the checks modules define (the tests' machinery)."""
-    names = set()
+    names: set[str] = set()
     for module in {e.checks for e in exercises}:
         tree = ast.parse(helpers[f"{module}.py"])
         for node in tree.body:
@@ -355,11 +386,11 @@ def _checks_functions(helpers, exercises):
     return names
 
 
-def _hash(data):
+def _hash(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _ignored(relative, coursedir):
+def _ignored(relative: Path, coursedir: CourseDirectory) -> bool:
     import fnmatch
 
     return any(

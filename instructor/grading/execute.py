@@ -9,18 +9,26 @@ one line for the grading summary.
 
 import asyncio
 import json
+from collections.abc import Iterable
 from time import monotonic
+from typing import TYPE_CHECKING, Any
 
 import nbclient
 import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
+from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from .sandbox import ExitStatus
+from .sandbox import ExitStatus, Limits
 from .sandbox.kernels import KERNEL_NAME, SandboxKernelManager
 from .sandbox.zygote import zygote
+
+if TYPE_CHECKING:
+    import zmq.asyncio
+
+    from .worker import Workspace
 
 # SandboxedExecute overrides private methods of nbclient's NotebookClient and nbconvert's
 # ExecutePreprocessor, whose behaviour it was written against; another version of either may
@@ -33,7 +41,7 @@ class UncheckedVersion(ImportError):
     """nbclient or nbconvert is a version SandboxedExecute was not checked with."""
 
 
-def check_versions(versions=None, base=Execute):
+def check_versions(versions: dict[str, str] | None = None, base: type = Execute) -> None:
     """Fail loudly, saying what to do, when nbclient or nbconvert is not a version this module
     was checked with, or when a private method it overrides is gone from the base class."""
     import nbconvert
@@ -64,7 +72,7 @@ PROBE_SECONDS = 5  # how long a kernel has to answer again after a timed-out cel
 STOPPED = ("NotRun", "KernelStopped", "CellTimeoutError", "KeyboardInterrupt")
 
 
-def _output_size(msg):
+def _output_size(msg: dict[str, Any]) -> int:
     """About how many bytes an output message adds to the notebook."""
     content = msg.get("content", {})
     size = len(content.get("text", "") or "")
@@ -78,7 +86,7 @@ def _output_size(msg):
 KEPT_RESULT_CHARS = 10_000  # of a result or error kept past the output limit
 
 
-def _shortened(msg):
+def _shortened(msg: dict[str, Any]) -> dict[str, Any]:
     """A result or error message with each text cut to a reasonable length."""
     content = msg.get("content", {})
     for key, value in list((content.get("data") or {}).items()):
@@ -92,21 +100,22 @@ def _shortened(msg):
     return msg
 
 
-def _key(cell, index):
+def _key(cell: NotebookNode, index: int) -> str:
     """A cell's name in the durations: its nbgrader id, or its position."""
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"#{index + 1}"
+    grade_id: str | None = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id or f"#{index + 1}"
 
 
-def name_of(cell, index):
+def name_of(cell: NotebookNode, index: int) -> str:
     """How the summary names a cell: its nbgrader id, or its position."""
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     return f"cell {grade_id}" if grade_id else f"cell {index + 1} (added by the student)"
 
 
-_ZMQ_CONTEXTS = {}
+_ZMQ_CONTEXTS: dict[int, "zmq.asyncio.Context"] = {}
 
 
-def _zmq_context(limits):
+def _zmq_context(limits: Limits) -> "zmq.asyncio.Context":
     """The ZeroMQ context of the grader's kernel clients: a message larger than the output limit
     disconnects the kernel instead of filling this process's memory."""
     import zmq
@@ -125,7 +134,7 @@ class GraderFailure(Exception):
     this message and its traceback, and graded again on the next run."""
 
 
-class SandboxedExecute(Execute):
+class SandboxedExecute(Execute):  # type: ignore[misc]  # nbgrader ships no types
     """nbgrader's Execute, with the kernel in a sandbox and every failure ending in a score.
 
     - the kernel is started by the sandbox's launcher (limits, isolation), over IPC sockets;
@@ -143,7 +152,24 @@ class SandboxedExecute(Execute):
     `incidents` lists what happened, one line each.
     """
 
-    def __init__(self, workspace, limits, skip=frozenset(), **kwargs):
+    # the state of one run, set by `preprocess`
+    incidents: list[str]
+    durations: dict[str, float]
+    _stop_reason: str | None
+    _timed_out: int | None
+    _output_capped: float | None
+    _output_bytes: int
+    _garbled: int
+    _deadline: float
+    _current: int
+
+    def __init__(
+        self,
+        workspace: "Workspace",
+        limits: Limits,
+        skip: Iterable[int] = frozenset(),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.workspace = workspace
         self.limits = limits
@@ -154,7 +180,7 @@ class SandboxedExecute(Execute):
         self.timeout_func = self._cell_timeout
 
     # the kernel
-    def create_kernel_manager(self):
+    def create_kernel_manager(self) -> SandboxKernelManager:
         specs = KernelSpecManager(kernel_dirs=[str(self.workspace.kernels)])
         specs.ensure_native_kernel = False
         self.km = SandboxKernelManager(
@@ -170,16 +196,19 @@ class SandboxedExecute(Execute):
         return self.km
 
     # time limits
-    def _cell_timeout(self, cell):
+    def _cell_timeout(self, cell: NotebookNode) -> int:
         left = self._deadline - monotonic()
         own = self.limits.cell_limit(cell.get("metadata", {}).get("nbgrader", {}).get("grade_id"))
         return max(1, int(min(own, left)))
 
-    async def _async_handle_timeout(self, timeout, cell=None):
+    async def _async_handle_timeout(
+        self, timeout: int, cell: NotebookNode | None = None
+    ) -> dict[str, Any] | None:
         self._timed_out = timeout
-        return await super()._async_handle_timeout(timeout, cell)
+        reply: dict[str, Any] | None = await super()._async_handle_timeout(timeout, cell)
+        return reply
 
-    async def _async_answers_again(self, seconds):
+    async def _async_answers_again(self, seconds: float) -> bool:
         """After an interrupt: does the kernel answer a request within seconds?"""
         msg_id = self.kc.execute("", silent=True, store_history=False)
         deadline = monotonic() + seconds
@@ -195,7 +224,9 @@ class SandboxedExecute(Execute):
     answers_again = run_sync(_async_answers_again)
 
     # output
-    async def _async_poll_output_msg(self, parent_msg_id, cell, cell_index):
+    async def _async_poll_output_msg(
+        self, parent_msg_id: str, cell: NotebookNode, cell_index: int
+    ) -> None:
         """nbclient's output loop, dropping a message that fails its signature check (a kernel
         that ran out of memory while sending can garble one) instead of ending the run."""
         while True:
@@ -210,13 +241,19 @@ class SandboxedExecute(Execute):
                 except CellExecutionComplete:
                     return
 
-    def output(self, outs, msg, display_id, cell_index):
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
         if msg["msg_type"] in ("execute_result", "error"):  # results and errors are always kept:
-            return super().output(outs, _shortened(msg), display_id, cell_index)  # they score
+            kept: NotebookNode | None = super().output(
+                outs, _shortened(msg), display_id, cell_index
+            )
+            return kept  # they score
         self._output_bytes += _output_size(msg)
         cap = self.limits.max_output_mb * 2**20
         if self._output_bytes <= cap:
-            return super().output(outs, msg, display_id, cell_index)
+            shown: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
+            return shown
         if not self._output_capped:
             self._output_capped = monotonic()
             outs.append(
@@ -241,7 +278,12 @@ class SandboxedExecute(Execute):
         return None
 
     # the run
-    def preprocess(self, nb, resources=None, km=None):
+    def preprocess(
+        self,
+        nb: NotebookNode,
+        resources: dict[str, Any] | None = None,
+        km: SandboxKernelManager | None = None,
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         from nbclient import NotebookClient
 
         NotebookClient.__init__(self, nb, km)
@@ -278,7 +320,7 @@ class SandboxedExecute(Execute):
         self.set_widgets_metadata()
         return self.nb, self.resources
 
-    def _run_cells(self, resources):
+    def _run_cells(self, resources: dict[str, Any] | None) -> None:
         for index, cell in enumerate(self.nb.cells):
             self._current = index
             if index in self.skip:
@@ -313,7 +355,7 @@ class SandboxedExecute(Execute):
             if self._timed_out is not None:
                 self._after_timeout(index)
 
-    def _after_timeout(self, index):
+    def _after_timeout(self, index: int) -> None:
         name = name_of(self.nb.cells[index], index)
         if monotonic() >= self._deadline:
             why = (
@@ -331,19 +373,19 @@ class SandboxedExecute(Execute):
                 f"{name} ran past its {self._timed_out} s time limit and was interrupted"
             )
 
-    def _kill(self, why):
+    def _kill(self, why: str) -> None:
         self._stop(why)
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 -- already gone
             pass
 
-    def _stop(self, why):
+    def _stop(self, why: str) -> None:
         if not self._stop_reason:
             self._stop_reason = why
             self.incidents.append(why + "; the cells after it were not run (their tests score 0)")
 
-    def _exit_reason(self, all_lines=False):
+    def _exit_reason(self, all_lines: bool = False) -> str:
         """How the kernel's sandbox ended, with the last line its kernel wrote, if any (the
         last lines of its log with all_lines, for a kernel that could not start)."""
         status = ExitStatus.read(self.workspace.status_file)
@@ -360,10 +402,10 @@ class SandboxedExecute(Execute):
         return reason
 
     @staticmethod
-    def _runs(cell):
-        return cell.cell_type == "code" and cell.source.strip()
+    def _runs(cell: NotebookNode) -> bool:
+        return bool(cell.cell_type == "code" and cell.source.strip())
 
-    def _fail(self, cell, why, ename="KernelStopped"):
+    def _fail(self, cell: NotebookNode, why: str | None, ename: str = "KernelStopped") -> None:
         if self._runs(cell):
             cell.setdefault("outputs", []).append(
                 nbformat.v4.new_output(
@@ -371,7 +413,7 @@ class SandboxedExecute(Execute):
                 )
             )
 
-    def _fail_remaining(self, start):
+    def _fail_remaining(self, start: int) -> None:
         for index, cell in enumerate(self.nb.cells[start:], start):
             if index in self.skip:
                 continue

@@ -30,13 +30,20 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
+from nbformat import NotebookNode
+
+# A notebook or a cell as the file's JSON holds it (before nbformat reads it).
+RawNotebook = dict[str, Any]
+RawCell = dict[str, Any]
 
 
-def _nbgrader_ignore():
+def _nbgrader_ignore() -> tuple[str, ...]:
     """nbgrader's default CourseDirectory.ignore (the course's config may set another list)."""
     from nbgrader.coursedir import CourseDirectory
 
@@ -76,20 +83,20 @@ class Submission:
     digest: str
     status: str = "ok"
     reason: str = ""
-    notes: list = field(default_factory=list)
-    notebooks: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    notebooks: dict[str, str] = field(default_factory=dict)
     notebook_name: str = ""
-    files: dict = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 class Reference:
     """The release notebook's cells that grading relies on, by nbgrader grade id."""
 
-    def __init__(self, release_notebook, notebook_name):
+    def __init__(self, release_notebook: RawNotebook | NotebookNode, notebook_name: str) -> None:
         self.notebook_name = notebook_name
         self.nb = nbformat.from_dict(copy.deepcopy(release_notebook))
-        self.cells = {}  # grade id -> release cell
-        self.order = []  # grade ids in release order
+        self.cells: dict[str, NotebookNode] = {}  # grade id -> release cell
+        self.order: list[str] = []  # grade ids in release order
         for cell in self.nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if grade_id:
@@ -97,7 +104,7 @@ class Reference:
                 self.order.append(grade_id)
         self.answers = [g for g in self.order if self.cells[g].metadata.nbgrader.get("solution")]
         # each answer's test: the first graded cell after it in the release
-        self.test_of = {}
+        self.test_of: dict[str, str | None] = {}
         for answer in self.answers:
             later = self.order[self.order.index(answer) + 1 :]
             graded = [g for g in later if self.cells[g].metadata.nbgrader.get("grade")]
@@ -114,25 +121,25 @@ class Reference:
         }
 
     @classmethod
-    def from_file(cls, path):
+    def from_file(cls, path: str | os.PathLike[str]) -> "Reference":
         path = Path(path)
         return cls(nbformat.read(path, as_version=4), path.name)
 
     @staticmethod
-    def _key(source):
+    def _key(source: str) -> str:
         return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
-    def _answer(self, grade_id):
+    def _answer(self, grade_id: str) -> bool:
         return grade_id in self.answers
 
-    def recognise(self, cell):
+    def recognise(self, cell: RawCell | NotebookNode) -> str | None:
         """The grade id of a cell that lost its grading metadata, from its content, or None."""
         marker = ANSWER_MARKER.search(cell.get("source", ""))
         if marker and marker.group(1) in self.answers:
             return marker.group(1)
         return self._sources.get(self._key(cell.get("source", "")))
 
-    def answered(self, cells):
+    def answered(self, cells: Iterable[NotebookNode]) -> int:
         """How many answer cells differ from the release's unanswered ones."""
         count = 0
         for cell in cells:
@@ -148,16 +155,18 @@ class Reference:
 # --- files ---------------------------------------------------------------------------------------
 
 
-def ignored(relative, ignore=DEFAULT_IGNORE):
+def ignored(relative: str | os.PathLike[str], ignore: Iterable[str] = DEFAULT_IGNORE) -> bool:
     """Does a path of a submission match one of nbgrader's ignore patterns (in any part)?"""
     return any(
         fnmatch.fnmatch(part, pattern) for part in Path(relative).parts for pattern in ignore
     )
 
 
-def submission_files(folder, ignore=DEFAULT_IGNORE):
+def submission_files(
+    folder: str | os.PathLike[str], ignore: Iterable[str] = DEFAULT_IGNORE
+) -> list[str]:
     """Regular files of a submission folder (no symbolic links), as sorted relative paths."""
-    found = []
+    found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not ignored(d, ignore))
         for name in filenames:
@@ -168,7 +177,7 @@ def submission_files(folder, ignore=DEFAULT_IGNORE):
     return sorted(found)
 
 
-def digest(folder):
+def digest(folder: str | os.PathLike[str]) -> str:
     """Content hash of every file of a submission (names, links and bytes)."""
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in sorted(os.walk(folder)):
@@ -186,24 +195,25 @@ def digest(folder):
     return h.hexdigest()
 
 
-def find_submissions(submitted_dir, assignment, students=()):
+def find_submissions(
+    submitted_dir: str | os.PathLike[str], assignment: str, students: Sequence[str] = ()
+) -> dict[str, Path]:
     """{student: folder} of the submissions of an assignment (all students, or those named)."""
-    submitted_dir = Path(submitted_dir)
-    if not submitted_dir.is_dir():
+    submitted = Path(submitted_dir)
+    if not submitted.is_dir():
         return {}
-    names = students or sorted(p.name for p in submitted_dir.iterdir() if p.is_dir())
+    names = students or sorted(p.name for p in submitted.iterdir() if p.is_dir())
     return {
-        s: submitted_dir / s / assignment
+        s: submitted / s / assignment
         for s in names
-        if (submitted_dir / s / assignment).is_dir()
-        and not (submitted_dir / s / assignment).is_symlink()
+        if (submitted / s / assignment).is_dir() and not (submitted / s / assignment).is_symlink()
     }
 
 
 # --- reading one notebook file --------------------------------------------------------------------
 
 
-def decode(data):
+def decode(data: bytes) -> tuple[str, str | None]:
     """The text of a notebook file and a note when it was not UTF-8."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), "the file is UTF-16 text (read as such)"
@@ -217,7 +227,7 @@ def decode(data):
         return data.decode("latin-1"), f"the file is not UTF-8 ({where}); read as Latin-1"
 
 
-def parse(data):
+def parse(data: bytes) -> tuple[RawNotebook, list[str]]:
     """(notebook dict in nbformat 4, notes) from a notebook file's bytes, or raise Rejected."""
     if not data.strip():
         raise Rejected("the notebook file is empty")
@@ -244,7 +254,7 @@ def parse(data):
     return content, notes
 
 
-def _strip_outputs(content):
+def _strip_outputs(content: RawNotebook) -> None:
     """Drop every output: grading runs the notebook again (and outputs can be huge)."""
     cell_lists = [content.get("cells")] + [
         ws.get("cells") for ws in content.get("worksheets", []) if isinstance(ws, dict)
@@ -257,7 +267,7 @@ def _strip_outputs(content):
                         cell[key] = []
 
 
-def _upgrade(content, version):
+def _upgrade(content: RawNotebook, version: int) -> RawNotebook:
     content.setdefault("nbformat", version)
     content.setdefault("nbformat_minor", 0)
     content.setdefault("metadata", {})
@@ -267,25 +277,30 @@ def _upgrade(content, version):
         raise Rejected(
             f"the nbformat {version} notebook could not be converted ({error})"
         ) from None
-    return json.loads(json.dumps(nb))
+    upgraded: RawNotebook = json.loads(json.dumps(nb))
+    return upgraded
 
 
 # --- normalising the cells ------------------------------------------------------------------------
 
 
-def _as_text(source):
+def _as_text(source: object) -> str:
     if isinstance(source, list):
         return "".join(str(s) for s in source)
     return source if isinstance(source, str) else ""
 
 
-def _clean_cell(cell):
+def _clean_cell(cell: object) -> RawCell | None:
     """A well-formed v4 cell from whatever the file held."""
     if not isinstance(cell, dict):
         return None
     kind = cell.get("cell_type") if cell.get("cell_type") in ("code", "markdown", "raw") else "raw"
     metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-    clean = {"cell_type": kind, "metadata": metadata, "source": _as_text(cell.get("source"))}
+    clean: RawCell = {
+        "cell_type": kind,
+        "metadata": metadata,
+        "source": _as_text(cell.get("source")),
+    }
     if isinstance(cell.get("id"), str):
         clean["id"] = cell["id"]
     if kind == "code":
@@ -295,14 +310,20 @@ def _clean_cell(cell):
     return clean
 
 
-def _grade_id(cell):
+def _grade_id(cell: RawCell) -> str | None:
     nbgrader = cell["metadata"].get("nbgrader")
     return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
 
 
-def _identify(cells, reference, notes):
+# Each submitted cell, with the grade id of the release cell it is (None: added by the student).
+Identified = list[tuple[RawCell, str | None]]
+
+
+def _identify(cells: list[RawCell], reference: Reference, notes: list[str]) -> Identified:
     """[(cell, grade id or None)]: the release cell each submitted cell is, if any."""
-    identified, recognised, unknown = [], [], []
+    identified: Identified = []
+    recognised: list[str] = []
+    unknown: list[str] = []
     for cell in cells:
         grade_id = _grade_id(cell)
         if grade_id is not None and grade_id not in reference.cells:
@@ -326,13 +347,13 @@ def _identify(cells, reference, notes):
     return identified
 
 
-def _deduplicate(identified, reference, notes):
+def _deduplicate(identified: Identified, reference: Reference, notes: list[str]) -> Identified:
     """Keep one cell per grade id: the first, or the answer in effect when its test runs."""
-    positions = {}
+    positions: dict[str | None, list[int]] = {}
     for i, (_, grade_id) in enumerate(identified):
         if grade_id:
             positions.setdefault(grade_id, []).append(i)
-    dropped = set()
+    dropped: set[int] = set()
     for grade_id, where in positions.items():
         if len(where) == 1:
             continue
@@ -350,7 +371,7 @@ def _deduplicate(identified, reference, notes):
     return [item for i, item in enumerate(identified) if i not in dropped]
 
 
-def _as_released(cell):
+def _as_released(cell: RawCell) -> bool:
     """True when a cell is exactly as a release shipped it: nbgrader's checksum, written into
     the cell's metadata by generate_assignment, still matches its content."""
     from nbgrader.utils import compute_checksum
@@ -362,7 +383,15 @@ def _as_released(cell):
         return False
 
 
-def _restore_cell(cell, grade_id, reference, notes, changed, edited, outdated=None):
+def _restore_cell(
+    cell: RawCell,
+    grade_id: str,
+    reference: Reference,
+    notes: list[str],
+    changed: list[str],
+    edited: list[str],
+    outdated: list[str] | None = None,
+) -> RawCell:
     """Give a release cell back its release metadata (and cell type)."""
     release = reference.cells[grade_id]
     if release.metadata.get("nbgrader", {}).get("locked") and Reference._key(
@@ -382,12 +411,14 @@ def _restore_cell(cell, grade_id, reference, notes, changed, edited, outdated=No
     return cell
 
 
-def _order(identified, reference, notes):
+def _order(identified: Identified, reference: Reference, notes: list[str]) -> list[RawCell]:
     """Release cells in release order (missing ones restored); added cells stay after the
     release cell they followed."""
     present = {g: c for c, g in identified if g}
-    after = {None: []}  # grade id of the release cell an added cell follows -> added cells
-    anchor, seen = None, []
+    # grade id of the release cell an added cell follows -> added cells
+    after: dict[str | None, list[RawCell]] = {None: []}
+    anchor: str | None = None
+    seen: list[str] = []
     for cell, grade_id in identified:
         if grade_id:
             anchor = grade_id
@@ -408,15 +439,15 @@ def _order(identified, reference, notes):
         )
     cells = list(after[None])
     for grade_id in reference.order:
-        cell = present.get(grade_id)
-        if cell is None:
-            cell = json.loads(json.dumps(reference.cells[grade_id]))
-        cells.append(cell)
+        kept = present.get(grade_id)
+        cells.append(
+            kept if kept is not None else json.loads(json.dumps(reference.cells[grade_id]))
+        )
         cells.extend(after.get(grade_id, []))
     return cells
 
 
-def _clean_added(cell):
+def _clean_added(cell: RawCell) -> RawCell:
     """A cell the student added: no grading metadata, no tag that would skip its execution."""
     cell["metadata"].pop("nbgrader", None)
     tags = cell["metadata"].get("tags")
@@ -427,8 +458,8 @@ def _clean_added(cell):
     return cell
 
 
-def _assign_ids(cells):
-    seen = set()
+def _assign_ids(cells: list[RawCell]) -> None:
+    seen: set[str] = set()
     for cell in cells:
         cell_id = cell.get("id")
         if not isinstance(cell_id, str) or not CELL_ID.match(cell_id) or cell_id in seen:
@@ -439,9 +470,11 @@ def _assign_ids(cells):
         seen.add(cell_id)
 
 
-def _metadata(content, reference, notes):
-    metadata = content.get("metadata") if isinstance(content.get("metadata"), dict) else {}
-    kernelspec = metadata.get("kernelspec") if isinstance(metadata.get("kernelspec"), dict) else {}
+def _metadata(content: RawNotebook, reference: Reference, notes: list[str]) -> dict[str, Any]:
+    given = content.get("metadata")
+    metadata: dict[str, Any] = given if isinstance(given, dict) else {}
+    spec = metadata.get("kernelspec")
+    kernelspec: dict[str, Any] = spec if isinstance(spec, dict) else {}
     want = dict(reference.nb.metadata.get("kernelspec", {}))
     if kernelspec.get("language", want.get("language")) != want.get("language"):
         notes.append(
@@ -458,15 +491,17 @@ def _metadata(content, reference, notes):
     return metadata
 
 
-def normalise(content, reference):
+def normalise(content: RawNotebook, reference: Reference) -> tuple[NotebookNode, list[str]]:
     """(normalised notebook as a NotebookNode, notes) from a parsed v4 notebook dict."""
-    notes = []
+    notes: list[str] = []
     cells = [c for c in (_clean_cell(c) for c in content.get("cells", [])) if c is not None]
     identified = _identify(cells, reference, notes)
     if not any(g in reference.answers for _, g in identified):
         raise Rejected("the notebook has none of the assignment's answer cells")
     identified = _deduplicate(identified, reference, notes)
-    changed, edited, outdated = [], [], []
+    changed: list[str] = []
+    edited: list[str] = []
+    outdated: list[str] = []
     identified = [
         (
             _restore_cell(c, g, reference, notes, changed, edited, outdated)
@@ -495,13 +530,14 @@ def normalise(content, reference):
         notes.append(f"{added} cell(s) added by the student, kept in place")
     cells = _order(identified, reference, notes)
     _assign_ids(cells)
-    nb = {
-        "cells": cells,
-        "metadata": _metadata(content, reference, notes),
-        "nbformat": 4,
-        "nbformat_minor": max(5, int(content.get("nbformat_minor", 5) or 5)),
-    }
-    nb = nbformat.from_dict(nb)
+    nb = nbformat.from_dict(
+        {
+            "cells": cells,
+            "metadata": _metadata(content, reference, notes),
+            "nbformat": 4,
+            "nbformat_minor": max(5, int(content.get("nbformat_minor", 5) or 5)),
+        }
+    )
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as error:
@@ -509,14 +545,14 @@ def normalise(content, reference):
     return nb, notes
 
 
-def _list(items):
+def _list(items: Iterable[object]) -> str:
     return ", ".join(str(i) for i in items)
 
 
 # --- choosing the notebook and reading the submission --------------------------------------------
 
 
-def _load(path, reference):
+def _load(path: Path, reference: Reference) -> tuple[str, NotebookNode, list[str]]:
     """(normalised notebook as JSON text, as a NotebookNode, notes) of one notebook file, or
     raise Rejected."""
     size = path.stat().st_size
@@ -526,7 +562,7 @@ def _load(path, reference):
         )
     content, notes = parse(path.read_bytes())
     nb, more = normalise(content, reference)
-    text = nbformat.writes(nb)
+    text: str = nbformat.writes(nb)
     if len(text) > MAX_CLEAN_NOTEBOOK_MB << 20:
         raise Rejected(
             f"{path.name} is larger than {MAX_CLEAN_NOTEBOOK_MB} MB even without its outputs"
@@ -536,7 +572,7 @@ def _load(path, reference):
     return text, nb, notes + more
 
 
-def _choose(folder, reference, notes):
+def _choose(folder: Path, reference: Reference, notes: list[str]) -> tuple[str, str]:
     """(name, text) of the notebook to grade; raise Rejected when none is usable."""
     names = sorted(
         p.name
@@ -546,7 +582,8 @@ def _choose(folder, reference, notes):
     if not names:
         raise Rejected("no notebook in the submission")
     expected = reference.notebook_name
-    loaded, failures = {}, {}
+    loaded: dict[str, tuple[str, NotebookNode, list[str]]] = {}
+    failures: dict[str, str] = {}
     for name in sorted(names, key=lambda n: n != expected):
         try:
             loaded[name] = _load(folder / name, reference)
@@ -576,9 +613,11 @@ def _choose(folder, reference, notes):
     return chosen, text
 
 
-def _other_files(folder, notes, ignore):
+def _other_files(folder: Path, notes: list[str], ignore: Iterable[str]) -> dict[str, bytes]:
     """{relative path: bytes} of the submission's other files, up to a total size."""
-    files, total, skipped = {}, 0, []
+    files: dict[str, bytes] = {}
+    total = 0
+    skipped: list[str] = []
     for relative in submission_files(folder, ignore):
         if relative.endswith(".ipynb"):
             continue
@@ -593,10 +632,12 @@ def _other_files(folder, notes, ignore):
     return files
 
 
-def _choose_each(folder, references, notes):
+def _choose_each(
+    folder: Path, references: Sequence[Reference], notes: list[str]
+) -> dict[str, tuple[str, str]]:
     """{notebook id: (name, text)} of an assignment of several notebooks: each one by its name
     (a missing or unusable one is left out, with a note: its cells score nothing)."""
-    chosen = {}
+    chosen: dict[str, tuple[str, str]] = {}
     for reference in references:
         name = reference.notebook_name
         path = folder / name
@@ -615,22 +656,28 @@ def _choose_each(folder, references, notes):
     return chosen
 
 
-def read_submission(student, folder, references, content_hash=None, ignore=DEFAULT_IGNORE):
+def read_submission(
+    student: str,
+    folder: str | os.PathLike[str],
+    references: Reference | Iterable[Reference],
+    content_hash: str | None = None,
+    ignore: Iterable[str] = DEFAULT_IGNORE,
+) -> Submission:
     """The Submission of one student (read-only: nothing in folder is changed).
 
     references -- a Reference per notebook of the release (or one Reference)
     content_hash -- digest(folder), when it is known already
     ignore -- nbgrader's ignore patterns of the course (files never graded or copied)
     """
-    folder = Path(folder)
-    references = [references] if isinstance(references, Reference) else list(references)
-    submission = Submission(student=student, folder=folder, digest=content_hash or digest(folder))
+    where = Path(folder)
+    every = [references] if isinstance(references, Reference) else list(references)
+    submission = Submission(student=student, folder=where, digest=content_hash or digest(where))
     try:
-        if len(references) == 1:
-            name, text = _choose(folder, references[0], submission.notes)
-            chosen = {Path(references[0].notebook_name).stem: (name, text)}
+        if len(every) == 1:
+            name, text = _choose(where, every[0], submission.notes)
+            chosen = {Path(every[0].notebook_name).stem: (name, text)}
         else:
-            chosen = _choose_each(folder, references, submission.notes)
+            chosen = _choose_each(where, every, submission.notes)
     except Rejected as why:
         submission.status, submission.reason = "rejected", str(why)
         return submission
@@ -640,5 +687,5 @@ def read_submission(student, folder, references, content_hash=None, ignore=DEFAU
         return submission
     submission.notebooks = {n: text for n, (_, text) in chosen.items()}
     submission.notebook_name = ", ".join(name for name, _ in chosen.values())
-    submission.files = _other_files(folder, submission.notes, ignore)
+    submission.files = _other_files(where, submission.notes, ignore)
     return submission

@@ -11,8 +11,10 @@ A Bundle and its Tasks travel to Dask workers by pickle; the package is uploaded
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .sandbox import Limits
+from .scan import Guarded
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ class Skippable:
     """A read-only code cell the source notebook marks as one a grading may skip, in its
     metadata: `"grading": {"skip": "the trainings"}` (needed.py).
 
-    notebook -- the id of the notebook it is in; grade_id -- its nbgrader grade id
+    notebook -- the id of the notebook it is in; grade_id -- its nbgrader grade id ("" for a
+        cell without one, which bundle.py refuses)
     what -- how the feedback names it and the cells like it ("the trainings")
     source -- its code in the SOURCE notebook: a submission's cell is skipped only when it
         still holds this code
@@ -56,7 +59,7 @@ class Skippable:
     grade_id: str
     what: str
     source: str
-    writes: tuple = ()
+    writes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,20 +81,20 @@ class Bundle:
     """
 
     assignment: str
-    notebooks: tuple
+    notebooks: tuple[str, ...]
     gradebook: bytes
-    helpers: dict
-    exercises: tuple
-    config: dict
-    guarded: object
+    helpers: dict[str, bytes]
+    exercises: tuple[Exercise, ...]
+    config: dict[str, dict[str, Any]]
+    guarded: Guarded
     assignment_key: str
     fingerprint: str
-    skippable: tuple = ()
+    skippable: tuple[Skippable, ...] = ()
 
-    def exercise(self, name):
+    def exercise(self, name: str) -> Exercise:
         return next(e for e in self.exercises if e.name == name)
 
-    def skippable_in(self, notebook_id):
+    def skippable_in(self, notebook_id: str) -> tuple[Skippable, ...]:
         """The marks of one notebook."""
         return tuple(mark for mark in self.skippable if mark.notebook == notebook_id)
 
@@ -110,10 +113,10 @@ class Task:
     """
 
     student: str
-    notebooks: dict
+    notebooks: dict[str, str]
     limits: Limits
-    files: dict = field(default_factory=dict)
-    hide: tuple = ()
+    files: dict[str, bytes] = field(default_factory=dict)
+    hide: tuple[str, ...] = ()
     workdir: str | None = None
     whole_limits: Limits | None = None
 
@@ -152,15 +155,15 @@ class Result:
     student: str
     status: str
     reason: str = ""
-    notebooks: dict = field(default_factory=dict)
-    scores: dict = field(default_factory=dict)
-    notes: tuple = ()
-    flags: tuple = ()
-    review: tuple = ()
+    notebooks: dict[str, str] = field(default_factory=dict)
+    scores: dict[str, Score] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    review: tuple[tuple[str, str], ...] = ()
     isolation: str | None = None
-    cell_seconds: dict = field(default_factory=dict)
+    cell_seconds: dict[str, float] = field(default_factory=dict)
     recheck_seconds: float = 0.0
-    skipped: tuple = ()
+    skipped: tuple[str, ...] = ()
     ran: str = ""
     worker: str | None = None
     seconds: float | None = None

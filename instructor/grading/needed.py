@@ -50,8 +50,10 @@ import builtins
 import functools
 import re
 import symtable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 
 from .messages import Skippable
@@ -91,29 +93,29 @@ class CellNames:
     state -- how a function it defines keeps state between calls (empty when none does)
     """
 
-    reads: frozenset = frozenset()
-    writes: frozenset = frozenset()
-    receivers: frozenset = frozenset()
-    imports: frozenset = frozenset()
-    assigned: frozenset = frozenset()
-    function_reads: frozenset = frozenset()
-    dynamic: tuple = ()
-    state: tuple = ()
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    receivers: frozenset[str] = frozenset()
+    imports: frozenset[str] = frozenset()
+    assigned: frozenset[str] = frozenset()
+    function_reads: frozenset[str] = frozenset()
+    dynamic: tuple[str, ...] = ()
+    state: tuple[str, ...] = ()
 
 
-def python_source(source):
+def python_source(source: str) -> str:
     """The cell as plain Python, IPython's magics and shell escapes rewritten, as IPython
     itself runs it."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        return TransformerManager().transform_cell(source)
+        return str(TransformerManager().transform_cell(source))
     except Exception:  # noqa: BLE001 -- IPython would not run it either; read it as written
         return source
 
 
 @functools.lru_cache(maxsize=512)
-def analyse(source):
+def analyse(source: str) -> CellNames:
     """The CellNames of a cell's code (kept for the next grading: the read-only cells are the
     same in every submission). Code that does not compile defines and reads nothing:
     IPython stops it with a SyntaxError before any of it runs, on either path."""
@@ -126,15 +128,19 @@ def analyse(source):
     return _Walker(table).run(tree)
 
 
-def _scopes(table):
+def _scopes(table: symtable.SymbolTable) -> Iterator[symtable.SymbolTable]:
     """Every symbol table under table (functions, classes, comprehensions), table excluded."""
     for child in table.get_children():
         yield child
         yield from _scopes(child)
 
 
-COMPREHENSIONS = {ast.ListComp: "listcomp", ast.SetComp: "setcomp", ast.DictComp: "dictcomp",
+COMPREHENSIONS: dict[type[ast.expr], str] = {ast.ListComp: "listcomp", ast.SetComp: "setcomp", ast.DictComp: "dictcomp",
                   ast.GeneratorExp: "genexpr"}  # fmt: skip
+
+
+# The symbol tables of the scopes around a node, outermost first (None: a scope not found).
+Tables = list[symtable.SymbolTable | None]
 
 
 class _Walker:
@@ -142,7 +148,7 @@ class _Walker:
     what only the syntax tree shows (items and attributes changed, method calls, defaults,
     dynamic access), each name resolved in the symbol table of the scope it appears in."""
 
-    def __init__(self, table):
+    def __init__(self, table: symtable.SymbolTable) -> None:
         self.module = table
         symbols = table.get_symbols()
         self.imports = {s.get_name() for s in symbols if s.is_imported()}
@@ -151,11 +157,15 @@ class _Walker:
             for s in symbols
             if s.is_assigned() and not s.is_imported() and not s.is_namespace()
         }
-        self.reads, self.writes, self.receivers, self.function_reads = set(), set(), set(), set()
-        self.dynamic, self.state = [], []
-        self.used = set()
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+        self.receivers: set[str] = set()
+        self.function_reads: set[str] = set()
+        self.dynamic: list[str] = []
+        self.state: list[str] = []
+        self.used: set[int] = set()
 
-    def run(self, tree):
+    def run(self, tree: ast.AST) -> CellNames:
         for symbol in self.module.get_symbols():
             if symbol.is_referenced():
                 self.reads.add(symbol.get_name())
@@ -187,7 +197,7 @@ class _Walker:
         )
 
     # the syntax tree, with the symbol table of each scope (None where it was not found)
-    def _child(self, tables, name, lineno):
+    def _child(self, tables: Tables, name: str, lineno: int) -> symtable.SymbolTable | None:
         if tables[-1] is None:
             return None
         for child in tables[-1].get_children():
@@ -198,7 +208,7 @@ class _Walker:
                 return child
         return None
 
-    def _walk(self, node, tables):
+    def _walk(self, node: ast.AST, tables: Tables) -> None:
         self._look(node, tables)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
             args = getattr(node, "args", None)
@@ -206,17 +216,18 @@ class _Walker:
                      *getattr(node, "keywords", [])]  # fmt: skip
             if args is not None:
                 outer += [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
-            if getattr(node, "returns", None) is not None:
-                outer.append(node.returns)
+            returns = getattr(node, "returns", None)
+            if returns is not None:
+                outer.append(returns)
             for part in outer:
                 self._walk(part, tables)
             name = "lambda" if isinstance(node, ast.Lambda) else node.name
             inner = tables + [self._child(tables, name, node.lineno)]
-            body = node.body if isinstance(node.body, list) else [node.body]
+            body: list[ast.AST] = [*node.body] if isinstance(node.body, list) else [node.body]
             for part in body:
                 self._walk(part, inner)
             return
-        if type(node) in COMPREHENSIONS:
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
             first, *rest = node.generators
             self._walk(first.iter, tables)
             inner = tables + [self._child(tables, COMPREHENSIONS[type(node)], node.lineno)]
@@ -229,7 +240,7 @@ class _Walker:
         for part in ast.iter_child_nodes(node):
             self._walk(part, tables)
 
-    def _symbol(self, tables, name):
+    def _symbol(self, tables: Tables, name: str) -> symtable.Symbol | None:
         table = tables[-1]
         if table is None:
             return None
@@ -239,14 +250,14 @@ class _Walker:
             return None
 
     @staticmethod
-    def _in_function(tables):
+    def _in_function(tables: Tables) -> bool:
         return any(t is None or t.get_type() == "function" for t in tables[1:])
 
     @staticmethod
-    def _scope_name(tables):
+    def _scope_name(tables: Tables) -> str:
         return tables[-1].get_name() if tables[-1] is not None else "a function"
 
-    def _look(self, node, tables):
+    def _look(self, node: ast.AST, tables: Tables) -> None:
         self._look_dynamic(node)
         for target in _changed(node):
             root = _root(target)
@@ -276,7 +287,7 @@ class _Walker:
                     name = getattr(node, "name", "a lambda")
                     self.state.append(f"{name} has a default argument that can keep state")
 
-    def _look_dynamic(self, node):
+    def _look_dynamic(self, node: ast.AST) -> None:
         if (
             isinstance(node, ast.Name)
             and isinstance(node.ctx, ast.Load)
@@ -305,9 +316,10 @@ class _Walker:
                     self.dynamic.append(f"{node.func.id}() with a computed name")
 
 
-def _changed(node):
+def _changed(node: ast.AST) -> list[ast.Attribute | ast.Subscript]:
     """The items and attributes an assignment, an augmented assignment, a deletion, a loop or
     a `with` changes."""
+    targets: list[ast.expr]
     if isinstance(node, ast.Assign | ast.Delete):
         targets = list(node.targets)
     elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.AsyncFor):
@@ -318,7 +330,7 @@ def _changed(node):
         targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
     else:
         return []
-    found = []
+    found: list[ast.Attribute | ast.Subscript] = []
     while targets:
         target = targets.pop()
         if isinstance(target, ast.Tuple | ast.List):
@@ -330,13 +342,13 @@ def _changed(node):
     return found
 
 
-def _root(node):
+def _root(node: ast.expr) -> str | None:
     while isinstance(node, ast.Attribute | ast.Subscript | ast.Call):
         node = node.func if isinstance(node, ast.Call) else node.value
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _constant(node):
+def _constant(node: ast.expr) -> bool:
     """A default argument that cannot keep state: a constant, a name, an attribute, or a
     tuple or negation of those."""
     if isinstance(node, ast.Constant | ast.Name | ast.Attribute):
@@ -351,18 +363,18 @@ def _constant(node):
 # --- the instructor's marks --------------------------------------------------------------------
 
 
-def marks_of(notebook_id, cells):
+def marks_of(notebook_id: str, cells: Iterable[NotebookNode]) -> tuple[Skippable, ...]:
     """The Skippable marks of a source notebook's cells (nbformat cells, in order).
 
     A mark is `"grading": {"skip": WHAT}` in a cell's metadata; WHAT names the cells in the
     feedback's line ("the trainings"). What a skipped cell changes is read from its code: the
     names it binds and the values it changes in place, besides the modules the notebook
     imports (bundle.py checks the rest: read-only code cells, no test depends on them)."""
-    imported = set()
+    imported: set[str] = set()
     for cell in cells:
         if cell.cell_type == "code":
             imported |= analyse(cell.source).imports
-    marks = []
+    marks: list[Skippable] = []
     for cell in cells:
         mark = cell.metadata.get(METADATA_KEY, {})
         what = mark.get("skip") if isinstance(mark, dict) else None
@@ -372,7 +384,7 @@ def marks_of(notebook_id, cells):
         marks.append(
             Skippable(
                 notebook=notebook_id,
-                grade_id=_grade_id(cell),
+                grade_id=_grade_id(cell) or "",
                 what=what.strip() if isinstance(what, str) else DEFAULT_WHAT,
                 source=cell.source,
                 writes=tuple(sorted(names.writes | (names.receivers - imported - BUILTINS))),
@@ -384,7 +396,7 @@ def marks_of(notebook_id, cells):
 DEFAULT_WHAT = "the cells your grade does not depend on"
 
 
-def check_marks(cells, marks):
+def check_marks(cells: Iterable[tuple[str, str]], marks: Sequence[Skippable]) -> list[str]:
     """Problems with an instructor's marks, one line per cell that needs a marked one, naming
     both (empty: none).
 
@@ -392,7 +404,7 @@ def check_marks(cells, marks):
         test cells among them)
     marks -- the Skippable marks of the same notebook
     """
-    problems = []
+    problems: list[str] = []
     for grade_id, source in cells:
         reads = analyse(source).reads
         needed = sorted(reads & {name for mark in marks for name in mark.writes})
@@ -428,12 +440,12 @@ class Plan:
     whole_because -- why the whole notebook runs although cells are marked ("" otherwise)
     """
 
-    skip: frozenset = frozenset()
-    cells: tuple = ()
-    what: tuple = ()
+    skip: frozenset[int] = frozenset()
+    cells: tuple[str, ...] = ()
+    what: tuple[str, ...] = ()
     whole_because: str = ""
 
-    def describe(self):
+    def describe(self) -> str:
         """One line for the instructor's summary: what ran ("" when nothing is marked)."""
         if self.skip:
             return f"the cells the grade needs ({len(self.skip)} marked cell(s) not run)"
@@ -442,11 +454,12 @@ class Plan:
         return ""
 
 
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+def _grade_id(cell: NotebookNode) -> str | None:
+    grade_id: str | None = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return grade_id
 
 
-def plan(nb, marks):
+def plan(nb: NotebookNode, marks: Sequence[Skippable]) -> Plan:
     """The Plan of a sanitized notebook (nbgrader restored its read-only cells from the
     gradebook). A cell is skipped when it is read-only, carries the grade id of a mark of the
     SOURCE notebook (marks, from the Bundle) and still holds that cell's code: what the
@@ -455,9 +468,11 @@ def plan(nb, marks):
     if not marks:
         return Plan()
     by_id = {mark.grade_id: mark for mark in marks}
-    skip, cells, what = set(), [], []
+    skip: set[int] = set()
+    cells: list[str] = []
+    what: list[str] = []
     for index, cell in enumerate(nb.cells):
-        mark = by_id.get(_grade_id(cell))
+        mark = by_id.get(_grade_id(cell) or "")
         if (
             mark is not None
             and cell.cell_type == "code"
@@ -467,7 +482,7 @@ def plan(nb, marks):
             skip.add(index)
             cells.append(mark.grade_id)
             what.append(mark.what)
-    setters = {}
+    setters: dict[str, list[str]] = {}
     for mark in marks:
         for name in mark.writes:
             setters.setdefault(name, []).append(mark.grade_id)
@@ -476,7 +491,7 @@ def plan(nb, marks):
         for index, cell in enumerate(nb.cells)
         if cell.cell_type == "code" and not nbgrader_utils.is_locked(cell) and index not in skip
     ]
-    assigned = set().union(*(names.assigned for _, _, names in students))
+    assigned: set[str] = set().union(*(names.assigned for _, _, names in students))
     for index, cell, names in students:
         why = _needs_whole(names, setters, assigned)
         if why:
@@ -486,7 +501,7 @@ def plan(nb, marks):
     return Plan(skip=frozenset(skip), cells=tuple(cells), what=tuple(dict.fromkeys(what)))
 
 
-def _needs_whole(names, setters, assigned):
+def _needs_whole(names: CellNames, setters: dict[str, list[str]], assigned: set[str]) -> str:
     """Why a student's cell needs the whole notebook to run, in a few words, or "".
 
     setters -- {name: grade ids of the marked cells that set it}
@@ -517,7 +532,7 @@ def _needs_whole(names, setters, assigned):
 # --- the graded notebook and its feedback --------------------------------------------------------
 
 
-def record(nb, plan_):
+def record(nb: NotebookNode, plan_: Plan) -> None:
     """Write into a graded notebook's metadata which cells the grader did not run, for the
     feedback (`feedback_line`); nothing when it ran every cell."""
     if plan_.skip:
@@ -529,7 +544,7 @@ def record(nb, plan_):
         nb.metadata.pop(METADATA_KEY, None)
 
 
-def feedback_line(nb):
+def feedback_line(nb: NotebookNode) -> str | None:
     """The one line a feedback page shows when the grader did not run some cells, or None."""
     info = nb.get("metadata", {}).get(METADATA_KEY)
     what = [w for w in (info or {}).get("not_run", []) if isinstance(w, str) and w.strip()]

@@ -6,6 +6,7 @@ review in the Formgrader. The clean re-check (recheck/) is what corrects scores.
 
 import ast
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Modules and names no answer should rebind, whatever the assignment; each assignment adds its
@@ -19,22 +20,22 @@ class Guarded:
     """What answers must leave alone: module names (no attribute or item of them may be
     assigned) and names (no rebinding, no function of that name)."""
 
-    modules: frozenset = GUARDED_MODULES
-    names: frozenset = GUARDED_NAMES
+    modules: frozenset[str] = GUARDED_MODULES
+    names: frozenset[str] = GUARDED_NAMES
 
     @classmethod
-    def of(cls, helper_modules=(), names=()):
+    def of(cls, helper_modules: Iterable[str] = (), names: Iterable[str] = ()) -> "Guarded":
         """The general guards plus an assignment's helper modules and its tests' names."""
         return cls(GUARDED_MODULES | set(helper_modules), GUARDED_NAMES | set(names))
 
 
-def bound_and_called(source):
+def bound_and_called(source: str) -> set[str]:
     """Names a test cell binds or calls (its variables and the checks it runs)."""
     try:
         tree = ast.parse(_python_source(source))
     except (SyntaxError, ValueError):
         return set()
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(tree):
         for target in _targets(node):
             if isinstance(target, ast.Name):
@@ -59,21 +60,22 @@ SUSPICIOUS_CALLS = {
 }
 
 
-def _root_name(node):
+def _root_name(node: ast.expr) -> str | None:
     while isinstance(node, ast.Attribute | ast.Subscript):
         node = node.value
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _targets(node):
+def _targets(node: ast.AST) -> list[ast.expr]:
     """What an assignment or deletion binds: names, attributes, items (tuples unpacked)."""
+    targets: list[ast.expr]
     if isinstance(node, ast.Assign | ast.Delete):
         targets = list(node.targets)
     elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.NamedExpr):
         targets = [node.target]
     else:
         return []
-    flat = []
+    flat: list[ast.expr] = []
     while targets:
         target = targets.pop()
         if isinstance(target, ast.Tuple | ast.List):
@@ -85,17 +87,17 @@ def _targets(node):
     return flat
 
 
-def _python_source(source):
+def _python_source(source: str) -> str:
     """The cell as plain Python (IPython magics and shell escapes rewritten)."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        return TransformerManager().transform_cell(source)
+        return str(TransformerManager().transform_cell(source))
     except Exception:  # noqa: BLE001 -- fall back to the cell as written
         return source
 
 
-def suspicious(source, guarded=None):
+def suspicious(source: str, guarded: Guarded | None = None) -> list[str]:
     """What in a cell's code tampers with the grading, as short phrases (empty when nothing).
 
     guarded -- the Guarded names of the assignment (the general ones when None)
@@ -105,13 +107,13 @@ def suspicious(source, guarded=None):
         tree = ast.parse(_python_source(source))
     except (SyntaxError, ValueError):
         return []
-    found = []
+    found: list[str] = []
 
-    def note(text):
+    def note(text: str) -> None:
         if text not in found:
             found.append(text)
 
-    paths = []
+    paths: list[str] = []
     for node in ast.walk(tree):
         for target in _targets(node):
             if (
@@ -145,10 +147,10 @@ def suspicious(source, guarded=None):
             if "AssertionError" in ast.unparse(node.exc):
                 note("raises AssertionError")
         if isinstance(node, ast.Call):
-            name = node.func.attr if isinstance(node.func, ast.Attribute) else None
-            name = name or (node.func.id if isinstance(node.func, ast.Name) else None)
-            if name in SUSPICIOUS_CALLS:
-                note(SUSPICIOUS_CALLS[name])
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else None
+            called = called or (node.func.id if isinstance(node.func, ast.Name) else None)
+            if called in SUSPICIOUS_CALLS:
+                note(SUSPICIOUS_CALLS[called])
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if COURSE_FILES.search(node.value):
                 paths.append(node.value)

@@ -33,11 +33,16 @@ import shutil
 import tempfile
 import time
 import traceback
-from dataclasses import replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from logging import Logger
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
+from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.converters.autograde import Autograde
 from nbgrader.preprocessors import (
@@ -51,10 +56,12 @@ from traitlets.config import Config
 from ..preprocessors.exercise_points import ExercisePoints
 from . import needed
 from .execute import STOPPED, SandboxedExecute, name_of
-from .messages import Result, Score
+from .messages import Bundle, Exercise, Result, Score, Task
+from .needed import Plan
 from .recheck import child as recheck_child
-from .recheck.run import ask_sandbox, checks_namespace, recheck
-from .sandbox import ExitStatus, LaunchSpec, guard_grader_process
+from .recheck.codec import Reply, Request
+from .recheck.run import CleanScore, ask_sandbox, checks_namespace, recheck
+from .sandbox import ExitStatus, LaunchSpec, Limits, guard_grader_process
 from .sandbox.kernels import KERNEL_NAME, kernel_spec
 from .sandbox.spec import KERNEL
 from .sandbox.zygote import zygote
@@ -75,15 +82,15 @@ WORKSPACE_PREFIX = "igrade-"
 class Notes(logging.Handler):
     """Collects what nbgrader's preprocessors warn about, as notes for the summary."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.lines = []
+        self.lines: list[str] = []
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())
 
 
-def _logger(notes):
+def _logger(notes: Notes) -> Logger:
     log = logging.getLogger(f"instructor.worker.{id(notes)}")
     log.propagate = False
     log.handlers[:] = [notes]
@@ -97,7 +104,7 @@ def _logger(notes):
 class Workspace:
     """Private temporary folders of one task, removed at the end."""
 
-    def __init__(self, limits, hide, workdir=None):
+    def __init__(self, limits: Limits, hide: Iterable[str], workdir: str | None = None) -> None:
         guard_grader_process()  # the worker holds the bundle: closed to other processes
         resolved = limits.resolved()  # IsolationRefused: the submission fails, saying why
         _remove_stale_workspaces()
@@ -122,7 +129,15 @@ class Workspace:
         self.use_zygote = limits.zygote
         self.hide = [*hide, str(self.base.parent), os.getcwd(), *_dask_folders()]
 
-    def spec(self, name, program, files_dir, status_file, ipc_dir=None, limits=None):
+    def spec(
+        self,
+        name: str,
+        program: str,
+        files_dir: Path,
+        status_file: Path,
+        ipc_dir: Path | None = None,
+        limits: Limits | None = None,
+    ) -> Path:
         """Write the LaunchSpec of a sandboxed process of this task (under limits, resolved,
         or the workspace's); return its path."""
         spec = LaunchSpec(
@@ -134,24 +149,29 @@ class Workspace:
         )  # fmt: skip
         return spec.write(self.private / f"{name}.json")
 
-    def write_kernelspec(self, limits=None):
+    def write_kernelspec(self, limits: Limits | None = None) -> None:
         spec = self.spec(
             "kernel", KERNEL, self.files, self.status_file, ipc_dir=self.ipc, limits=limits
         )
         kernel_json = self.kernels / KERNEL_NAME / "kernel.json"
         kernel_json.write_text(json.dumps(kernel_spec(spec)))
 
-    def close(self):
+    def close(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def __enter__(self):
+    def __enter__(self) -> "Workspace":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
         self.close()
 
 
-def _remove_stale_workspaces():
+def _remove_stale_workspaces() -> None:
     """Folders left by workers that were killed mid-task (their process is gone)."""
     root = Path(tempfile.gettempdir())
     for folder in root.glob(f"{WORKSPACE_PREFIX}*-*"):
@@ -160,7 +180,7 @@ def _remove_stale_workspaces():
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _alive(pid):
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -170,29 +190,29 @@ def _alive(pid):
     return True
 
 
-def _where():
+def _where() -> str:
     """Which worker grades: its Dask address, or this machine's name outside Dask."""
     try:
         from distributed import get_worker
 
-        return get_worker().address
+        return str(get_worker().address)
     except (ImportError, ValueError):
         return os.uname().nodename
 
 
-def _dask_folders():
+def _dask_folders() -> list[str]:
     try:
         from distributed import get_worker
 
-        return [get_worker().local_directory]
+        return [str(get_worker().local_directory)]
     except (ImportError, ValueError):
         return []
 
 
-_FONT_CACHE = {}
+_FONT_CACHE: dict[str, Path] = {}
 
 
-def _font_cache():
+def _font_cache() -> Path:
     """A folder with matplotlib's font list for the kernels, made once per process: a copy of
     this machine's cached list when there is one, else built (which takes a few seconds)."""
     if "path" not in _FONT_CACHE:
@@ -216,7 +236,7 @@ def _font_cache():
     return _FONT_CACHE["path"]
 
 
-def _matplotlib_caches():
+def _matplotlib_caches() -> list[str | Path]:
     """Where matplotlib keeps its font list for this user (without importing it)."""
     home = Path.home()
     xdg = os.environ.get("XDG_CACHE_HOME") or str(home / ".cache")
@@ -228,7 +248,7 @@ def _matplotlib_caches():
 # --- the pipeline ------------------------------------------------------------------------------
 
 
-def _exporter(preprocessors, config, log):
+def _exporter(preprocessors: Iterable[type], config: Config, log: Logger) -> NotebookExporter:
     exporter = NotebookExporter(config=config)
     exporter.log = log
     for pp in preprocessors:
@@ -236,7 +256,9 @@ def _exporter(preprocessors, config, log):
     return exporter
 
 
-def _resources(bundle, notebook_id, student, db_url, path):
+def _resources(
+    bundle: Bundle, notebook_id: str, student: str, db_url: str, path: Path
+) -> dict[str, Any]:
     return {
         "unique_key": notebook_id,
         "output_files_dir": f"{notebook_id}_files",
@@ -250,7 +272,7 @@ def _resources(bundle, notebook_id, student, db_url, path):
     }
 
 
-def _pipelines(config):
+def _pipelines(config: Config) -> tuple[list[type], list[type]]:
     """nbgrader's own autograde preprocessors: (sanitizing, executing), the saving ones apart.
 
     These are nbgrader's defaults, not the course's configuration: the course configures
@@ -258,7 +280,7 @@ def _pipelines(config):
     Execute becomes SandboxedExecute, followed by ExercisePoints (fractions become points)."""
     converter = Autograde(config=Config())
     sanitize = list(converter.sanitize_preprocessors)
-    execute = []
+    execute: list[type] = []
     for pp in converter.autograde_preprocessors:
         if pp in SAVING or pp is FINAL_CHECK:
             continue
@@ -269,7 +291,9 @@ def _pipelines(config):
     return sanitize, execute
 
 
-def sanitize(nb_text, bundle, notebook_id, student, workspace, log):
+def sanitize(
+    nb_text: str, bundle: Bundle, notebook_id: str, student: str, workspace: Workspace, log: Logger
+) -> str:
     """nbgrader's sanitizing preprocessors, with the private gradebook (deleted afterwards)."""
     config = Config(bundle.config)
     config.Exporter.default_preprocessors = []
@@ -278,6 +302,7 @@ def sanitize(nb_text, bundle, notebook_id, student, workspace, log):
     try:
         steps, _ = _pipelines(config)
         resources = _resources(bundle, notebook_id, student, f"sqlite:///{db}", workspace.files)
+        output: str
         output, _ = _exporter(steps, config, log).from_notebook_node(
             nbformat.reads(nb_text, as_version=4), resources
         )
@@ -286,7 +311,16 @@ def sanitize(nb_text, bundle, notebook_id, student, workspace, log):
     return output
 
 
-def execute(nb_text, bundle, notebook_id, student, workspace, limits, log, skip=frozenset()):
+def execute(
+    nb_text: str,
+    bundle: Bundle,
+    notebook_id: str,
+    student: str,
+    workspace: Workspace,
+    limits: Limits,
+    log: Logger,
+    skip: frozenset[int] = frozenset(),
+) -> tuple[str, list[str], dict[str, float]]:
     """Run the notebook in the sandbox, but the cells at the positions skip, then nbgrader's
     output preprocessors; (text, incidents, seconds each code cell ran)."""
     config = Config(bundle.config)
@@ -308,7 +342,7 @@ def execute(nb_text, bundle, notebook_id, student, workspace, limits, log, skip=
     return output, (runner.incidents if runner else []), (runner.durations if runner else {})
 
 
-def _write_files(workspace, task, bundle):
+def _write_files(workspace: Workspace, task: Task, bundle: Bundle) -> None:
     """The notebook's folder: the student's files, then the assignment's helpers over them."""
     for relative, data in {**task.files, **bundle.helpers}.items():
         target = (workspace.files / relative).resolve()
@@ -318,11 +352,11 @@ def _write_files(workspace, task, bundle):
         target.write_bytes(data)
 
 
-def _nbgrader_metadata(nb):
+def _nbgrader_metadata(nb: NotebookNode) -> list[dict[str, Any] | None]:
     return [c.metadata.get("nbgrader") for c in nb.cells]
 
 
-def _revalidate(nb, sanitized_text, log):
+def _revalidate(nb: NotebookNode, sanitized_text: str, log: Logger) -> None:
     """nbgrader's final CheckCellMetadata (FINAL_CHECK), when a cell's nbgrader metadata
     changed since sanitizing validated it."""
     if _nbgrader_metadata(nb) != _nbgrader_metadata(nbformat.reads(sanitized_text, as_version=4)):
@@ -334,7 +368,7 @@ def _revalidate(nb, sanitized_text, log):
 # --- the clean re-check and the corrections ---------------------------------------------------
 
 
-def _cells_by_id(nb):
+def _cells_by_id(nb: NotebookNode) -> dict[str | None, NotebookNode]:
     return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
 
 
@@ -342,7 +376,13 @@ def _cells_by_id(nb):
 CHILD = recheck_child.__name__
 
 
-def clean_check(nb, bundle, exercises, workspace, limits):
+def clean_check(
+    nb: NotebookNode,
+    bundle: Bundle,
+    exercises: Sequence[Exercise],
+    workspace: Workspace,
+    limits: Limits,
+) -> tuple[dict[str, CleanScore] | None, str | None]:
     """({exercise name: CleanScore}, None), or (None, why it could not run): each declared
     exercise of a notebook, its answer re-checked on its own (recheck/)."""
     if not exercises:
@@ -358,7 +398,7 @@ def clean_check(nb, bundle, exercises, workspace, limits):
     spec = workspace.spec("recheck", CHILD, workspace.empty, status)
     runner = zygote(workspace.font_cache) if workspace.use_zygote else None
 
-    def ask(request):
+    def ask(request: list[Request]) -> tuple[dict[str, Reply] | None, str | None]:
         return ask_sandbox(
             request, spec, timeout=limits.verify_timeout * len(request) + 60,
             per_exercise=limits.verify_timeout, zygote=runner,
@@ -367,19 +407,24 @@ def clean_check(nb, bundle, exercises, workspace, limits):
     return recheck(exercises, sources, checks, ask)
 
 
-def _in_kernel_points(cell):
+def _in_kernel_points(cell: NotebookNode) -> float:
     points, _ = nbgrader_utils.determine_grade(cell)
     return float(points or 0)
 
 
-def _ran(cell):
+def _ran(cell: NotebookNode) -> bool:
     return not any(o.get("ename") in ("NotRun",) for o in cell.get("outputs", []))
 
 
-def correct(nb, exercises, clean, flags):
+def correct(
+    nb: NotebookNode,
+    exercises: Sequence[Exercise],
+    clean: dict[str, CleanScore] | None,
+    flags: list[str],
+) -> dict[str, Score]:
     """Put the clean score in each test cell whose notebook run gave more; return the scores."""
     cells = _cells_by_id(nb)
-    scores = {}
+    scores: dict[str, Score] = {}
     for e in exercises:
         cell = cells.get(e.test_cell)
         if cell is None:
@@ -397,8 +442,8 @@ def correct(nb, exercises, clean, flags):
                     else ""
                 )
             )
-        elif found and in_kernel > clean_points + 1e-9:
-            final = clean_points
+        elif found and in_kernel > found.points + 1e-9:
+            final = found.points
             first = _first_problem(messages)
             flags.append(
                 f"{e.name}: the notebook's run reported {in_kernel:g} / {e.points:g} but the "
@@ -417,7 +462,7 @@ def correct(nb, exercises, clean, flags):
                 ),
                 nbformat.v4.new_output(
                     "execute_result",
-                    data={"text/plain": repr(float(clean_points))},
+                    data={"text/plain": repr(float(found.points))},
                     execution_count=cell.get("execution_count"),
                 ),
             ]
@@ -425,7 +470,7 @@ def correct(nb, exercises, clean, flags):
     return scores
 
 
-def _first_problem(messages):
+def _first_problem(messages: str) -> str:
     for line in messages.splitlines():
         line = line.strip()
         if line.startswith("- "):
@@ -436,9 +481,9 @@ def _first_problem(messages):
 MAX_ERROR_NOTES = 5
 
 
-def errors(nb):
+def errors(nb: NotebookNode) -> list[str]:
     """Notes for the errors raised by the student's own cells (answers and added cells)."""
-    notes = []
+    notes: list[str] = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or nbgrader_utils.is_locked(cell):
             continue
@@ -454,10 +499,13 @@ def errors(nb):
     return notes
 
 
-def scan(nb, bundle, exercises):
+def scan(
+    nb: NotebookNode, bundle: Bundle, exercises: Sequence[Exercise]
+) -> tuple[list[str], set[str]]:
     """(flags, test cells to review) for tampering patterns in the cells the student wrote."""
     tests = {e.answer_cell: e.test_cell for e in exercises}
-    flags, review = [], set()
+    flags: list[str] = []
+    review: set[str] = set()
     for index, cell in enumerate(nb.cells):
         nbgrader = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or nbgrader_utils.is_locked(cell):
@@ -473,7 +521,7 @@ def scan(nb, bundle, exercises):
 # --- the task --------------------------------------------------------------------------------
 
 
-def grade_submission(task, bundle):
+def grade_submission(task: Task, bundle: Bundle) -> Result:
     """Grade one submission; always returns a Result (status graded or failed)."""
     started = time.time()
     try:
@@ -488,7 +536,7 @@ def grade_submission(task, bundle):
     return replace(result, worker=_where(), seconds=round(time.time() - started, 2))
 
 
-def _grade(task, bundle, workspace, limits):
+def _grade(task: Task, bundle: Bundle, workspace: Workspace, limits: Limits) -> Result:
     """Grade every notebook the student submitted, one after the other, in one workspace."""
     _write_files(workspace, task, bundle)
     # as with nbgrader, the notebooks are in the folder they run in; the submitted ones, though:
@@ -501,19 +549,26 @@ def _grade(task, bundle, workspace, limits):
         if notebook_id in task.notebooks
     ]
     several = len(bundle.notebooks) > 1
-    scores, notebooks, cell_seconds = {}, {}, {}
-    notes, flags, review, skipped, ran = [], [], [], [], []
-    for notebook_id, part in graded:
+    scores: dict[str, Score] = {}
+    notebooks: dict[str, str] = {}
+    cell_seconds: dict[str, float] = {}
+    notes: list[str] = []
+    flags: list[str] = []
+    review: list[tuple[str, str]] = []
+    skipped: list[str] = []
+    ran: list[str] = []
+    for part in graded:
+        notebook_id = part.notebook_id
         prefix = f"{notebook_id}: " if several else ""
-        notebooks[notebook_id] = part["notebook"]
-        skipped += [prefix.replace(": ", "/") + grade_id for grade_id in part["plan"].cells]
-        if part["plan"].describe():
-            ran.append(prefix + part["plan"].describe())
-        scores.update(part["scores"])
-        notes += [prefix + line for line in part["notes"]]
-        flags += [prefix + line for line in part["flags"]]
-        review += [(notebook_id, grade_id) for grade_id in part["review"]]
-        for key, seconds in part["cell_seconds"].items():
+        notebooks[notebook_id] = part.notebook
+        skipped += [prefix.replace(": ", "/") + grade_id for grade_id in part.plan.cells]
+        if part.plan.describe():
+            ran.append(prefix + part.plan.describe())
+        scores.update(part.scores)
+        notes += [prefix + line for line in part.notes]
+        flags += [prefix + line for line in part.flags]
+        review += [(notebook_id, grade_id) for grade_id in part.review]
+        for key, seconds in part.cell_seconds.items():
             cell_seconds[key] = max(seconds, cell_seconds.get(key, 0))
     return Result(
         task.student, "graded",
@@ -524,15 +579,41 @@ def _grade(task, bundle, workspace, limits):
         review=tuple(sorted(review)),
         isolation=ExitStatus.read(workspace.status_file).isolation or "unknown",
         cell_seconds=cell_seconds,
-        recheck_seconds=round(sum(part["recheck_seconds"] for _, part in graded), 3),
+        recheck_seconds=round(sum(part.recheck_seconds for part in graded), 3),
         skipped=tuple(skipped),
         ran="; ".join(ran),
     )  # fmt: skip
 
 
-def _grade_notebook(task, bundle, notebook_id, workspace, limits):
+@dataclass(frozen=True)
+class NotebookGrade:
+    """One notebook of a submission graded: its part of the Result (worker -> `_grade`).
+
+    notebook -- the graded notebook, as JSON text
+    scores -- {exercise name: Score} of the notebook's exercises
+    notes, flags -- one line each, as in Result
+    review -- grade ids of the notebook's test cells to mark for manual grading, in order
+    cell_seconds -- seconds each code cell ran, by grade id (or position)
+    recheck_seconds -- seconds its clean re-check took
+    plan -- which of its cells ran (needed.py)
+    """
+
+    notebook_id: str
+    notebook: str
+    scores: dict[str, Score]
+    notes: tuple[str, ...]
+    flags: tuple[str, ...]
+    review: tuple[str, ...]
+    cell_seconds: dict[str, float]
+    recheck_seconds: float
+    plan: Plan
+
+
+def _grade_notebook(
+    task: Task, bundle: Bundle, notebook_id: str, workspace: Workspace, limits: Limits
+) -> NotebookGrade:
     """One notebook: nbgrader's pipeline around the sandboxed run, the re-check of its
-    exercises, the corrections and the scan; (notebook id, its part of the Result)."""
+    exercises, the corrections and the scan; its part of the Result."""
     notes_handler = Notes()
     log = _logger(notes_handler)
     exercises = tuple(e for e in bundle.exercises if e.notebook == notebook_id)
@@ -550,23 +631,24 @@ def _grade_notebook(task, bundle, notebook_id, workspace, limits):
     started = time.monotonic()
     clean, error = clean_check(nb, bundle, exercises, workspace, limits)
     recheck_seconds = round(time.monotonic() - started, 3)
-    flags = []
+    flags: list[str] = []
     if error:
         flags.append(f"the clean re-check could not run ({error}); the notebook's scores were kept")
     scores = correct(nb, exercises, clean, flags)
     review = {e.test_cell for e in exercises if any(f.startswith(e.name + ":") for f in flags)}
     scanned, suspicious_in = scan(nb, bundle, exercises)
     flags.extend(scanned)
-    return notebook_id, {
-        "notebook": nbformat.writes(nb),
-        "scores": scores,
-        "notes": _nbgrader_notes(notes_handler.lines) + incidents + errors(nb),
-        "flags": flags,
-        "review": sorted(review | suspicious_in),
-        "cell_seconds": durations,
-        "recheck_seconds": recheck_seconds,
-        "plan": plan,
-    }
+    return NotebookGrade(
+        notebook_id=notebook_id,
+        notebook=nbformat.writes(nb),
+        scores=scores,
+        notes=tuple(_nbgrader_notes(notes_handler.lines) + incidents + errors(nb)),
+        flags=tuple(flags),
+        review=tuple(sorted(review | suspicious_in)),
+        cell_seconds=durations,
+        recheck_seconds=recheck_seconds,
+        plan=plan,
+    )
 
 
 # nbgrader warnings worth a note in the summary; the rest (nbclient's kernel messages, the
@@ -575,9 +657,9 @@ NBGRADER_WARNINGS = ("Cell with id", "Attribute 'locked'", "Attribute 'points'",
                      "does not exist in the database", "Missing grade cell")  # fmt: skip
 
 
-def _nbgrader_notes(lines):
+def _nbgrader_notes(lines: Iterable[str]) -> list[str]:
     """nbgrader's warnings worth reporting, one line each, without duplicates."""
-    notes = []
+    notes: list[str] = []
     for line in lines:
         line = line.strip().splitlines()[0] if line.strip() else ""
         if line.startswith(NBGRADER_WARNINGS) or any(w in line for w in NBGRADER_WARNINGS):

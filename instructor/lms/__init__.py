@@ -11,6 +11,7 @@ section) are kept in a table of their own, `lms_student`, in the same gradebook 
 that the export finds everything where the grades are. This module holds that table.
 """
 
+from nbgrader.api import Gradebook
 from sqlalchemy import Column, MetaData, String, Table, select
 
 LMS_COLUMNS = ("sis_user_id", "sis_login_id", "section")
@@ -26,19 +27,19 @@ LMS_STUDENT = Table(
 )
 
 
-def ensure_table(gradebook):
+def ensure_table(gradebook: Gradebook) -> None:
     """Create the lms_student table in an open nbgrader Gradebook's database if needed."""
     _metadata.create_all(bind=gradebook.engine, tables=[LMS_STUDENT])
 
 
-def lms_ids(gradebook):
+def lms_ids(gradebook: Gradebook) -> dict[str, dict[str, str]]:
     """{student id: {sis_user_id, sis_login_id, section}} for every student with LMS ids."""
     ensure_table(gradebook)
     rows = gradebook.db.execute(select(LMS_STUDENT)).mappings()
     return {row["student_id"]: {k: row[k] or "" for k in LMS_COLUMNS} for row in rows}
 
 
-def save_lms_ids(gradebook, student_id, **ids):
+def save_lms_ids(gradebook: Gradebook, student_id: str, **ids: str | None) -> None:
     """Insert or update one student's LMS ids (not committed)."""
     ensure_table(gradebook)
     values = {k: ids.get(k, "") or "" for k in LMS_COLUMNS}

@@ -37,8 +37,10 @@ import re
 import warnings
 from pathlib import Path
 from textwrap import dedent
+from typing import Any, NoReturn, NotRequired, TypedDict
 
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins import FileNameCollectorPlugin
 from nbgrader.utils import parse_utc
 from sqlalchemy.exc import SAWarning
@@ -50,11 +52,41 @@ CANVAS_NAME = (
 )
 
 
+class Answer(TypedDict):
+    """What a FileNameCollectorPlugin tells zip_collect about one file (nbgrader's keys)."""
+
+    student_id: str
+    file_id: str
+    timestamp: datetime.datetime | None
+
+
+class CollectedStudent(TypedDict):
+    """One student of a Canvas download, in the collection's report."""
+
+    lms_user_id: str
+    files: list[str]
+    late: bool
+    superseded: list[str]
+    timestamp: NotRequired[str]
+
+
+class Plan(TypedDict):
+    """The whole download read at once: each file's Answer, by its absolute path, and the
+    report written next to the grading summary."""
+
+    answers: dict[str, Answer]
+    summary: dict[str, Any]
+
+
+# A file of the download: (version, submission id, path), its path, its name's parts.
+Candidate = tuple[tuple[int, int, str], str, dict[str, Any]]
+
+
 class CanvasFileNames(FileNameCollectorPlugin):
     """zip_collect collector for Canvas downloads: roster ids, LATE marker, resubmissions."""
 
     @default("named_regexp")
-    def _named_regexp_default(self):
+    def _named_regexp_default(self) -> str:
         return CANVAS_NAME
 
     late_marker_seconds = Float(
@@ -84,9 +116,9 @@ class CanvasFileNames(FileNameCollectorPlugin):
         help="File in reports/<assignment>/ where what was collected and skipped is written.",
     ).tag(config=True)
 
-    plan = None
+    plan: Plan | None = None
 
-    def collect(self, submitted_file):
+    def collect(self, submitted_file: str) -> Answer | dict[str, Any] | None:
         if "user_id" not in re.compile(self.named_regexp).groupindex:
             # A regular expression of one's own, without a Canvas user id: nbgrader's plain
             # collection, the student id taken from the file name.
@@ -96,7 +128,7 @@ class CanvasFileNames(FileNameCollectorPlugin):
         return self.plan["answers"].get(os.path.abspath(submitted_file))
 
     # planning: every file of the download at once, on the first call
-    def _course(self):
+    def _course(self) -> tuple[CourseDirectory, str, str | None]:
         """(coursedir, assignment id, extracted folder or None) from the zip_collect app."""
         app = self.parent
         coursedir = getattr(app, "coursedir", None)
@@ -107,12 +139,14 @@ class CanvasFileNames(FileNameCollectorPlugin):
             folder = app._format_collect_path(app.extracted_directory)
         return coursedir, coursedir.assignment_id, folder
 
-    def _fail(self, message):
+    def _fail(self, message: str) -> NoReturn:
         if hasattr(self.parent, "fail"):
             self.parent.fail(message)
         raise ValueError(message)
 
-    def _gradebook_state(self, coursedir, assignment):
+    def _gradebook_state(
+        self, coursedir: CourseDirectory, assignment: str
+    ) -> tuple[dict[str, str], datetime.datetime | None]:
         """({canvas user id: student id}, due date as naive UTC or None)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)
@@ -129,7 +163,7 @@ class CanvasFileNames(FileNameCollectorPlugin):
                 roster = {s.lms_user_id: s.id for s in gb.students if s.lms_user_id}
         return roster, due
 
-    def _make_plan(self, first_file):
+    def _make_plan(self, first_file: str) -> Plan:
         coursedir, assignment, folder = self._course()
         folder = folder or os.path.dirname(os.path.abspath(first_file))
         roster, due = self._gradebook_state(coursedir, assignment)
@@ -142,7 +176,9 @@ class CanvasFileNames(FileNameCollectorPlugin):
             os.path.join(dirpath, name) for dirpath, _, names in os.walk(folder) for name in names
         )
         pattern = re.compile(self.named_regexp)
-        versions, unknown, unmatched = {}, [], []
+        versions: dict[tuple[str, str], list[Candidate]] = {}
+        unknown: list[dict[str, str]] = []
+        unmatched: list[str] = []
         for path in files:
             if os.path.splitext(path)[1] not in self.valid_ext:
                 continue
@@ -167,17 +203,18 @@ class CanvasFileNames(FileNameCollectorPlugin):
             order = (int(found.get("version") or 0), int(found["submission_id"]), path)
             versions.setdefault((student, file_id), []).append((order, path, found))
 
-        answers, students = {}, {}
+        answers: dict[str, Answer] = {}
+        students: dict[str, CollectedStudent] = {}
         for (student, file_id), candidates in sorted(versions.items()):
             candidates.sort()
             _, path, found = candidates[-1]
-            late = bool(found.get("late"))
+            is_late = bool(found.get("late"))
             timestamp = None
             if due is not None:
                 timestamp = due + datetime.timedelta(
-                    seconds=self.late_marker_seconds if late else 0
+                    seconds=self.late_marker_seconds if is_late else 0
                 )
-            elif late:
+            elif is_late:
                 self.log.warning(
                     "%s is marked LATE but %s has no due date in the gradebook: no penalty "
                     "(set one with nbgrader db assignment add %s --duedate=...)",
@@ -193,7 +230,7 @@ class CanvasFileNames(FileNameCollectorPlugin):
                 {"lms_user_id": found["user_id"], "files": [], "late": False, "superseded": []},
             )
             record["files"].append(os.path.relpath(path, folder))
-            record["late"] = record["late"] or late
+            record["late"] = record["late"] or is_late
             if timestamp is not None:
                 old = record.get("timestamp")
                 record["timestamp"] = (
@@ -228,7 +265,7 @@ class CanvasFileNames(FileNameCollectorPlugin):
         )  # fmt: skip
         return {"answers": answers, "summary": summary}
 
-    def _write(self, coursedir, assignment, summary):
+    def _write(self, coursedir: CourseDirectory, assignment: str, summary: dict[str, Any]) -> None:
         """Next to the grading summary: CourseGrading.reports_directory (default reports/)."""
         grading = self.config.CourseGrading if "CourseGrading" in self.config else {}
         base = grading.get("reports_directory") or Path(coursedir.root) / "reports"

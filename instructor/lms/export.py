@@ -20,7 +20,7 @@ CSV stays `nbgrader export` without --exporter.
 
 import csv
 
-from nbgrader.api import MissingEntry
+from nbgrader.api import Gradebook, MissingEntry, Student, SubmittedAssignment
 from nbgrader.plugins import ExportPlugin
 from traitlets import Bool, Dict
 
@@ -29,16 +29,16 @@ from . import lms_ids
 IDENTIFYING = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
 
-def final_score(submission):
+def final_score(submission: SubmittedAssignment) -> float:
     """The submission's score after the late penalty, never below zero."""
     penalty = submission.late_submission_penalty or 0.0
-    return max(0.0, (submission.score or 0.0) - penalty)
+    return max(0.0, float(submission.score or 0.0) - penalty)
 
 
-def canvas_name(student):
+def canvas_name(student: Student) -> str:
     """'Last, First' (or whichever part is known)."""
     parts = [p for p in (student.last_name, student.first_name) if p]
-    return ", ".join(parts) or student.id
+    return ", ".join(parts) or str(student.id)
 
 
 class CanvasGradesExport(ExportPlugin):
@@ -56,7 +56,7 @@ class CanvasGradesExport(ExportPlugin):
         False, help="Add Canvas's 'Points Possible' row under the header."
     ).tag(config=True)
 
-    def export(self, gradebook):
+    def export(self, gradebook: Gradebook) -> None:
         dest = self.to or "grades-canvas.csv"
         assignments = [
             a for a in gradebook.assignments if not self.assignment or a.name in self.assignment
@@ -69,7 +69,7 @@ class CanvasGradesExport(ExportPlugin):
                 "Left out, no Canvas user id (import the roster): %s", ", ".join(without)
             )
         header = IDENTIFYING + [self.columns.get(a.name, a.name) for a in assignments]
-        rows = []
+        rows: list[list[str]] = []
         if self.points_possible_row:
             rows.append(
                 ["Points Possible", "", "", "", ""] + [f"{a.max_score:g}" for a in assignments]

@@ -29,13 +29,19 @@ from traitlets import Enum, Float
 DAY = 86400.0
 
 
-def days_late(seconds, grace_minutes=0.0):
+def days_late(seconds: float | None, grace_minutes: float = 0.0) -> int:
     """Started days of lateness after the grace period: 0 on time, 1 for 1 s to 24 h, ..."""
     seconds = float(seconds or 0) - 60.0 * grace_minutes
     return math.ceil(seconds / DAY) if seconds > 0 else 0
 
 
-def penalty_points(seconds, points, percent_per_day=10.0, max_percent=50.0, grace_minutes=0.0):
+def penalty_points(
+    seconds: float | None,
+    points: float,
+    percent_per_day: float = 10.0,
+    max_percent: float = 50.0,
+    grace_minutes: float = 0.0,
+) -> float:
     """The points taken off for this lateness, of `points` (points possible or score)."""
     percent = min(days_late(seconds, grace_minutes) * percent_per_day, max_percent)
     return round(points * percent / 100.0, 6)
@@ -65,7 +71,9 @@ class PercentPerDayLate(LateSubmissionPlugin):
         ),
     ).tag(config=True)
 
-    def late_submission_penalty(self, student_id, score, total_seconds_late):
+    def late_submission_penalty(
+        self, student_id: str, score: float, total_seconds_late: float
+    ) -> float:
         points = score if self.basis == "score" else self._points_possible(student_id, score)
         penalty = penalty_points(
             total_seconds_late, points, self.percent_per_day, self.max_percent, self.grace_minutes
@@ -76,14 +84,14 @@ class PercentPerDayLate(LateSubmissionPlugin):
         )  # fmt: skip
         return penalty
 
-    def _points_possible(self, student_id, score):
+    def _points_possible(self, student_id: str, score: float) -> float:
         """The notebook's points possible, from the gradebook AssignLatePenalties has open."""
         parent = self.parent
         try:
             notebook = parent.gradebook.find_submission_notebook(
                 parent.notebook_id, parent.assignment_id, student_id
             )
-            return notebook.max_score
+            return float(notebook.max_score)
         except Exception as error:  # not run by AssignLatePenalties: no gradebook to ask
             self.log.warning(
                 "Points possible unknown (%s): the late penalty is taken of the score", error

@@ -24,14 +24,16 @@ import select
 import signal
 import sys
 import time
+from typing import Any
 
-from .codec import Codec, decode
+from .codec import Codec, Reply, Request, decode
 
 MAX_RESULT_BYTES = 16 << 20
-_REFS = {}  # references taken before any student code runs
+# references taken before any student code runs (modules, functions, types), by name
+_REFS: dict[str, Any] = {}
 
 
-def preload():
+def preload() -> None:
     """Load numpy and keep the built-ins the re-check relies on, before student code runs."""
     import numpy
     import numpy.random
@@ -49,7 +51,7 @@ def preload():
     )
 
 
-def _error(error):
+def _error(error: BaseException) -> Reply:
     r = _REFS
     try:
         message = r["str"](error)[:500]
@@ -58,18 +60,19 @@ def _error(error):
     return {"outcome": "raised", "type": r["codec"].type_name(error), "message": message}
 
 
-def _run_exercise(exercise, fd):
+def _run_exercise(exercise: Request, fd: int) -> None:
     """In a forked process: run one answer cell, call its function, send the results to fd."""
     r = _REFS
-    namespace = {"__name__": "__main__", "__builtins__": builtins, "np": r["numpy"]}
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, "np": r["numpy"]}
     arguments = [[decode(a) for a in call] for call in exercise["calls"]]
     try:
         exec(compile(exercise["source"], "<answer cell>", "exec"), namespace)
         function = namespace.get(exercise["function"])
+        answer: Reply
         if function is None:
             answer = {"outcome": "missing"}
         else:
-            calls = []
+            calls: list[Reply] = []
             for args in arguments:
                 try:
                     result = function(*args)
@@ -82,12 +85,13 @@ def _run_exercise(exercise, fd):
     data = r["dumps"](answer).encode()
     while data:
         data = data[r["write"](fd, data) :]
-    r["exit"](0)
+    r["exit"](0)  # the forked process ends here
 
 
-def _collect(pid, fd, timeout):
+def _collect(pid: int, fd: int, timeout: float) -> Reply:
     """Read a forked exercise's answer; kill it when it takes longer than timeout seconds."""
-    chunks, size, deadline = [], 0, time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size, deadline = 0, time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
         ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
@@ -106,7 +110,8 @@ def _collect(pid, fd, timeout):
         chunks.append(chunk)
     _, status = os.waitpid(pid, 0)
     try:
-        return json.loads(b"".join(chunks).decode())
+        reply: Reply = json.loads(b"".join(chunks).decode())
+        return reply
     except ValueError:
         crash = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
         return {"outcome": "crashed", "signal": crash, "exit": os.waitstatus_to_exitcode(status)}
@@ -122,14 +127,14 @@ GUARDED_EVENTS = (
 )  # fmt: skip
 
 
-def _guard_files():
+def _guard_files() -> None:
     """Refuse file access outside the Python installation, and process and network access."""
     from ..sandbox import python_folders
 
     allowed = tuple(p.rstrip("/") + "/" for p in python_folders()) + ("/dev/null",)
     realpath, fsdecode, isinstance_, int_ = os.path.realpath, os.fsdecode, isinstance, int
 
-    def hook(event, args):
+    def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in PATH_EVENTS and args and not isinstance_(args[0], int_):
             path = realpath(fsdecode(args[0] if args[0] is not None else "."))
             if not (path + "/").startswith(allowed) and path != "/dev/null":
@@ -140,14 +145,14 @@ def _guard_files():
     sys.addaudithook(hook)
 
 
-def main(confined=False):
+def main(confined: bool = False) -> None:
     """The re-check's first process: one forked process per exercise; the answers on stdout.
 
     confined -- install the audit hook of _guard_files in each forked process (when the
         sandbox has no namespaces to hide the file system)
     """
     request = json.loads(sys.stdin.read())
-    answers = {}
+    answers: dict[str, Reply] = {}
     for exercise in request["exercises"]:
         read_end, write_end = os.pipe()
         pid = os.fork()

@@ -22,6 +22,23 @@ import base64
 import builtins
 import json
 import re
+from typing import Any, TypedDict
+
+# A value as it crosses the wall: JSON of the forms above.
+Encoded = dict[str, Any]
+# An answer or a call's outcome from the sandbox, as JSON (child.py's docstring gives the forms).
+Reply = dict[str, Any]
+
+
+class Request(TypedDict):
+    """One exercise the sandbox is asked to call (child.py): its name, the function, the
+    submitted answer cell's source, and the encoded arguments of each call."""
+
+    name: str
+    function: str
+    source: str
+    calls: list[list[Encoded]]
+
 
 MAX_ARRAY_SIZE = 10**6  # elements of one array
 MAX_STR = 10_000  # characters of one string
@@ -32,10 +49,11 @@ MAX_ITEMS = 10_000  # entries of one dict, list or tuple
 class Codec:
     """Encodes values with references taken when it was made (see the module's docstring)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import numpy
 
-        self.r = {
+        # the built-ins it uses, by name (functions, types and tuples of types)
+        self.r: dict[str, Any] = {
             "type": builtins.type,
             "str": builtins.str,
             "list": builtins.list,
@@ -57,15 +75,15 @@ class Codec:
             "exc": BaseException,
         }
 
-    def type_name(self, value):
+    def type_name(self, value: object) -> str:
         r = self.r
         try:
             name = r["type"](value).__name__
-            return name[:60] if r["type"](name) is r["str"] else "object"
+            return str(name[:60]) if r["type"](name) is r["str"] else "object"
         except r["exc"]:
             return "object"
 
-    def encode(self, value, depth=0):
+    def encode(self, value: Any, depth: int = 0) -> Encoded:
         r = self.r
         kind = r["type"](value)
         if value is None:
@@ -85,7 +103,7 @@ class Codec:
             data = r["decode"](r["b64"](r["scalar_bytes"](value)), "ascii")
             return {"kind": "scalar", "dtype": value.dtype.str, "data": data}
         if depth < MAX_DEPTH and kind is r["dict"] and r["len"](value) <= MAX_ITEMS:
-            entries = []
+            entries: list[list[Any]] = []
             for key, item in r["items"](value):
                 name = key if r["type"](key) is r["str"] else None
                 entries.append([name, self.encode(item, depth + 1)])
@@ -96,12 +114,12 @@ class Codec:
         return {"kind": "other", "type": self.type_name(value)}
 
 
-def placeholder(type_name):
+def placeholder(type_name: str) -> object:
     """An object that is not what the checks want, named as what the student returned."""
     return type(type_name if type_name.isidentifier() else "object", (), {})()
 
 
-def _decode_array(value, scalar=False):
+def _decode_array(value: Encoded, scalar: bool = False) -> Any:
     import numpy as np
 
     dtype_text, shape = value.get("dtype", ""), [] if scalar else value.get("shape")
@@ -116,7 +134,7 @@ def _decode_array(value, scalar=False):
     return array[()] if scalar else array
 
 
-def decode(value, depth=0):
+def decode(value: object, depth: int = 0) -> Any:
     """The value an encoded one stands for (a placeholder where it cannot be rebuilt)."""
     if not isinstance(value, dict) or depth > MAX_DEPTH:
         return placeholder("object")
@@ -128,7 +146,7 @@ def decode(value, depth=0):
     if kind in ("array", "scalar"):
         return _decode_array(value, scalar=kind == "scalar")
     if kind == "dict" and isinstance(value.get("entries"), list):
-        result = {}
+        result: dict[str, Any] = {}
         for i, entry in enumerate(value["entries"][:MAX_ITEMS]):
             key, item = entry if isinstance(entry, list) and len(entry) == 2 else (None, None)
             result[key if isinstance(key, str) else f"<key {i} is not a string>"] = decode(
@@ -141,6 +159,6 @@ def decode(value, depth=0):
     return placeholder(str(value.get("type", "object")))
 
 
-def key_of(encoded_arguments):
+def key_of(encoded_arguments: list[Encoded]) -> str:
     """A call's identity: its encoded arguments as canonical JSON."""
     return json.dumps(encoded_arguments, sort_keys=True)

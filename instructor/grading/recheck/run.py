@@ -26,11 +26,20 @@ import os
 import signal
 import subprocess
 import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from ..messages import Exercise
 from ..sandbox import launch
-from .codec import Codec, decode, key_of
+from ..sandbox.zygote import Zygote
+from .codec import Codec, Encoded, Reply, Request, decode, key_of
+
+# The namespace of a checks module: its public names (checks_namespace).
+Namespace = dict[str, Any]
+# How the re-check asks the sandbox: the requests in, ({name: reply}, None) or (None, why) out.
+Ask = Callable[[list[Request]], tuple[dict[str, Reply] | None, str | None]]
 
 MAX_ROUNDS = 6  # sandbox runs for one submission's re-check, at most
 
@@ -48,7 +57,7 @@ class Answers:
     """What the sandbox answered for one exercise: each call's outcome, by its key, or why the
     answer could not be called at all (failure)."""
 
-    calls: dict = field(default_factory=dict)
+    calls: dict[str, Reply] = field(default_factory=dict)
     failure: str | None = None
 
 
@@ -60,7 +69,7 @@ class CleanScore:
     messages: str
 
 
-def failure_reason(answer):
+def failure_reason(answer: Reply) -> str:
     """Why an exercise's answer could not be called at all, in words."""
     outcome = answer.get("outcome")
     if outcome == "missing":
@@ -81,11 +90,11 @@ class Replay:
     """The student's function, as the checks see it: each call gives what the sandbox answered
     for the same arguments; unknown calls are recorded and raise UnknownCall."""
 
-    def __init__(self, answers, codec):
+    def __init__(self, answers: Answers, codec: Codec) -> None:
         self.answers, self.codec = answers, codec
-        self.unknown = []  # encoded arguments of the calls not answered yet
+        self.unknown: list[list[Encoded]] = []  # encoded arguments of the calls not answered yet
 
-    def __call__(self, *args):
+    def __call__(self, *args: object) -> Any:
         if self.answers.failure:
             raise Raised(self.answers.failure)
         encoded = [self.codec.encode(a) for a in args]
@@ -101,10 +110,10 @@ class Replay:
         return decode(call.get("value", {}))
 
 
-_CHECKS = {}
+_CHECKS: dict[int, Namespace] = {}
 
 
-def checks_namespace(source):
+def checks_namespace(source: str | bytes) -> Namespace:
     """The public names of a checks module (its source given), loaded once in this process."""
     key = hash(source)
     if key not in _CHECKS:
@@ -114,22 +123,26 @@ def checks_namespace(source):
     return _CHECKS[key]
 
 
-def python_source(source):
+def python_source(source: str) -> str:
     """A cell as plain Python (IPython magics and shell escapes rewritten)."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
-        return TransformerManager().transform_cell(source)
+        return str(TransformerManager().transform_cell(source))
     except Exception:  # noqa: BLE001 -- fall back to the cell as written
         return source
 
 
-def run_test_cell(source, namespace):
+def run_test_cell(source: str, namespace: Namespace) -> tuple[Any, str, str, Exception | None]:
     """Run a test cell's code as a kernel would; (result, stdout, stderr, error or None)."""
     tree = ast.parse(python_source(source))
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    final = tree.body[-1] if tree.body else None
+    last = final if isinstance(final, ast.Expr) else None
+    if last is not None:  # the cell's result
+        tree.body.pop()
     out, err = io.StringIO(), io.StringIO()
-    result = error = None
+    result: Any = None
+    error: Exception | None = None
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             exec(compile(tree, "<test cell>", "exec"), namespace)
@@ -140,7 +153,7 @@ def run_test_cell(source, namespace):
     return result, out.getvalue(), err.getvalue(), error
 
 
-def points_of(result, stderr, error, maximum):
+def points_of(result: Any, stderr: str, error: Exception | None, maximum: float) -> float:
     """The points of a test cell's run, by nbgrader's rules and the course's ExercisePoints."""
     if error is not None or stderr:
         return 0.0
@@ -153,9 +166,15 @@ def points_of(result, stderr, error, maximum):
     return round(min(max(share, 0.0), 1.0) * float(maximum), 2)
 
 
-def score_round(exercises, checks, answers, codec):
+def score_round(
+    exercises: Sequence[Exercise],
+    checks: dict[str, Namespace],
+    answers: dict[str, Answers],
+    codec: Codec,
+) -> tuple[dict[str, CleanScore], dict[str, list[list[Encoded]]]]:
     """Run every test cell with its replay; ({name: CleanScore}, {name: unknown calls})."""
-    scores, unknown = {}, {}
+    scores: dict[str, CleanScore] = {}
+    unknown: dict[str, list[list[Encoded]]] = {}
     for exercise in exercises:
         replay = Replay(answers[exercise.name], codec)
         namespace = {**checks[exercise.checks], "__builtins__": __builtins__}
@@ -168,7 +187,12 @@ def score_round(exercises, checks, answers, codec):
     return scores, unknown
 
 
-def recheck(exercises, sources, checks, ask):
+def recheck(
+    exercises: Sequence[Exercise],
+    sources: dict[str, str],
+    checks: dict[str, Namespace],
+    ask: Ask,
+) -> tuple[dict[str, CleanScore] | None, str | None]:
     """Score every exercise's answer on its own; ({name: CleanScore}, None) or (None, why not).
 
     exercises -- the bundle's Exercise declarations (test cell source, function, points...)
@@ -182,13 +206,13 @@ def recheck(exercises, sources, checks, ask):
         scores, unknown = score_round(exercises, checks, answers, codec)
         if not unknown:
             return scores, None
-        request = [
+        request: list[Request] = [
             {"name": e.name, "function": e.function,
              "source": sources.get(e.answer_cell, ""), "calls": unknown[e.name]}
             for e in exercises if e.name in unknown
         ]  # fmt: skip
         replies, error = ask(request)
-        if error:
+        if error or replies is None:
             return None, error
         for item in request:
             reply = replies.get(item["name"]) or {"outcome": "unchecked"}
@@ -203,7 +227,13 @@ def recheck(exercises, sources, checks, ask):
 # --- launching the child ------------------------------------------------------------------------
 
 
-def ask_sandbox(exercises, spec_path, timeout, per_exercise, zygote=None):
+def ask_sandbox(
+    exercises: list[Request],
+    spec_path: str | os.PathLike[str],
+    timeout: float,
+    per_exercise: float,
+    zygote: Zygote | None = None,
+) -> tuple[dict[str, Reply] | None, str | None]:
     """Run the child on these exercises in the sandbox described by spec_path; return
     (answers, None) or (None, why it failed). The request and the answers go through files."""
     folder = Path(spec_path).parent
@@ -218,6 +248,7 @@ def ask_sandbox(exercises, spec_path, timeout, per_exercise, zygote=None):
         return None, f"the re-check did not finish in {timeout:g} s"
     out = answer.read_bytes() if answer.exists() else b""
     try:
-        return json.loads(out.decode()), None
+        replies: dict[str, Reply] = json.loads(out.decode())
+        return replies, None
     except ValueError:
         return None, f"the re-check stopped without an answer (exit code {process.returncode})"

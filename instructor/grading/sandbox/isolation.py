@@ -4,14 +4,22 @@ that leaves no process behind. Everything here runs in the sandbox's processes (
 launcher.py), except `namespaces_refused`, `python_folders` and `guard_grader_process`, which
 the grader uses too (modes.py chooses the isolation)."""
 
+from __future__ import annotations
+
 import ctypes
 import os
 import resource
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 # loaded with the launcher: once the code's view is narrowed, this package may be out of reach
 from . import landlock, seccomp
+
+if TYPE_CHECKING:
+    from .limits import Limits
+    from .spec import LaunchSpec
 
 # Linux constants (sched.h, mount.h, prctl.h).
 CLONE_NEWNS = 0x00020000
@@ -52,7 +60,7 @@ SINGLE_THREADED = {
 }
 
 
-def python_folders():
+def python_folders() -> list[str]:
     """Folders of the Python installation the sandboxed code needs to see."""
     import sysconfig
 
@@ -62,41 +70,43 @@ def python_folders():
     return sorted({os.path.realpath(p) for p in paths if os.path.isdir(p)})
 
 
-_libc = None
+_libc: ctypes.CDLL | None = None
 
 
-def _c():
+def _c() -> ctypes.CDLL:
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
     return _libc
 
 
-def _check(result, what):
+def _check(result: int, what: str) -> None:
     if result != 0:
         code = ctypes.get_errno()
         raise OSError(code, f"{what}: {os.strerror(code)}")
 
 
-def _mount(source, target, fstype, flags, data=None):
+def _mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+) -> None:
     enc = [None if v is None else str(v).encode() for v in (source, target, fstype, data)]
     _check(_c().mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
 
 
-def _prctl(option, value):
+def _prctl(option: int, value: int) -> None:
     _check(_c().prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
 
 
-def _unshare(flags):
+def _unshare(flags: int) -> None:
     _check(_c().unshare(flags), "unshare")
 
 
-def _write(path, text):
+def _write(path: str, text: str) -> None:
     with open(path, "w") as f:
         f.write(text)
 
 
-def _enter_namespaces():
+def _enter_namespaces() -> str | None:
     """Enter new namespaces (mount, process, network...); None, or why the system refuses."""
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     root = os.geteuid() == 0
@@ -118,10 +128,10 @@ def _enter_namespaces():
     return None
 
 
-_NAMESPACES = {}
+_NAMESPACES: dict[str, bool] = {}
 
 
-def namespaces_refused():
+def namespaces_refused() -> str | None:
     """Why sandboxes cannot use Linux namespaces here, or None when they can. Tried in a
     throwaway child: new namespaces, a private mount table, a tmpfs and a /proc of its own.
     A success is remembered for the process; a refusal is tried again next time (an
@@ -149,21 +159,22 @@ def namespaces_refused():
     return None if ok else why or "the namespace probe failed"
 
 
-def namespaces_available():
+def namespaces_available() -> bool:
     return namespaces_refused() is None
 
 
-def _probe(folder):
+def _probe(folder: str) -> str | None:
     why = _enter_namespaces()
     if why:
         return why
     pid = os.fork()  # the first process of the new process namespace
     if pid == 0:
-        for what, args in (
+        probes: tuple[tuple[str, tuple[Any, ...]], ...] = (
             ("a private mount table", (None, "/", None, MS_REC | MS_PRIVATE)),
             ("a tmpfs", ("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m")),
             ("a /proc of its own", ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)),
-        ):
+        )
+        for what, args in probes:
             try:
                 _mount(*args)
             except OSError:
@@ -177,7 +188,7 @@ def _probe(folder):
     return f"namespaces without mounts: {what} refused"
 
 
-def _under(path, folder):
+def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
@@ -186,18 +197,17 @@ SYSTEM_FOLDERS = {"/", "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/et
                   "/sys", "/dev", "/var", "/opt", "/home", "/run", "/srv", "/mnt", "/media"}  # fmt: skip
 
 
-def _outermost(paths):
+def _outermost(paths: Iterable[str]) -> list[str]:
     """The paths that are not inside another one of them (system folders left out)."""
-    paths = {os.path.realpath(p) for p in paths if os.path.isdir(p)} - SYSTEM_FOLDERS
-    paths = sorted(paths, key=len)
-    kept = []
-    for p in paths:
+    real = {os.path.realpath(p) for p in paths if os.path.isdir(p)} - SYSTEM_FOLDERS
+    kept: list[str] = []
+    for p in sorted(real, key=len):
         if not any(_under(p, q) for q in kept):
             kept.append(p)
     return kept
 
 
-def _copy_files(src_fd, dest, uid):
+def _copy_files(src_fd: int, dest: str, uid: int | None) -> None:
     """Copy the regular files of a folder tree (given as an open descriptor) into dest, owned
     by uid (None: by this process's user)."""
     for dirpath, _, filenames, dir_fd in os.fwalk(".", dir_fd=src_fd):
@@ -219,10 +229,10 @@ def _copy_files(src_fd, dest, uid):
 
 
 # Scratch folders that stay writable in the private view (size of each, in MB; None: max_disk).
-SCRATCH = {"/tmp": None, "/var/tmp": 64, "/dev/shm": 64}
+SCRATCH: dict[str, int | None] = {"/tmp": None, "/var/tmp": 64, "/dev/shm": 64}
 
 
-def _isolate(spec, uid, extra_files):
+def _isolate(spec: LaunchSpec, uid: int, extra_files: dict[str, bytes]) -> tuple[str, str]:
     """Build the private view of the file system; return (working folder, home folder).
 
     The working folder is spec.workdir (where nbgrader would run the notebook) when that
@@ -258,8 +268,8 @@ def _isolate(spec, uid, extra_files):
                     _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
     made = [p for p in Path(workdir).parents if not p.exists()]
     os.makedirs(workdir, exist_ok=True)
-    for folder in made:  # only a way to the working folder, where nothing can be created
-        os.chmod(folder, 0o555)  # (also for root of a user namespace, without capabilities)
+    for way in made:  # only a way to the working folder, where nothing can be created
+        os.chmod(way, 0o555)  # (also for root of a user namespace, without capabilities)
     _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk}m,mode=755")
     home = "/tmp/home"
     for folder in (workdir, home, home + "/.config/matplotlib"):
@@ -281,11 +291,11 @@ def _isolate(spec, uid, extra_files):
     return workdir, home
 
 
-def _apply_limits(limits, exact_process_count):
+def _apply_limits(limits: Limits, exact_process_count: bool) -> None:
     """Resource limits of this process and everything it starts."""
     mb = 1 << 20
 
-    def cap(kind, value):
+    def cap(kind: int, value: float) -> None:
         soft, hard = resource.getrlimit(kind)
         value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
         resource.setrlimit(kind, (value, value))
@@ -304,7 +314,7 @@ def _apply_limits(limits, exact_process_count):
     cap(resource.RLIMIT_NPROC, procs)
 
 
-def _tasks_of_user(uid):
+def _tasks_of_user(uid: int) -> int:
     """Processes and threads that belong to a user, as the kernel counts them for RLIMIT_NPROC."""
     count = 0
     for entry in os.listdir("/proc"):
@@ -320,7 +330,7 @@ def _tasks_of_user(uid):
     return count
 
 
-def _clean_env(home, work):
+def _clean_env(home: str, work: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.update(SINGLE_THREADED)
     env.update(
@@ -339,7 +349,7 @@ def _clean_env(home, work):
     return env
 
 
-def _own_folders(spec, uid, extra_files):
+def _own_folders(spec: LaunchSpec, uid: int, extra_files: dict[str, bytes]) -> tuple[str, str]:
     """Working and home folders without namespaces: next to the files folder, in the task's
     private workspace, new for each sandbox (a re-check never finds what the notebook's run
     left), owned by the user the code runs as; return (work, home)."""
@@ -384,7 +394,9 @@ SYSTEM_READ = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
-def _landlock_rules(spec, work, home, scratch=()):
+def _landlock_rules(
+    spec: LaunchSpec, work: str, home: str, scratch: tuple[str, ...] = ()
+) -> tuple[list[str], list[str]]:
     """(folders and files the code may read, folders it may write), checked against what it
     must not see: a readable folder may not hold a hidden one (the course, the grader's)."""
     readable = [*SYSTEM_READ, *python_folders()]
@@ -401,7 +413,14 @@ def _landlock_rules(spec, work, home, scratch=()):
     return readable, writable
 
 
-def _landlock(spec, work, home, scratch=(), filter_calls=True, abi=None):
+def _landlock(
+    spec: LaunchSpec,
+    work: str,
+    home: str,
+    scratch: tuple[str, ...] = (),
+    filter_calls: bool = True,
+    abi: int | None = None,
+) -> int:
     """Confine this process and everything it starts from now on: Landlock's rules (read the
     system and Python, write the submission's own folders; on ABI 4+ no TCP; on ABI 6+ no
     signal out of the domain), then the seccomp filter (seccomp.py) unless filter_calls is
@@ -422,7 +441,7 @@ def _landlock(spec, work, home, scratch=(), filter_calls=True, abi=None):
     return abi
 
 
-def _landlock_inside_namespaces(spec, work, home):
+def _landlock_inside_namespaces(spec: LaunchSpec, work: str, home: str) -> int | None:
     """In the "namespaces" isolation, where the kernel has Landlock: the same file rules as the
     "landlock" isolation, as a second wall. The namespaces hide the course and the grader's
     folders from a list; Landlock then lets the code read only the system's and Python's
@@ -435,7 +454,7 @@ def _landlock_inside_namespaces(spec, work, home):
     return _landlock(spec, work, home, scratch=tuple(SCRATCH), filter_calls=False)
 
 
-def _check_reachable(uid):
+def _check_reachable(uid: int) -> None:
     """As the sandbox's private user: can it reach this interpreter and its modules?"""
     for folder in [os.path.realpath(sys.executable), *python_folders()]:
         if not os.access(folder, os.R_OK | (os.X_OK if os.path.isdir(folder) else 0)):
@@ -452,7 +471,7 @@ def _check_reachable(uid):
             )
 
 
-def guard_grader_process():
+def guard_grader_process() -> None:
     """Make this process of the grader's not dumpable: then /proc/<pid>/cwd, environ, fd, mem
     and the like are closed to every other process of the same user that lacks CAP_SYS_PTRACE,
     Landlock or not (in the "landlock" isolation, Landlock's ptrace rule closes them to the
@@ -466,9 +485,9 @@ def guard_grader_process():
 # --- no survivors ----------------------------------------------------------------------------
 
 
-def _children_map():
+def _children_map() -> dict[int, list[int]]:
     """{parent pid: [child pids]} of every process this one can see."""
-    children = {}
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -481,7 +500,7 @@ def _children_map():
     return children
 
 
-def descendants(pid):
+def descendants(pid: int) -> list[int]:
     """Every process below pid."""
     children, found, todo = _children_map(), [], [pid]
     while todo:
@@ -491,7 +510,7 @@ def descendants(pid):
     return found
 
 
-def sweep():
+def sweep() -> None:
     """End every process below this one, the processes that left their parent included (this
     process is their child subreaper, so they come back to it), and reap them."""
     for _ in range(1000):
@@ -512,7 +531,7 @@ def sweep():
             return
 
 
-def _real_root():
+def _real_root() -> bool:
     """True when this process is root of the machine, not only of a user namespace."""
     try:
         with open("/proc/self/uid_map") as f:
@@ -522,7 +541,7 @@ def _real_root():
         return os.getuid() == 0
 
 
-def _drop_capabilities():
+def _drop_capabilities() -> None:
     """Give up every capability (inside a user namespace), also across exec."""
     secbit_noroot, secbit_noroot_locked = 1 << 0, 1 << 1
     _prctl(28, secbit_noroot | secbit_noroot_locked)  # PR_SET_SECUREBITS

@@ -3,7 +3,9 @@ manager that forks that launcher from the zygote when there is one."""
 
 import os
 import uuid
+from typing import Any as AnyValue
 
+from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Any
@@ -15,7 +17,7 @@ from . import launch
 KERNEL_NAME = "python3"
 
 
-def kernel_spec(spec_path):
+def kernel_spec(spec_path: str | os.PathLike[str]) -> dict[str, AnyValue]:
     """A kernelspec (kernel.json content) whose kernel is started by the launcher."""
     return {
         "argv": launch.command(spec_path) + ["{connection_file}"],
@@ -30,12 +32,13 @@ class ZygoteProvisioner(LocalProvisioner):
 
     zygote = Any()
 
-    async def launch_kernel(self, cmd, **kwargs):
+    async def launch_kernel(self, cmd: list[str], **kwargs: AnyValue) -> KernelConnectionInfo:
         prefix = launch.command_prefix()
         if cmd[: len(prefix)] != prefix:
             return await super().launch_kernel(cmd, **kwargs)
-        self.process = self.zygote.spawn(cmd[len(prefix) :], kwargs.get("cwd") or os.getcwd())
-        self.pid, self.pgid = self.process.pid, self.process.pid  # a session of its own
+        process = self.zygote.spawn(cmd[len(prefix) :], kwargs.get("cwd") or os.getcwd())
+        self.process = process
+        self.pid, self.pgid = process.pid, process.pid  # a session of its own
         self.cwd = kwargs.get("cwd")
         return self.connection_info
 
@@ -45,11 +48,14 @@ class SandboxKernelManager(AsyncKernelManager):
 
     zygote = Any(None)
 
-    async def _async_pre_start_kernel(self, **kw):
+    async def _async_pre_start_kernel(
+        self, **kw: AnyValue
+    ) -> tuple[list[str], dict[str, AnyValue]]:
         if self.provisioner is None and self.zygote is not None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
             self.provisioner = ZygoteProvisioner(
                 kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self,
                 zygote=self.zygote,
             )  # fmt: skip
-        return await super()._async_pre_start_kernel(**kw)
+        started: tuple[list[str], dict[str, AnyValue]] = await super()._async_pre_start_kernel(**kw)
+        return started

@@ -68,15 +68,15 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
-def _syscall(number, *args):
-    result = _libc.syscall(ctypes.c_long(number), *args)
+def _syscall(number: int, *args: object) -> int:
+    result: int = _libc.syscall(ctypes.c_long(number), *args)
     if result < 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code))
     return result
 
 
-def abi_version():
+def abi_version() -> int:
     """The Landlock ABI of this kernel (1, 2, ...); Unavailable says why there is none."""
     try:
         return _syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), CREATE_RULESET_VERSION)
@@ -92,7 +92,7 @@ def abi_version():
         raise Unavailable(error.errno, why) from None
 
 
-def fs_rights(abi):
+def fs_rights(abi: int) -> int:
     """Every file system right this ABI knows."""
     return FS_BY_ABI[max(a for a in FS_BY_ABI if a <= abi)]
 
@@ -105,14 +105,14 @@ class Ruleset:
     signals and abstract UNIX sockets are scoped to the domain.
     """
 
-    def __init__(self, abi):
+    def __init__(self, abi: int) -> None:
         self.abi = abi
         self.fs = fs_rights(abi)
         attr = _RulesetAttr(self.fs, NET_BIND_TCP | NET_CONNECT_TCP, SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET)  # fmt: skip
         size = 8 if abi < 4 else 16 if abi < 6 else 24  # the fields this ABI knows
         self.fd = _syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
 
-    def allow(self, path, rights):
+    def allow(self, path: str, rights: int) -> None:
         """Allow these rights beneath path (a folder), or on it (a file); a path that does not
         exist is skipped."""
         try:
@@ -128,7 +128,7 @@ class Ruleset:
         finally:
             os.close(fd)
 
-    def restrict_self(self):
+    def restrict_self(self) -> None:
         """Enforce the ruleset on this process and everything it starts from now on (needs
         no_new_privs, which the launcher sets first)."""
         try:
@@ -137,9 +137,9 @@ class Ruleset:
             os.close(self.fd)
 
     @property
-    def scopes_signals(self):
+    def scopes_signals(self) -> bool:
         return self.abi >= 6
 
     @property
-    def handles_tcp(self):
+    def handles_tcp(self) -> bool:
         return self.abi >= 4

@@ -9,27 +9,31 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the annotations alone: zygote.py starts its launchers through this module
+    from .zygote import ForkedProcess, Zygote
 
 MODULE = __package__  # the launcher runs as `python -m instructor.grading.sandbox`
 
 
-def command_prefix():
+def command_prefix() -> list[str]:
     """The launcher's command without arguments, with this interpreter."""
     return [sys.executable, "-m", MODULE]
 
 
-def command(spec_path, *arguments):
+def command(spec_path: str | os.PathLike[str], *arguments: object) -> list[str]:
     """The command that runs the launcher on a LaunchSpec file."""
     return [*command_prefix(), str(spec_path), *map(str, arguments)]
 
 
-def zygote_command():
+def zygote_command() -> list[str]:
     from .launcher import ZYGOTE_FLAG
 
     return [*command_prefix(), ZYGOTE_FLAG]
 
 
-def environment():
+def environment() -> dict[str, str]:
     """Environment additions for the launcher: it must be able to import this package, also
     when the package was uploaded to a Dask worker as a zip archive."""
     package_parent = str(Path(__file__).resolve().parents[3])
@@ -39,7 +43,13 @@ def environment():
     return {"PYTHONPATH": os.pathsep.join(dict.fromkeys(path))}
 
 
-def start(spec_path, cwd, stdin, stdout, zygote=None):
+def start(
+    spec_path: str | os.PathLike[str],
+    cwd: str | os.PathLike[str],
+    stdin: str | os.PathLike[str],
+    stdout: str | os.PathLike[str],
+    zygote: "Zygote | None" = None,
+) -> "subprocess.Popen[bytes] | ForkedProcess":
     """Start the launcher on a spec with these files as its standard input and output; return
     a Popen-like handle (pid, poll, wait). With a zygote, the launcher is forked from it."""
     if zygote is not None:

@@ -35,6 +35,8 @@ import os
 import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import NoReturn
 
 from .isolation import (
     M_ARENA_MAX,
@@ -66,12 +68,12 @@ SETUP_FAILED = 70
 # The argument that makes the launcher's program the kernel zygote instead (zygote.py).
 ZYGOTE_FLAG = "--zygote"
 # What the launcher added to its import path (its start folder, this package): not the kernel's.
-_LAUNCHER_PATHS = set()
+_LAUNCHER_PATHS: set[str] = set()
 
 
-def _extra_files(spec, connection_file):
+def _extra_files(spec: LaunchSpec, connection_file: str | None) -> dict[str, bytes]:
     """Small files the sandboxed code needs, read before the file system is hidden."""
-    files = {}
+    files: dict[str, bytes] = {}
     if spec.mpl_cache and os.path.isdir(spec.mpl_cache):
         for name in os.listdir(spec.mpl_cache):
             if name.endswith(".json"):
@@ -81,7 +83,13 @@ def _extra_files(spec, connection_file):
     return files
 
 
-def _child(spec, connection_file, kernel_args, status_fd, owner):
+def _child(
+    spec: LaunchSpec,
+    connection_file: str | None,
+    kernel_args: list[str],
+    status_fd: int,
+    owner: int,
+) -> NoReturn:
     """The first process of a sandbox in its own namespaces: isolate, limit, then run the
     kernel or the program in a process of its own, and reap.
 
@@ -121,7 +129,7 @@ def _child(spec, connection_file, kernel_args, status_fd, owner):
     _run(spec, home, work, kernel_args, confined=False)
 
 
-def _log_to(spec):
+def _log_to(spec: LaunchSpec) -> None:
     """The sandboxed process's stderr (and stdout, for a kernel) go to the spec's log file."""
     log = os.open(spec.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     for std in (1, 2) if spec.is_kernel else (2,):  # a program answers on stdout
@@ -129,7 +137,9 @@ def _log_to(spec):
     os.close(log)
 
 
-def _run(spec, home, work, kernel_args, confined):
+def _run(
+    spec: LaunchSpec, home: str, work: str, kernel_args: list[str], confined: bool
+) -> NoReturn:
     """Run the kernel, or the program, in this process; never returns."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     if not spec.is_kernel:
@@ -143,14 +153,22 @@ class _End(Exception):
     """The launcher asked the guardian to end the sandbox, or died."""
 
 
-def _end(*_):
+def _end(signum: int, frame: FrameType | None) -> NoReturn:
     raise _End()
 
 
 END_SIGNAL = signal.SIGUSR1  # launcher -> guardian: end the code and everything it started
 
 
-def _guardian(spec, mode, connection_file, kernel_args, status_fd, owner, group):
+def _guardian(
+    spec: LaunchSpec,
+    mode: str,
+    connection_file: str | None,
+    kernel_args: list[str],
+    status_fd: int,
+    owner: int,
+    group: int,
+) -> NoReturn:
     """The launcher's child without namespaces: prepare the folders, start the code in a
     process of its own, and when it ends (or the launcher asks, or dies) end every process it
     started. A child subreaper, in a process group of its own, so that the grader's signals to
@@ -201,7 +219,16 @@ def _guardian(spec, mode, connection_file, kernel_args, status_fd, owner, group)
     os._exit(exit_code)
 
 
-def _confined(spec, mode, work, home, private_uid, kernel_args, status_fd, group):
+def _confined(
+    spec: LaunchSpec,
+    mode: str,
+    work: str,
+    home: str,
+    private_uid: int | None,
+    kernel_args: list[str],
+    status_fd: int,
+    group: int,
+) -> NoReturn:
     """The code's process without namespaces: limits, the private user when started by root,
     no privileges, and in "landlock" mode Landlock and seccomp; then the kernel or program."""
     try:
@@ -231,7 +258,7 @@ def _confined(spec, mode, work, home, private_uid, kernel_args, status_fd, group
     _run(spec, home, work, kernel_args, confined=mode == "limits")
 
 
-def _reap(code_pid):
+def _reap(code_pid: int) -> NoReturn:
     """Process 1 of the private tree: reap every orphan; end as the code's process ends.
 
     Its exit code is the code's, or 128 + the signal that ended it. When it ends, the kernel
@@ -248,7 +275,7 @@ def _reap(code_pid):
             os._exit(os.WEXITSTATUS(wait_status))
 
 
-def _run_kernel(connection_file, kernel_args, work):
+def _run_kernel(connection_file: str, kernel_args: list[str], work: str) -> None:
     """Start an IPython kernel in this process, as `python -m ipykernel_launcher` would."""
     sys.argv = ["ipykernel_launcher", "-f", connection_file, *kernel_args]
     sys.path[:] = [p for p in sys.path if p not in ("", work) and p not in _LAUNCHER_PATHS]
@@ -257,7 +284,7 @@ def _run_kernel(connection_file, kernel_args, work):
     kernelapp.launch_new_instance()
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv == [ZYGOTE_FLAG]:
         from .zygote import serve
@@ -285,7 +312,7 @@ def main(argv=None):
     guard_grader_process()  # from here on, the launcher holds what the sandbox must not see
     status_path = Path(spec.status_file)
     status_dir = os.open(status_path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    status = {"isolation": mode}
+    status: dict[str, str | int | None] = {"isolation": mode}  # ExitStatus.read reads it back
     _write_status(status_dir, status_path.name, status)
     read_end, write_end = os.pipe()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # interrupts reach the kernel directly
@@ -315,7 +342,7 @@ def main(argv=None):
     return code
 
 
-def _refuse(spec, mode, why):
+def _refuse(spec: LaunchSpec, mode: str | None, why: str) -> int:
     """Record that the sandbox could not be built as asked, and run nothing."""
     status_path = Path(spec.status_file)
     status_dir = os.open(status_path.parent, os.O_RDONLY | os.O_DIRECTORY)
@@ -323,7 +350,7 @@ def _refuse(spec, mode, why):
     return SETUP_FAILED
 
 
-def _wait(pid, parent, stop=signal.SIGKILL):
+def _wait(pid: int, parent: int, stop: int = signal.SIGKILL) -> int:
     """Wait for the sandbox's first process; stop it if the grader that started us dies."""
     import time
 
@@ -336,7 +363,7 @@ def _wait(pid, parent, stop=signal.SIGKILL):
         time.sleep(0.2)
 
 
-def _write_status(dir_fd, name, status):
+def _write_status(dir_fd: int, name: str, status: dict[str, str | int | None]) -> None:
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, dir_fd=dir_fd)
     with os.fdopen(fd, "w") as f:
         json.dump(status, f)

@@ -1,6 +1,7 @@
 """The bounds on one submission's code: time, memory, processes, files, output, disk."""
 
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -39,34 +40,35 @@ class Limits:
     verify_timeout: float = 30
     isolation: str = "auto"
     zygote: bool = True
-    cell_limits: tuple = ()
+    cell_limits: tuple[tuple[str, float], ...] = ()
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
         values["cell_limits"] = [list(pair) for pair in self.cell_limits]
         return values
 
     @classmethod
-    def from_dict(cls, values):
+    def from_dict(cls, values: dict[str, Any]) -> "Limits":
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in values.items() if k in known}
         values["cell_limits"] = tuple(tuple(pair) for pair in values.get("cell_limits", ()))
         return cls(**values)
 
-    def cell_limit(self, grade_id):
+    def cell_limit(self, grade_id: str | None) -> float:
         """Seconds the cell with this nbgrader id may run (cell_timeout for other cells)."""
-        return dict(self.cell_limits).get(grade_id, self.cell_timeout)
+        own: dict[str | None, float] = dict(self.cell_limits)
+        return own.get(grade_id, self.cell_timeout)
 
-    def longest_cell(self):
+    def longest_cell(self) -> float:
         return max([self.cell_timeout, *(seconds for _, seconds in self.cell_limits)])
 
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> "Limits":
         """A copy with the given limits changed (None values are ignored)."""
         values = {**asdict(self), **{k: v for k, v in changes.items() if v is not None}}
         values["cell_limits"] = tuple(tuple(pair) for pair in values["cell_limits"])
         return Limits(**values)
 
-    def resolved(self):
+    def resolved(self) -> "Limits":
         """These limits with the isolation decided for this machine (modes.choose); raises
         modes.IsolationRefused, with the fix, when it cannot be had here."""
         from .modes import choose

@@ -41,14 +41,14 @@ class Isolation:
     mode: str
     why: str
 
-    def describe(self):
+    def describe(self) -> str:
         return f"{self.mode} ({self.why})"
 
 
-_LANDLOCK = {}
+_LANDLOCK: dict[str, int | bool] = {}
 
 
-def landlock_refused():
+def landlock_refused() -> str | None:
     """Why the "landlock" isolation cannot be used here, or None when it can (with its ABI in
     landlock_abi()). Tried in a throwaway child: a Landlock domain and the seccomp filter."""
     if _LANDLOCK.get("ok"):
@@ -87,12 +87,12 @@ def landlock_refused():
     return f"Landlock or the seccomp filter cannot be applied here ({why or 'the probe failed'})"
 
 
-def landlock_abi():
+def landlock_abi() -> int:
     """The kernel's Landlock ABI (after a successful landlock_refused())."""
-    return _LANDLOCK.get("abi")
+    return int(_LANDLOCK["abi"])
 
 
-def _landlock_why(abi):
+def _landlock_why(abi: int) -> str:
     missing = []
     if abi < 4:
         missing.append("TCP is refused by seccomp alone (Landlock's TCP rules need ABI 4)")
@@ -104,7 +104,7 @@ def _landlock_why(abi):
     return f"Landlock ABI {abi} and seccomp" + (f"; {'; '.join(missing)}" if missing else "")
 
 
-def choose(requested="auto"):
+def choose(requested: str = "auto") -> Isolation:
     """The Isolation for `requested` ("auto", "namespaces", "landlock" or "limits") on this
     machine; raises IsolationRefused, with the platform's fix, when it cannot be had."""
     from .isolation import namespaces_refused
@@ -146,14 +146,14 @@ def choose(requested="auto"):
 # --- the platform's fix ----------------------------------------------------------------------
 
 
-def _read(path):
+def _read(path: str) -> str:
     try:
         return Path(path).read_text().strip()
     except OSError:
         return ""
 
 
-def platform():
+def platform() -> str:
     """Which fix applies here: "ubuntu-apparmor", "container" or "linux"."""
     if _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
         return "ubuntu-apparmor"
@@ -167,11 +167,11 @@ def platform():
     return "linux"
 
 
-def _deploy(*parts):
+def _deploy(*parts: str) -> Path:
     return REPOSITORY.joinpath("deploy", *parts)
 
 
-def platform_fix(no_namespaces, no_landlock):
+def platform_fix(no_namespaces: str | None, no_landlock: str | None) -> str:
     """The fix for this machine, as sentences: what to do so that student code can be
     isolated (each with the repository's file that does it)."""
     interpreter = os.path.realpath(sys.executable)

@@ -23,6 +23,7 @@ libseccomp's default for a filter of the native architecture.
 """
 
 import errno
+from typing import Any
 
 # Namespace flags of clone(2) (sched.h).
 CLONE_NEW = {
@@ -47,7 +48,7 @@ class Unavailable(OSError):
     """No system-call filter can be built here; the message says why."""
 
 
-def _library():
+def _library() -> Any:
     try:
         import pyseccomp
     except (ImportError, RuntimeError, OSError) as error:  # RuntimeError: libseccomp missing
@@ -58,12 +59,12 @@ def _library():
     return pyseccomp
 
 
-def check():
+def check() -> None:
     """Raise Unavailable when the filter cannot be built here."""
     _library()
 
 
-def load(signals_scoped):
+def load(signals_scoped: bool) -> None:
     """Build the filter and load it into this process (inherited by everything it starts).
 
     signals_scoped -- Landlock scopes signals already (ABI 6): leave kill() and friends alone
@@ -72,7 +73,7 @@ def load(signals_scoped):
     flt = sc.SyscallFilter(sc.ALLOW)
     eperm = sc.ERRNO(errno.EPERM)
 
-    def deny(action, name, *args):
+    def deny(action: Any, name: str, *args: Any) -> None:
         try:
             flt.add_rule(action, name, *args)
         except (OSError, ValueError, RuntimeError):

@@ -38,14 +38,14 @@ class LaunchSpec:
     limits: Limits
     files_dir: str
     status_file: str
-    hide: tuple = ()
-    keep: tuple = ()
+    hide: tuple[str, ...] = ()
+    keep: tuple[str, ...] = ()
     ipc_dir: str | None = None
     mpl_cache: str | None = None
     log_file: str = os.devnull
     workdir: str | None = None
 
-    def write(self, path):
+    def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the spec as JSON to path; return the path."""
         data = asdict(self)
         data["limits"] = self.limits.to_dict()
@@ -53,14 +53,14 @@ class LaunchSpec:
         return Path(path)
 
     @classmethod
-    def read(cls, path):
+    def read(cls, path: str | os.PathLike[str]) -> "LaunchSpec":
         data = json.loads(Path(path).read_text())
         data["limits"] = Limits.from_dict(data["limits"])
         data["hide"], data["keep"] = tuple(data["hide"]), tuple(data["keep"])
         return cls(**data)
 
     @property
-    def is_kernel(self):
+    def is_kernel(self) -> bool:
         return self.program == KERNEL
 
 
@@ -81,7 +81,7 @@ class ExitStatus:
     recorded: bool = field(default=False, repr=False)
 
     @classmethod
-    def read(cls, status_file):
+    def read(cls, status_file: str | os.PathLike[str]) -> "ExitStatus":
         try:
             data = json.loads(Path(status_file).read_text())
         except (OSError, ValueError):
@@ -89,7 +89,7 @@ class ExitStatus:
         known = {k: data.get(k) for k in ("isolation", "exit", "signal", "setup_error")}
         return cls(**known, recorded=True)
 
-    def describe(self):
+    def describe(self) -> str:
         """How the sandboxed code ended, in words."""
         if self.setup_error:
             return f"the sandbox could not be set up ({self.setup_error})"
@@ -103,7 +103,7 @@ class ExitStatus:
                 "SIGXFSZ": "file size limit reached",
                 "SIGABRT": "aborted",
                 "SIGBUS": "a crash (bus error)",
-            }.get(name, "stopped by a signal")
+            }.get(str(name), "stopped by a signal")
             return f"{meaning}, {name}"
         if self.exit is None:
             return "it stopped"

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 from time import monotonic
+from types import FrameType
+from typing import Any
 
 from . import launch, launcher
 from .isolation import SINGLE_THREADED, guard_grader_process
@@ -27,7 +29,7 @@ from .isolation import SINGLE_THREADED, guard_grader_process
 PRELOAD = ("ipykernel.kernelapp", "numpy", "matplotlib.pyplot", "sklearn.datasets")
 
 
-def serve():
+def serve() -> None:
     """A process that imports PRELOAD once, then forks one launcher per request.
 
     Requests arrive on stdin, one JSON line each: {"argv": [launcher arguments], "cwd": ...,
@@ -56,7 +58,7 @@ def serve():
         sys.stdout.flush()
 
 
-def _reap_launchers(*_):
+def _reap_launchers(signum: int, frame: FrameType | None) -> None:
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
@@ -66,7 +68,7 @@ def _reap_launchers(*_):
             return
 
 
-def _launcher_from_zygote(request):
+def _launcher_from_zygote(request: dict[str, Any]) -> None:
     """In a process forked by the zygote: become a launcher, as if freshly started."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.setsid()
@@ -95,7 +97,7 @@ def _launcher_from_zygote(request):
 class Zygote:
     """The grader's handle on a zygote process (see `serve`), started once per process."""
 
-    def __init__(self, font_cache):
+    def __init__(self, font_cache: str | os.PathLike[str]) -> None:
         env = {**os.environ, **launch.environment(), **SINGLE_THREADED}
         env["MPLCONFIGDIR"] = str(font_cache)
         self.process = subprocess.Popen(
@@ -108,14 +110,21 @@ class Zygote:
         )
         atexit.register(self.close)
 
-    def alive(self):
+    def alive(self) -> bool:
         return self.process.poll() is None
 
-    def spawn(self, argv, cwd, stdin=None, stdout=None):
+    def spawn(
+        self,
+        argv: list[str],
+        cwd: str | os.PathLike[str],
+        stdin: str | os.PathLike[str] | None = None,
+        stdout: str | os.PathLike[str] | None = None,
+    ) -> "ForkedProcess":
         """Fork a launcher with these arguments (and these files as its standard input and
         output, else /dev/null); return a Popen-like handle on it."""
         files = {"stdin": str(stdin) if stdin else None, "stdout": str(stdout) if stdout else None}
         request = json.dumps({"argv": argv, "cwd": str(cwd), **files}) + "\n"
+        assert self.process.stdin is not None and self.process.stdout is not None  # PIPEs
         self.process.stdin.write(request.encode())
         self.process.stdin.flush()
         answer = self.process.stdout.readline()
@@ -123,16 +132,17 @@ class Zygote:
             raise OSError("the kernel zygote stopped")
         return ForkedProcess(json.loads(answer)["pid"])
 
-    def close(self):
+    def close(self) -> None:
         if self.alive():
+            assert self.process.stdin is not None  # a PIPE
             self.process.stdin.close()
             self.process.wait(timeout=10)
 
 
-_ZYGOTES = {}
+_ZYGOTES: dict[str | os.PathLike[str], Zygote] = {}
 
 
-def zygote(font_cache):
+def zygote(font_cache: str | os.PathLike[str]) -> Zygote:
     """This process's zygote, started (again) when needed."""
     if font_cache not in _ZYGOTES or not _ZYGOTES[font_cache].alive():
         _ZYGOTES[font_cache] = Zygote(font_cache)
@@ -145,12 +155,12 @@ class ForkedProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid):
+    def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.returncode = None
+        self.returncode: int | None = None
         self._started = self._start_time()
 
-    def _start_time(self):
+    def _start_time(self) -> str | None:
         try:
             stat = Path(f"/proc/{self.pid}/stat").read_text()
         except OSError:
@@ -158,27 +168,27 @@ class ForkedProcess:
         fields = stat.rsplit(")", 1)[1].split()
         return None if fields[0] in ("Z", "X") else fields[19]
 
-    def poll(self):
+    def poll(self) -> int | None:
         if self.returncode is None and (
             self._started is None or self._start_time() != self._started
         ):
             self.returncode = -signal.SIGKILL  # gone (the zygote reaped it)
         return self.returncode
 
-    def wait(self, timeout=None):
+    def wait(self, timeout: float | None = None) -> int | None:
         deadline = None if timeout is None else monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and monotonic() > deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
             time.sleep(0.05)
         return self.returncode
 
-    def send_signal(self, signum):
+    def send_signal(self, signum: int) -> None:
         if self.poll() is None:
             os.kill(self.pid, signum)
 
-    def kill(self):
+    def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
-    def terminate(self):
+    def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
