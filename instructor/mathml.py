@@ -13,8 +13,10 @@ blocks) is left as it is, and so is a formula latex2mathml cannot read.
 """
 
 import re
+from typing import Any
 
 from latex2mathml.converter import convert
+from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 # Code, which keeps its dollars: fenced blocks and inline spans.
@@ -25,15 +27,15 @@ DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
 INLINE = re.compile(r"(?<![\\$])\$(?=\S)((?:[^$\n]|\n(?![ \t]*\n))+?)(?<=\S)\$(?!\d)")
 
 
-def to_mathml(latex, display):
+def to_mathml(latex: str, display: bool) -> str | None:
     """The MathML of a formula; None when latex2mathml cannot read it."""
     try:
-        return convert(latex.strip(), display="block" if display else "inline")
+        return str(convert(latex.strip(), display="block" if display else "inline"))
     except Exception:  # an unknown command: the formula stays as the instructor wrote it
         return None
 
 
-def replace_math(markdown):
+def replace_math(markdown: str) -> str:
     """The markdown with its formulas as MathML, its code untouched."""
     pieces = CODE.split(markdown)
     for i in range(0, len(pieces), 2):  # the even pieces are text, the odd ones code
@@ -45,7 +47,9 @@ def replace_math(markdown):
 class MathToMathML(NbGraderPreprocessor):
     """generate_feedback preprocessor: the formulas of markdown cells as MathML."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         for cell in nb.cells:
             if cell.cell_type == "markdown":
                 cell.source = replace_math(cell.source)
