@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from .. import course_data
 from ..gradebook_db import prepare, sqlite_path
 from . import needed
 from .messages import Bundle, Exercise
@@ -331,6 +332,7 @@ def build(coursedir, config, limits, assignment):
         assignment_key=assignment_key,
         fingerprint=fingerprint(assignment_key, limits),
         skippable=skippable,
+        preload=course_data.load(coursedir.root, assignment).preload,
     )
 
 

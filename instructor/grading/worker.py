@@ -97,7 +97,7 @@ def _logger(notes):
 class Workspace:
     """Private temporary folders of one task, removed at the end."""
 
-    def __init__(self, limits, hide, workdir=None):
+    def __init__(self, limits, hide, workdir=None, preload=()):
         guard_grader_process()  # the worker holds the bundle: closed to other processes
         resolved = limits.resolved()  # IsolationRefused: the submission fails, saying why
         _remove_stale_workspaces()
@@ -120,6 +120,7 @@ class Workspace:
         self.limits = resolved
         self.font_cache = _font_cache()
         self.use_zygote = limits.zygote
+        self.preload = tuple(preload)  # the modules the zygote loads (Bundle.preload)
         self.hide = [*hide, str(self.base.parent), os.getcwd(), *_dask_folders()]
 
     def spec(self, name, program, files_dir, status_file, ipc_dir=None, limits=None):
@@ -356,7 +357,7 @@ def clean_check(nb, bundle, exercises, workspace, limits):
     }
     status = workspace.private / "recheck-status.json"
     spec = workspace.spec("recheck", CHILD, workspace.empty, status)
-    runner = zygote(workspace.font_cache) if workspace.use_zygote else None
+    runner = zygote(workspace.font_cache, workspace.preload) if workspace.use_zygote else None
 
     def ask(request):
         return ask_sandbox(
@@ -477,7 +478,7 @@ def grade_submission(task, bundle):
     """Grade one submission; always returns a Result (status graded or failed)."""
     started = time.time()
     try:
-        with Workspace(task.limits, task.hide, task.workdir) as workspace:
+        with Workspace(task.limits, task.hide, task.workdir, bundle.preload) as workspace:
             result = _grade(task, bundle, workspace, task.limits)
     except Exception as error:  # noqa: BLE001 -- reported, never raised: the batch goes on
         result = Result(
