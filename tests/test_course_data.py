@@ -109,3 +109,21 @@ def test_a_second_assignment_gives_its_own_notes(tmp_path):
     )
     with pytest.raises(course_data.CourseDataError, match=r"does not list: \['unknown'\]"):
         course_data.teaching_notes(root, "own")
+
+
+def test_an_unreadable_file_is_refused_with_its_path(tmp_path):
+    """Is a course file that is not TOML, or a section that is not a table, refused with the
+    file's path and the reason, and does grading say so instead of a traceback?"""
+    from types import SimpleNamespace
+
+    from instructor.grading.bundle import BundleError, _preload
+
+    (tmp_path / "assignments").mkdir()
+    (tmp_path / "assignments" / "x.toml").write_text("[grading\n")
+    with pytest.raises(course_data.CourseDataError, match=r"x\.toml cannot be read: Expected"):
+        course_data.load(tmp_path, "x")
+    with pytest.raises(BundleError, match=r"x\.toml cannot be read"):
+        _preload(SimpleNamespace(root=str(tmp_path)), "x")
+    (tmp_path / "assignments" / "x.toml").write_text('report = "notes"\n')
+    with pytest.raises(course_data.CourseDataError, match=r"\[report\] must be a table"):
+        course_data.load(tmp_path, "x")

@@ -332,8 +332,17 @@ def build(coursedir, config, limits, assignment):
         assignment_key=assignment_key,
         fingerprint=fingerprint(assignment_key, limits),
         skippable=skippable,
-        preload=course_data.load(coursedir.root, assignment).preload,
+        preload=_preload(coursedir, assignment),
     )
+
+
+def _preload(coursedir, assignment):
+    """The modules the kernels of the assignment import anyway, as the course's file of the
+    assignment names them (course_data.py); none without one."""
+    try:
+        return course_data.load(coursedir.root, assignment).preload
+    except course_data.CourseDataError as error:
+        raise BundleError(str(error)) from None
 
 
 def fingerprint(assignment_key, limits):
