@@ -1,10 +1,10 @@
 """The demo class's nbgrader settings: the course's, in a world of its own under demo/.
 
-demo/ is an nbgrader course directory of its own whose source/ and release/ are the course's
-(links): its submissions, gradebook, autograded, feedback, reports and exchange folders are
-here. Run nbgrader in this folder (`cd demo && nbgrader generate_feedback initialization`), or
-the course's commands with --demo: the demo students never reach the real class's gradebook,
-Formgrader, export, report or exchange.
+demo/ is an nbgrader course directory of its own whose source/, release/ and assignments/ are
+the course's (links): its submissions, gradebook, autograded, feedback, reports and exchange
+folders are here. Run nbgrader in this folder (`cd demo && nbgrader generate_feedback
+initialization`), or the course's commands with --demo: the demo students never reach the real
+class's gradebook, Formgrader, export, report or exchange.
 """
 
 import os

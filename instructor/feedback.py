@@ -13,9 +13,12 @@ added to GenerateFeedback.preprocessors in nbgrader_config.py). In every cell it
 - in the outputs of test cells (what the tests printed while they ran), masks each number
   that is an expected value of the hidden tests, however it is formatted (repr, numpy's 8
   decimals, rounded or cut to 5 significant digits or more, with or without its sign), and
-  describes the hidden cases without their inputs: "with layers_dims=[5, 4, 3, 2, 1], [4, 6, 1]"
-  becomes "on two other network shapes", and a parameter shape that only a hidden network has
-  becomes "(a shape of another network)";
+  describes the hidden cases without their inputs, as the course's file of the assignment
+  says (assignments/<assignment>.toml, [feedback.hidden_cases]: `HiddenCases`). For the
+  Initialization assignment "with layers_dims=[5, 4, 3, 2, 1], [4, 6, 1]" becomes "on two
+  other network shapes", and a parameter shape that only a hidden network has becomes "(a
+  shape of another network)"; an assignment without that section has its numbers masked all
+  the same;
 - in test cells, replaces the traceback of an error (it quotes the code that raised) by the
   exception's type and message, and leaves out what the student's code displayed there.
 
@@ -39,15 +42,20 @@ import bisect
 import html
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbformat.v4 import new_markdown_cell as nbformat_v4_markdown
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from . import course_data
+from .course_data import HiddenCases
 from .grading.needed import feedback_line as not_run_line
 
 # A decimal number as Python and numpy print it, sign included: 17.88628473, -0.0827, 1.5e-03.
@@ -71,49 +79,51 @@ NOTE_NUMBERS = (
     "[withheld] stands for a number equal to a value that the hidden tests expect; it is not shown."
 )
 
-# A network of the hidden cases, as the test cells give it: `([5, 4, 3, 2, 1], {`.
-HIDDEN_CASE = re.compile(r"\(\s*\[(\d+(?:\s*,\s*\d+)*)\]\s*,")
-# Any list of layer sizes, and a run of them after `layers_dims=` as the tests print them.
-DIMS = re.compile(r"\[\d+(?:, \d+)+\]")
-DIMS_RUN = re.compile(r"with layers_dims=(\[\d+(?:, \d+)*\](?:, \[\d+(?:, \d+)*\])*)")
+# The input of a hidden case as the tests print it: a list of integers, `[5, 4, 3, 2, 1]`; a
+# run of them after `<argument>=` (HiddenCases.argument); a shape as numpy prints it.
+INPUT = re.compile(r"\[\d+(?:, \d+)+\]")
+INPUT_RUN = r"with {}=(\[\d+(?:, \d+)*\](?:, \[\d+(?:, \d+)*\])*)"
 SHAPE = re.compile(r"\(\d+, ?\d*\)")
-ANOTHER_SHAPE = "(a shape of another network)"
+# What a preprocessor is given and returns besides the notebook (nbconvert's resources).
+Resources = dict[str, Any]
 COUNTS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 
 
-def _dims_text(dims):
-    return "[" + ", ".join(str(d) for d in dims) + "]"
+def _input_text(sizes: Sequence[int]) -> str:
+    return "[" + ", ".join(str(d) for d in sizes) + "]"
 
 
-def shapes_of(dims):
-    """The parameter shapes of a network with these layer sizes, and the usual wrong ones
-    (transposed, flat biases), as numpy prints them: '(4, 5)', '(4,)'."""
-    shapes = set()
-    for before, after in zip(dims, dims[1:]):
-        shapes |= {f"({after}, {before})", f"({before}, {after})", f"({after}, 1)"}
-        shapes |= {f"(1, {after})", f"({after},)"}
-    return shapes
+def shapes_of(sizes: Sequence[int], templates: Iterable[str]) -> set[str]:
+    """The shapes an input gives away, as numpy prints them: each template filled in with each
+    pair of consecutive integers of the input ({before}, {after})."""
+    forms = list(templates)
+    return {
+        form.format(before=before, after=after)
+        for before, after in zip(sizes, sizes[1:])
+        for form in forms
+    }
 
 
-def other_networks(count):
+def count_of_others(count: int, others: str) -> str:
+    """'on two other network shapes': count hidden inputs named by their number."""
     word = COUNTS[count] if count < len(COUNTS) else str(count)
-    return f"on {word} other network shape{'s' if count != 1 else ''}"
+    return f"on {word} {others}{'s' if count != 1 else ''}"
 
 
-def significant_digits(token):
+def significant_digits(token: str) -> int:
     """How many significant digits a printed number has: '-0.00827' has 3, '17.80' has 4."""
     mantissa = re.split("[eE]", token)[0].lstrip("+-").replace(".", "")
     return len(mantissa.lstrip("0"))
 
 
-def last_digit_unit(token):
+def last_digit_unit(token: str) -> float:
     """The value of one unit of the last printed digit: 1e-8 for '0.82741481', 1e-5 for '1.5e-4'."""
     mantissa, _, exponent = token.lower().partition("e")
     decimals = len(mantissa.partition(".")[2])
     return 10.0 ** (int(exponent or 0) - decimals)
 
 
-def numbers_in(text, min_digits):
+def numbers_in(text: str, min_digits: int) -> list[tuple[str, int, int]]:
     """The numbers printed in text with at least min_digits significant digits, as
     (token, start, end) triples."""
     return [
@@ -123,7 +133,9 @@ def numbers_in(text, min_digits):
     ]
 
 
-def split_hidden(source, begin, end, note=None):
+def split_hidden(
+    source: str, begin: str, end: str, note: str | None = None
+) -> tuple[str, list[str]]:
     """Split a cell's source into (visible source, hidden lines).
 
     Every region from a line containing `begin` to the next line containing `end` is hidden,
@@ -154,10 +166,20 @@ class Secrets:
     public_texts -- everything the students are given anyway; a hidden line or number that
         appears there is not a secret
     min_digits -- numbers with fewer significant digits are too coarse to give anything away
+    cases -- how the assignment's hidden cases are recognised and named (the course's file of
+        the assignment); None: the hidden inputs are not described, the numbers and lines
+        are masked all the same
     """
 
-    def __init__(self, hidden_lines, public_texts, min_digits=5):
+    def __init__(
+        self,
+        hidden_lines: Sequence[str],
+        public_texts: Iterable[str],
+        min_digits: int = 5,
+        cases: HiddenCases | None = None,
+    ) -> None:
         self.min_digits = min_digits
+        self.cases = cases
         public = "\n".join(public_texts)
         self.lines = sorted(
             {
@@ -178,24 +200,34 @@ class Secrets:
             for value in hidden_values
             if math.isfinite(value) and not any(_matches(token, value) for token in public_tokens)
         )
-        # The hidden cases' networks (layer sizes) that the public texts do not show, and the
-        # parameter shapes that only they have.
-        public_dims = set(DIMS.findall(public))
-        networks = {
+        # The hidden cases' inputs that the public texts do not show, and the shapes that only
+        # they have.
+        self.inputs: set[str] = set()
+        self.shapes: set[str] = set()
+        if cases is None:
+            return
+        public_inputs = set(INPUT.findall(public))
+        case = re.compile(cases.case)
+        inputs = {
             tuple(int(d) for d in m.group(1).split(","))
             for line in hidden_lines
-            for m in HIDDEN_CASE.finditer(line)
+            for m in case.finditer(line)
         }
-        self.networks = {_dims_text(d) for d in networks} - public_dims
+        self.inputs = {_input_text(d) for d in inputs} - public_inputs
         public_shapes = set().union(
-            *(shapes_of([int(d) for d in text[1:-1].split(",")]) for text in public_dims)
+            *(
+                shapes_of([int(d) for d in text[1:-1].split(",")], cases.shapes)
+                for text in public_inputs
+            )
         )
         self.shapes = (
-            set().union(*(shapes_of(d) for d in networks if _dims_text(d) in self.networks))
+            set().union(
+                *(shapes_of(d, cases.shapes) for d in inputs if _input_text(d) in self.inputs)
+            )
             - public_shapes
         )
 
-    def is_secret_number(self, token):
+    def is_secret_number(self, token: str) -> bool:
         """Is this printed number one of the hidden values, at the precision it is printed?"""
         if significant_digits(token) < self.min_digits:
             return False
@@ -203,32 +235,33 @@ class Secrets:
         i = bisect.bisect_left(self.values, value - unit * (1 + 1e-9))
         return i < len(self.values) and _matches(token, self.values[i])
 
-    def quotes_hidden_line(self, line):
+    def quotes_hidden_line(self, line: str) -> bool:
         """Does the line hold a hidden line (colour codes of a traceback aside)?"""
         plain = ANSI.sub("", line)
         return any(secret in plain for secret in self.lines)
 
-    def describe_cases(self, line):
-        """The line with the hidden networks named by count, not by their layer sizes."""
-        if not self.networks:
+    def describe_cases(self, line: str) -> str:
+        """The line with the hidden inputs named by count, not by their values."""
+        cases = self.cases
+        if cases is None or not self.inputs:
             return line
 
-        def run(match):
-            lists = DIMS.findall(match.group(1)) or [match.group(1)]
-            shown = [d for d in lists if d not in self.networks]
+        def run(match: re.Match[str]) -> str:
+            lists = INPUT.findall(match.group(1)) or [match.group(1)]
+            shown = [d for d in lists if d not in self.inputs]
             hidden = len(lists) - len(shown)
             if not hidden:
                 return match.group(0)
-            text = other_networks(hidden)
-            return f"with layers_dims={', '.join(shown)} and {text}" if shown else text
+            text = count_of_others(hidden, cases.others)
+            return f"with {cases.argument}={', '.join(shown)} and {text}" if shown else text
 
-        line = DIMS_RUN.sub(run, line)
-        line = DIMS.sub(
-            lambda m: "another network" if m.group(0) in self.networks else m.group(0), line
+        line = re.sub(INPUT_RUN.format(re.escape(cases.argument)), run, line)
+        line = INPUT.sub(lambda m: cases.another if m.group(0) in self.inputs else m.group(0), line)
+        return SHAPE.sub(
+            lambda m: cases.another_shape if m.group(0) in self.shapes else m.group(0), line
         )
-        return SHAPE.sub(lambda m: ANOTHER_SHAPE if m.group(0) in self.shapes else m.group(0), line)
 
-    def mask(self, text, numbers=True):
+    def mask(self, text: str, numbers: bool = True) -> str:
         """The text with secret lines withheld and, with numbers, secret numbers masked and
         the hidden cases described without their inputs."""
         out = []
@@ -249,7 +282,7 @@ class Secrets:
         return "\n".join(out)
 
 
-def _matches(token, value):
+def _matches(token: str, value: float) -> bool:
     """Does the printed number stand for value (or -value), rounded or cut to its digits?"""
     printed = abs(float(token))
     return math.isfinite(printed) and abs(printed - value) <= last_digit_unit(token) * (1 + 1e-9)
@@ -279,8 +312,9 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         "c.GradeOnSubmit.hidden_verdicts_before_due is False).",
     ).tag(config=True)
 
-    def preprocess(self, nb, resources):
-        self.secrets = Secrets(*self._hidden_and_public(nb, resources), self.min_digits)
+    def preprocess(self, nb: NotebookNode, resources: Resources) -> tuple[NotebookNode, Resources]:
+        hidden, public = self._hidden_and_public(nb, resources)
+        self.secrets = Secrets(hidden, public, self.min_digits, self._hidden_cases(resources))
         for cell in nb.cells:
             self._scrub_cell(cell)
         results = name_exercises(nb)
@@ -294,12 +328,22 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         nb.cells.insert(0, cell)
         return nb, resources
 
-    def _notices(self, nb, resources):
+    def _hidden_cases(self, resources: Resources) -> HiddenCases | None:
+        """How the assignment's hidden cases are named: the course's file of the assignment
+        (assignments/<assignment>.toml in the course directory nbgrader runs on), read from
+        the instructor's side, never from anything a student submitted."""
+        assignment = resources.get("nbgrader", {}).get("assignment")
+        if not assignment:
+            return None
+        root = CourseDirectory(config=self.config).root
+        return course_data.load(root, str(assignment)).hidden_cases
+
+    def _notices(self, nb: NotebookNode, resources: Resources) -> list[str | None]:
         """One-line notices for the top of the page, under the summary (None for none): the
         lateness, and the grader's line on the cells it did not run (the trainings...)."""
         return [self._lateness_note(resources), not_run_line(nb)]
 
-    def _withhold_verdicts(self, nb, resources):
+    def _withhold_verdicts(self, nb: NotebookNode, resources: Resources) -> str:
         """Before the due date, when the instructor chose so: no test cell's output or score."""
         info = resources.setdefault("nbgrader", {})
         for cell in nb.cells:
@@ -315,7 +359,7 @@ class WithholdHiddenTests(NbGraderPreprocessor):
             "your notebook ran; the tests' verdicts and your scores are released after it."
         )
 
-    def _lateness_note(self, resources):
+    def _lateness_note(self, resources: Resources) -> str | None:
         """A line for the top of the page when the submission was late: how late, the penalty."""
         info = resources.get("nbgrader", {})
         if not {"db_url", "assignment", "student"} <= set(info):
@@ -338,7 +382,9 @@ class WithholdHiddenTests(NbGraderPreprocessor):
             f"{penalty:g} point(s) off the score."
         )
 
-    def _hidden_and_public(self, nb, resources):
+    def _hidden_and_public(
+        self, nb: NotebookNode, resources: Resources
+    ) -> tuple[list[str], list[str]]:
         """The hidden lines and the public texts, from the gradebook and the notebook."""
         recorded = self._gradebook_sources(resources)
         hidden, public = [], []
@@ -353,7 +399,7 @@ class WithholdHiddenTests(NbGraderPreprocessor):
                 public.append(visible)
         return hidden, public
 
-    def _gradebook_sources(self, resources):
+    def _gradebook_sources(self, resources: Resources) -> list[str]:
         """The instructor's version of every nbgrader cell of this notebook, if there is one."""
         info = resources.get("nbgrader", {})
         if not {"db_url", "assignment", "notebook"} <= set(info):
@@ -365,7 +411,7 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         except MissingEntry:
             return []
 
-    def _scrub_cell(self, cell):
+    def _scrub_cell(self, cell: NotebookNode) -> None:
         cell.source, hidden = split_hidden(
             cell.source, self.begin_delimiter, self.end_delimiter, self.note
         )
@@ -373,8 +419,8 @@ class WithholdHiddenTests(NbGraderPreprocessor):
             return
         test_cell = bool(hidden) or (utils.is_grade(cell) and not utils.is_solution(cell))
         merged = _merge_streams(cell.outputs)
-        outputs = [self._scrub_output(output, test_cell) for output in merged]
-        outputs = [output for output in outputs if output is not None]
+        scrubbed = [self._scrub_output(output, test_cell) for output in merged]
+        outputs = [output for output in scrubbed if output is not None]
         left_out = len(merged) - len(outputs)
         if any(WITHHELD_NUMBER in _text_of(output) for output in outputs):
             outputs.append(_stream(NOTE_NUMBERS + "\n"))
@@ -382,7 +428,7 @@ class WithholdHiddenTests(NbGraderPreprocessor):
             outputs.append(_stream(NOTE_LEFT_OUT.format(left_out) + "\n"))
         cell.outputs = outputs
 
-    def _scrub_output(self, output, test_cell):
+    def _scrub_output(self, output: NotebookNode, test_cell: bool) -> NotebookNode | None:
         """The output as the feedback may show it, or None to leave it out."""
         kind = output.output_type
         if kind == "stream":
@@ -400,7 +446,7 @@ class WithholdHiddenTests(NbGraderPreprocessor):
                 data[mime] = value
         return from_dict({**output, "data": data}) if data else None
 
-    def _scrub_error(self, output, test_cell):
+    def _scrub_error(self, output: NotebookNode, test_cell: bool) -> NotebookNode:
         """In a test cell, the error's type and message only (the traceback quotes the cell's
         code); elsewhere the whole error, masked."""
         ename = self.secrets.mask(str(output.get("ename", "Error")), numbers=test_cell)
@@ -411,7 +457,10 @@ class WithholdHiddenTests(NbGraderPreprocessor):
             traceback = [
                 self.secrets.mask(line, numbers=False) for line in output.get("traceback", [])
             ]
-        return from_dict({**output, "ename": ename, "evalue": evalue, "traceback": traceback})
+        scrubbed: NotebookNode = from_dict(
+            {**output, "ename": ename, "evalue": evalue, "traceback": traceback}
+        )
+        return scrubbed
 
 
 # --- The summary at the top of the page ------------------------------------------------------
@@ -431,14 +480,14 @@ class ExerciseResult:
     grade_id: str
     score: float | None
     points: float
-    mistakes: list = field(default_factory=list)  # (title, what to do next) pairs
+    mistakes: list[tuple[str, str]] = field(default_factory=list)  # (title, what to do next) pairs
     stopped: str = ""  # the error that stopped the tests, if one did
 
 
-def name_exercises(nb):
+def name_exercises(nb: NotebookNode) -> list["ExerciseResult"]:
     """Title every test cell "Exercise N, <function>" (metadata.feedback.title, which the
     page's template shows in its contents and headings) and read what its tests found."""
-    results = []
+    results: list[ExerciseResult] = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
@@ -461,7 +510,7 @@ def name_exercises(nb):
     return results
 
 
-def _mistake(entry):
+def _mistake(entry: str) -> tuple[str, str]:
     """(title, hint) of one mistake the tests printed, its wrapped lines joined."""
     text = " ".join(line.strip() for line in entry.splitlines())
     title = text.split(". ", 1)[0]
@@ -469,14 +518,16 @@ def _mistake(entry):
     return title, WHERE_FOUND.sub("", hint).strip()
 
 
-def _safe(text):
+def _safe(text: str) -> str:
     """Text for the summary's markdown: HTML escaped outside `code` (inside it, the markdown
     renderer escapes it)."""
     parts = re.split(r"(`[^`]*`)", text)
     return "".join(p if p.startswith("`") else html.escape(p, quote=False) for p in parts)
 
 
-def summary(results, info, notices=()):
+def summary(
+    results: Sequence["ExerciseResult"], info: Mapping[str, Any], notices: Sequence[str] = ()
+) -> str:
     """The markdown at the top of the page: the score, each exercise by name with its points,
     the mistakes named and what to do next, then one line per notice."""
     lines = ["### Your feedback at a glance", ""]
@@ -505,28 +556,28 @@ def summary(results, info, notices=()):
     return "\n".join(lines).rstrip()
 
 
-def _text_of(output):
+def _text_of(output: NotebookNode) -> str:
     """All the text of an output, for searching."""
     if output.output_type == "stream":
-        return output.text
+        return str(output.text)
     if output.output_type == "error":
         return "\n".join([output.evalue, *output.traceback])
     return "\n".join(v for k, v in output.get("data", {}).items() if k.startswith("text/"))
 
 
-def _is_instructor_cell(cell):
+def _is_instructor_cell(cell: NotebookNode) -> bool:
     """A cell whose content comes from the instructor: locked, or a test cell."""
     meta = cell.metadata.get("nbgrader", {})
     return meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
 
 
-def _stream(text, name="stdout"):
+def _stream(text: str, name: str = "stdout") -> NotebookNode:
     return NotebookNode(output_type="stream", name=name, text=text)
 
 
-def _merge_streams(outputs):
+def _merge_streams(outputs: Iterable[NotebookNode]) -> list[NotebookNode]:
     """Consecutive stream outputs of the same name as one (a line may span two of them)."""
-    merged = []
+    merged: list[NotebookNode] = []
     for output in outputs:
         previous = merged[-1] if merged else None
         if (

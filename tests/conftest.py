@@ -16,6 +16,7 @@ COURSE_FILES = [
     "public_tests.py",
     "check_submission.py",
     "source",
+    "assignments",
     "release",
     "instructor",
     "demo",

@@ -413,15 +413,19 @@ def test_an_unchecked_nbclient_fails_loudly():
 
 
 def test_report_titles_come_from_public_tests():
-    """Does every teaching note of the report name a mistake of public_tests.MISTAKES, keyed by
-    the title the tests print, and is a note for an unknown mistake refused?"""
-    from instructor import report
+    """Does every teaching note of the course's file of the assignment name a mistake of
+    public_tests.MISTAKES, keyed by the title the tests print, and is a note for an unknown
+    mistake refused?"""
+    from instructor import course_data
 
-    mistakes = report._mistakes()
-    assert set(report.NOTES) <= set(mistakes)
-    assert set(report.NOTES_BY_TITLE) == {mistakes[name].title for name in report.NOTES}
+    assignment = "initialization"
+    data = course_data.load(ROOT, assignment)
+    mistakes = course_data.mistake_titles(ROOT / "source" / assignment, data.mistakes_module)
+    assert data.notes and set(data.notes) <= set(mistakes)
+    notes = course_data.teaching_notes(ROOT, assignment)
+    assert set(notes) == {mistakes[name] for name in data.notes}
     with pytest.raises(ValueError, match="does not list"):
-        report._notes_by_title({"a mistake nobody makes": "..."}, mistakes)
+        course_data.notes_by_title({"a mistake nobody makes": "..."}, mistakes)
 
 
 def test_no_import_circle_in_the_engine():

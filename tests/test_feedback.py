@@ -19,13 +19,14 @@ import nbformat
 import numpy as np
 import pytest
 from conftest import (
+    ROOT,
     extra_students,
     source_points,
     submitted_hashes_before_grading,
     tree_hashes,
 )
 
-from instructor import demo
+from instructor import course_data, demo
 from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, EXERCISES, NOTEBOOK, nbgrader
 from instructor.feedback import (
     NOTE_VERDICTS_LATER,
@@ -464,9 +465,12 @@ def test_config_adds_the_preprocessor_to_generate_feedback(course, tmp_path):
 
 def test_hidden_cases_are_described_without_their_inputs():
     """In what the tests print, are the hidden networks named by their count ("on two other
-    network shapes") and their shapes withheld, while the public example stays as printed?"""
+    network shapes") and their shapes withheld, as the course's file of the assignment says,
+    while the public example stays as printed?"""
     hidden = ["hidden_cases = [", "    ([5, 4, 3, 2, 1], {", "    ([4, 6, 1], {"]
-    secrets = Secrets(hidden, ["parameters = initialize_parameters_zeros([3, 2, 1])"])
+    cases = course_data.load(ROOT, ASSIGNMENT).hidden_cases
+    public = ["parameters = initialize_parameters_zeros([3, 2, 1])"]
+    secrets = Secrets(hidden, public, cases=cases)
     mistake = " - Mistake: transposed weights. W1 has shape (5, 4), expected (4, 5). Hint: h"
     assert secrets.mask(f"{mistake} (with layers_dims=[5, 4, 3, 2, 1], [4, 6, 1])") == (
         " - Mistake: transposed weights. W1 has shape (a shape of another network), expected "

@@ -67,6 +67,22 @@ def test_release_is_self_contained():
     assert imported - local <= {"numpy", "matplotlib", "IPython"}
 
 
+def test_release_holds_none_of_the_instructors_course_data():
+    """Is the course's file of the assignment (its teaching notes) kept outside the source
+    folder that generate_assignment copies to the students, and does no released file quote
+    one of its notes?"""
+    from instructor import course_data
+
+    data = course_data.load(ROOT, "initialization")
+    assert data.path is not None and data.notes
+    source = source_notebook().parent.resolve()
+    assert source not in data.path.resolve().parents
+    released = [p for p in release_dir().rglob("*") if p.is_file()]
+    assert not [p for p in released if p.suffix == ".toml"]
+    text = "\n".join(p.read_text(errors="replace") for p in released)
+    assert not [note for note in data.notes.values() if note[:40] in text]
+
+
 def test_release_has_no_solutions_and_no_hidden_tests():
     """Is every solution line and every hidden test line of the source absent from the release?"""
     released = cells(release_dir() / "Initialization.ipynb")

@@ -16,7 +16,9 @@ grades. Its last cell, a table of both functions, is marked as one grading may s
 copy set to run whole notebooks gives the same grades, flags and notes.
 """
 
+import html
 import json
+import re
 import shutil
 import sys
 
@@ -24,6 +26,8 @@ import nbformat
 import pytest
 from conftest import ROOT, own_course, run_in, run_nbgrader
 from nbgrader.api import Gradebook
+
+from instructor import course_data
 
 pytestmark = pytest.mark.slow
 
@@ -154,6 +158,8 @@ def test_second_assignment_feedback_teaches_without_the_hidden_inputs(graded):
     assert "5.0 / 10.0" in page or "5 / 10" in page
     for hidden in ("linspace", "-30.0", "7.25", "BEGIN HIDDEN TESTS"):
         assert hidden not in page
+    for initialization in ("another network", "network shape", "layers_dims"):
+        assert initialization not in page  # the Initialization assignment's wording
 
 
 def test_second_assignment_report_counts_its_named_mistakes(graded):
@@ -168,6 +174,10 @@ def test_second_assignment_report_counts_its_named_mistakes(graded):
     assert "sign-error,0,5,5" in rows[2]
     page = (folder / "report.html").read_text()
     assert "sign error in the exponent" in page and "Activations: class report" in page
+    # no teaching note of the Initialization assignment: the tests' own message instead
+    assert re.search(r"The tests say: [^<]*np\.exp\(-z\)", page)
+    notes = course_data.load(ROOT, "initialization").notes.values()
+    assert notes and not [note for note in notes if note[:40] in html.unescape(page)]
 
 
 def test_nbgrader_autograde_gives_the_second_assignment_the_same_grades(graded):

@@ -34,6 +34,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
+from .. import course_data
 from ..gradebook_db import prepare, sqlite_path
 from . import needed
 from .messages import Bundle, Exercise, Skippable
@@ -362,7 +363,17 @@ def build(coursedir: CourseDirectory, config: Config, limits: Limits, assignment
         assignment_key=assignment_key,
         fingerprint=fingerprint(assignment_key, limits),
         skippable=skippable,
+        preload=_preload(coursedir, assignment),
     )
+
+
+def _preload(coursedir: CourseDirectory, assignment: str) -> tuple[str, ...]:
+    """The modules the kernels of the assignment import anyway, as the course's file of the
+    assignment names them (course_data.py); none without one."""
+    try:
+        return tuple(course_data.load(coursedir.root, assignment).preload)
+    except course_data.CourseDataError as error:
+        raise BundleError(str(error)) from None
 
 
 def fingerprint(assignment_key: str, limits: Limits) -> str:

@@ -184,7 +184,11 @@ class SandboxedExecute(Execute):  # type: ignore[misc]  # nbgrader ships no type
         specs = KernelSpecManager(kernel_dirs=[str(self.workspace.kernels)])
         specs.ensure_native_kernel = False
         self.km = SandboxKernelManager(
-            zygote=zygote(self.workspace.font_cache) if self.workspace.use_zygote else None,
+            zygote=(
+                zygote(self.workspace.font_cache, self.workspace.preload)
+                if self.workspace.use_zygote
+                else None
+            ),
             kernel_name=KERNEL_NAME,
             kernel_spec_manager=specs,
             transport="ipc",

@@ -78,6 +78,8 @@ class Bundle:
     fingerprint -- the assignment as graded and the limits
     skippable -- the cells a grading may skip, as the SOURCE notebooks mark them (empty when
         the course runs whole notebooks: c.CourseGrading.run_whole_notebook)
+    preload -- the modules the kernels of the assignment import anyway, which the kernel
+        zygote loads once (the course's file of the assignment, course_data.py)
     """
 
     assignment: str
@@ -90,6 +92,7 @@ class Bundle:
     assignment_key: str
     fingerprint: str
     skippable: tuple[Skippable, ...] = ()
+    preload: tuple[str, ...] = ()
 
     def exercise(self, name: str) -> Exercise:
         return next(e for e in self.exercises if e.name == name)

@@ -104,7 +104,13 @@ def _logger(notes: Notes) -> Logger:
 class Workspace:
     """Private temporary folders of one task, removed at the end."""
 
-    def __init__(self, limits: Limits, hide: Iterable[str], workdir: str | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        hide: Iterable[str],
+        workdir: str | None = None,
+        preload: Iterable[str] = (),
+    ) -> None:
         guard_grader_process()  # the worker holds the bundle: closed to other processes
         resolved = limits.resolved()  # IsolationRefused: the submission fails, saying why
         _remove_stale_workspaces()
@@ -127,6 +133,7 @@ class Workspace:
         self.limits = resolved
         self.font_cache = _font_cache()
         self.use_zygote = limits.zygote
+        self.preload = tuple(preload)  # the modules the zygote loads (Bundle.preload)
         self.hide = [*hide, str(self.base.parent), os.getcwd(), *_dask_folders()]
 
     def spec(
@@ -396,7 +403,7 @@ def clean_check(
     }
     status = workspace.private / "recheck-status.json"
     spec = workspace.spec("recheck", CHILD, workspace.empty, status)
-    runner = zygote(workspace.font_cache) if workspace.use_zygote else None
+    runner = zygote(workspace.font_cache, workspace.preload) if workspace.use_zygote else None
 
     def ask(request: list[Request]) -> tuple[dict[str, Reply] | None, str | None]:
         return ask_sandbox(
@@ -525,7 +532,7 @@ def grade_submission(task: Task, bundle: Bundle) -> Result:
     """Grade one submission; always returns a Result (status graded or failed)."""
     started = time.time()
     try:
-        with Workspace(task.limits, task.hide, task.workdir) as workspace:
+        with Workspace(task.limits, task.hide, task.workdir, bundle.preload) as workspace:
             result = _grade(task, bundle, workspace, task.limits)
     except Exception as error:  # noqa: BLE001 -- reported, never raised: the batch goes on
         result = Result(

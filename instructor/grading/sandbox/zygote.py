@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from time import monotonic
 from types import FrameType
@@ -24,15 +25,19 @@ from typing import Any
 from . import launch, launcher
 from .isolation import SINGLE_THREADED, guard_grader_process
 
-# Modules a kernel of this course imports anyway, loaded once by the zygote (missing ones are
-# skipped): each kernel forked from it starts with them loaded.
-PRELOAD = ("ipykernel.kernelapp", "numpy", "matplotlib.pyplot", "sklearn.datasets")
+# The module every kernel imports, loaded once by the zygote; the modules the kernels of an
+# assignment import anyway come from the course's file of the assignment ([grading] preload in
+# assignments/<assignment>.toml, carried by the Bundle) and are loaded after it. Missing ones
+# are skipped: each kernel forked from the zygote starts with them loaded.
+PRELOAD = ("ipykernel.kernelapp",)
 
 
 def serve() -> None:
-    """A process that imports PRELOAD once, then forks one launcher per request.
+    """A process that imports PRELOAD and the modules of its first line once, then forks one
+    launcher per request.
 
-    Requests arrive on stdin, one JSON line each: {"argv": [launcher arguments], "cwd": ...,
+    The first line on stdin is {"preload": [module names]}, the assignment's. Then requests
+    arrive on stdin, one JSON line each: {"argv": [launcher arguments], "cwd": ...,
     "stdin": file or null, "stdout": file or null}; the answer on stdout is {"pid": ...}. The
     forked launcher is what the launcher's command (launch.py) would be (new session, same limits and isolation), but it starts with the modules loaded;
     it never serves two kernels, and the zygote itself runs no student code. When stdin closes
@@ -40,7 +45,8 @@ def serve() -> None:
     """
     os.environ.update(SINGLE_THREADED)
     guard_grader_process()  # it holds the grader's environment: closed to other processes
-    for name in PRELOAD:
+    first = json.loads(sys.stdin.buffer.readline() or b"{}")
+    for name in dict.fromkeys([*PRELOAD, *first.get("preload", ())]):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -97,7 +103,7 @@ def _launcher_from_zygote(request: dict[str, Any]) -> None:
 class Zygote:
     """The grader's handle on a zygote process (see `serve`), started once per process."""
 
-    def __init__(self, font_cache: str | os.PathLike[str]) -> None:
+    def __init__(self, font_cache: str | os.PathLike[str], preload: Iterable[str] = ()) -> None:
         env = {**os.environ, **launch.environment(), **SINGLE_THREADED}
         env["MPLCONFIGDIR"] = str(font_cache)
         self.process = subprocess.Popen(
@@ -109,6 +115,9 @@ class Zygote:
             cwd=tempfile.gettempdir(),
         )
         atexit.register(self.close)
+        assert self.process.stdin is not None  # a pipe, as asked
+        self.process.stdin.write(json.dumps({"preload": list(preload)}).encode() + b"\n")
+        self.process.stdin.flush()
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -139,14 +148,15 @@ class Zygote:
             self.process.wait(timeout=10)
 
 
-_ZYGOTES: dict[str | os.PathLike[str], Zygote] = {}
+_ZYGOTES: dict[tuple[str | os.PathLike[str], tuple[str, ...]], Zygote] = {}
 
 
-def zygote(font_cache: str | os.PathLike[str]) -> Zygote:
-    """This process's zygote, started (again) when needed."""
-    if font_cache not in _ZYGOTES or not _ZYGOTES[font_cache].alive():
-        _ZYGOTES[font_cache] = Zygote(font_cache)
-    return _ZYGOTES[font_cache]
+def zygote(font_cache: str | os.PathLike[str], preload: Iterable[str] = ()) -> Zygote:
+    """This process's zygote with these modules loaded, started (again) when needed."""
+    key = (font_cache, tuple(preload))
+    if key not in _ZYGOTES or not _ZYGOTES[key].alive():
+        _ZYGOTES[key] = Zygote(font_cache, preload)
+    return _ZYGOTES[key]
 
 
 class ForkedProcess:
