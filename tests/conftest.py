@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness import ROOT, course_env
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # What a course copy needs: configuration, source, release, helpers and the tooling.
@@ -93,15 +93,6 @@ def source_points(root=ROOT):
 def shares_of(*shares, root=ROOT):
     """The points of the three exercises for these shares of each (1 = full marks)."""
     return tuple(round(share * points, 2) for share, points in zip(shares, source_points(root)))
-
-
-def course_env(**extra):
-    """This environment, with this interpreter's scripts first on PATH (nbgrader runs them)."""
-    import os
-
-    return dict(
-        os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"], **extra
-    )
 
 
 def run_in(root, *command, timeout=900, **kwargs):

@@ -5,12 +5,10 @@ within the tolerances of tests/spec_numbers.py?"""
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from harness import ROOT
 from spec_numbers import RANDOM_RTOL
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ scenario must end the same on both: status, reason, scores, flags and notes.
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import pytest
 from conftest import copy_course, shares_of
 from corpus import build as corpus
 from corpus.checks import printed, says, survivors
+from harness import course_env
 from nbgrader.api import Gradebook
 
 pytestmark = pytest.mark.slow
@@ -128,7 +128,7 @@ def _graded(root):
     assert set(corpus.SCENARIOS) == set(EXPECTED)
     corpus.build(release, root / "submitted", root, sorted(set(EXPECTED) - LEFT_OUT))
     before = _hashes(root / "submitted")
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    env = course_env()
     started = time.monotonic()
     run = subprocess.run(
         [sys.executable, "-m", "instructor", "grade", "--workers", "2", *LIMITS],

@@ -22,17 +22,16 @@ import csv
 import html
 import io
 import json
-import os
 import re
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import copy_course, run_nbgrader
 from corpus import build as corpus
+from harness import course_env
 from nbgrader.api import Gradebook
 
 from instructor import demo
@@ -89,9 +88,12 @@ def canvas_zip(path, ctx):
 
 
 def run(root, *args):
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     return subprocess.run(
-        [sys.executable, *map(str, args)], cwd=root, env=env, capture_output=True, text=True
+        [sys.executable, *map(str, args)],
+        cwd=root,
+        env=course_env(),
+        capture_output=True,
+        text=True,
     )
 
 

@@ -25,19 +25,18 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import copy_course, course_env, instructor_grade, run_nbgrader, shares_of
 from corpus import build as corpus
+from harness import BIN
 from nbgrader.api import Gradebook
 from unix_users import unix_user
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT, NOTEBOOK, COURSE_ID = "initialization", "Initialization.ipynb", "initialization-course"
-BIN = Path(sys.executable).parent
 ANSWERS = {"alice": "correct", "bob": "xavier", "mallory": "patched-numpy"}
 GRADE_IDS = [f"test_initialize_parameters_{k}" for k in ("zeros", "random", "he")]
 WAIT = 300  # seconds a feedback may take here, at most (a grading takes about ten)
