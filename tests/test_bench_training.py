@@ -22,6 +22,7 @@ def benchmark_run():
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a training of 1,001 iterations, six times
 def test_course_prints_the_baseline_costs_for_every_initialization(benchmark_run):
     """Do the course's model() and the baseline print the same costs and return identical
     parameters for zeros, random and He, with the costs within the specification's

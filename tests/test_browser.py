@@ -31,6 +31,8 @@ from instructor import lab as lab_module
 from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
 from instructor.demo import CORRECT
 
+pytestmark = pytest.mark.heavy
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

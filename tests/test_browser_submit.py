@@ -70,6 +70,8 @@ from test_watch import ASSIGNMENT, COURSE_ID, NOTEBOOK, Class
 from instructor import lab as lab_module
 from instructor.demo import CORRECT, HE, RANDOM, ZEROS, fill
 
+pytestmark = pytest.mark.heavy
+
 STUDENT = get_username()  # nbgrader's student id when none is given: the login
 FULL = sum(shares_of(1, 1, 1))
 FEEDBACK_WAIT_S = 120  # submit to feedback: 7 s here on an idle machine, 35 s on a busy one

@@ -48,7 +48,7 @@ from unix_users import needs_root, unix_user
 
 from instructor.exchange import layout
 
-pytestmark = [pytest.mark.slow, needs_root]
+pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
 ASSIGNMENT, NOTEBOOK, COURSE_ID = "initialization", "Initialization.ipynb", "initialization-course"
 GRADE_IDS = [f"test_initialize_parameters_{k}" for k in ("zeros", "random", "he")]

@@ -28,7 +28,7 @@ from corpus.checks import printed, says, survivors
 from harness import course_env
 from nbgrader.api import Gradebook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 # The batch runs with the default isolation, "auto": Linux namespaces here (CI), else Landlock
 # and seccomp; it never degrades to limits, so every scenario holds wherever it runs.

@@ -26,7 +26,7 @@ from nbgrader.api import Gradebook
 
 from instructor import demo
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 ASSIGNMENT, NOTEBOOK_ID = "initialization", "Initialization"
 

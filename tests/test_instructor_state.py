@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 
 from instructor import demo
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 ASSIGNMENT, NOTEBOOK, NOTEBOOK_ID = "initialization", "Initialization.ipynb", "Initialization"
 GRADE_IDS = [f"test_initialize_parameters_{k}" for k in ("zeros", "random", "he")]

@@ -35,7 +35,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from test_grading_corpus import EXPECTED, LIMITS, PROC_FOUND_NOTHING
 from unix_users import needs_root, sandbox_group_can_reach, unix_user
 
-pytestmark = [pytest.mark.slow, needs_root]
+pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
 LEAN = [
     "correct", "xavier",  # honest: graded as usual next to the others

@@ -32,7 +32,7 @@ from instructor.course import ASSIGNMENT, HELPERS, NOTEBOOK
 from instructor.demo import STUDENTS, fill
 from instructor.scores import read_scores
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 COURSE_ID = "initialization-course"  # as in nbgrader_config.py; students name it with --course
 

@@ -34,7 +34,7 @@ from harness import BIN
 from nbgrader.api import Gradebook
 from unix_users import unix_user
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 ASSIGNMENT, NOTEBOOK, COURSE_ID = "initialization", "Initialization.ipynb", "initialization-course"
 ANSWERS = {"alice": "correct", "bob": "xavier", "mallory": "patched-numpy"}
