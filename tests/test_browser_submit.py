@@ -44,8 +44,7 @@ import nbformat
 import pytest
 import spec_numbers
 from conftest import ROOT, shares_of
-from nbgrader.utils import get_username
-from test_browser import (
+from lab_harness import (
     ARTIFACTS,
     VIEWPORT,
     Watched,
@@ -65,6 +64,7 @@ from test_browser import (
     wait_for_a_new_run,
     wait_until_idle,
 )
+from nbgrader.utils import get_username
 from test_watch import ASSIGNMENT, COURSE_ID, NOTEBOOK, Class
 
 from instructor import lab as lab_module
