@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from conftest import copy_course, shares_of
 from corpus import build as corpus
-from corpus.checks import printed, says, survivors
+from corpus.checks import printed, says, survivors_once_reaped
 from harness import course_env
 from nbgrader.api import Gradebook
 
@@ -230,7 +230,7 @@ def test_the_submitted_files_are_unchanged(graded_corpus):
 def test_no_sandboxed_process_outlives_the_batch(graded_corpus):
     """Are the fork bomb's processes, the daemon that left its parent, and every kernel gone
     once the batch is over?"""
-    assert survivors(graded_corpus["root"]) == []
+    assert survivors_once_reaped(graded_corpus["root"]) == []
 
 
 @pytest.mark.parametrize("scenario", sorted(PROC_FOUND_NOTHING))
