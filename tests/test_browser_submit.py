@@ -74,7 +74,7 @@ pytestmark = pytest.mark.heavy
 
 STUDENT = get_username()  # nbgrader's student id when none is given: the login
 FULL = sum(shares_of(1, 1, 1))
-FEEDBACK_WAIT_S = 120  # submit to feedback: 7 s here on an idle machine, 35 s on a busy one
+FEEDBACK_WAIT_S = 300  # submit to feedback: 7 s here on an idle machine, minutes on a crowded one
 INSTALL_WAIT_S = 1200  # the student's pip install: 40 s idle, minutes on a busy machine
 RUN_ALL_S = 240
 WIDTH = 79  # public_tests.WIDTH: every line of a message
@@ -761,7 +761,7 @@ def test_does_submit_reach_the_service(submitted, room):
     assert moment.strftime("%Y-%m-%d %H:%M:%S.%f UTC") in listed.inner_text()
     # the service prints its line just after it journals the step
     line = f"  {STUDENT}  received (submitted {moment:%Y-%m-%d %H:%M:%S} UTC)"
-    room.wait_for(lambda: line in room.log.read_text(), "the service's log line", timeout=10)
+    room.wait_for(lambda: line in room.log.read_text(), "the service's log line")
 
 
 @pytest.fixture(scope="module")
