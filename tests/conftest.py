@@ -73,13 +73,13 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: -length[item.path])
 
 
+_this_run = {}  # {test id: seconds} of the tests this run ran
+
+
 def pytest_runtest_logreport(report):
     """Add this phase's duration (setup, call, teardown) to its test's record of this run."""
     if report.when in ("setup", "call", "teardown"):
         _this_run[report.nodeid] = _this_run.get(report.nodeid, 0.0) + report.duration
-
-
-_this_run = {}
 
 
 def pytest_sessionfinish(session):
