@@ -51,12 +51,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import copy_course  # noqa: E402
 from corpus.build import fast_course, run_whole_notebook  # noqa: E402
+from harness import course_env  # noqa: E402
 
 from instructor import demo  # noqa: E402
 from instructor.course import ASSIGNMENT, HELPERS, NOTEBOOK  # noqa: E402
 
-BIN = str(Path(sys.executable).parent)
-ENV = dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"])
+ENV = course_env()
 TARGET = 5.0  # the whole notebook's cost per submission over the needed cells', at least
 
 

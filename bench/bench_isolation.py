@@ -40,12 +40,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import copy_course  # noqa: E402
 from corpus.build import fast_course  # noqa: E402
+from harness import course_env  # noqa: E402
 
 from instructor import demo  # noqa: E402
 from instructor.course import ASSIGNMENT, NOTEBOOK  # noqa: E402
 
 MODES = ("namespaces", "landlock", "limits")
-ENV = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+ENV = course_env()
 
 
 def grade(root, *args):

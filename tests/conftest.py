@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from harness import ROOT, course_env
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # What a course copy needs: configuration, source, release, helpers and the tooling.
@@ -23,36 +23,75 @@ COURSE_FILES = [
 ]
 
 
-# The longest test files first: pytest-xdist hands out whole files in collection order, and a
-# long file started last would run on alone while the other worker idles.
-LONGEST_FIRST = [
-    "test_isolation_modes.py",
-    "test_watch.py",
-    "test_forgery.py",
-    "test_instructor_state.py",
-    "test_routes.py",
-    "test_grading_parallel.py",
-    "test_grading_corpus.py",
-    "test_isolation_choice.py",
-    "test_nbgrader_cycle.py",
-    "test_lms.py",
-    "test_browser.py",
-    "test_databases.py",
-    "test_browser_submit.py",
-    "test_demo_class.py",
-    "test_feedback.py",
-    "test_processor_variants.py",
-    "test_release.py",
-    "test_ps1.py",
-    "test_second_assignment.py",
-    "test_exchange.py",
-]
+# The order of the run. pytest-xdist hands out whole files (--dist loadfile), and a long file
+# started last runs on alone while the other worker idles: the files run longest first.
+# A file's length is the sum of its tests' durations on this machine, recorded by every run in
+# pytest's cache (.pytest_cache, key DURATIONS_KEY). A test the cache does not know yet (a fresh
+# clone, as in CI, or a new test) counts SLOW_GUESS seconds if it is slow or a browser test,
+# FAST_GUESS otherwise; a file marked `heavy` (its module fixtures grade a class, run a service
+# or a browser: minutes) with a test not recorded yet counts HEAVY_GUESS more.
+# Ties keep the collection order.
+DURATIONS_KEY = "course/durations"
+HEAVY_GUESS, SLOW_GUESS, FAST_GUESS = 300.0, 5.0, 0.05
+
+
+def pytest_configure(config):
+    """Keep the order of pytest_collection_modifyitems under xdist: by default xdist orders the
+    files by their number of tests, which says little about their length here (the 105 quick
+    checks of one graded corpus, against the 9 long tests of another file)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def recorded_durations(config):
+    """{test id: seconds} from the runs before this one ({} without pytest's cache)."""
+    cache = getattr(config, "cache", None)
+    return cache.get(DURATIONS_KEY, {}) if cache is not None else {}
+
+
+def guessed_seconds(item):
+    """How long a test the cache does not know should take, by what it does."""
+    slow = item.get_closest_marker("slow") or item.get_closest_marker("browser")
+    return SLOW_GUESS if slow else FAST_GUESS
+
+
+def file_lengths(items, recorded):
+    """{file: expected seconds} of the files of these tests."""
+    length, unknown_heavy = {}, set()
+    for item in items:
+        if item.nodeid not in recorded and item.get_closest_marker("heavy"):
+            unknown_heavy.add(item.path)
+        seconds = recorded.get(item.nodeid, guessed_seconds(item))
+        length[item.path] = length.get(item.path, 0.0) + seconds
+    for path in unknown_heavy:
+        length[path] += HEAVY_GUESS
+    return length
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Run the longest files first (LONGEST_FIRST), the others after them, in their order."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    """Run the files longest first, each file's tests in their own order."""
+    length = file_lengths(items, recorded_durations(config))
+    items.sort(key=lambda item: -length[item.path])
+
+
+_this_run = {}  # {test id: seconds} of the tests this run ran
+
+
+def pytest_runtest_logreport(report):
+    """Add this phase's duration (setup, call, teardown) to its test's record of this run."""
+    if report.when in ("setup", "call", "teardown"):
+        _this_run[report.nodeid] = _this_run.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    """Record the durations of the tests this run ran, the others' kept, in pytest's cache.
+    Under xdist the controller records (it receives every worker's reports); the workers do not."""
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _this_run:
+        return
+    recorded = recorded_durations(session.config)
+    recorded.update({nodeid: round(seconds, 3) for nodeid, seconds in _this_run.items()})
+    cache.set(DURATIONS_KEY, recorded)
 
 
 def copy_course(dest):
@@ -94,15 +133,6 @@ def source_points(root=ROOT):
 def shares_of(*shares, root=ROOT):
     """The points of the three exercises for these shares of each (1 = full marks)."""
     return tuple(round(share * points, 2) for share, points in zip(shares, source_points(root)))
-
-
-def course_env(**extra):
-    """This environment, with this interpreter's scripts first on PATH (nbgrader runs them)."""
-    import os
-
-    return dict(
-        os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"], **extra
-    )
 
 
 def run_in(root, *command, timeout=900, **kwargs):

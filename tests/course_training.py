@@ -25,7 +25,8 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from harness import ROOT
+
 NOTEBOOK = os.path.join(ROOT, "source", "initialization", "Initialization.ipynb")
 SETUP_CELLS = [
     "imports",
@@ -94,7 +95,7 @@ def main(kinds, ulp_seed=None):
 
     matplotlib.use("Agg")  # plt.show() draws nothing
     os.chdir(ROOT)
-    sys.path.insert(0, ROOT)
+    sys.path.insert(0, str(ROOT))
     cells = notebook_cells()
     namespace = {"__name__": "__main__"}
     outputs = {}

@@ -5,12 +5,10 @@ within the tolerances of tests/spec_numbers.py?"""
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from harness import ROOT
 from spec_numbers import RANDOM_RTOL
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +22,7 @@ def benchmark_run():
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a training of 1,001 iterations, six times
 def test_course_prints_the_baseline_costs_for_every_initialization(benchmark_run):
     """Do the course's model() and the baseline print the same costs and return identical
     parameters for zeros, random and He, with the costs within the specification's

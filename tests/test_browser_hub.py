@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from conftest import copy_course, shares_of
 from corpus import build as corpus
-from test_browser import (
+from lab_harness import (
     ARTIFACTS,
     VIEWPORT,
     Watched,

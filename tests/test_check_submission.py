@@ -18,12 +18,12 @@ from typing import NamedTuple
 import nbformat
 import numpy as np
 import pytest
+from harness import ROOT
 from nbclient import NotebookClient
 
 import check_submission
 from instructor.demo import STUDENTS, fill
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "check_submission.py"
 NOTEBOOK = "Initialization.ipynb"
 RELEASE_PATH = ROOT / "release" / "initialization" / NOTEBOOK

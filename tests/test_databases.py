@@ -35,6 +35,8 @@ from sqlalchemy.engine import make_url
 
 from instructor.gradebook_db import local_folders, prepare, sqlite_path
 
+pytestmark = pytest.mark.heavy
+
 ASSIGNMENT, NOTEBOOK_ID = "initialization", "Initialization"
 STUDENTS = ("demo-correct", "demo-transposed")
 LOCKED = "database is locked"

@@ -21,6 +21,8 @@ from instructor.course import (
 # The share of each exercise's points (zeros, random, he) that each demo student must get:
 # 20 % for the keys, 30 % for float64 arrays of the right shapes, 50 % for the right values.
 # The points themselves are the grade cells' nbgrader metadata in the source.
+pytestmark = pytest.mark.heavy
+
 SHARES = {
     "demo-correct": (1, 1, 1),
     "demo-untouched": (0, 0, 0),

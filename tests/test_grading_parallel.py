@@ -21,18 +21,14 @@ import nbformat
 import pytest
 from conftest import copy_course, shares_of
 from corpus import build as corpus
+from harness import BIN, course_env
 from nbgrader.api import Gradebook
 
 from instructor import demo
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 ASSIGNMENT, NOTEBOOK_ID = "initialization", "Initialization"
-BIN = str(Path(sys.executable).parent)
-
-
-def _env(**extra):
-    return dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"], **extra)
 
 
 def grade(root, *args, timeout=900):
@@ -40,7 +36,7 @@ def grade(root, *args, timeout=900):
     return subprocess.run(
         [sys.executable, "-m", "instructor", "grade", *args],
         cwd=root,
-        env=_env(),
+        env=course_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -165,7 +161,7 @@ def dask_cluster(tmp_path_factory):
     folder with no access to the course's code (it is uploaded by the command)."""
     home = tmp_path_factory.mktemp("dask")
     address = f"tcp://127.0.0.1:{_free_port()}"
-    env = {"PATH": BIN + os.pathsep + "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+    env = {"PATH": f"{BIN}{os.pathsep}/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
     common = dict(cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     scheduler = subprocess.Popen(
         [f"{BIN}/dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
@@ -239,7 +235,7 @@ def test_a_task_whose_worker_is_killed_is_graded_elsewhere(fast_demo_course, das
     command = [sys.executable, "-m", "instructor", "grade", "--demo", "--force", "--scheduler",
                address, *students]  # fmt: skip
     batch = subprocess.Popen(
-        command, cwd=fast_demo_course, env=_env(), stdout=subprocess.PIPE, text=True
+        command, cwd=fast_demo_course, env=course_env(), stdout=subprocess.PIPE, text=True
     )
     killed, pid, victim = _busy_worker(client, batch)
     time.sleep(2)  # well inside the task: its kernel is running

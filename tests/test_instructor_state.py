@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 
 from instructor import demo
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 ASSIGNMENT, NOTEBOOK, NOTEBOOK_ID = "initialization", "Initialization.ipynb", "Initialization"
 GRADE_IDS = [f"test_initialize_parameters_{k}" for k in ("zeros", "random", "he")]
@@ -228,7 +228,13 @@ def test_an_endless_loop_costs_about_a_minute_with_default_limits(small_class):
     ]
     assert tuple(entry["scores"].values()) == shares_of(1, 1, 0)
     assert any("time limit" in note for note in entry["notes"]), entry["notes"]
-    assert entry["seconds"] < 90, entry["seconds"]
+    # The notebook's limit and the re-checks' bound the cost (about a minute here: the limits
+    # come from the reference run on this machine, so they grow with its load); the rest is
+    # the kernel's start and the saving, which a busy machine slows.
+    notebook, recheck = map(
+        float, re.search(r"([\d.]+) s per notebook, ([\d.]+) s per re-check", limits[0]).groups()
+    )
+    assert entry["seconds"] < notebook + 3 * recheck + 60, (entry["seconds"], limits[0])
 
 
 def test_the_interrupted_command_says_so_without_tracebacks(tmp_path):

@@ -31,7 +31,7 @@ from corpus import build as corpus
 from corpus.checks import printed, says
 from unix_users import needs_root, unix_user
 
-pytestmark = [pytest.mark.slow, needs_root]
+pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
 RESTRICTED = Path(__file__).with_name("restricted.py")
 NO_NAMESPACES = ("--no-user-namespaces",)

@@ -30,12 +30,12 @@ import nbformat
 import pytest
 from conftest import copy_course, course_env, tree_hashes
 from corpus import build as corpus
-from corpus.checks import printed, says, survivors
+from corpus.checks import printed, says, survivors_once_reaped
 from nbgrader.api import Gradebook, MissingEntry
 from test_grading_corpus import EXPECTED, LIMITS, PROC_FOUND_NOTHING
 from unix_users import needs_root, sandbox_group_can_reach, unix_user
 
-pytestmark = [pytest.mark.slow, needs_root]
+pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
 LEAN = [
     "correct", "xavier",  # honest: graded as usual next to the others
@@ -114,7 +114,6 @@ def batch(request, tmp_path_factory):
                 command, cwd=root, env=course_env(), capture_output=True, text=True, timeout=1200
             )
         elapsed = time.monotonic() - started
-        time.sleep(1)  # the sweep of the last sandbox may still be reaping
         ledger = root / "reports" / "initialization" / "grading.json"
         summary = json.loads(ledger.read_text()) if ledger.exists() else {"students": {}}
         yield {
@@ -127,7 +126,7 @@ def batch(request, tmp_path_factory):
             "before": before,
             "summary": summary["students"],
             "scores": _scores(root, scenarios),
-            "survivors": survivors(root),
+            "survivors": survivors_once_reaped(root),
             "printed": {s: _printed(root, s) for s in scenarios},
         }
 

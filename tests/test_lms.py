@@ -22,24 +22,23 @@ import csv
 import html
 import io
 import json
-import os
 import re
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import copy_course, run_nbgrader
 from corpus import build as corpus
+from harness import course_env
 from nbgrader.api import Gradebook
 
 from instructor import demo
 from instructor.course import ASSIGNMENT, EXERCISES, NOTEBOOK
 from instructor.lms.late import days_late, penalty_points
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.heavy
 
 NOTEBOOK_ID = NOTEBOOK.removesuffix(".ipynb")
 DUE = "2026-03-02 23:59:00 UTC"
@@ -89,9 +88,12 @@ def canvas_zip(path, ctx):
 
 
 def run(root, *args):
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     return subprocess.run(
-        [sys.executable, *map(str, args)], cwd=root, env=env, capture_output=True, text=True
+        [sys.executable, *map(str, args)],
+        cwd=root,
+        env=course_env(),
+        capture_output=True,
+        text=True,
     )
 
 
@@ -147,6 +149,7 @@ def expected_final(scores, days, maximum):
     return max(0.0, raw - min(days * PER_DAY, 0.5) * maximum)
 
 
+@pytest.mark.slow
 def test_roster_lands_in_the_gradebook_student_table(round_trip):
     """Are the roster's students in nbgrader's student table, with names and Canvas user id,
     and are the Points Possible row and the test student left out?"""
@@ -161,6 +164,7 @@ def test_roster_lands_in_the_gradebook_student_table(round_trip):
         assert students[sid].lms_user_id == row["ID"]
 
 
+@pytest.mark.slow
 def test_zip_collect_maps_user_ids_keeps_the_latest_and_reports_the_rest(round_trip):
     """Is each file collected under its roster student, the later of two versions kept, the
     LATE marker turned into a time after the due date, and the stranger reported?"""
@@ -185,6 +189,7 @@ def test_zip_collect_maps_user_ids_keeps_the_latest_and_reports_the_rest(round_t
     assert {s for s, r in collection["students"].items() if r["late"]} == {"jdoe"}
 
 
+@pytest.mark.slow
 def test_grading_applies_the_late_penalty_and_the_summary_says_so(round_trip):
     """Is the LATE student's penalty in the gradebook 10 % of the points possible, and does
     the end-of-run summary list the lateness, the rejection and the superseded version?"""
@@ -199,6 +204,7 @@ def test_grading_applies_the_late_penalty_and_the_summary_says_so(round_trip):
     assert "leekim_4023_70003_Initialization.ipynb" in out
 
 
+@pytest.mark.slow
 def test_canvas_export_has_every_student_row_ids_and_total(round_trip):
     """Does the Canvas CSV hold, for every roster student, the identifying columns and the
     total after the late penalty, computed here from the gradebook's per-exercise scores?"""
@@ -227,6 +233,7 @@ def test_canvas_export_has_every_student_row_ids_and_total(round_trip):
     assert float(plain["jdoe"]["late_submission_penalty"]) == pytest.approx(PER_DAY * maximum)
 
 
+@pytest.mark.slow
 def test_report_shows_late_flagged_and_rejected_sections(round_trip):
     """Does the class report list the late, flagged and rejected submissions with their
     reasons, and take the averages over the graded students only?"""
@@ -256,6 +263,7 @@ def test_report_shows_late_flagged_and_rejected_sections(round_trip):
     assert rows["ang"]["status"] == "rejected" and rows["jdoe"]["late_penalty"] != "0"
 
 
+@pytest.mark.slow
 def test_feedback_of_the_late_student_shows_the_penalty(round_trip):
     """Does the late student's feedback page show the lateness and the penalty, and an
     on-time one neither?"""
@@ -273,6 +281,7 @@ def test_feedback_of_the_late_student_shows_the_penalty(round_trip):
     assert "Late submission" not in on_time
 
 
+@pytest.mark.slow
 def test_manual_grade_appears_in_the_next_export(round_trip):
     """After a grader changes a score in the gradebook (as the Formgrader does), does the next
     Canvas export carry the new total, late penalty still taken off?"""
@@ -293,6 +302,7 @@ def test_manual_grade_appears_in_the_next_export(round_trip):
     assert float(row[-1]) == pytest.approx(maximum * (1 - PER_DAY))
 
 
+@pytest.mark.slow
 def test_regrade_is_recorded_in_the_history_and_the_report(round_trip):
     """When a submission changes and is graded again, does history.jsonl get a line with the
     score before and after and why, and does the report show that change?"""
@@ -336,6 +346,7 @@ def test_late_policy_counts_started_days_and_is_capped(seconds, days, percent):
     assert penalty_points(seconds, 30) == pytest.approx(30 * percent / 100)
 
 
+@pytest.mark.slow
 def test_collecting_without_a_roster_says_what_to_do(course):
     """Without a roster, does zip_collect stop with the command to run, not a traceback?"""
     archive = course / "downloaded" / ASSIGNMENT / "archive"
@@ -347,6 +358,7 @@ def test_collecting_without_a_roster_says_what_to_do(course):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_roster_that_is_not_a_canvas_export_is_refused_plainly(course):
     (course / "people.csv").write_text("name,email\nJohn,j@example.edu\n")
     result = run(course, "-m", "instructor", "roster", "import", "people.csv")
@@ -355,6 +367,7 @@ def test_roster_that_is_not_a_canvas_export_is_refused_plainly(course):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_regexp_of_ones_own_collects_as_plain_nbgrader(course):
     """With a named_regexp without a Canvas user id, and no roster, does zip_collect file the
     notebook under the id the expression gives, as nbgrader's own collector does?"""

@@ -20,23 +20,20 @@ once: four notebook executions in all.
 
 import csv
 import hashlib
-import os
 import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import copy_course, shares_of
+from harness import BIN, course_env
 
 from instructor.course import ASSIGNMENT, HELPERS, NOTEBOOK
 from instructor.demo import STUDENTS, fill
 from instructor.scores import read_scores
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
-BIN = Path(sys.executable).parent  # the environment whose nbgrader, jupyter and alembic run
 COURSE_ID = "initialization-course"  # as in nbgrader_config.py; students name it with --course
 
 # Students of the exchange: their login, and the demo answers they type.
@@ -75,7 +72,7 @@ MAX_SCORE = sum(shares_of(1, 1, 1))
 def home_env(home):
     """The environment of a user whose home is `home`: own Jupyter folders, our nbgrader."""
     home.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, HOME=str(home), PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = course_env(HOME=str(home))
     for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERHUB_USER"):
         env.pop(var, None)
     return env

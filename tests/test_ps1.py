@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT, instructor_grade, own_course, run_nbgrader
 from nbgrader.api import Gradebook
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 GUIDE = Path(nbgrader.__file__).parent / "docs" / "source" / "user_guide"
 STUDENTS = ("bitdiddle", "hacker")

@@ -1,13 +1,13 @@
 """The student release: generated from the source, in sync, self-contained, and free of answers."""
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from harness import course_env
 
 from instructor import release
 from instructor.course import ANSWER_CELLS, HELPERS, ROOT, release_dir, source_notebook
@@ -123,9 +123,12 @@ def test_source_notebook_is_committed_clean():
 
 
 def nbgrader(*args, cwd):
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=cwd,
+        env=course_env(),
+        capture_output=True,
+        text=True,
     )
 
 

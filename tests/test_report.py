@@ -19,8 +19,6 @@ from nbgrader.api import Gradebook
 
 from instructor.course import ASSIGNMENT, EXERCISES, NOTEBOOK
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def graded_demo_class(graded_demo):
@@ -101,6 +99,7 @@ def mistakes_in_notebooks(course, students):
     return found
 
 
+@pytest.mark.slow
 def test_csv_holds_the_gradebook_scores(class_report, gradebook_scores):
     """Does scores.csv give every graded student's score per exercise and total, exactly as
     the gradebook has them?"""
@@ -117,6 +116,7 @@ def test_csv_holds_the_gradebook_scores(class_report, gradebook_scores):
         assert (row["late_penalty"], row["final"], row["status"]) == ("0", row["total"], "graded")
 
 
+@pytest.mark.slow
 def test_page_shows_scores_averages_and_an_embedded_histogram(class_report, gradebook_scores):
     """Is report.html one self-contained page with the score table, the class averages and
     plots embedded as PNG images?"""
@@ -138,6 +138,7 @@ def test_page_shows_scores_averages_and_an_embedded_histogram(class_report, grad
     assert not re.search(r"<link|<script|src=\"(?!data:)|url\(", page)
 
 
+@pytest.mark.slow
 def test_mistakes_are_ranked_by_how_many_students_made_them(class_report, graded_demo_class):
     """Does the page list every mistake the tests named, most frequent first, with its
     exercises, its students and a note for the instructor?"""
@@ -164,6 +165,7 @@ def test_mistakes_are_ranked_by_how_many_students_made_them(class_report, graded
     assert "Worth one slide on why W has one row per unit" in page  # the instructor's note
 
 
+@pytest.mark.slow
 def test_terminal_shows_the_score_table_and_the_report_path(class_report, gradebook_scores):
     """Does the command print the score table and where the report is?"""
     out, result = class_report
@@ -179,6 +181,7 @@ def test_terminal_shows_the_score_table_and_the_report_path(class_report, gradeb
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_students_option_keeps_only_those_students(graded_demo_class, tmp_path):
     """With --students, are only those students in the CSV and on the page, and is an id
     that was not graded reported?"""
@@ -194,6 +197,7 @@ def test_students_option_keeps_only_those_students(graded_demo_class, tmp_path):
     assert [row[0] for row in MistakeRows(page).rows] == ["Xavier scaling instead of He"]
 
 
+@pytest.mark.slow
 def test_ungraded_course_gets_a_message_not_a_traceback(course):
     """Before anything is graded, does the command say so plainly and write nothing?"""
     result = run_report(course)
@@ -203,6 +207,7 @@ def test_ungraded_course_gets_a_message_not_a_traceback(course):
     assert not (course / "reports").exists()
 
 
+@pytest.mark.slow
 def test_sections_follow_the_grading_summary_and_history(class_report, graded_demo_class):
     """Do the late, flagged, rejected and history sections say what the gradebook, the
     grading summary (grading.json) and history.jsonl hold: no due date, so nobody late; the

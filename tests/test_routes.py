@@ -22,7 +22,7 @@ from nbgrader.api import Gradebook
 
 from instructor import demo, lab
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 ASSIGNMENT, NOTEBOOK, NOTEBOOK_ID = "initialization", "Initialization.ipynb", "Initialization"
 # The held-out-style class: who, and why they are in it.

@@ -29,8 +29,6 @@ from nbgrader.api import Gradebook
 
 from instructor import course_data
 
-pytestmark = pytest.mark.slow
-
 ASSIGNMENT, NOTEBOOK = "activations", "Activations.ipynb"
 FILES = ROOT / "tests" / "assignments" / ASSIGNMENT
 STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
@@ -133,6 +131,7 @@ def test_the_engine_names_no_assignment():
     assert found == []
 
 
+@pytest.mark.slow
 def test_second_assignment_is_graded_in_parallel_with_tampering_rejected(graded):
     """Does `instructor grade` give each student the points the checks earn, on Dask, and does
     the tamperer lose the points the patched comparison gave?"""
@@ -146,6 +145,7 @@ def test_second_assignment_is_graded_in_parallel_with_tampering_rejected(graded)
     assert any("replaces np.allclose" in f for f in flags), flags
 
 
+@pytest.mark.slow
 def test_second_assignment_feedback_teaches_without_the_hidden_inputs(graded):
     """Does nbgrader's generate_feedback, with the course's settings, show each score and the
     named mistake, and leave out the hidden inputs?"""
@@ -162,6 +162,7 @@ def test_second_assignment_feedback_teaches_without_the_hidden_inputs(graded):
         assert initialization not in page  # the Initialization assignment's wording
 
 
+@pytest.mark.slow
 def test_second_assignment_report_counts_its_named_mistakes(graded):
     """Does `instructor report` write the class report of the second assignment, with its
     scores and its named mistake?"""
@@ -180,6 +181,7 @@ def test_second_assignment_report_counts_its_named_mistakes(graded):
     assert notes and not [note for note in notes if note[:40] in html.unescape(page)]
 
 
+@pytest.mark.slow
 def test_nbgrader_autograde_gives_the_second_assignment_the_same_grades(graded):
     """Does nbgrader's own autograde, which hands each student to the same engine, give the
     same grades and flags?"""
@@ -192,6 +194,7 @@ def test_nbgrader_autograde_gives_the_second_assignment_the_same_grades(graded):
     assert {s: e["flags"] for s, e in after.items()} == {s: e["flags"] for s, e in before.items()}
 
 
+@pytest.mark.slow
 def test_second_assignment_grades_as_a_run_of_the_whole_notebook(graded, graded_whole):
     """Does grading without the marked table give every student what a run of the whole
     notebook gives (scores, flags, notes), and does the ledger say the table was skipped?"""

@@ -8,17 +8,16 @@ mistake must be named in the public test cell, with no traceback and nothing on 
 
 import json
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
+from harness import ROOT
 from nbclient import NotebookClient
 
 from instructor.demo import CORRECT, HE, RANDOM, ZEROS, fill
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "release" / "initialization"
 NOTEBOOK = "Initialization.ipynb"
 KINDS = ["zeros", "random", "he"]

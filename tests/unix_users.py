@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from harness import ROOT
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="creating Unix users for the test needs root (CI runs as root)"

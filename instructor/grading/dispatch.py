@@ -12,6 +12,7 @@ whose worker dies is run again elsewhere by Dask; only a few tasks are in flight
 that results are saved as they complete.
 """
 
+import contextlib
 import io
 import logging
 import os
@@ -150,6 +151,12 @@ class DaskRunner:
     def __exit__(self, *exc):
         if exc and exc[0] is not None and issubclass(exc[0], KeyboardInterrupt):
             quiet()  # interrupted: what the cluster says while it is stopped is noise
+            if self.cluster is not None:
+                # and so is what this command's worker processes say: on a busy machine a
+                # worker's heartbeat may find the scheduler already closing, and log its
+                # traceback to the terminal
+                with contextlib.suppress(Exception):
+                    self.client.run(quiet)
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:

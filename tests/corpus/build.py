@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from harness import course_env
 
 from instructor import demo
 
@@ -647,7 +648,7 @@ def fast_course(dest, copy_course, iterations=500, whole_notebook=False, generat
     path.write_text(text)
     if not generate:
         return run_whole_notebook(root) if whole_notebook else root
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    env = course_env()
     subprocess.run(
         [sys.executable, "-m", "nbgrader", "generate_assignment", "initialization", "--force"],
         cwd=root,

@@ -3,6 +3,7 @@ the submissions may have left behind."""
 
 import os
 import re
+import time
 from pathlib import Path
 
 import nbformat
@@ -49,3 +50,16 @@ def says(text, marker):
     """Does a line of what the notebook printed start with marker (the notebook's own print, not
     a quotation of its source, which the students' check prints indented)?"""
     return any(line.startswith(marker) for line in text.splitlines())
+
+
+def survivors_once_reaped(root, bound=120):
+    """survivors(root), once the sandboxes of the batch that just ended have been reaped: the
+    last sandbox's sweep may still be ending its processes as the command exits, so this waits
+    until none is left, for at most `bound` seconds (a busy machine; it takes well under a
+    second on an idle one). A process nothing ends (the corpus's daemon) is still found."""
+    deadline = time.monotonic() + bound
+    found = survivors(root)
+    while found and time.monotonic() < deadline:
+        time.sleep(0.5)
+        found = survivors(root)
+    return found
