@@ -1,9 +1,9 @@
-"""The student's whole path, from the README's student section alone, in Chromium.
+"""The student's whole path, from the students' page (docs/students.md) alone, in Chromium.
 
-A student with a fresh home folder follows "For students" in README.md: a bare virtual
+A student with a fresh home folder follows docs/students.md: a bare virtual
 environment, `pip install -r requirements-student.txt` and the nbgrader line (the Assignments
 tab needs it), the two lines of nbgrader settings in ~/.jupyter/nbgrader_config.py, then
-`jupyter lab`. The commands are read from the README, so the test follows what it says.
+`jupyter lab`. The commands are read from that page, so the test follows what it says.
 Meanwhile a quick course copy (tests/test_watch.py's Class) is released to its own exchange
 and the grade-on-submit service (`python -m instructor watch`) runs on it.
 
@@ -95,9 +95,8 @@ SMALL = RANDOM.replace("* 10", "* 0.01")
 
 
 def student_section():
-    """README.md's "For students" section."""
-    text = (ROOT / "README.md").read_text()
-    return text.split("\n## For students\n", 1)[1].split("\n## ", 1)[0]
+    """The students' page, docs/students.md."""
+    return (ROOT / "docs" / "students.md").read_text()
 
 
 def command(prefix):
@@ -106,7 +105,7 @@ def command(prefix):
         for line in block.splitlines():
             if line.strip().startswith(prefix):
                 return shlex.split(line.split("#")[0])
-    raise AssertionError(f"the README's student section has no command {prefix!r}")
+    raise AssertionError(f"docs/students.md has no command {prefix!r}")
 
 
 def nbgrader_settings(exchange):
