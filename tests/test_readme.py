@@ -22,8 +22,9 @@ def section(page, title):
 
 
 def commands(text):
-    """The commands of the text's code blocks, comments left out."""
-    blocks = re.findall(r"```\n(.*?)```", text, re.DOTALL)
+    """The commands of the text's code blocks (a fence without a language), comments left out."""
+    fences = re.findall(r"^```(\w*)\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+    blocks = [body for language, body in fences if not language]
     return [
         line.split("#")[0].strip()
         for block in blocks
@@ -91,7 +92,7 @@ def test_the_readme_names_every_top_level_folder_with_what_it_holds():
     layout = section_of_readme(readme, "## Layout")
     described = {
         line.split()[0].rstrip("/")
-        for block in re.findall(r"```\n(.*?)```", layout, re.DOTALL)
+        for block in re.findall(r"```text\n(.*?)```", layout, re.DOTALL)
         for line in block.splitlines()
         if line.strip() and len(line.split()) > 1
     }
