@@ -178,13 +178,47 @@ def check_instructor(words):
     if words[0] not in COMMANDS:
         return [f"`python -m instructor {words[0]}`: no such command (python -m instructor --help)"]
     help_text = instructor_help(words[0])
+    problems = positional_problems(words[0], words[1:], help_text)
     if words[0] == "roster" and words[1:2] == ["import"]:
         help_text += instructor_help("roster", "import")
-    return [
+    return problems + [
         f"`python -m instructor {words[0]}`: no option {option} in its --help"
         for option in options(words[1:])
         if not has_option(help_text, option)
     ]
+
+
+def is_option_without_value(token):
+    """Is this token of a usage line an option still waiting for its value (`[--isolation`,
+    whose `{auto,...}` follows), rather than a whole one (`[--replace]`)?"""
+    return token.startswith(("--", "[--")) and not token.endswith("]")
+
+
+def positional_problems(command, words, help_text):
+    """The command's first positional word, when its usage offers a choice
+    (`{student,instructor}`), must be one of the choices."""
+    usage = help_text.split("\n\n", 1)[0]
+    choices = [
+        group.split(",")
+        for before, group in re.findall(r"(\S*)\s*\{([\w,-]+)\}", usage)
+        if not is_option_without_value(before)
+    ]
+    if not choices:
+        return []
+    rest = list(words)
+    while rest:
+        word = rest.pop(0)
+        if word.startswith("-"):
+            takes_value = re.search(rf"{re.escape(word.split('=')[0])}[ =][A-Z{{]", help_text)
+            if takes_value and "=" not in word and rest:
+                rest.pop(0)
+            continue
+        if word.isupper():  # a placeholder of the prose
+            return []
+        if word not in choices[0]:
+            return [f"`python -m instructor {command} {word}`: not one of {', '.join(choices[0])}"]
+        return []
+    return []
 
 
 @cache
@@ -507,6 +541,9 @@ def test_the_pages_commands_are_found():
         ("python -m instructor grade --work 2", "no option --work"),
         ("python -m instructor grades", "no such command"),
         ("python -m instructor exchange init --owners teacher", "no option --owners"),
+        ("python -m instructor exchange inti --owner teacher", "not one of init, check"),
+        ("python -m instructor lab --port 8888 studnet", "not one of student, instructor"),
+        ("python -m instructor roster imports roster.csv", "not one of import"),
         ("make tset", "no such target"),
         ("nbgrader autgrade initialization", "no such nbgrader subcommand"),
         ("nbgrader submit initialization --corse=initialization-course", "no option --corse"),
@@ -533,6 +570,8 @@ def test_a_misspelt_command_is_reported(command, reported):
     [
         "python -m instructor grade --workers 2",
         "python -m instructor exchange init --owner teacher",
+        "python -m instructor lab --port 8888 student",
+        "python -m instructor roster import roster.csv",
         "make test",
         "nbgrader autograde initialization",
         "nbgrader submit initialization --course=initialization-course",
