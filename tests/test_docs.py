@@ -348,10 +348,16 @@ def problems(command):
 
 @cache
 def configurables():
-    """Every traitlets Configurable that nbgrader, JupyterHub and the course declare, by name."""
+    """Every traitlets Configurable that nbgrader, JupyterHub and the course declare, by name
+    (the course's: its plugins, and every module of instructor/ that declares a Configurable)."""
     from traitlets.config import Configurable
 
-    for module in [
+    declaring = [
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for path in sorted((ROOT / "instructor").rglob("*.py"))
+        if "(Configurable)" in path.read_text()
+    ]
+    for module in declaring + [
         "nbgrader.apps",
         "nbgrader.plugins",
         "nbgrader.exchange.default",
@@ -390,13 +396,13 @@ def setting_problems(setting):
             trait in cls.class_trait_names(config=True) for cls in classes
         ):
             return []
-        return [f"`{setting}`: {cls_name} has no setting {trait}"]
+        return [f"`{setting}`: {cls_name} declares no setting {trait}"]
     source = course_sources()
     if re.search(rf"\b{cls_name}\b", source) and (
         trait.startswith("<") or re.search(rf"\b{trait}\b", source)
     ):
         return []
-    return [f"`{setting}`: no configurable {cls_name}, and the course reads no such setting"]
+    return [f"`{setting}`: no setting {trait} of {cls_name} is declared or read by the course"]
 
 
 def settings_of(text):
@@ -553,9 +559,9 @@ def test_the_pages_commands_are_found():
         ("python bench/bench_grade.py 40", "no such script"),
         ("python -m instructr grade", "no such module"),
         ("mak demo", "not a command"),
-        ('c.Exchange.roots = "/srv/nbgrader/exchange"', "has no setting roots"),
-        ("c.GradeOnSubmit.max_attempt", "has no setting max_attempt"),
-        ("c.CourseGrading.run_whole_notebooks", "reads no such setting"),
+        ('c.Exchange.roots = "/srv/nbgrader/exchange"', "no setting roots"),
+        ("c.GradeOnSubmit.max_attempt", "no setting max_attempt"),
+        ("c.CourseGrading.run_whole_notebooks", "no setting run_whole_notebooks"),
     ],
 )
 def test_a_misspelt_command_is_reported(command, reported):
