@@ -18,8 +18,8 @@ The hub itself runs as root (LocalProcessSpawner switches to each user). It load
 the course folder, which its instructor can write: this file must stay root's (in production,
 copy it to /etc/jupyterhub/). The settings below are read from the environment when set there
 (`make hub` and the tests do so), else they have the production defaults written here; the
-README's "On a shared server" section says what to change for production (PAM or OAuth/LTI
-login, TLS, PostgreSQL, systemd).
+administrators' guide (docs/administrators.md, "On a shared server") says what to change for
+production (PAM or OAuth/LTI login, TLS, PostgreSQL, systemd).
 """
 
 import grp
@@ -257,7 +257,7 @@ def prepare_server(spawner):
     if role == "instructors" and not can_work_in_course(account):
         raise RuntimeError(
             f"{name} is an instructor, but the course {COURSE_ROOT} belongs to {GRADER} and is "
-            "not shared with their group: see the README on several instructors."
+            "not shared with their group: see docs/administrators.md on several instructors."
         )
     spawner.notebook_dir = COURSE_ROOT if role == "instructors" else account.pw_dir
     spawner.default_url = LANDING[role]

@@ -14,7 +14,7 @@ hub on 127.0.0.1 and prints its address:
 - on this kind of machine the interpreter lives under /root (mode 0700): the two groups get a
   POSIX ACL entry to pass through the folders on the way to it (`setfacl -m g:GROUP:x`), and
   nothing more. In production, the course's environment is installed system-wide instead (the
-  README's "On a shared server" section).
+  administrators' guide, docs/administrators.md, "On a shared server").
 
 Ctrl+C (or SIGTERM) stops the hub with its servers, the proxy and the grading service.
 `python -m hub.trial --remove` (`make hub-clean`) removes the trial accounts, the groups, the

@@ -1,9 +1,9 @@
-"""The student's whole path, from the README's student section alone, in Chromium.
+"""The student's whole path, from the students' page (docs/students.md) alone, in Chromium.
 
-A student with a fresh home folder follows "For students" in README.md: a bare virtual
+A student with a fresh home folder follows docs/students.md: a bare virtual
 environment, `pip install -r requirements-student.txt` and the nbgrader line (the Assignments
 tab needs it), the two lines of nbgrader settings in ~/.jupyter/nbgrader_config.py, then
-`jupyter lab`. The commands are read from the README, so the test follows what it says.
+`jupyter lab`. The commands are read from that page, so the test follows what it says.
 Meanwhile a quick course copy (tests/test_watch.py's Class) is released to its own exchange
 and the grade-on-submit service (`python -m instructor watch`) runs on it.
 
@@ -24,7 +24,8 @@ the service and of JupyterLab in artifacts/browser/submit-watch.log and submit-l
 
 The installation is the slow part: about 30 s of pip's CPU (two to three minutes of waiting on
 a busy two-core machine). It runs while the course is built and its service starts, and pip's
-cache spares the downloads after the first run. The commands are the README's as they are.
+cache spares the downloads after the first run. The commands are the students' page's as they
+are.
 """
 
 import datetime
@@ -93,26 +94,25 @@ SMALL = RANDOM.replace("* 10", "* 0.01")
 
 
 # ---------------------------------------------------------------------------------------
-# The README's student section: the commands the student runs
+# The students' page (docs/students.md): the commands the student runs
 
 
 def student_section():
-    """README.md's "For students" section."""
-    text = (ROOT / "README.md").read_text()
-    return text.split("\n## For students\n", 1)[1].split("\n## ", 1)[0]
+    """The students' page, docs/students.md."""
+    return (ROOT / "docs" / "students.md").read_text()
 
 
 def command(prefix):
-    """The README's student command that starts with prefix, its comment left out."""
+    """The students' page's command that starts with prefix, its comment left out."""
     for block in re.findall(r"```\n(.*?)```", student_section(), re.DOTALL):
         for line in block.splitlines():
             if line.strip().startswith(prefix):
                 return shlex.split(line.split("#")[0])
-    raise AssertionError(f"the README's student section has no command {prefix!r}")
+    raise AssertionError(f"docs/students.md has no command {prefix!r}")
 
 
 def nbgrader_settings(exchange):
-    """The README's two lines of nbgrader settings, with this course's exchange folder."""
+    """The students' page's two lines of nbgrader settings, with this course's exchange folder."""
     lines = [
         line
         for block in re.findall(r"```\n(.*?)```", student_section(), re.DOTALL)
@@ -244,7 +244,7 @@ def student_environment(home):
 
 
 def install(home, log):
-    """The README's step 1, in the fresh home: the virtual environment, the student
+    """The students' page's step 1, in the fresh home: the virtual environment, the student
     requirements, nbgrader; returns (env, venv, seconds)."""
     env, venv = student_environment(home)
     started = time.monotonic()
@@ -291,7 +291,7 @@ def installed(installing, classroom):
 
 def test_the_student_requirements_are_the_courses_pins():
     """Is every package of requirements-student.txt pinned exactly, at the version
-    requirements.txt pins, and does the README's one pip line install the same?"""
+    requirements.txt pins, and does the students' page's one pip line install the same?"""
 
     def pins(path):
         lines = [l.split("#")[0].strip() for l in (ROOT / path).read_text().splitlines()]
@@ -314,8 +314,8 @@ def test_the_student_requirements_are_the_courses_pins():
 def test_the_release_runs_in_the_student_environment(installed, tmp_path):
     """In the student's bare environment (requirements-student.txt only, nbgrader aside),
     does the release notebook, answered right, run from top to bottom with the specification's
-    zeros and He numbers, and its final check say it is ready; and does the README's fallback,
-    `python -m jupyterlab`, start JupyterLab of that environment?"""
+    zeros and He numbers, and its final check say it is ready; and does the students' page's
+    fallback, `python -m jupyterlab`, start JupyterLab of that environment?"""
     env, venv = installed
     work = tmp_path / "initialization"
     shutil.copytree(ROOT / "release" / ASSIGNMENT, work)
@@ -333,7 +333,7 @@ def test_the_release_runs_in_the_student_environment(installed, tmp_path):
     assert "it is ready to submit" in text("check-submission").replace("\n", " ")
     stderr = [o for c in ran.values() for o in c.get("outputs", []) if o.get("name") == "stderr"]
     assert stderr == []
-    # the README's fallback when `jupyter` is not found: `python -m jupyterlab`
+    # the students' page's fallback when `jupyter` is not found: `python -m jupyterlab`
     assert "`python -m jupyterlab Initialization.ipynb`" in student_section()
     version = subprocess.run(
         [str(venv / "bin" / "python"), "-m", "jupyterlab", "--version"],
@@ -343,8 +343,8 @@ def test_the_release_runs_in_the_student_environment(installed, tmp_path):
 
 
 def start_jupyter_lab(env, venv, work, log_path):
-    """The README's `jupyter lab`, from the student's environment, in their folder; with what
-    a test needs added: a port, a token, no browser of its own (and, as root in CI, the
+    """The students' page's `jupyter lab`, from the student's environment, in their folder; with
+    what a test needs added: a port, a token, no browser of its own (and, as root in CI, the
     permission to run as root)."""
     port, token = lab_module.free_port(preferred=None), "a-token-for-this-student"
     jupyter = command("jupyter lab")
@@ -373,8 +373,8 @@ def start_jupyter_lab(env, venv, work, log_path):
 
 @pytest.fixture(scope="module")
 def student_lab(installed, room):
-    """The student's JupyterLab, started as the README says, in their home folder, once their
-    nbgrader settings name the course's exchange."""
+    """The student's JupyterLab, started as the students' page says, in their home folder, once
+    their nbgrader settings name the course's exchange."""
     env, venv = installed
     home = Path(env["HOME"])
     settings = home / ".jupyter" / "nbgrader_config.py"
