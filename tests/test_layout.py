@@ -18,6 +18,8 @@ LAYOUT_FOLDERS = [
     "hub",
     "tests",
     "bench",
+    "assignments",
+    "docs",
 ]
 
 
