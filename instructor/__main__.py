@@ -1,6 +1,7 @@
 """Entry point: `python -m instructor COMMAND [options]`; each command is a module here."""
 
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -16,15 +17,19 @@ COMMANDS = {
 }
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in COMMANDS:
         print("usage: python -m instructor COMMAND [options]\n\ncommands:")
         for name, text in COMMANDS.items():
             print(f"  {name:<10} {text}")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
+    from .course import scripts_first
+
+    scripts_first(os.environ)  # nbgrader runs `alembic` and `jupyter` from PATH: this env's
     module = importlib.import_module(f"instructor.{argv[0]}")
-    return module.main(argv[1:])
+    status: int = module.main(argv[1:])
+    return status
 
 
 if __name__ == "__main__":

@@ -32,6 +32,8 @@ from .progress import Progress
 from .record import Recorder
 from .reference import ReferenceError, derived_limits
 from .sandbox import Limits
+from .settings import SettingsError, course_grading
+from .settings import limits as settings_limits
 from .sync import NOT_RECORDED, out_of_sync
 
 
@@ -42,7 +44,7 @@ class CannotGrade(Exception):
 def reports_dir(config, assignment):
     """Where the grading summary and the class report of an assignment go: the configured
     c.CourseGrading.reports_directory, else reports/ in the course root, then the assignment."""
-    base = config.CourseGrading.get("reports_directory") if "CourseGrading" in config else None
+    base = course_grading(config).reports_directory
     if not base:
         from nbgrader.coursedir import CourseDirectory
 
@@ -53,7 +55,7 @@ def reports_dir(config, assignment):
 def explicit_limits(config, overrides=None):
     """Limits set by the instructor: c.GradingLimits.<field> in the config, then the command
     line (None values are not set)."""
-    values = dict(config.GradingLimits) if "GradingLimits" in config else {}
+    values = settings_limits(config)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return values
 
@@ -100,11 +102,9 @@ class Session:
         self.assignment = assignment
         self.coursedir = CourseDirectory(config=config)
         self.force = force
-        source_db = (
-            config.CourseGrading.get("assignment_db_url") if "CourseGrading" in config else None
-        )
         prepare(self.coursedir.db_url)  # a writer among others: WAL mode on SQLite
         try:
+            source_db = course_grading(config).assignment_db_url
             if source_db and source_db != self.coursedir.db_url:
                 copy_assignment(source_db, self.coursedir.db_url, self.coursedir, assignment)
             notebooks = [p.name for p in source_notebooks(self.coursedir, assignment)]
@@ -129,7 +129,7 @@ class Session:
             )
             self.bundle = with_limits(bundle, self.limits)
             self.run_note = _run_note(self.bundle, config)
-        except (BundleError, ReferenceError) as error:
+        except (BundleError, ReferenceError, SettingsError) as error:
             raise CannotGrade(str(error)) from None
         self.recorder = Recorder(self.coursedir, config, self.bundle, self.reports)
         release = Path(
