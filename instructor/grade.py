@@ -1,7 +1,8 @@
 """`python -m instructor grade`: grade every submission of the assignment, in parallel, safely.
 
     python -m instructor grade [STUDENT ...] [--assignment NAME] [--course DIR | --demo]
-                               [--force] [--serial | --scheduler ADDR]
+                               [--force] [--serial | --scheduler ADDR] [--memory N ...]
+    python -m instructor grade --help-all
 
 Grades submitted/<student>/initialization/ for every student (or those named), or the
 submissions of another assignment of the course with --assignment; --demo grades
@@ -14,6 +15,10 @@ of the notebook cannot reach it (grading/recheck/); tampering is flagged for rev
 submission runs the cells its grade needs: the cells the source marks as ones grading may skip
 (the trainings, the plots) are left out unless a cell the student wrote needs them
 (grading/needed.py; c.CourseGrading.run_whole_notebook runs every cell).
+The limits and the course's grading options are c.GradingLimits.<option> and
+c.CourseGrading.<option> in nbgrader_config.py, or the options made from them here (--memory N,
+--GradingLimits.memory_mb=N, ...); --help-all prints every one with its help
+(grading/settings.py).
 
 This command is the parallel, incremental driver of the course's grading engine
 (grading/session.py), which
@@ -53,7 +58,7 @@ from .grading.settings import (
 SETTINGS = (GradingLimits, CourseGrading)
 
 
-def parse_args(argv):
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m instructor grade", description=__doc__.splitlines()[0]
     )

@@ -1,8 +1,8 @@
 """One way to configure: c.GradingLimits and c.CourseGrading are traitlets Configurables, and the
 command-line options of `grade` and `watch` are made from their traits.
 
-Pure and fast: the options are parsed in this process, a bad setting is refused before any
-grading starts, and the import check runs one interpreter that imports every module.
+Pure and fast: the options are parsed in this process and a bad setting is refused before any
+grading starts; the import check (slow tier) runs one interpreter that imports every module.
 """
 
 import json
@@ -205,6 +205,7 @@ def import_effects():
     return json.loads(run.stdout)
 
 
+@pytest.mark.slow  # an interpreter that imports every module: about 5 to 12 s
 def test_does_importing_a_module_leave_the_environment_the_path_and_the_notebooks_alone(
     import_effects,
 ):

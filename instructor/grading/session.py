@@ -11,7 +11,8 @@ Three routes lead here, and all three give the same scores, flags and notes:
 
 and the grade-on-submit service (`python -m instructor watch`) grades through a Session too.
 Every route runs the cells each grade needs (needed.py), or every cell when the course sets
-c.CourseGrading.run_whole_notebook (read here, as the other c.CourseGrading settings are).
+c.CourseGrading.run_whole_notebook (settings.py declares it, and every c.CourseGrading and
+c.GradingLimits option, with its help).
 
 A `Session` holds what one grading needs: the course directory of the loaded nbgrader
 configuration, the check that the source, the release and the gradebook agree (sync.py), the
@@ -53,8 +54,9 @@ def reports_dir(config, assignment):
 
 
 def explicit_limits(config, overrides=None):
-    """Limits set by the instructor: c.GradingLimits.<field> in the config, then the command
-    line (None values are not set)."""
+    """Limits set by the instructor, by Limits field: c.GradingLimits.<option> in the config
+    (where the commands also write their options), checked (settings.SettingsError), then
+    overrides (None values are not set)."""
     values = settings_limits(config)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return values

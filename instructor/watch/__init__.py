@@ -30,7 +30,7 @@ from .policy import GradeOnSubmit
 SETTINGS = (GradingLimits, CourseGrading, GradeOnSubmit)
 
 
-def parse_args(argv):
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m instructor watch", description=__doc__.splitlines()[0]
     )
