@@ -224,6 +224,7 @@ def test_does_importing_a_module_leave_the_environment_the_path_and_the_notebook
     assert effects == {}
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="report.py reads course.EXERCISES from the source notebook, and imports "

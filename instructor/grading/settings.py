@@ -126,10 +126,10 @@ class GradingLimits(Configurable):
             raise TraitError("must be more than 0")
         return value
 
-    def explicit(self, config: Config) -> dict[str, Any]:
-        """The limits this configuration sets, by Limits field, validated (the others are
-        not given: the time limits are then derived, the rest keep Limits' defaults)."""
-        section = config.get(type(self).__name__, {})
+    def explicit(self) -> dict[str, Any]:
+        """The limits the configuration sets, by Limits field, validated (the others are not
+        given: the time limits are then derived, the rest keep Limits' defaults)."""
+        section = self.config.get(type(self).__name__, {})
         return {
             name: getattr(self, name) for name in self.trait_names(config=True) if name in section
         }
@@ -199,7 +199,7 @@ def reason(error: TraitError) -> str:
 
 def limits(config: Config) -> dict[str, Any]:
     """The limits the configuration sets (c.GradingLimits), by Limits field, checked."""
-    return read(GradingLimits, config).explicit(config)
+    return read(GradingLimits, config).explicit()
 
 
 def course_grading(config: Config) -> CourseGrading:
