@@ -93,15 +93,17 @@ def test_do_the_options_write_the_limits_into_the_configuration(argv, expected):
 
 
 def test_do_the_course_options_come_from_the_configuration_or_the_command_line(tmp_path):
-    """c.CourseGrading: the defaults, nbgrader_config.py's values, the --CourseGrading.x=VALUE
-    form, and nbgrader's own command line (a string read by the trait)."""
+    """c.CourseGrading: the defaults, the --CourseGrading.x=VALUE form of `watch` (whose limit
+    options write c.GradingLimits as grade's do), and nbgrader's own command line (a string
+    read by the trait)."""
     config = Config({"CourseDirectory": {"root": str(tmp_path)}})
     assert not run_whole_notebook(config)
     assert reports_dir(config, "a1") == tmp_path / "reports" / "a1"
     args = watch.parse_args(
-        ["--CourseGrading.run_whole_notebook=true", "--CourseGrading.reports_directory=/r"]
-    )
+        ["--CourseGrading.run_whole_notebook=true", "--CourseGrading.reports_directory=/r", "--memory", "25"]
+    )  # fmt: skip
     apply_options(args, config, *watch.SETTINGS)
+    assert explicit_limits(config) == {"memory_mb": 25}  # the service's sessions read them
     assert run_whole_notebook(config)
     assert reports_dir(config, "a1") == Path("/r/a1")
     nbgrader_line = Config({"CourseGrading": {"run_whole_notebook": DeferredConfigString("True")}})
