@@ -236,8 +236,9 @@ def _default(trait: TraitType[Any, Any]) -> str:
 def _converter(
     cls: type[Configurable], name: str, trait: TraitType[Any, Any]
 ) -> Callable[[str], Any]:
-    """The argparse type of an option: the trait's own reading of a string, then its
-    validation (a refusal becomes argparse's one-line error naming the option)."""
+    """The argparse type of an option: the string read as the trait's type (int, float, a
+    boolean, str), then the trait's own validation (its range, its choices); a refusal becomes
+    argparse's one-line error naming the option."""
     base: Callable[[str], Any]
     if isinstance(trait, Bool):
         base = _boolean
