@@ -110,9 +110,11 @@ c.CourseGrading.reports_directory = os.path.join(c.CourseDirectory.root, "report
 # True runs every cell of each submission again, for a course that wants the grader's own
 # plots in the feedback; each submission then costs a whole run of the notebook.
 c.CourseGrading.run_whole_notebook = False
-# Limits of each submission's run (instructor/grading/sandbox/limits.py): set any field here to
-# replace its default, e.g. c.GradingLimits.memory_mb = 4096. The time limits default to a few
-# times the source notebook's own run (instructor/grading/reference.py).
+# Limits of each submission's run: set any c.GradingLimits option here to replace its default,
+# e.g. c.GradingLimits.memory_mb = 4096; the time limits default to a few times the source
+# notebook's own run. `python -m instructor grade --help-all` prints every option of
+# c.GradingLimits and c.CourseGrading with its default and help (instructor/grading/settings.py);
+# a value of the wrong type, or a name that is no option, is refused with the reason.
 
 
 # --- Canvas and back: roster, collection, due date, late penalty, grade export (instructor/lms/)

@@ -1,6 +1,7 @@
 """Entry point: `python -m instructor COMMAND [options]`; each command is a module here."""
 
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -23,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, text in COMMANDS.items():
             print(f"  {name:<10} {text}")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
+    from .course import scripts_first
+
+    scripts_first(os.environ)  # nbgrader runs `alembic` and `jupyter` from PATH: this env's
     module = importlib.import_module(f"instructor.{argv[0]}")
     code: int = module.main(argv[1:])
     return code

@@ -1,9 +1,15 @@
 """Where the course lives, and how its tools run nbgrader."""
 
+import functools
 import os
 import subprocess
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent  # the nbgrader course directory
 ASSIGNMENT = "initialization"
@@ -20,7 +26,9 @@ DEMO_CONFIG_DIR = ROOT / "demo"
 DEMO_SUBMITTED = "demo/submitted"
 
 
-def exercises(assignment=ASSIGNMENT, root=ROOT, field="test_cell"):
+def exercises(
+    assignment: str = ASSIGNMENT, root: str | os.PathLike[str] = ROOT, field: str = "test_cell"
+) -> dict[str, str]:
     """{exercise name: its test cell's grade id} (or another field of the Exercise), as the
     source notebook declares them in its metadata (grading/bundle.py: `declared`)."""
     from .grading.bundle import declared
@@ -31,39 +39,59 @@ def exercises(assignment=ASSIGNMENT, root=ROOT, field="test_cell"):
     return {e.name: getattr(e, field) for e in declared(notebooks[0])}
 
 
-# The Initialization assignment's exercises: the grade id of each test cell and answer cell,
-# by exercise name, read from the source notebook's metadata (the one place they live).
-EXERCISES = exercises()
-ANSWER_CELLS = exercises(field="answer_cell")
+@functools.cache
+def _course_exercises(field: str) -> dict[str, str]:
+    return exercises(field=field)
 
 
-def scripts_first(env):
+def course_exercises(field: str = "test_cell") -> dict[str, str]:
+    """exercises() of the course's own assignment, read from its source notebook once."""
+    return dict(_course_exercises(field))
+
+
+def __getattr__(name: str) -> dict[str, str]:
+    """EXERCISES and ANSWER_CELLS: the Initialization assignment's exercises, the grade id of
+    each test cell and answer cell by exercise name, read from the source notebook's metadata
+    (the one place they live) when first asked for, not when this module is imported."""
+    fields = {"EXERCISES": "test_cell", "ANSWER_CELLS": "answer_cell"}
+    if name in fields:
+        return course_exercises(fields[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def scripts_first(env: MutableMapping[str, str]) -> MutableMapping[str, str]:
     """env with this interpreter's scripts first on its PATH: nbgrader runs `alembic` and
     `jupyter` from PATH, and this environment's must be found even when its python is called
-    by path without activating the environment."""
+    by path without activating the environment. The commands call it on os.environ when they
+    start (instructor/__main__.py), for the nbgrader commands their process runs; importing
+    this module changes nothing."""
     scripts = os.path.dirname(sys.executable)
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != scripts]
     env["PATH"] = os.pathsep.join([scripts, *path])
     return env
 
 
-scripts_first(os.environ)  # for the nbgrader commands this process runs
-
-
-def source_notebook(root=ROOT):
+def source_notebook(root: str | os.PathLike[str] = ROOT) -> Path:
     return Path(root) / "source" / ASSIGNMENT / NOTEBOOK
 
 
-def release_dir(root=ROOT):
+def release_dir(root: str | os.PathLike[str] = ROOT) -> Path:
     return Path(root) / "release" / ASSIGNMENT
 
 
-def nbgrader(*args, root=ROOT, check=True, capture=False):
-    """Run an nbgrader command in the course directory, with this interpreter's nbgrader."""
+def nbgrader(
+    *args: object,
+    root: str | os.PathLike[str] = ROOT,
+    check: bool = True,
+    capture: bool = False,
+) -> "subprocess.CompletedProcess[str]":
+    """Run an nbgrader command in the course directory, with this interpreter's nbgrader (and
+    its scripts first on the PATH: nbgrader runs `alembic` and `jupyter` from there)."""
     command = [sys.executable, "-m", "nbgrader", *map(str, args)]
     return subprocess.run(
         command,
         cwd=root,
+        env=dict(scripts_first(dict(os.environ))),
         check=check,
         text=True,
         stdout=subprocess.PIPE if capture else None,
@@ -71,7 +99,7 @@ def nbgrader(*args, root=ROOT, check=True, capture=False):
     )
 
 
-def load_config(root):
+def load_config(root: str | os.PathLike[str]) -> "Config":
     """The course's nbgrader configuration, read as nbgrader reads it (user files, then course)."""
     from jupyter_core.paths import jupyter_config_path
     from traitlets.config import Config

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from .course import ANSWER_CELLS, ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK, ROOT, release_dir
+from .course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK, ROOT, course_exercises, release_dir
 
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
@@ -119,7 +119,7 @@ def fill(notebook: NotebookNode, answers: dict[str, Answer]) -> NotebookNode:
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
     for exercise, answer in answers.items():
         lines, edits = answer if isinstance(answer, tuple) else (answer, [])
-        cell = by_id[ANSWER_CELLS[exercise]]
+        cell = by_id[course_exercises("answer_cell")[exercise]]
         source = cell.source
         stub_line = next(line for line in source.splitlines() if line.strip() == "# YOUR CODE HERE")
         indent = stub_line[: len(stub_line) - len(stub_line.lstrip())]
@@ -157,10 +157,12 @@ def prepare_gradebook(root: Path = ROOT) -> str:
 
     from .course import load_config
     from .grading.bundle import copy_assignment
+    from .grading.settings import course_grading
 
     config = load_config(Path(root) / "demo")
     coursedir = CourseDirectory(config=config)
-    copy_assignment(config.CourseGrading.assignment_db_url, coursedir.db_url, coursedir, ASSIGNMENT)
+    source_db = course_grading(config).assignment_db_url
+    copy_assignment(source_db, coursedir.db_url, coursedir, ASSIGNMENT)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         for student, (first, last) in NAMES.items():
             gb.update_or_create_student(student, first_name=first, last_name=last)

@@ -1,7 +1,8 @@
 """`python -m instructor grade`: grade every submission of the assignment, in parallel, safely.
 
     python -m instructor grade [STUDENT ...] [--assignment NAME] [--course DIR | --demo]
-                               [--force] [--serial | --scheduler ADDR]
+                               [--force] [--serial | --scheduler ADDR] [--memory N ...]
+    python -m instructor grade --help-all
 
 Grades submitted/<student>/initialization/ for every student (or those named), or the
 submissions of another assignment of the course with --assignment; --demo grades
@@ -14,6 +15,10 @@ of the notebook cannot reach it (grading/recheck/); tampering is flagged for rev
 submission runs the cells its grade needs: the cells the source marks as ones grading may skip
 (the trainings, the plots) are left out unless a cell the student wrote needs them
 (grading/needed.py; c.CourseGrading.run_whole_notebook runs every cell).
+The limits and the course's grading options are c.GradingLimits.<option> and
+c.CourseGrading.<option> in nbgrader_config.py, or the options made from them here (--memory N,
+--GradingLimits.memory_mb=N, ...); --help-all prints every one with its help
+(grading/settings.py).
 
 This command is the parallel, incremental driver of the course's grading engine
 (grading/session.py), which
@@ -40,21 +45,20 @@ from . import scores as scores_module
 from .course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT, load_config
 from .grading.progress import duration
 from .grading.session import CannotGrade, Session
+from .grading.settings import (
+    CourseGrading,
+    GradingLimits,
+    SettingsError,
+    add_options,
+    apply_options,
+    check,
+)
 
-# Command-line options of the limits: option -> (Limits field, type, help).
-LIMIT_OPTIONS = {
-    "--cell-timeout": ("cell_timeout", float, "seconds any cell may run (default: a few times each cell's time in the reference run, at least 10)"),
-    "--notebook-timeout": ("notebook_timeout", float, "seconds the whole notebook may run (default: 5 times the reference run, at least 60)"),
-    "--memory": ("memory_mb", int, "MB of memory (address space) for each process of a submission (default 2048)"),
-    "--max-procs": ("max_procs", int, "processes and threads a submission may run at once (default 256)"),
-    "--max-file-size": ("max_file_mb", int, "MB of the largest file a submission may write (default 256)"),
-    "--max-output": ("max_output_mb", float, "MB of output a notebook may print (default 10)"),
-    "--max-disk": ("max_disk_mb", int, "MB of the private /tmp and working folder of a submission (default 512)"),
-    "--verify-timeout": ("verify_timeout", float, "seconds the clean re-check of one answer may take (default: 5 times the reference re-check, at least 10)"),
-}  # fmt: skip
+# The settings the command line may give, each an option made from its trait (grading/settings.py).
+SETTINGS = (GradingLimits, CourseGrading)
 
 
-def parse_args(argv):
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m instructor grade", description=__doc__.splitlines()[0]
     )
@@ -79,33 +83,8 @@ def parse_args(argv):
     parser.add_argument(
         "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
     )
-    limits = parser.add_argument_group(
-        "limits of each submission (also settable as c.GradingLimits.<field> in nbgrader_config.py)"
-    )
-    for option, (field, kind, text) in LIMIT_OPTIONS.items():
-        limits.add_argument(option, dest=field, type=kind, metavar="N", help=text)
-    limits.add_argument(
-        "--isolation",
-        choices=["auto", "namespaces", "landlock", "limits"],
-        help="auto (default): Linux namespaces where the system allows them, else Landlock and "
-        "seccomp, else grading refuses to run student code and says how to fix the machine; "
-        "namespaces or landlock: that one or the refusal; limits: resource limits only, no "
-        "isolation (every grade made so is marked; README, Security model)",
-    )
-    parser.add_argument(
-        "--no-zygote",
-        action="store_true",
-        help="start every kernel as a new interpreter, instead of forking it from a process that "
-        "imported numpy, matplotlib and scikit-learn once",
-    )
+    add_options(parser, *SETTINGS)
     return parser.parse_args(argv)
-
-
-def overrides_from(args):
-    """The limits given on the command line, by Limits field (None: not given)."""
-    values = {field: getattr(args, field) for field, _, _ in LIMIT_OPTIONS.values()}
-    values.update(isolation=args.isolation, zygote=False if args.no_zygote else None)
-    return values
 
 
 def summary(batch, elapsed, runner_description, missing):
@@ -247,9 +226,11 @@ def _misnamed(session, students):
 def main(argv=None):
     args = parse_args(argv)
     config = load_config(args.course or (DEMO_CONFIG_DIR if args.demo else ROOT))
+    apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
     try:
-        session = Session(config, args.assignment, overrides_from(args), args.force)
-    except CannotGrade as error:
+        check(config, SETTINGS)
+        session = Session(config, args.assignment, force=args.force)
+    except (CannotGrade, SettingsError) as error:
         print(f"Cannot grade {args.assignment}: {error}.")
         return 2
     print(f"Limits: {session.limits_note}.")

@@ -9,6 +9,12 @@ from harness import ROOT, course_env
 
 sys.path.insert(0, str(ROOT))
 
+# The commands that tests run in this process find this environment's scripts on PATH, as
+# `python -m instructor` makes them (nbgrader's Gradebook runs `alembic` from there).
+from instructor.course import scripts_first  # noqa: E402
+
+scripts_first(__import__("os").environ)
+
 # What a course copy needs: configuration, source, release, helpers and the tooling.
 COURSE_FILES = [
     "nbgrader_config.py",

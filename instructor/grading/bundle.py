@@ -40,19 +40,11 @@ from . import needed
 from .messages import Bundle, Exercise, Skippable
 from .sandbox import Limits
 from .scan import Guarded, bound_and_called
+from .settings import course_grading
 
 # Changes whenever the way submissions are graded changes, so that --force is not needed then.
 GRADER_VERSION = "4"
 
-# The course's option (nbgrader_config.py) that runs every cell of each submission again.
-RUN_WHOLE_NOTEBOOK = "run_whole_notebook"
-RUN_WHOLE_NOTEBOOK_HELP = (
-    "Run every cell of each submission, the trainings and plots included, as nbgrader does: "
-    "for a course that wants the grader's own plots in the feedback; each submission then "
-    "costs a whole run of the notebook. False (the default): a notebook whose source marks "
-    'cells that its grade does not depend on (`"grading": {"skip": ...}` in their metadata) '
-    "is graded on the other cells alone, with the same scores, flags and notes."
-)
 # nbgrader configuration sections the worker's preprocessors read.
 WORKER_SECTIONS = (
     "Execute",
@@ -140,14 +132,9 @@ def declared(source_notebook: str | os.PathLike[str]) -> tuple[Exercise, ...]:
 
 
 def run_whole_notebook(config: Config) -> bool:
-    """c.CourseGrading.run_whole_notebook of the course's configuration (RUN_WHOLE_NOTEBOOK_HELP
-    says what it does); False when it is not set."""
-    if "CourseGrading" not in config:
-        return False
-    value = config.CourseGrading.get(RUN_WHOLE_NOTEBOOK, False)
-    if isinstance(value, str):  # from a command line: --CourseGrading.run_whole_notebook=True
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
+    """c.CourseGrading.run_whole_notebook of the course's configuration (its help in
+    settings.py says what it does)."""
+    return course_grading(config).run_whole_notebook
 
 
 def marked(

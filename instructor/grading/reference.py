@@ -20,8 +20,8 @@ The notebook's limit counts the cells that run: those the grade needs, and for a
 that must run whole (needed.py says when) the whole run's total. A cell grading skips keeps
 the limit of its time in the whole run, for such a submission.
 
-Limits the instructor sets (c.GradingLimits.<field>, or the grade command's options) replace
-the derived ones. The run is kept in reports/<assignment>/reference.json, for this assignment
+Limits the instructor sets (c.GradingLimits.<option>, or the commands' options made from it:
+settings.py) replace the derived ones. The run is kept in reports/<assignment>/reference.json, for this assignment
 (as graded: cells, helpers, exercises, marks) and this machine, so it runs once per change.
 """
 
@@ -37,10 +37,15 @@ import nbformat
 from .bundle import build, source_notebooks, with_limits
 from .messages import Task
 from .sandbox import Limits
+from .settings import (
+    CELL_FACTOR,
+    CELL_FLOOR,
+    NOTEBOOK_FACTOR,
+    NOTEBOOK_FLOOR,
+    VERIFY_FACTOR,
+    VERIFY_FLOOR,
+)
 
-CELL_FLOOR, CELL_FACTOR = 10.0, 5.0
-NOTEBOOK_FLOOR, NOTEBOOK_FACTOR = 60.0, 5.0
-VERIFY_FLOOR, VERIFY_FACTOR = 10.0, 5.0
 TIME_LIMITS = ("cell_timeout", "notebook_timeout", "verify_timeout")
 
 

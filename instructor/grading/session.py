@@ -11,7 +11,8 @@ Three routes lead here, and all three give the same scores, flags and notes:
 
 and the grade-on-submit service (`python -m instructor watch`) grades through a Session too.
 Every route runs the cells each grade needs (needed.py), or every cell when the course sets
-c.CourseGrading.run_whole_notebook (read here, as the other c.CourseGrading settings are).
+c.CourseGrading.run_whole_notebook (settings.py declares it, and every c.CourseGrading and
+c.GradingLimits option, with its help).
 
 A `Session` holds what one grading needs: the course directory of the loaded nbgrader
 configuration, the check that the source, the release and the gradebook agree (sync.py), the
@@ -32,6 +33,8 @@ from .progress import Progress
 from .record import Recorder
 from .reference import ReferenceError, derived_limits
 from .sandbox import Limits
+from .settings import SettingsError, course_grading
+from .settings import limits as settings_limits
 from .sync import NOT_RECORDED, out_of_sync
 
 
@@ -42,7 +45,7 @@ class CannotGrade(Exception):
 def reports_dir(config, assignment):
     """Where the grading summary and the class report of an assignment go: the configured
     c.CourseGrading.reports_directory, else reports/ in the course root, then the assignment."""
-    base = config.CourseGrading.get("reports_directory") if "CourseGrading" in config else None
+    base = course_grading(config).reports_directory
     if not base:
         from nbgrader.coursedir import CourseDirectory
 
@@ -51,9 +54,10 @@ def reports_dir(config, assignment):
 
 
 def explicit_limits(config, overrides=None):
-    """Limits set by the instructor: c.GradingLimits.<field> in the config, then the command
-    line (None values are not set)."""
-    values = dict(config.GradingLimits) if "GradingLimits" in config else {}
+    """Limits set by the instructor, by Limits field: c.GradingLimits.<option> in the config
+    (where the commands also write their options), checked (settings.SettingsError), then
+    overrides (None values are not set)."""
+    values = settings_limits(config)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return values
 
@@ -100,11 +104,9 @@ class Session:
         self.assignment = assignment
         self.coursedir = CourseDirectory(config=config)
         self.force = force
-        source_db = (
-            config.CourseGrading.get("assignment_db_url") if "CourseGrading" in config else None
-        )
         prepare(self.coursedir.db_url)  # a writer among others: WAL mode on SQLite
         try:
+            source_db = course_grading(config).assignment_db_url
             if source_db and source_db != self.coursedir.db_url:
                 copy_assignment(source_db, self.coursedir.db_url, self.coursedir, assignment)
             notebooks = [p.name for p in source_notebooks(self.coursedir, assignment)]
@@ -129,7 +131,7 @@ class Session:
             )
             self.bundle = with_limits(bundle, self.limits)
             self.run_note = _run_note(self.bundle, config)
-        except (BundleError, ReferenceError) as error:
+        except (BundleError, ReferenceError, SettingsError) as error:
             raise CannotGrade(str(error)) from None
         self.recorder = Recorder(self.coursedir, config, self.bundle, self.reports)
         release = Path(

@@ -35,7 +35,6 @@ import json
 import os
 import re
 import warnings
-from pathlib import Path
 from textwrap import dedent
 from typing import Any, NoReturn, NotRequired, TypedDict
 
@@ -266,10 +265,10 @@ class CanvasFileNames(FileNameCollectorPlugin):
         return {"answers": answers, "summary": summary}
 
     def _write(self, coursedir: CourseDirectory, assignment: str, summary: dict[str, Any]) -> None:
-        """Next to the grading summary: CourseGrading.reports_directory (default reports/)."""
-        grading = self.config.CourseGrading if "CourseGrading" in self.config else {}
-        base = grading.get("reports_directory") or Path(coursedir.root) / "reports"
-        out = Path(base) / assignment
+        """Next to the grading summary: c.CourseGrading.reports_directory (default reports/)."""
+        from ..grading.session import reports_dir
+
+        out = reports_dir(self.config, assignment)
         out.mkdir(parents=True, exist_ok=True)
         tmp = out / (self.report_name + ".tmp")
         tmp.write_text(json.dumps(summary, indent=1))

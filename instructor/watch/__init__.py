@@ -1,7 +1,7 @@
 """`python -m instructor watch`: grade each submission minutes after it is submitted.
 
     python -m instructor watch [--course DIR] [--scheduler ADDRESS | --workers N] [--once]
-    python -m instructor watch --help-policy
+    python -m instructor watch --help-policy | --help-all
 
 A long-running service for the course (`make watch`): it watches the exchange's inbound
 folder, collects each new submission of a released assignment (the latest per student, with
@@ -10,7 +10,10 @@ cluster (a local one by default, or --scheduler), and releases that student's fe
 `nbgrader fetch_feedback` and the Assignments tab of JupyterLab deliver. It prints one line
 per step of each submission: received, graded with the score, fed back, or failed (or
 rejected) with the reason. The policy (attempt limit, cooldown, what feedback shows before the
-due date) is set in nbgrader_config.py as c.GradeOnSubmit.<option> (instructor/watch/policy.py).
+due date) is set in nbgrader_config.py as c.GradeOnSubmit.<option> (instructor/watch/policy.py);
+the limits of each submission and the course's grading options as c.GradingLimits.<option> and
+c.CourseGrading.<option> (instructor/grading/settings.py), or with the options made from them
+here (--memory N, --GradingLimits.memory_mb=N, ...). --help-all prints every option.
 
 Stop it with Ctrl-C or SIGTERM: the gradings in flight finish (or, after
 c.GradeOnSubmit.drain_seconds or a second Ctrl-C, are abandoned); whatever arrived while it was
@@ -20,8 +23,14 @@ stopped is graded when it starts again, and nothing is graded twice (instructor/
 import argparse
 import sys
 
+from ..grading.settings import CourseGrading, GradingLimits, add_options
+from .policy import GradeOnSubmit
 
-def parse_args(argv):
+# The settings the command line may give, each an option made from its trait.
+SETTINGS = (GradingLimits, CourseGrading, GradeOnSubmit)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m instructor watch", description=__doc__.splitlines()[0]
     )
@@ -46,14 +55,13 @@ def parse_args(argv):
         help="print the policy's options (c.GradeOnSubmit.<option> in nbgrader_config.py), "
         "with their defaults and help, and stop",
     )
+    add_options(parser, *SETTINGS)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.help_policy:
-        from .policy import GradeOnSubmit
-
         print(GradeOnSubmit.class_config_section())
         return 0
     from pathlib import Path
@@ -61,6 +69,7 @@ def main(argv=None):
     from ..course import ROOT, load_config
     from ..exchange.layout import ExchangeError, require_safe
     from ..grading.dispatch import DaskRunner
+    from ..grading.settings import SettingsError, apply_options, check
     from .service import Service
 
     def say(line):
@@ -68,6 +77,12 @@ def main(argv=None):
 
     course = Path(args.course).resolve() if args.course else ROOT
     config = load_config(course)
+    apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
+    try:
+        check(config, SETTINGS)
+    except SettingsError as error:
+        say(f"Not started. {error}")
+        return 1
     try:  # students must not be able to subvert the exchange it serves
         require_safe(config, course=course)
     except ExchangeError as error:

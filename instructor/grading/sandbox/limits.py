@@ -8,26 +8,13 @@ from typing import Any
 class Limits:
     """Bounds on one submission's code; every one ends in a defined score and a reason.
 
-    cell_timeout -- seconds one cell may run before it is interrupted (and scores zero if it
-        is a test cell); nbgrader's Execute.timeout
-    notebook_timeout -- seconds the whole notebook may run; when reached, the kernel is stopped
-        and the cells not run yet score zero; also the CPU-time limit of each process
-    memory_mb -- address space of each process, in MB (a bigger allocation raises MemoryError)
-    max_procs -- processes and threads the submission's code may have at once
-    max_file_mb -- largest file it may write, in MB
-    max_output_mb -- output the notebook may print or display in total, in MB; past it the
-        output is dropped (results and errors are kept) and the cell interrupted; a kernel that
-        goes on printing is stopped
-    max_disk_mb -- size of the private /tmp, and of the working folder, of an isolated sandbox
-    verify_timeout -- seconds the clean re-check of one answer may take
+    Each field but cell_limits is the option of the same name of c.GradingLimits, whose help
+    says what it bounds (grading/settings.py, `python -m instructor grade --help-all`); the
+    defaults here are its defaults, and the time limits' defaults are the bounds of the
+    reference run itself, which derives the time limits grading uses (grading/reference.py).
+
     cell_limits -- (grade id, seconds) of cells with a limit of their own, derived from the
-        reference run (grading/reference.py); other cells may run cell_timeout seconds
-    isolation -- "auto": Linux namespaces when the system allows them, else Landlock and
-        seccomp, else grading refuses to run student code and says how to fix the machine
-        (modes.py); "namespaces" or "landlock": that one, or the same refusal; "limits":
-        resource limits only, never chosen by "auto", and every grade made so says so
-    zygote -- start kernels from a process that imported their heavy modules once (each kernel
-        is still a fresh process of its own); False: start each kernel as a new interpreter
+        reference run; other cells may run cell_timeout seconds
     """
 
     cell_timeout: float = 300
