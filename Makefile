@@ -71,7 +71,7 @@ lab-instructor: setup
 	$(PY) -m instructor lab instructor $(if $(LAB_PORT),--port $(LAB_PORT))
 
 # Grade on submit: a service that grades each submission of the exchange as it arrives and
-# releases the student's feedback (Ctrl-C stops it; README, "Grade on submit").
+# releases the student's feedback (Ctrl-C stops it; docs/instructors.md, "Grade on submit").
 # WATCH_WORKERS=N sets the local cluster's worker processes (default: one per core).
 .PHONY: watch
 watch: setup
@@ -142,7 +142,7 @@ $(PROXY): hub/package.json hub/package-lock.json
 
 hub-deps: $(PROXY)
 
-# The course's JupyterHub on 127.0.0.1 for a trial, as root (README, "On a shared server"):
+# The course's JupyterHub on 127.0.0.1 for a trial, as root (docs/administrators.md, "On a shared server"):
 # Unix groups, a demo instructor and demo students with a password printed for this trial,
 # the course released by the instructor, the exchange made by `python -m instructor exchange
 # init`, the grading service as the instructor. HUB_PORT=N picks the port (default 8000 when

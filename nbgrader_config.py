@@ -119,7 +119,7 @@ c.CourseGrading.run_whole_notebook = False
 
 # --- Canvas and back: roster, collection, due date, late penalty, grade export (instructor/lms/)
 # The roster comes in with `python -m instructor roster import FILE` (a Canvas gradebook CSV);
-# the README's "From Canvas and back" section gives the whole round trip. The plugins are
+# docs/instructors.md, "From Canvas and back", gives the whole round trip. The plugins are
 # imported from the course root (put on nbgrader's path by _feedback_preprocessors above).
 
 # zip_collect: Canvas file names -> the student on the roster, the LATE marker, the latest of

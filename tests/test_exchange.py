@@ -4,7 +4,7 @@ Real Unix users made by the test (unix_users.py): an instructor account and two 
 exchange is at a path every account can reach, as /srv/nbgrader/exchange is on a shared server.
 Each attack is tried as a student, with the student's own uid and nothing else: on the layout
 `exchange init` makes it must fail, and on the layout nbgrader makes (the root `chmod 777`,
-as nbgrader's documentation and this README used to say) it succeeds and `exchange check`
+as nbgrader's documentation and this course's docs used to say) it succeeds and `exchange check`
 names it, which shows the attack is real. `watch`, `release` and `lab instructor`, run by the
 instructor's account, refuse an unsafe exchange with the command that fixes it; that command,
 run as printed, fixes it. No notebook runs; those marked slow run nbgrader's or the course's

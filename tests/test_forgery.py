@@ -1,6 +1,6 @@
 """Does a submission made in another student's name cost that student nothing, on every route?
 
-A shared server, made as the README says, with real Unix users created by the test: the
+A shared server, made as docs/administrators.md says, with real Unix users created by the test: the
 administrator (root, this test) runs `exchange init` for the instructor's account `teacher`;
 the instructor, an ordinary account, releases with `python -m instructor release` and
 `nbgrader release_assignment`; alice, bob and mallory submit with nbgrader, each as

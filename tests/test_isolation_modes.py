@@ -15,8 +15,8 @@ Each batch must end with the exact scores of tests/test_grading_corpus.py, nothi
 through /proc, nothing written outside the sandbox, no process left behind, and the submitted
 files unchanged. Plain limits cannot keep out what reaches past the sandbox: that is why
 `auto` never chooses it and every grade made with it is marked. The scenarios it cannot hold
-are left out of its batches, each with the reason (LEFT_OUT_WITH_LIMITS); the README's security
-model says the same.
+are left out of its batches, each with the reason (LEFT_OUT_WITH_LIMITS); docs/administrators.md's
+security model says the same.
 """
 
 import json

@@ -257,7 +257,7 @@ class ClassReport:
 
 
 def _isolation(status: Mapping[str, Entry]) -> Isolation | None:
-    """How the students' code was isolated, from the ledger (README, Security model)."""
+    """How the students' code was isolated, from the ledger (docs/administrators.md, Security model)."""
     modes: dict[str, list[str]] = {}
     for student, entry in sorted(status.items()):
         if entry.get("status") == "graded":

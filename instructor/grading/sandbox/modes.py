@@ -1,6 +1,6 @@
 """Which isolation confines student code on this machine, and why; or a refusal with the fix.
 
-Three modes (the README's security model compares them):
+Three modes (docs/administrators.md, "Security model", compares them):
 
 - "namespaces": Linux namespaces -- the code sees a private file system and process tree, has no
   network, and runs as a throwaway user. Needs root, or unprivileged user namespaces (refused
