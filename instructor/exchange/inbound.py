@@ -37,6 +37,8 @@ from pathlib import Path
 
 from nbgrader.utils import parse_utc
 
+from ..errors import CourseError
+
 TIMESTAMP = "timestamp.txt"  # nbgrader's submit writes it last: without it, not finished yet
 
 # Directories and files of the submission are opened relative to their folder's descriptor and
@@ -50,12 +52,12 @@ _DENIED = {errno.EACCES, errno.EPERM}
 _CHUNK = 1 << 20
 
 
-class Rejected(Exception):
+class FolderRefused(CourseError):
     """A submission that cannot be collected; str(error) is a one-line reason, printable (no
     control characters)."""
 
 
-class Incomplete(Rejected):
+class Incomplete(FolderRefused):
     """Not ready yet (no timestamp.txt: nbgrader's submit writes it last); try again later."""
 
 
@@ -221,7 +223,7 @@ class _Limits:
     owner: int | None = None  # with the owner check: the uid every entry must belong to
 
 
-class _Changed(Exception):
+class _Changed(CourseError):
     """The submission changed under a walk (an entry vanished, grew or was swapped): this
     attempt is given up and the next one starts from a new snapshot."""
 
@@ -283,7 +285,7 @@ class _Walk:
         try:
             fd = os.open(".", _DIR_FLAGS, dir_fd=top)
         except OSError as error:
-            raise Rejected(f"{self.label}: it could not be read ({error.strerror})") from None
+            raise FolderRefused(f"{self.label}: it could not be read ({error.strerror})") from None
         try:
             self._folder(fd, ())
         finally:
@@ -292,7 +294,7 @@ class _Walk:
 
     def _open(self, name, dir_fd, relative, flags):
         """A descriptor of a source entry; None when access is denied (skipped, with the
-        reason); _Changed when it vanished or became a link; Rejected on other errors."""
+        reason); _Changed when it vanished or became a link; FolderRefused on other errors."""
         try:
             return os.open(name, flags, dir_fd=dir_fd)
         except OSError as error:
@@ -305,7 +307,7 @@ class _Walk:
         if error.errno in _GONE:
             raise _Changed from None
         where = printable(relative) if relative else "the folder"
-        raise Rejected(f"{self.label}: {where} could not be read ({error.strerror})") from None
+        raise FolderRefused(f"{self.label}: {where} could not be read ({error.strerror})") from None
 
     def _folder(self, fd, parts):
         names = []
@@ -314,7 +316,7 @@ class _Walk:
                 for entry in listing:
                     self.entries += 1
                     if self.entries > self.limits.max_files:
-                        raise Rejected(
+                        raise FolderRefused(
                             f"{self.label}: it has more than {self.limits.max_files} files "
                             "and folders"
                         )
@@ -363,7 +365,7 @@ class _Walk:
     def _subfolder(self, fd, name, parts, seen):
         relative = "/".join(parts)
         if len(parts) > self.limits.max_depth:
-            raise Rejected(
+            raise FolderRefused(
                 f"{self.label}: its folders are nested more than {self.limits.max_depth} deep "
                 f"({printable(relative)})"
             )
@@ -388,7 +390,7 @@ class _Walk:
                 return
         self.size += size
         if self.size > self.limits.max_dir_size:
-            raise Rejected(
+            raise FolderRefused(
                 f"{self.label}: its files total more than the "
                 f"{self.limits.max_dir_size // 1000} KB limit"
             )
@@ -446,17 +448,17 @@ def _open_submission(source, label, student):
         try:
             mode = os.lstat(source).st_mode
         except OSError:
-            raise Rejected(f"{label}: it could not be read ({error.strerror})") from None
+            raise FolderRefused(f"{label}: it could not be read ({error.strerror})") from None
         if stat.S_ISLNK(mode):
-            raise Rejected(f"{label}: it is a symbolic link (not followed)") from None
+            raise FolderRefused(f"{label}: it is a symbolic link (not followed)") from None
         if not stat.S_ISDIR(mode):
-            raise Rejected(f"{label}: it is not a folder") from None
-        raise Rejected(f"{label}: it could not be opened ({error.strerror})") from None
+            raise FolderRefused(f"{label}: it is not a folder") from None
+        raise FolderRefused(f"{label}: it could not be opened ({error.strerror})") from None
     if student is not None:
         owner = _owner(os.fstat(top).st_uid)
         if owner != student:
             os.close(top)
-            raise Rejected(
+            raise FolderRefused(
                 f"{label}: it is owned by {printable(owner)}, not by {printable(student)}"
             )
     return top
@@ -470,10 +472,12 @@ def _require_timestamp(top, label):
             f"{label}: no {TIMESTAMP} yet (nbgrader's submit writes it last)"
         ) from None
     except OSError as error:
-        raise Rejected(f"{label}: its {TIMESTAMP} could not be read ({error.strerror})") from None
+        raise FolderRefused(
+            f"{label}: its {TIMESTAMP} could not be read ({error.strerror})"
+        ) from None
     if not stat.S_ISREG(seen.st_mode):
         kind = _NOT_COPIED.get(_kind(seen.st_mode), "a folder").split(" (")[0]
-        raise Rejected(f"{label}: its {TIMESTAMP} is {kind}, not a regular file")
+        raise FolderRefused(f"{label}: its {TIMESTAMP} is {kind}, not a regular file")
 
 
 def _install(temp, dest):
@@ -536,7 +540,7 @@ def collect(
     attempts=4,
 ):
     """Copy a submission folder of inbound to dest (e.g. submitted/<student>/<assignment>/);
-    the Collected, or raise Rejected (Incomplete when timestamp.txt is not there yet).
+    the Collected, or raise FolderRefused (Incomplete when timestamp.txt is not there yet).
 
     Nothing in source is modified, nothing outside source is read, nothing outside dest (and
     a temporary folder beside it) is written, and nothing blocks. Links, FIFOs, sockets,
@@ -575,7 +579,7 @@ def collect(
                 return collected
     finally:
         os.close(top)
-    raise Rejected(
+    raise FolderRefused(
         f"{label}: it kept changing while it was collected ({attempts} attempts, "
         f"{settle_seconds:g} s apart)"
     )

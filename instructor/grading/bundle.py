@@ -30,6 +30,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from ..errors import CourseError
 from ..gradebook_db import prepare, sqlite_path
 from . import needed
 from .messages import Bundle, Exercise
@@ -65,7 +66,7 @@ WORKER_SECTIONS = (
 )
 
 
-class BundleError(Exception):
+class BundleError(CourseError):
     """The assignment cannot be graded yet; the message says what to do."""
 
 

@@ -18,6 +18,7 @@ from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKer
 from nbclient.util import ensure_async, run_sync
 from nbgrader.preprocessors import Execute
 
+from ..errors import CourseError
 from .sandbox import ExitStatus
 from .sandbox.kernels import KERNEL_NAME, SandboxKernelManager
 from .sandbox.zygote import zygote
@@ -29,7 +30,7 @@ CHECKED_WITH = {"nbclient": ((0, 10), (0, 11)), "nbconvert": ((7, 16), (7, 17))}
 PRIVATE_OVERRIDES = ("_async_poll_output_msg", "_async_handle_timeout", "_check_assign_resources")
 
 
-class UncheckedVersion(ImportError):
+class UncheckedVersion(CourseError, ImportError):
     """nbclient or nbconvert is a version SandboxedExecute was not checked with."""
 
 
@@ -120,7 +121,7 @@ def _zmq_context(limits):
     return _ZMQ_CONTEXTS[largest]
 
 
-class GraderFailure(Exception):
+class GraderFailure(CourseError):
     """The grader itself failed (not the student's code): the submission is "failed", with
     this message and its traceback, and graded again on the next run."""
 

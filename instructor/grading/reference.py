@@ -34,7 +34,9 @@ from pathlib import Path
 
 import nbformat
 
+from ..errors import CourseError
 from .bundle import build, source_notebooks, with_limits
+from .hide import hidden_paths
 from .messages import Task
 from .sandbox import Limits
 
@@ -44,7 +46,7 @@ VERIFY_FLOOR, VERIFY_FACTOR = 10.0, 5.0
 TIME_LIMITS = ("cell_timeout", "notebook_timeout", "verify_timeout")
 
 
-class ReferenceError(Exception):
+class ReferenceRunError(CourseError):
     """The source's own solutions do not earn full marks, or could not be run."""
 
 
@@ -57,7 +59,6 @@ def _machine():
 
 def _grade_source(coursedir, assignment, limits, bundle):
     """The source notebooks graded as a submission, with this bundle; the Result."""
-    from .session import hidden_paths
     from .worker import grade_submission
 
     sources = source_notebooks(coursedir, assignment)
@@ -76,7 +77,7 @@ def _grade_source(coursedir, assignment, limits, bundle):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if result.status != "graded":
-        raise ReferenceError(
+        raise ReferenceRunError(
             f"the source notebook could not be graded ({result.reason})"
             + (f"\n{result.trace}" if result.trace else "")
         )
@@ -84,12 +85,12 @@ def _grade_source(coursedir, assignment, limits, bundle):
 
 
 def _full_marks(result, how=""):
-    """Raise ReferenceError when the source's own solutions fall short, or are flagged."""
+    """Raise ReferenceRunError when the source's own solutions fall short, or are flagged."""
     short = [
         f"{name} {s.final:g} / {s.max:g}" for name, s in result.scores.items() if s.final < s.max
     ]
     if short or result.flags:
-        raise ReferenceError(
+        raise ReferenceRunError(
             f"the source notebook's own solutions do not earn full marks{how} ("
             + "; ".join(short + list(result.flags) + list(result.notes))
             + ")"
@@ -111,14 +112,14 @@ def run(coursedir, config, assignment, limits, bundle=None):
         whole = _grade_source(coursedir, assignment, limits, whole_bundle)
         _full_marks(whole)
         if not result.skipped:
-            raise ReferenceError(
+            raise ReferenceRunError(
                 "the source notebook's own answers make its grading run the whole notebook "
                 f"({result.ran}): a student who writes the same would never be graded on the "
                 "cells the grade needs; change that answer, or remove the marks"
             )
         problems = compare(whole, result)
         if problems:
-            raise ReferenceError(
+            raise ReferenceRunError(
                 "cells marked as ones grading may skip are needed by the grade: "
                 + "; ".join(problems)
                 + '. Remove the mark of the cells they need ("grading": {"skip": ...} in '

@@ -20,22 +20,23 @@ limits (defaults derived from the reference run, reference.py), the bundle sent 
 (record.py), and the batch that feeds submissions to a runner (dispatch.py).
 """
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
-from ..gradebook_db import local_folders, prepare
+from ..errors import CourseError
+from ..gradebook_db import prepare
 from .bundle import BundleError, build, copy_assignment, source_notebooks, with_limits
+from .hide import hidden_paths
 from .intake import DEFAULT_IGNORE, Reference, digest, find_submissions, read_submission
 from .messages import Result, Task
 from .progress import Progress
 from .record import Recorder
-from .reference import ReferenceError, derived_limits
+from .reference import ReferenceRunError, derived_limits
 from .sandbox import Limits
 from .sync import NOT_RECORDED, out_of_sync
 
 
-class CannotGrade(Exception):
+class CannotGrade(CourseError):
     """Grading cannot start; the message says what to do, in one line."""
 
 
@@ -56,16 +57,6 @@ def explicit_limits(config, overrides=None):
     values = dict(config.GradingLimits) if "GradingLimits" in config else {}
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return values
-
-
-def hidden_paths(coursedir):
-    """What the submissions' code must not see on this machine: the course, this package's
-    course (where the instructor's tools live) and the gradebook (a SQLite file's folder, or
-    a PostgreSQL server's unix socket folder)."""
-    package_course = Path(__file__).resolve().parents[2]
-    paths = [os.path.realpath(coursedir.root), str(package_course)]
-    paths += local_folders(coursedir.db_url)
-    return sorted(set(paths))
 
 
 def isolation_here(requested):
@@ -129,7 +120,7 @@ class Session:
             )
             self.bundle = with_limits(bundle, self.limits)
             self.run_note = _run_note(self.bundle, config)
-        except (BundleError, ReferenceError) as error:
+        except (BundleError, ReferenceRunError) as error:
             raise CannotGrade(str(error)) from None
         self.recorder = Recorder(self.coursedir, config, self.bundle, self.reports)
         release = Path(

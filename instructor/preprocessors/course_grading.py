@@ -25,8 +25,10 @@ import stat
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ..errors import CourseError
 
-class CourseGradingError(Exception):
+
+class CourseGradingError(CourseError):
     """The submission was rejected, or the grader failed on it; the message says why."""
 
 

@@ -19,8 +19,10 @@ from pathlib import Path
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
+from ..errors import CourseError
 
-class FeedbackError(Exception):
+
+class FeedbackError(CourseError):
     """nbgrader could not make or release the feedback; the message says what it reported."""
 
 

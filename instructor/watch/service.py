@@ -286,7 +286,7 @@ class Service:
                 self.not_before[record.name] = time.monotonic() + RETRY_INCOMPLETE_SECONDS
                 return
             return self.reject(record, str(error))
-        except inbound.Rejected as error:
+        except inbound.FolderRefused as error:
             return self.reject(record, str(error))
         self.newest[key] = max(self.newest.get(key, record.timestamp), record.timestamp)
         journal.write(

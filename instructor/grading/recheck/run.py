@@ -29,17 +29,18 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...errors import CourseError
 from ..sandbox import launch
 from .codec import Codec, decode, key_of
 
 MAX_ROUNDS = 6  # sandbox runs for one submission's re-check, at most
 
 
-class UnknownCall(Exception):
+class UnknownCall(CourseError):
     """A call the sandbox has not answered yet (recorded, and asked in the next round)."""
 
 
-class Raised(Exception):
+class Raised(CourseError):
     """An exception the student's function raised in the sandbox, raised again for the checks."""
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 MODULE = __package__  # the launcher runs as `python -m instructor.grading.sandbox`
+ZYGOTE_FLAG = "--zygote"  # its only argument: serve as the kernel zygote (zygote.py) instead
 
 
 def command_prefix():
@@ -24,8 +25,6 @@ def command(spec_path, *arguments):
 
 
 def zygote_command():
-    from .launcher import ZYGOTE_FLAG
-
     return [*command_prefix(), ZYGOTE_FLAG]
 
 

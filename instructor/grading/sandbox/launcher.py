@@ -36,6 +36,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ...errors import CourseError
 from .isolation import (
     M_ARENA_MAX,
     PR_SET_CHILD_SUBREAPER,
@@ -63,8 +64,6 @@ from .spec import LaunchSpec
 
 # Exit code of the sandboxed process when the sandbox itself could not be set up.
 SETUP_FAILED = 70
-# The argument that makes the launcher's program the kernel zygote instead (zygote.py).
-ZYGOTE_FLAG = "--zygote"
 # What the launcher added to its import path (its start folder, this package): not the kernel's.
 _LAUNCHER_PATHS = set()
 
@@ -139,7 +138,7 @@ def _run(spec, home, work, kernel_args, confined):
     os._exit(0)
 
 
-class _End(Exception):
+class _End(CourseError):
     """The launcher asked the guardian to end the sandbox, or died."""
 
 
@@ -259,11 +258,6 @@ def _run_kernel(connection_file, kernel_args, work):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    if argv == [ZYGOTE_FLAG]:
-        from .zygote import serve
-
-        serve()
-        return 0
     _LAUNCHER_PATHS.update([sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)])
     spec = LaunchSpec.read(argv[0])
     connection_file = argv[1] if len(argv) > 1 else None
