@@ -40,6 +40,7 @@ from . import scores as scores_module
 from .course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT, load_config
 from .grading.progress import duration
 from .grading.session import CannotGrade, Session
+from .grading.status import Status
 
 # Command-line options of the limits: option -> (Limits field, type, help).
 LIMIT_OPTIONS = {
@@ -108,9 +109,9 @@ def overrides_from(args):
     return values
 
 
-def summary(batch, elapsed, runner_description, missing):
+def summary(session, elapsed, runner_description, missing):
     """The end-of-run summary, as lines."""
-    entries = batch.entries
+    entries = session.entries
     count = {s: sum(e.status == s for e in entries) for s in ("graded", "rejected", "failed")}
     flagged = [e for e in entries if e.flags or e.status == "rejected"]
     isolation = sorted({e.isolation for e in entries if e.isolation})
@@ -120,7 +121,7 @@ def summary(batch, elapsed, runner_description, missing):
         + ":",
         f"  {count['graded']} graded, {count['rejected']} rejected, {count['failed']} failed; "
         f"{len(flagged)} flagged for review"
-        + (f"; {len(batch.skipped)} unchanged, not graded again (--force to regrade)" if batch.skipped else ""),
+        + (f"; {len(session.skipped)} unchanged, not graded again (--force to regrade)" if session.skipped else ""),
     ]  # fmt: skip
     whole = [e for e in entries if (e.ran or "").startswith("the whole notebook")]
     if any(e.ran for e in entries):
@@ -153,12 +154,12 @@ def summary(batch, elapsed, runner_description, missing):
 
     late = []
     try:
-        with batch.recorder._gradebook() as gb:
+        with session.gradebook() as gb:
             for e in entries:
                 if e.status == "failed":
                     continue
                 try:
-                    sub = gb.find_submission(batch.recorder.assignment, e.student)
+                    sub = gb.find_submission(session.assignment, e.student)
                 except Exception:  # no submission in the gradebook
                     continue
                 if sub.total_seconds_late > 0:
@@ -170,7 +171,7 @@ def summary(batch, elapsed, runner_description, missing):
     except Exception as error:  # the summary never fails for want of lateness
         late = [("(gradebook)", [f"lateness could not be read: {error}"])]
     sections.insert(0, ("Late", late))
-    collection = batch.recorder.ledger.folder / "collection.json"  # next to grading.json
+    collection = session.reports / "collection.json"  # next to grading.json
     if collection.is_file():
         import json
 
@@ -187,7 +188,7 @@ def summary(batch, elapsed, runner_description, missing):
 
     sections.append(("Made in another student's name, refused (never graded)", [
         (f.student, [f"{f.folder}: made by {f.owner}"])
-        for f in forgeries.read(batch.recorder.ledger.folder)
+        for f in forgeries.read(session.reports)
     ]))  # fmt: skip
     for title, rows in sections:
         if rows:
@@ -198,7 +199,7 @@ def summary(batch, elapsed, runner_description, missing):
     return lines
 
 
-def run_batch(batch, todo, bundle, args):
+def run_batch(session, todo, args):
     """Grade the submissions to do, in this process or on Dask; return how they were run, or
     None when the cluster could not be used."""
     from .grading.dispatch import DaskRunner, SerialRunner
@@ -214,7 +215,7 @@ def run_batch(batch, todo, bundle, args):
         print(f"Cannot grade: {where} could not be used ({error}). Nothing was graded.")
         return None
     try:
-        batch.run(runner, todo, bundle)
+        session.run(runner, todo)
     except BaseException as error:
         runner.__exit__(type(error), error, None)
         raise
@@ -263,8 +264,7 @@ def main(argv=None):
         for s in args.students
         if s not in folders and not any(m.startswith(s + ":") for m in misnamed)
     ]
-    batch = session.batch
-    todo = batch.plan(folders)
+    todo = session.plan(folders)
     started = time.monotonic()
     if not folders:
         print(
@@ -272,19 +272,19 @@ def main(argv=None):
             f"{os.path.relpath(session.submitted, session.coursedir.root)}/."
         )
     try:
-        description = run_batch(batch, todo, session.bundle, args) if todo else "(nothing to grade)"
+        description = run_batch(session, todo, args) if todo else "(nothing to grade)"
     except KeyboardInterrupt:
         print(
-            f"\nInterrupted after {len(batch.entries)} submission(s). Their results are saved "
+            f"\nInterrupted after {len(session.entries)} submission(s). Their results are saved "
             "(gradebook, autograded/, reports/); run the command again to grade the rest."
         )
         return 130
     if description is None:
         return 2
-    path = session.recorder.ledger.write(
-        {"students": sorted(todo), "skipped": batch.skipped, "route": description}
+    path = session.write_ledger(
+        {"students": sorted(todo), "skipped": session.skipped, "route": description}
     )
-    print("\n".join(summary(batch, time.monotonic() - started, description, missing)))
+    print("\n".join(summary(session, time.monotonic() - started, description, missing)))
     if misnamed:
         print("Not graded:")
         for line in misnamed:
@@ -292,7 +292,7 @@ def main(argv=None):
     print(f"Summary for the class report: {os.path.relpath(path, session.coursedir.root)}")
     print()
     table = scores_module.print_table(session.coursedir, args.students, args.assignment)
-    failed = any(e.status == "failed" for e in batch.entries)
+    failed = any(e.status == Status.FAILED for e in session.entries)
     return 1 if failed else table
 
 

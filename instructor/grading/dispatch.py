@@ -25,6 +25,7 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from .messages import Result
+from .status import Status
 from .worker import grade_submission
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the whole instructor package, engine included
@@ -55,7 +56,9 @@ def grade_on_worker(task, fingerprint):
     """The task run by Dask: grade a submission with the bundle installed on this worker."""
     bundle = _BUNDLES.get(fingerprint)
     if bundle is None:
-        return Result(task.student, "failed", reason="the worker had not received the assignment")
+        return Result(
+            task.student, Status.FAILED, reason="the worker had not received the assignment"
+        )
     return grade_submission(task, bundle)
 
 
@@ -89,7 +92,7 @@ def _failed(task, error):
     else:
         reason = f"the task failed on the cluster ({name}: {error})"
     trace = "".join(traceback.format_exception(error)) if isinstance(error, BaseException) else ""
-    return Result(task.student, "failed", reason=reason, trace=trace)
+    return Result(task.student, Status.FAILED, reason=reason, trace=trace)
 
 
 def package_zip(folder):

@@ -51,15 +51,21 @@ class Recorder:
         self.helpers = bundle.helpers
         self.exercises = {e.name: (e.notebook, e.test_cell) for e in bundle.exercises}
         self.fingerprint = bundle.fingerprint
+        self.summary_dir = summary_dir
         self.ledger = Ledger(summary_dir, self.assignment)
 
+    def reload_ledger(self):
+        """Read the ledger again (another route may have written it since)."""
+        self.ledger = Ledger(self.summary_dir, self.assignment)
+
     # gradebook
-    def _gradebook(self):
+    def gradebook(self):
+        """The course's gradebook, opened without SQLAlchemy's warnings (a context manager)."""
         return _Quiet(Gradebook(self.coursedir.db_url, self.coursedir.course_id))
 
     def _submission(self, student, folder):
         timestamp = self.coursedir.get_existing_timestamp(str(folder))
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             gb.update_or_create_student(student)
             gb.find_assignment(self.assignment)
             if timestamp:
@@ -69,7 +75,7 @@ class Recorder:
 
     def _grades(self, student, field="score"):
         """{(notebook id, grade id): score (or another field of the grade)} of a student."""
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             return {
                 (notebook_id, g.name): getattr(g, field)
                 for notebook_id in self.notebooks
@@ -81,7 +87,7 @@ class Recorder:
         formgrader lists them for review)."""
         if not cells:
             return
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             for notebook_id, grade_id in cells:
                 grade = gb.find_grade(grade_id, notebook_id, self.assignment, student)
                 grade.needs_manual_grade = True
@@ -192,7 +198,7 @@ class Recorder:
         from .sandbox import LIMITS_ONLY
 
         note = f"The grader {LIMITS_ONLY}."
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             for notebook_id in self.notebooks:
                 notebook = gb.find_submission_notebook(notebook_id, self.assignment, student)
                 for comment in notebook.comments:
@@ -215,7 +221,7 @@ class Recorder:
         dest = self.destination(student)
         if dest.exists():
             shutil.rmtree(dest)
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             for notebook_id in self.notebooks:
                 notebook = gb.find_submission_notebook(notebook_id, self.assignment, student)
                 for grade in notebook.grades:
@@ -225,7 +231,7 @@ class Recorder:
 
     def _late_penalty(self, student):
         """The late penalty nbgrader's AssignLatePenalties recorded (None when on time)."""
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             penalty = gb.find_submission(self.assignment, student).late_submission_penalty
         return penalty or None
 
@@ -269,7 +275,7 @@ class Recorder:
         ):
             return False
         try:
-            with self._gradebook() as gb:
+            with self.gradebook() as gb:
                 gb.find_submission(self.assignment, student)
         except MissingEntry:
             return False

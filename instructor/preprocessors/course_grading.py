@@ -61,9 +61,7 @@ class GradeWithCourseRules(NbGraderPreprocessor):
         entry, session = graded[key]
         if entry.status != "graded":
             raise CourseGradingError(f"{student}: {entry.status}: {entry.reason}")
-        graded = (
-            session.recorder.destination(student) / f"{resources['nbgrader']['notebook']}.ipynb"
-        )
+        graded = session.autograded(student) / f"{resources['nbgrader']['notebook']}.ipynb"
         if not graded.is_file():
             raise CourseGradingError(
                 f"{student}: {graded.name} was not graded (see the notes of the grading)"

@@ -15,9 +15,28 @@ ledger (instructor/grading/ledger.py) knows it was graded, so only its feedback 
 import datetime
 import json
 import os
+from enum import StrEnum
 from pathlib import Path
 
-FINAL = frozenset({"fed back", "held", "superseded", "rejected", "failed", "forged"})
+
+class Step(StrEnum):
+    """A step of a submission in the journal (its "step" field). A StrEnum: each member is
+    the string submissions.jsonl has always held, so journals written before read back."""
+
+    RECEIVED = "received"  # seen in the inbound folder
+    COLLECTED = "collected"  # copied into submitted/, nbgrader's way
+    GRADED = "graded"  # recorded in the gradebook (status "rejected" when the intake refused it)
+    FED_BACK = "fed back"  # its feedback page released
+    HELD = "held"  # its feedback held until the due date (the attempt limit)
+    SUPERSEDED = "superseded"  # a later submission of the student replaced it
+    REJECTED = "rejected"  # could not be collected
+    FAILED = "failed"  # the grader, or the feedback, failed on it
+    FORGED = "forged"  # made in another student's name: refused
+
+
+FINAL = frozenset(
+    {Step.FED_BACK, Step.HELD, Step.SUPERSEDED, Step.REJECTED, Step.FAILED, Step.FORGED}
+)
 
 
 def now():
@@ -72,7 +91,7 @@ class Journal:
             s["record"]
             for s in self.history
             if s["student"] == student
-            and s["step"] in ("fed back", "held")
+            and s["step"] in (Step.FED_BACK, Step.HELD)
             and (before is None or datetime.datetime.fromisoformat(s["submitted"]) <= before)
         }
         return len(names)
@@ -81,10 +100,10 @@ class Journal:
         times = [
             datetime.datetime.fromisoformat(s["at"])
             for s in self.history
-            if s["student"] == student and s["step"] == "fed back"
+            if s["student"] == student and s["step"] == Step.FED_BACK
         ]
         return max(times, default=None)
 
     def held(self):
         """Records whose feedback is held until the due date, by name (the last step)."""
-        return {n: s for n, s in self.steps.items() if s["step"] == "held"}
+        return {n: s for n, s in self.steps.items() if s["step"] == Step.HELD}

@@ -33,13 +33,11 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 
 from ..exchange import forgeries, inbound
-from ..grading.intake import read_submission
-from ..grading.ledger import Ledger
-from ..grading.messages import Task
 from ..grading.session import CannotGrade, Session, reports_dir
+from ..grading.status import Status
 from . import deliver
 from .fair import FairQueue
-from .journal import Journal
+from .journal import Journal, Step
 from .policy import GradeOnSubmit
 
 RETRY_INCOMPLETE_SECONDS = 2.0
@@ -121,7 +119,13 @@ class Service:
             path = reports_dir(self.config, assignment) / "submissions.jsonl"
             journal = self.journals[assignment] = Journal(path)
             for step in journal.history:  # the latest submission taken, per student
-                if step["step"] in ("collected", "graded", "fed back", "held", "rejected"):
+                if step["step"] in (
+                    Step.COLLECTED,
+                    Step.GRADED,
+                    Step.FED_BACK,
+                    Step.HELD,
+                    Step.REJECTED,
+                ):
                     key = (assignment, step["student"])
                     moment = datetime.datetime.fromisoformat(step["submitted"])
                     self.newest[key] = max(self.newest.get(key, moment), moment)
@@ -186,7 +190,7 @@ class Service:
                 continue
             self.first_seen[record.name] = time.monotonic()
             if journal.last(record.name) is None:
-                journal.write(record, "received")
+                journal.write(record, Step.RECEIVED)
                 self.log(record, f"received (submitted {record.timestamp:%Y-%m-%d %H:%M:%S} UTC)")
                 newest = self.newest.get(key)
                 if newest is not None and record.timestamp <= newest:
@@ -205,7 +209,7 @@ class Service:
         journal = self.journal(record.assignment)
         if journal.is_final(record.name):
             return
-        journal.write(record, "forged", owner=owner, reason=forgeries.reason(record, owner))
+        journal.write(record, Step.FORGED, owner=owner, reason=forgeries.reason(record, owner))
         student, maker = inbound.printable(record.student), inbound.printable(owner)
         self.log(
             record,
@@ -221,7 +225,7 @@ class Service:
             self.once(f"could not record a forgery for the class report: {error}")
 
     def supersede(self, record, why):
-        self.journal(record.assignment).write(record, "superseded", reason=why)
+        self.journal(record.assignment).write(record, Step.SUPERSEDED, reason=why)
         self.log(record, f"superseded: {why}")
 
     # --- 2. starting gradings ------------------------------------------------------------------
@@ -291,26 +295,20 @@ class Service:
         self.newest[key] = max(self.newest.get(key, record.timestamp), record.timestamp)
         journal.write(
             record,
-            "collected",
+            Step.COLLECTED,
             files=len(collected.files),
             skipped=[f"{path}: {why}" for path, why in collected.skipped],
         )
-        batch = session.batch
-        session.recorder.ledger = Ledger(session.reports, record.assignment)  # others' runs too
-        batch.submissions.pop(record.student, None)
-        todo = batch.plan({record.student: dest})
-        if record.student in batch.skipped:  # graded just before the service stopped
-            batch.skipped.remove(record.student)
-            entry = session.recorder.ledger.entries[record.student]
-            return self.finish(record, session, entry, recovered=True)
-        task = next((task for _, task in batch.tasks(todo)), None)
-        if task is None:  # rejected by the grading's intake (recorded with zero points)
-            return self.finish(record, session, batch.entries[-1])
-        future = self.runner.submit(task, session.bundle)
-        self.inflight[key] = Flight(record, session, task, future, time.monotonic())
+        session.reload_ledger()  # another route may have graded since
+        prepared = session.prepare(record.student, dest)
+        if prepared.task is None:  # rejected by the grading's intake (recorded with zero
+            # points), or graded just before the service stopped
+            return self.finish(record, session, prepared.entry, recovered=prepared.recorded_before)
+        future = self.runner.submit(prepared.task, session.bundle)
+        self.inflight[key] = Flight(record, session, prepared.task, future, time.monotonic())
 
     def reject(self, record, reason):
-        self.journal(record.assignment).write(record, "rejected", reason=reason)
+        self.journal(record.assignment).write(record, Step.REJECTED, reason=reason)
         self.log(record, f"rejected: {reason}")
 
     # --- 3. finished gradings ------------------------------------------------------------------
@@ -334,31 +332,31 @@ class Service:
 
     def record(self, flight, result):
         record, session = flight.record, flight.session
-        entry = session.batch.record(record.student, result)
-        session.recorder.ledger.write(
+        entry = session.record(record.student, result)
+        session.write_ledger(
             {"route": "grade on submit (instructor watch)", "students": [record.student]}
         )
         self.finish(record, session, entry, seconds=time.monotonic() - flight.started)
 
     def finish(self, record, session, entry, recovered=False, seconds=None):
         journal = self.journal(record.assignment)
-        if entry.status == "failed":
-            journal.write(record, "failed", reason=entry.reason)
+        if entry.status == Status.FAILED:
+            journal.write(record, Step.FAILED, reason=entry.reason)
             self.log(record, f"failed: {entry.reason}")
             return
-        points = sum(e.points for e in session.bundle.exercises)
+        points = session.max_score
         total = sum(v for v in (entry.scores or {}).values() if v is not None)
         late = f", late (penalty {entry.late_penalty:g})" if entry.late_penalty else ""
         took = f" in {seconds:.0f} s" if seconds is not None else ""
-        if entry.status == "rejected":
-            journal.write(record, "graded", status="rejected", reason=entry.reason)
+        if entry.status == Status.REJECTED:
+            journal.write(record, Step.GRADED, status=Status.REJECTED, reason=entry.reason)
             self.log(record, f"rejected by the grader: {entry.reason}")
             # At once: the page is released with the secret of the copy in submitted/, which
             # the student's next submission replaces as soon as it is collected.
             self.give_feedback(record, session, entry)
         else:
             how = " (it was recorded before the service stopped)" if recovered else ""
-            journal.write(record, "graded", score=total, max_score=points, scores=entry.scores)
+            journal.write(record, Step.GRADED, score=total, max_score=points, scores=entry.scores)
             self.log(record, f"graded: {total:g}/{points:g}{late}{took}{how}")
             # After the next gradings have started (feed_back): the page is made from
             # autograded/, which only this loop writes.
@@ -375,7 +373,7 @@ class Service:
         before_due = self.before_due(record.assignment, record.timestamp)
         limit = self.policy.max_attempts
         if before_due and limit and journal.feedbacks(record.student) >= limit:
-            journal.write(record, "held", reason="attempt limit")
+            journal.write(record, Step.HELD, reason="attempt limit")
             self.log(
                 record,
                 f"feedback held: the limit of {limit} graded attempt(s) before the due date is "
@@ -384,22 +382,22 @@ class Service:
             return
         show = self.policy.hidden_verdicts_before_due or not self.before_due(record.assignment)
         try:
-            if entry.status == "rejected":
+            if entry.status == Status.REJECTED:
                 deliver.rejection(
                     self.config,
                     record.assignment,
                     record.student,
-                    session.bundle.notebooks,
+                    session.notebooks,
                     self.submitted_folder(record),
                     entry.reason,
                 )
             else:
                 deliver.feedback(self.config, record.assignment, record.student, show)
         except deliver.FeedbackError as error:
-            journal.write(record, "failed", reason=str(error))
+            journal.write(record, Step.FAILED, reason=str(error))
             self.log(record, f"failed: feedback: {error}")
             return
-        journal.write(record, "fed back", full=show)
+        journal.write(record, Step.FED_BACK, full=show)
         self.log(record, "fed back" + ("" if show else " (verdicts after the due date)"))
 
     # --- 4. after the due date -----------------------------------------------------------------
@@ -411,11 +409,11 @@ class Service:
                 continue
             latest = {}
             for step in journal.history:
-                if step["step"] in ("graded", "fed back", "held"):
+                if step["step"] in (Step.GRADED, Step.FED_BACK, Step.HELD):
                     latest[step["student"]] = step
             for student, step in latest.items():
-                pending = step["step"] == "held" or (
-                    step["step"] == "fed back" and not step.get("full", True)
+                pending = step["step"] == Step.HELD or (
+                    step["step"] == Step.FED_BACK and not step.get("full", True)
                 )
                 key = (assignment, student)
                 if not pending or key in self.inflight or key in self.queue:
@@ -430,10 +428,10 @@ class Service:
                 try:
                     deliver.feedback(self.config, assignment, student, True)
                 except deliver.FeedbackError as error:
-                    journal.write(record, "failed", reason=str(error))
+                    journal.write(record, Step.FAILED, reason=str(error))
                     self.log(record, f"failed: feedback after the due date: {error}")
                     continue
-                journal.write(record, "fed back", full=True)
+                journal.write(record, Step.FED_BACK, full=True)
                 self.log(record, "fed back (the due date has passed)")
 
     # --- the loop ------------------------------------------------------------------------------
@@ -445,23 +443,12 @@ class Service:
         futures = []
         folder = self.warm_folder = Path(tempfile.mkdtemp(prefix="instructor-watch-warm-up-"))
         for assignment, (_, session) in self.sessions.items():
-            release = Path(
-                self.coursedir.format_path(self.coursedir.release_directory, ".", assignment)
-            )
-            submission = read_submission("warm-up", release, session.batch.references)
-            if submission.status == "rejected":
-                continue
             for worker in self.runner.addresses():
                 workdir = folder / f"{assignment}-{len(futures)}"
+                task = session.warm_up_task(workdir)
+                if task is None:  # the release cannot be read as a submission
+                    break
                 workdir.mkdir()
-                task = Task(
-                    student="warm-up",
-                    notebooks=submission.notebooks,
-                    limits=session.limits,
-                    files=submission.files,
-                    hide=tuple(session.batch.hide),
-                    workdir=str(workdir),
-                )
                 futures.append(self.runner.submit(task, session.bundle, worker=worker))
         self.warming = futures
         return futures
