@@ -48,9 +48,9 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config
 
-from ..preprocessors.exercise_points import ExercisePoints
 from . import needed
 from .execute import STOPPED, SandboxedExecute, name_of
+from .exercise_points import ExercisePoints
 from .messages import Result, Score
 from .recheck import child as recheck_child
 from .recheck.run import ask_sandbox, checks_namespace, recheck
