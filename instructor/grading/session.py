@@ -182,7 +182,7 @@ class Session:
                     "so that students, the gradebook and the grader use the same assignment"
                 )
             explicit = explicit_limits(config, overrides)
-            self.isolation = isolation_here(explicit.get("isolation", Limits().isolation))
+            self.isolation = isolation_here(str(explicit.get("isolation", Limits().isolation)))
             self.reports = reports_dir(config, assignment)
             bundle = build(self.coursedir, config, Limits(), assignment)  # read once
             self.limits, self.limits_note, self.whole_limits = derived_limits(

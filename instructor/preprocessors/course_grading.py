@@ -21,8 +21,10 @@ submissions through each and compare.
 """
 
 import stat
+from typing import Any
 
 import nbformat
+from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from ..errors import CourseError
@@ -40,7 +42,9 @@ class GradeWithCourseRules(NbGraderPreprocessor):
     notebooks return theirs from it (kept on that exporter, so a new run grades again).
     """
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         from ..grading.session import CannotGrade, grade_one
 
         student = resources["nbgrader"]["student"]

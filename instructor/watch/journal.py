@@ -17,6 +17,9 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
+
+from ..exchange.inbound import Record
 
 
 class Step(StrEnum):
@@ -39,15 +42,18 @@ FINAL = frozenset(
 )
 
 
-def now():
+def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+JournalLine = dict[str, Any]  # one line of submissions.jsonl
+
+
 class Journal:
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.steps = {}  # record name -> last step (a dict)
-        self.history = []  # every step, in order
+        self.steps: dict[str, JournalLine] = {}  # record name -> last step
+        self.history: list[JournalLine] = []  # every step, in order
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
@@ -58,14 +64,14 @@ class Journal:
                 self.steps[name] = step
                 self.history.append(step)
 
-    def last(self, name):
+    def last(self, name: str) -> str | None:
         step = self.steps.get(name)
-        return step["step"] if step else None
+        return str(step["step"]) if step else None
 
-    def is_final(self, name):
+    def is_final(self, name: str) -> bool:
         return self.last(name) in FINAL
 
-    def write(self, record, step, **info):
+    def write(self, record: Record, step: Step, **info: object) -> JournalLine:
         entry = {
             "at": now().isoformat(timespec="milliseconds"),
             "record": record.name,
@@ -84,7 +90,7 @@ class Journal:
         self.history.append(entry)
         return entry
 
-    def feedbacks(self, student, before=None):
+    def feedbacks(self, student: str, before: datetime.datetime | None = None) -> int:
         """Submissions of a student whose feedback was released (or held for the attempt
         limit), submitted before `before` when given: the attempts counted by the limit."""
         names = {
@@ -96,7 +102,7 @@ class Journal:
         }
         return len(names)
 
-    def last_feedback_at(self, student):
+    def last_feedback_at(self, student: str) -> datetime.datetime | None:
         times = [
             datetime.datetime.fromisoformat(s["at"])
             for s in self.history
@@ -104,6 +110,6 @@ class Journal:
         ]
         return max(times, default=None)
 
-    def held(self):
+    def held(self) -> dict[str, JournalLine]:
         """Records whose feedback is held until the due date, by name (the last step)."""
         return {n: s for n, s in self.steps.items() if s["step"] == Step.HELD}
