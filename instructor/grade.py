@@ -35,11 +35,12 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 
 from . import scores as scores_module
 from .course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT, load_config
 from .grading.progress import duration
-from .grading.session import CannotGrade, Session
+from .grading.session import CannotGrade, Session, Todo
 from .grading.status import Status
 
 # Command-line options of the limits: option -> (Limits field, type, help).
@@ -109,7 +110,9 @@ def overrides_from(args):
     return values
 
 
-def summary(session, elapsed, runner_description, missing):
+def summary(
+    session: Session, elapsed: float, runner_description: str, missing: list[str]
+) -> list[str]:
     """The end-of-run summary, as lines."""
     entries = session.entries
     count = {s: sum(e.status == s for e in entries) for s in ("graded", "rejected", "failed")}
@@ -139,20 +142,20 @@ def summary(session, elapsed, runner_description, missing):
         )
     from .grading.sandbox import LIMITS_ONLY
 
-    sections = [
+    sections: list[tuple[str, list[tuple[str, Sequence[str]]]]] = [
         ("Not isolated", [(e.student, [f"the grader {LIMITS_ONLY}"]) for e in entries
                           if e.isolation == "limits"]),
         ("Rejected", [(e.student, [e.reason]) for e in entries if e.status == "rejected"]),
         ("Failed", [(e.student, [e.reason]) for e in entries if e.status == "failed"]),
         ("Flagged for review", [(e.student, e.flags) for e in entries if e.flags]),
         ("Notes", [(e.student, e.notes) for e in entries if e.notes and e.status != "rejected"]),
-        ("Ran the whole notebook", [(e.student, [e.ran.split(": ", 1)[1]]) for e in whole]),
+        ("Ran the whole notebook", [(e.student, [(e.ran or "").split(": ", 1)[1]]) for e in whole]),
     ]  # fmt: skip
     # Lateness and late penalty from the gradebook (the due date, the submission's time, the
     # penalty of the course's late policy); versions that zip_collect left out for later ones.
     from .lms.late import days_late
 
-    late = []
+    late: list[tuple[str, Sequence[str]]] = []
     try:
         with session.gradebook() as gb:
             for e in entries:
@@ -199,7 +202,7 @@ def summary(session, elapsed, runner_description, missing):
     return lines
 
 
-def run_batch(session, todo, args):
+def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> str | None:
     """Grade the submissions to do, in this process or on Dask; return how they were run, or
     None when the cluster could not be used."""
     from .grading.dispatch import DaskRunner, SerialRunner
@@ -223,7 +226,7 @@ def run_batch(session, todo, args):
     return runner.description
 
 
-def _misnamed(session, students):
+def _misnamed(session: Session, students: list[str]) -> list[str]:
     """Folders of students whose assignment folder is named in another case (Initialization/):
     nbgrader does not see them either; the summary says so."""
     from pathlib import Path
@@ -245,7 +248,7 @@ def _misnamed(session, students):
     return found
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = load_config(args.course or (DEMO_CONFIG_DIR if args.demo else ROOT))
     try:

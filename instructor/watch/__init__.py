@@ -49,7 +49,7 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.help_policy:
         from .policy import GradeOnSubmit
@@ -63,7 +63,7 @@ def main(argv=None):
     from ..grading.dispatch import DaskRunner
     from .service import Service
 
-    def say(line):
+    def say(line: str) -> None:
         print(line, flush=True)
 
     course = Path(args.course).resolve() if args.course else ROOT
