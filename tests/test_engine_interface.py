@@ -29,8 +29,6 @@ from instructor.grading.session import Prepared, Session
 from instructor.grading.status import Status
 from instructor.watch import deliver
 
-pytestmark = pytest.mark.slow
-
 ASSIGNMENT, NOTEBOOK, COURSE_ID = "initialization", "Initialization.ipynb", "initialization-course"
 
 
@@ -71,6 +69,7 @@ def course(tmp_path_factory):
     }
 
 
+@pytest.mark.slow  # a real grading
 def test_a_submission_goes_from_the_exchange_to_its_feedback_through_public_steps(course):
     """Is a correct submission in the inbound folder collected, prepared, graded, recorded with
     full marks and fed back, through the Session's public steps alone; and is it, prepared
@@ -106,6 +105,7 @@ def test_a_submission_goes_from_the_exchange_to_its_feedback_through_public_step
     assert again.task is None and again.recorded_before and again.entry == entry
 
 
+@pytest.mark.slow  # a real grading
 def test_a_rejected_notebook_is_recorded_by_prepare_and_gets_its_page(course):
     """Does `prepare` record an empty notebook as rejected (zero points, the reason), with no
     Task to run, and does the student get the page that says why?"""
@@ -123,6 +123,7 @@ def test_a_rejected_notebook_is_recorded_by_prepare_and_gets_its_page(course):
     assert "could not be graded" in page.read_text()
 
 
+@pytest.mark.slow  # a real grading
 def test_the_warm_up_task_grades_the_release_without_a_student(course, tmp_path):
     """Is the warm-up Task the release notebook, for nobody, in the folder given, under the
     session's limits?"""
