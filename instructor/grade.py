@@ -40,11 +40,12 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Sequence
 
 from . import scores as scores_module
 from .course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT, load_config
 from .grading.progress import duration
-from .grading.session import CannotGrade, Session
+from .grading.session import CannotGrade, Session, Todo
 from .grading.settings import (
     CourseGrading,
     GradingLimits,
@@ -53,6 +54,7 @@ from .grading.settings import (
     apply_options,
     check,
 )
+from .grading.status import Status
 
 # The settings the command line may give, each an option made from its trait (grading/settings.py).
 SETTINGS = (GradingLimits, CourseGrading)
@@ -87,9 +89,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def summary(batch, elapsed, runner_description, missing):
+def summary(
+    session: Session, elapsed: float, runner_description: str, missing: list[str]
+) -> list[str]:
     """The end-of-run summary, as lines."""
-    entries = batch.entries
+    entries = session.entries
     count = {s: sum(e.status == s for e in entries) for s in ("graded", "rejected", "failed")}
     flagged = [e for e in entries if e.flags or e.status == "rejected"]
     isolation = sorted({e.isolation for e in entries if e.isolation})
@@ -99,7 +103,7 @@ def summary(batch, elapsed, runner_description, missing):
         + ":",
         f"  {count['graded']} graded, {count['rejected']} rejected, {count['failed']} failed; "
         f"{len(flagged)} flagged for review"
-        + (f"; {len(batch.skipped)} unchanged, not graded again (--force to regrade)" if batch.skipped else ""),
+        + (f"; {len(session.skipped)} unchanged, not graded again (--force to regrade)" if session.skipped else ""),
     ]  # fmt: skip
     whole = [e for e in entries if (e.ran or "").startswith("the whole notebook")]
     if any(e.ran for e in entries):
@@ -117,27 +121,27 @@ def summary(batch, elapsed, runner_description, missing):
         )
     from .grading.sandbox import LIMITS_ONLY
 
-    sections = [
+    sections: list[tuple[str, list[tuple[str, Sequence[str]]]]] = [
         ("Not isolated", [(e.student, [f"the grader {LIMITS_ONLY}"]) for e in entries
                           if e.isolation == "limits"]),
         ("Rejected", [(e.student, [e.reason]) for e in entries if e.status == "rejected"]),
         ("Failed", [(e.student, [e.reason]) for e in entries if e.status == "failed"]),
         ("Flagged for review", [(e.student, e.flags) for e in entries if e.flags]),
         ("Notes", [(e.student, e.notes) for e in entries if e.notes and e.status != "rejected"]),
-        ("Ran the whole notebook", [(e.student, [e.ran.split(": ", 1)[1]]) for e in whole]),
+        ("Ran the whole notebook", [(e.student, [(e.ran or "").split(": ", 1)[1]]) for e in whole]),
     ]  # fmt: skip
     # Lateness and late penalty from the gradebook (the due date, the submission's time, the
     # penalty of the course's late policy); versions that zip_collect left out for later ones.
     from .lms.late import days_late
 
-    late = []
+    late: list[tuple[str, Sequence[str]]] = []
     try:
-        with batch.recorder._gradebook() as gb:
+        with session.gradebook() as gb:
             for e in entries:
                 if e.status == "failed":
                     continue
                 try:
-                    sub = gb.find_submission(batch.recorder.assignment, e.student)
+                    sub = gb.find_submission(session.assignment, e.student)
                 except Exception:  # no submission in the gradebook
                     continue
                 if sub.total_seconds_late > 0:
@@ -149,7 +153,7 @@ def summary(batch, elapsed, runner_description, missing):
     except Exception as error:  # the summary never fails for want of lateness
         late = [("(gradebook)", [f"lateness could not be read: {error}"])]
     sections.insert(0, ("Late", late))
-    collection = batch.recorder.ledger.folder / "collection.json"  # next to grading.json
+    collection = session.reports / "collection.json"  # next to grading.json
     if collection.is_file():
         import json
 
@@ -166,7 +170,7 @@ def summary(batch, elapsed, runner_description, missing):
 
     sections.append(("Made in another student's name, refused (never graded)", [
         (f.student, [f"{f.folder}: made by {f.owner}"])
-        for f in forgeries.read(batch.recorder.ledger.folder)
+        for f in forgeries.read(session.reports)
     ]))  # fmt: skip
     for title, rows in sections:
         if rows:
@@ -177,7 +181,7 @@ def summary(batch, elapsed, runner_description, missing):
     return lines
 
 
-def run_batch(batch, todo, bundle, args):
+def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> str | None:
     """Grade the submissions to do, in this process or on Dask; return how they were run, or
     None when the cluster could not be used."""
     from .grading.dispatch import DaskRunner, SerialRunner
@@ -193,7 +197,7 @@ def run_batch(batch, todo, bundle, args):
         print(f"Cannot grade: {where} could not be used ({error}). Nothing was graded.")
         return None
     try:
-        batch.run(runner, todo, bundle)
+        session.run(runner, todo)
     except BaseException as error:
         runner.__exit__(type(error), error, None)
         raise
@@ -201,7 +205,7 @@ def run_batch(batch, todo, bundle, args):
     return runner.description
 
 
-def _misnamed(session, students):
+def _misnamed(session: Session, students: list[str]) -> list[str]:
     """Folders of students whose assignment folder is named in another case (Initialization/):
     nbgrader does not see them either; the summary says so."""
     from pathlib import Path
@@ -223,7 +227,7 @@ def _misnamed(session, students):
     return found
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = load_config(args.course or (DEMO_CONFIG_DIR if args.demo else ROOT))
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
@@ -244,8 +248,7 @@ def main(argv=None):
         for s in args.students
         if s not in folders and not any(m.startswith(s + ":") for m in misnamed)
     ]
-    batch = session.batch
-    todo = batch.plan(folders)
+    todo = session.plan(folders)
     started = time.monotonic()
     if not folders:
         print(
@@ -253,19 +256,19 @@ def main(argv=None):
             f"{os.path.relpath(session.submitted, session.coursedir.root)}/."
         )
     try:
-        description = run_batch(batch, todo, session.bundle, args) if todo else "(nothing to grade)"
+        description = run_batch(session, todo, args) if todo else "(nothing to grade)"
     except KeyboardInterrupt:
         print(
-            f"\nInterrupted after {len(batch.entries)} submission(s). Their results are saved "
+            f"\nInterrupted after {len(session.entries)} submission(s). Their results are saved "
             "(gradebook, autograded/, reports/); run the command again to grade the rest."
         )
         return 130
     if description is None:
         return 2
-    path = session.recorder.ledger.write(
-        {"students": sorted(todo), "skipped": batch.skipped, "route": description}
+    path = session.write_ledger(
+        {"students": sorted(todo), "skipped": session.skipped, "route": description}
     )
-    print("\n".join(summary(batch, time.monotonic() - started, description, missing)))
+    print("\n".join(summary(session, time.monotonic() - started, description, missing)))
     if misnamed:
         print("Not graded:")
         for line in misnamed:
@@ -273,7 +276,7 @@ def main(argv=None):
     print(f"Summary for the class report: {os.path.relpath(path, session.coursedir.root)}")
     print()
     table = scores_module.print_table(session.coursedir, args.students, args.assignment)
-    failed = any(e.status == "failed" for e in batch.entries)
+    failed = any(e.status == Status.FAILED for e in session.entries)
     return 1 if failed else table
 
 

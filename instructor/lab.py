@@ -40,6 +40,7 @@ from pathlib import Path
 from jupyter_core.paths import jupyter_path
 
 from .course import ASSIGNMENT, NOTEBOOK, ROOT, release_dir, scripts_first
+from .errors import CourseError
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
@@ -76,7 +77,7 @@ STUDENT_EXCHANGE_WORK = "student-exchange"
 NOT_COPIED = {".ipynb_checkpoints", "__pycache__"}
 
 
-class LabError(Exception):
+class LabError(CourseError):
     """A problem that stops JupyterLab from starting, told to the user in one message."""
 
 

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
+from .errors import CourseError
 from .gradebook_db import prepare
 from .grading.bundle import BundleError
-from .grading.reference import ReferenceError
+from .grading.reference import ReferenceRunError
 from .grading.sandbox import Limits
 
 # What generate_assignment reads: the course configuration (which imports the course's
@@ -30,7 +31,7 @@ from .grading.sandbox import Limits
 COURSE_INPUTS = ["nbgrader_config.py", "source", "instructor", *HELPERS]
 
 
-class ReleaseError(Exception):
+class ReleaseError(CourseError):
     """generate_assignment failed; the previous release was put back."""
 
 
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_exchange(ROOT)  # the exchange checked (the course's own: made), before anything
         reference = check_solutions()
         out = generate()
-    except (ReleaseError, ReferenceError, BundleError, LabError) as error:
+    except (ReleaseError, ReferenceRunError, BundleError, LabError) as error:
         print(f"The release was not regenerated; the previous one is unchanged. {error}")
         return 1
     keep_reference(reference)
@@ -179,7 +180,7 @@ def check_solutions(root: Path = ROOT) -> dict[str, Any]:
     there, as a submission: its solutions must earn full marks, without a flag, and the cells
     it marks as ones a grading may skip must change nothing of that (it is graded both ways,
     whatever c.CourseGrading.run_whole_notebook says). Returns the reference run
-    (grading/reference.py); raises ReferenceError with the scores when they fall short, and
+    (grading/reference.py); raises ReferenceRunError with the scores when they fall short, and
     BundleError for a mark on a cell that cannot be skipped."""
     from nbgrader.coursedir import CourseDirectory
 

@@ -31,6 +31,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from .course import ROOT
+from .errors import CourseError
 from .lms import save_lms_ids
 
 ID_COLUMNS = ("SIS Login ID", "SIS User ID", "ID")
@@ -38,7 +39,7 @@ REQUIRED = ("Student", "ID")
 TEST_STUDENT = {"student, test", "test student"}
 
 
-class RosterError(Exception):
+class RosterError(CourseError):
     """The roster cannot be read; the message says why."""
 
 

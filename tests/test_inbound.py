@@ -29,8 +29,8 @@ from nbgrader.coursedir import CourseDirectory
 from instructor.exchange import forgeries, inbound
 from instructor.exchange.collect import SafeCollect
 from instructor.exchange.inbound import (
+    FolderRefused,
     Incomplete,
-    Rejected,
     collect,
     latest_per_student,
     printable,
@@ -158,7 +158,7 @@ def test_submission_folder_that_is_a_link_is_refused(tmp_path):
     fake.symlink_to(bob, target_is_directory=True)
     dest = tmp_path / "submitted" / "alice" / "ps1"
 
-    with pytest.raises(Rejected, match="symbolic link") as refusal:
+    with pytest.raises(FolderRefused, match="symbolic link") as refusal:
         collect(fake, dest)
 
     assert all_printable(str(refusal.value))
@@ -353,7 +353,7 @@ def test_thousands_of_files_are_refused_quickly(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "scandir", CountedListing)
     monkeypatch.setattr(os, "open", counted_open)
-    with pytest.raises(Rejected, match="it has more than 1000 files and folders"):
+    with pytest.raises(FolderRefused, match="it has more than 1000 files and folders"):
         collect(record, tmp_path / "dest")
     monkeypatch.undo()
     assert len(listed) == 1001
@@ -387,7 +387,7 @@ LIMITS = [
 def test_limits_refuse_a_submission(tmp_path, scenario, files, limits, reason):
     """Is a submission nested too deep or too big in all refused, with the limit named?"""
     record = submission(tmp_path / "inbound", files=files)
-    with pytest.raises(Rejected, match=reason.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(FolderRefused, match=reason.replace("(", r"\(").replace(")", r"\)")):
         collect(record, tmp_path / "dest", **limits)
     assert not (tmp_path / "dest").exists() and leftovers(tmp_path / "dest") == []
 
@@ -412,7 +412,7 @@ def test_folder_that_keeps_changing_is_refused(tmp_path, monkeypatch):
     writer = threading.Thread(target=write_every_50_ms, daemon=True)
     writer.start()
     try:
-        with pytest.raises(Rejected, match="kept changing while it was collected") as refusal:
+        with pytest.raises(FolderRefused, match="kept changing while it was collected") as refusal:
             collect(record, tmp_path / "dest", settle_seconds=0.05, attempts=3)
     finally:
         stop.set()
@@ -447,7 +447,7 @@ def test_folder_owned_by_another_user_is_refused(tmp_path):
     os.chown(record, 65534, 65534)
     owner = pwd.getpwuid(65534).pw_name
 
-    with pytest.raises(Rejected, match=f"it is owned by {owner}, not by alice$"):
+    with pytest.raises(FolderRefused, match=f"it is owned by {owner}, not by alice$"):
         collect(record, tmp_path / "dest", student="alice")
     assert not (tmp_path / "dest").exists()
 
@@ -458,7 +458,7 @@ def test_submission_without_timestamp_is_incomplete(tmp_path):
 
     with pytest.raises(Incomplete, match="no timestamp.txt yet"):
         collect(record, tmp_path / "dest")
-    assert issubclass(Incomplete, Rejected)
+    assert issubclass(Incomplete, FolderRefused)
     assert not (tmp_path / "dest").exists()
 
 
@@ -479,9 +479,9 @@ def test_submission_is_unchanged_by_collect(tmp_path):
 
 # A later collect into a folder that holds a copy, and how it fails.
 FAILURES = [
-    ("the later submission is a link", Rejected),
+    ("the later submission is a link", FolderRefused),
     ("the later submission is not finished", Incomplete),
-    ("the later submission has too many files", Rejected),
+    ("the later submission has too many files", FolderRefused),
     ("the disk fills up during the copy", OSError),
 ]
 

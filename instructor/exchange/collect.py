@@ -217,7 +217,7 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no t
                 settle_seconds=self.settle_seconds,
                 attempts=self.attempts,
             )
-        except inbound.Rejected as why:
+        except inbound.FolderRefused as why:
             self.log.error("%s", why)
             return None
         label = inbound.printable(os.path.basename(src))

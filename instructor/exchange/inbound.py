@@ -39,6 +39,8 @@ from typing import NoReturn
 
 from nbgrader.utils import parse_utc
 
+from ..errors import CourseError
+
 TIMESTAMP = "timestamp.txt"  # nbgrader's submit writes it last: without it, not finished yet
 
 # Directories and files of the submission are opened relative to their folder's descriptor and
@@ -52,12 +54,12 @@ _DENIED = {errno.EACCES, errno.EPERM}
 _CHUNK = 1 << 20
 
 
-class Rejected(Exception):
+class FolderRefused(CourseError):
     """A submission that cannot be collected; str(error) is a one-line reason, printable (no
     control characters)."""
 
 
-class Incomplete(Rejected):
+class Incomplete(FolderRefused):
     """Not ready yet (no timestamp.txt: nbgrader's submit writes it last); try again later."""
 
 
@@ -235,7 +237,7 @@ class _Limits:
     owner: int | None = None  # with the owner check: the uid every entry must belong to
 
 
-class _Changed(Exception):
+class _Changed(CourseError):
     """The submission changed under a walk (an entry vanished, grew or was swapped): this
     attempt is given up and the next one starts from a new snapshot."""
 
@@ -300,7 +302,7 @@ class _Walk:
         try:
             fd = os.open(".", _DIR_FLAGS, dir_fd=top)
         except OSError as error:
-            raise Rejected(f"{self.label}: it could not be read ({error.strerror})") from None
+            raise FolderRefused(f"{self.label}: it could not be read ({error.strerror})") from None
         try:
             self._folder(fd, ())
         finally:
@@ -309,7 +311,7 @@ class _Walk:
 
     def _open(self, name: str, dir_fd: int, relative: str, flags: int) -> int | None:
         """A descriptor of a source entry; None when access is denied (skipped, with the
-        reason); _Changed when it vanished or became a link; Rejected on other errors."""
+        reason); _Changed when it vanished or became a link; FolderRefused on other errors."""
         try:
             return os.open(name, flags, dir_fd=dir_fd)
         except OSError as error:
@@ -322,7 +324,7 @@ class _Walk:
         if error.errno in _GONE:
             raise _Changed from None
         where = printable(relative) if relative else "the folder"
-        raise Rejected(f"{self.label}: {where} could not be read ({error.strerror})") from None
+        raise FolderRefused(f"{self.label}: {where} could not be read ({error.strerror})") from None
 
     def _folder(self, fd: int, parts: tuple[str, ...]) -> None:
         names: list[str] = []
@@ -331,7 +333,7 @@ class _Walk:
                 for entry in listing:
                     self.entries += 1
                     if self.entries > self.limits.max_files:
-                        raise Rejected(
+                        raise FolderRefused(
                             f"{self.label}: it has more than {self.limits.max_files} files "
                             "and folders"
                         )
@@ -380,7 +382,7 @@ class _Walk:
     def _subfolder(self, fd: int, name: str, parts: tuple[str, ...], seen: os.stat_result) -> None:
         relative = "/".join(parts)
         if len(parts) > self.limits.max_depth:
-            raise Rejected(
+            raise FolderRefused(
                 f"{self.label}: its folders are nested more than {self.limits.max_depth} deep "
                 f"({printable(relative)})"
             )
@@ -406,7 +408,7 @@ class _Walk:
             size = copied
         self.size += size
         if self.size > self.limits.max_dir_size:
-            raise Rejected(
+            raise FolderRefused(
                 f"{self.label}: its files total more than the "
                 f"{self.limits.max_dir_size // 1000} KB limit"
             )
@@ -466,17 +468,17 @@ def _open_submission(source: Path, label: str, student: str | None) -> int:
         try:
             mode = os.lstat(source).st_mode
         except OSError:
-            raise Rejected(f"{label}: it could not be read ({error.strerror})") from None
+            raise FolderRefused(f"{label}: it could not be read ({error.strerror})") from None
         if stat.S_ISLNK(mode):
-            raise Rejected(f"{label}: it is a symbolic link (not followed)") from None
+            raise FolderRefused(f"{label}: it is a symbolic link (not followed)") from None
         if not stat.S_ISDIR(mode):
-            raise Rejected(f"{label}: it is not a folder") from None
-        raise Rejected(f"{label}: it could not be opened ({error.strerror})") from None
+            raise FolderRefused(f"{label}: it is not a folder") from None
+        raise FolderRefused(f"{label}: it could not be opened ({error.strerror})") from None
     if student is not None:
         owner = _owner(os.fstat(top).st_uid)
         if owner != student:
             os.close(top)
-            raise Rejected(
+            raise FolderRefused(
                 f"{label}: it is owned by {printable(owner)}, not by {printable(student)}"
             )
     return top
@@ -490,10 +492,12 @@ def _require_timestamp(top: int, label: str) -> None:
             f"{label}: no {TIMESTAMP} yet (nbgrader's submit writes it last)"
         ) from None
     except OSError as error:
-        raise Rejected(f"{label}: its {TIMESTAMP} could not be read ({error.strerror})") from None
+        raise FolderRefused(
+            f"{label}: its {TIMESTAMP} could not be read ({error.strerror})"
+        ) from None
     if not stat.S_ISREG(seen.st_mode):
         kind = _NOT_COPIED.get(_kind(seen.st_mode), "a folder").split(" (")[0]
-        raise Rejected(f"{label}: its {TIMESTAMP} is {kind}, not a regular file")
+        raise FolderRefused(f"{label}: its {TIMESTAMP} is {kind}, not a regular file")
 
 
 def _install(temp: Path, dest: Path) -> None:
@@ -556,7 +560,7 @@ def collect(
     attempts: int = 4,
 ) -> Collected:
     """Copy a submission folder of inbound to dest (e.g. submitted/<student>/<assignment>/);
-    the Collected, or raise Rejected (Incomplete when timestamp.txt is not there yet).
+    the Collected, or raise FolderRefused (Incomplete when timestamp.txt is not there yet).
 
     Nothing in source is modified, nothing outside source is read, nothing outside dest (and
     a temporary folder beside it) is written, and nothing blocks. Links, FIFOs, sockets,
@@ -595,7 +599,7 @@ def collect(
                 return collected
     finally:
         os.close(top)
-    raise Rejected(
+    raise FolderRefused(
         f"{label}: it kept changing while it was collected ({attempts} attempts, "
         f"{settle_seconds:g} s apart)"
     )

@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from traitlets.config import Config
 
+from ..errors import CourseError
+
 ROOT_MODE = 0o1777
 COURSE_MODE = 0o755
 OUTBOUND_MODE = 0o755
@@ -65,7 +67,7 @@ _MAX_LINKS = 40  # as the kernel's limit on symbolic links in one path
 _MAX_WALK = 20000  # entries of outbound looked at, at most
 
 
-class ExchangeError(Exception):
+class ExchangeError(CourseError):
     """The exchange cannot be used as it is, or cannot be made; the message says why and what
     to do."""
 

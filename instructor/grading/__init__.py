@@ -4,6 +4,8 @@
                   grade_one; the entry point of every route
     messages.py   Exercise, Bundle, Task, Result, Score: what the parts send one another
     bundle.py     the Bundle of an assignment, with the exercises its source notebook declares
+    hide.py       what the submissions' code must not see (session and reference both use it)
+    status.py     Status: graded, rejected, failed (a StrEnum: the ledger's strings)
     sync.py       do the source, the release and the gradebook agree?
     reference.py  the source notebook graded as a submission: full marks? time limits
     needed.py     the cells a grade needs: which marked cells a grading skips, and when a
@@ -13,6 +15,7 @@
     worker.py     grading one Task: nbgrader's pipeline around the sandboxed run, the
                   re-check, the corrections and the flags
     execute.py    SandboxedExecute: nbgrader's Execute with the kernel in the sandbox
+    exercise_points.py  ExercisePoints: a grade cell's result, a fraction, becomes points
     recheck/      the clean re-check of each answer (child in the sandbox, replay here)
     scan.py       the static scan for tampering patterns
     sandbox/      where student code runs: limits, the one launcher, isolation, the zygote
@@ -27,6 +30,8 @@ course's nbgrader config, the source folder and its notebook's metadata. Importi
 _EXPORTS = {
     "CannotGrade": "session",
     "Session": "session",
+    "Prepared": "session",
+    "Status": "status",
     "grade_one": "session",
     "reports_dir": "session",
     "Limits": "sandbox",

@@ -35,6 +35,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from .. import course_data
+from ..errors import CourseError
 from ..gradebook_db import prepare, sqlite_path
 from . import needed
 from .messages import Bundle, Exercise, Skippable
@@ -63,7 +64,7 @@ WORKER_SECTIONS = (
 )
 
 
-class BundleError(Exception):
+class BundleError(CourseError):
     """The assignment cannot be graded yet; the message says what to do."""
 
 

@@ -21,11 +21,15 @@ import tempfile
 import traceback
 import uuid
 import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from .messages import Result
+from .messages import Bundle, Result, Task
+from .status import Status
 from .worker import grade_submission
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the whole instructor package, engine included
@@ -37,7 +41,9 @@ FORGET_PACKAGE = (
 )
 
 
-_BUNDLES = {}  # on a worker: the bundles installed by BundlePlugin, by fingerprint
+_BUNDLES: dict[
+    str, Bundle
+] = {}  # on a worker: the bundles installed by BundlePlugin, by fingerprint
 
 
 class BundlePlugin(WorkerPlugin):
@@ -45,18 +51,20 @@ class BundlePlugin(WorkerPlugin):
 
     name = "instructor-grading-bundle"
 
-    def __init__(self, bundle):
+    def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
 
-    def setup(self, worker=None):
+    def setup(self, worker: object = None) -> None:
         _BUNDLES[self.bundle.fingerprint] = self.bundle
 
 
-def grade_on_worker(task, fingerprint):
+def grade_on_worker(task: Task, fingerprint: str) -> Result:
     """The task run by Dask: grade a submission with the bundle installed on this worker."""
     bundle = _BUNDLES.get(fingerprint)
     if bundle is None:
-        return Result(task.student, "failed", reason="the worker had not received the assignment")
+        return Result(
+            task.student, Status.FAILED, reason="the worker had not received the assignment"
+        )
     return grade_submission(task, bundle)
 
 
@@ -66,34 +74,41 @@ class SerialRunner:
     description = "in this process (serial)"
     workers = 1
 
-    def __enter__(self):
+    def __enter__(self) -> "SerialRunner":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> Literal[False]:
         return False
 
-    def run(self, items, bundle):
+    def run(
+        self, items: Iterable[tuple[str, Task]], bundle: Bundle
+    ) -> Iterator[tuple[str, Result]]:
         for key, task in items:
             yield key, grade_submission(task, bundle)
 
 
-def quiet():
+def quiet() -> None:
     """Silence Dask's and its libraries' logs (an interrupted batch is being stopped)."""
     for name in ("distributed", "tornado", "asyncio", "bokeh"):
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
-def _failed(task, error):
+def _failed(task: Task, error: object) -> Result:
     name = type(error).__name__
     if name == "KilledWorker":
         reason = "the workers grading it died several times (the submission may kill its grader)"
     else:
         reason = f"the task failed on the cluster ({name}: {error})"
     trace = "".join(traceback.format_exception(error)) if isinstance(error, BaseException) else ""
-    return Result(task.student, "failed", reason=reason, trace=trace)
+    return Result(task.student, Status.FAILED, reason=reason, trace=trace)
 
 
-def package_zip(folder):
+def package_zip(folder: str | os.PathLike[str]) -> Path:
     """This package as a zip file that Dask can send to its workers; returns its path."""
     data = io.BytesIO()
     with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -108,13 +123,18 @@ def package_zip(folder):
 class DaskRunner:
     """Grades on a Dask cluster: a local one sized to the machine, or an existing scheduler."""
 
-    def __init__(self, scheduler=None, workers=None, retries=1):
+    def __init__(
+        self, scheduler: str | None = None, workers: int | None = None, retries: int = 1
+    ) -> None:
         self.scheduler = scheduler
         self.n_workers = workers or os.cpu_count() or 1
         self.retries = retries
-        self.cluster = self.client = None
+        self.cluster: Any = None  # a distributed.LocalCluster, when this runner started one
+        self.client: Any = None  # a distributed.Client
+        self.description = ""
+        self._installed: set[str] = set()  # fingerprints of the bundles on the workers
 
-    def __enter__(self):
+    def __enter__(self) -> "DaskRunner":
         from distributed import Client, LocalCluster
 
         for name in ("distributed", "bokeh", "tornado"):
@@ -148,8 +168,13 @@ class DaskRunner:
             self.description = f"on a local Dask cluster of {self.n_workers} worker processes"
         return self
 
-    def __exit__(self, *exc):
-        if exc and exc[0] is not None and issubclass(exc[0], KeyboardInterrupt):
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> Literal[False]:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
             quiet()  # interrupted: what the cluster says while it is stopped is noise
             if self.cluster is not None:
                 # and so is what this command's worker processes say: on a busy machine a
@@ -164,17 +189,16 @@ class DaskRunner:
         return False
 
     @property
-    def workers(self):
+    def workers(self) -> int:
         return max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    def submit(self, task, bundle, worker=None):
+    def submit(self, task: Task, bundle: Bundle, worker: str | None = None) -> Any:
         """Start grading one task on the cluster (the bundle is installed on every worker
         first, once per bundle), on any worker or on the one given by its address; returns
         its future (see `outcome`)."""
-        installed = self.__dict__.setdefault("_installed", set())
-        if bundle.fingerprint not in installed:
+        if bundle.fingerprint not in self._installed:
             self.client.register_plugin(BundlePlugin(bundle))
-            installed.add(bundle.fingerprint)
+            self._installed.add(bundle.fingerprint)
         return self.client.submit(
             grade_on_worker,
             task,
@@ -185,30 +209,33 @@ class DaskRunner:
             workers=[worker] if worker else None,
         )
 
-    def addresses(self):
+    def addresses(self) -> list[str]:
         """The addresses of the cluster's workers."""
         return sorted(self.client.scheduler_info().get("workers", {}))
 
     @staticmethod
-    def outcome(future, task):
+    def outcome(future: Any, task: Task) -> Result:
         """The Result of a finished future; a task that failed on the cluster gives a failed
         Result with the reason and the trace."""
         try:
-            result = future.result()
+            result: Result = future.result()
         except Exception as error:  # noqa: BLE001 -- reported per submission, the rest go on
             result = _failed(task, error)
         future.release()
         return result
 
-    def run(self, items, bundle):
+    def run(
+        self, items: Iterable[tuple[str, Task]], bundle: Bundle
+    ) -> Iterator[tuple[str, Result]]:
         from distributed import as_completed
 
-        items = iter(items)
+        queue = iter(items)
         pending = as_completed()
-        keys, tasks = {}, {}
+        keys: dict[str, str] = {}
+        tasks: dict[str, Task] = {}
 
-        def submit_next():
-            item = next(items, None)
+        def submit_next() -> bool:
+            item = next(queue, None)
             if item is None:
                 return False
             key, task = item

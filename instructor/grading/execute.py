@@ -21,6 +21,7 @@ from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from ..errors import CourseError
 from .sandbox import ExitStatus, Limits
 from .sandbox.kernels import KERNEL_NAME, SandboxKernelManager
 from .sandbox.zygote import zygote
@@ -37,7 +38,7 @@ CHECKED_WITH = {"nbclient": ((0, 10), (0, 11)), "nbconvert": ((7, 16), (7, 17))}
 PRIVATE_OVERRIDES = ("_async_poll_output_msg", "_async_handle_timeout", "_check_assign_resources")
 
 
-class UncheckedVersion(ImportError):
+class UncheckedVersion(CourseError, ImportError):
     """nbclient or nbconvert is a version SandboxedExecute was not checked with."""
 
 
@@ -129,7 +130,7 @@ def _zmq_context(limits: Limits) -> "zmq.asyncio.Context":
     return _ZMQ_CONTEXTS[largest]
 
 
-class GraderFailure(Exception):
+class GraderFailure(CourseError):
     """The grader itself failed (not the student's code): the submission is "failed", with
     this message and its traceback, and graded again on the next run."""
 

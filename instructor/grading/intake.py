@@ -38,6 +38,8 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from ..errors import CourseError
+
 # A notebook or a cell as the file's JSON holds it (before nbformat reads it).
 RawNotebook = dict[str, Any]
 RawCell = dict[str, Any]
@@ -61,7 +63,7 @@ ANSWER_MARKER = re.compile(r"^\s*#\s*GRADED FUNCTION:\s*(\w+)", re.M)
 CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 
 
-class Rejected(Exception):
+class NotebookRejected(CourseError):
     """The submission cannot be graded; the message says why, in one line."""
 
 
@@ -228,25 +230,27 @@ def decode(data: bytes) -> tuple[str, str | None]:
 
 
 def parse(data: bytes) -> tuple[RawNotebook, list[str]]:
-    """(notebook dict in nbformat 4, notes) from a notebook file's bytes, or raise Rejected."""
+    """(notebook dict in nbformat 4, notes) from a notebook file's bytes, or raise NotebookRejected."""
     if not data.strip():
-        raise Rejected("the notebook file is empty")
+        raise NotebookRejected("the notebook file is empty")
     text, note = decode(data)
     notes = [note] if note else []
     try:
         content = json.loads(text)
     except json.JSONDecodeError as error:
-        raise Rejected(
+        raise NotebookRejected(
             f"the notebook file is not valid JSON ({error.msg} at line {error.lineno}, "
             f"column {error.colno})"
         ) from None
     if not isinstance(content, dict) or not (
         isinstance(content.get("cells"), list) or isinstance(content.get("worksheets"), list)
     ):
-        raise Rejected("the file is JSON but not a notebook (it has no cells)")
+        raise NotebookRejected("the file is JSON but not a notebook (it has no cells)")
     version = content.get("nbformat", 4 if "cells" in content else 3)
     if not isinstance(version, int) or version > 4:
-        raise Rejected(f"the notebook uses nbformat {version!r}, which this grader does not read")
+        raise NotebookRejected(
+            f"the notebook uses nbformat {version!r}, which this grader does not read"
+        )
     _strip_outputs(content)
     if version < 4 or "worksheets" in content:
         content = _upgrade(content, version)
@@ -274,7 +278,7 @@ def _upgrade(content: RawNotebook, version: int) -> RawNotebook:
     try:
         nb = nbformat.convert(nbformat.from_dict(content), 4)
     except Exception as error:  # noqa: BLE001 -- any failure means the file is unusable
-        raise Rejected(
+        raise NotebookRejected(
             f"the nbformat {version} notebook could not be converted ({error})"
         ) from None
     upgraded: RawNotebook = json.loads(json.dumps(nb))
@@ -497,7 +501,7 @@ def normalise(content: RawNotebook, reference: Reference) -> tuple[NotebookNode,
     cells = [c for c in (_clean_cell(c) for c in content.get("cells", [])) if c is not None]
     identified = _identify(cells, reference, notes)
     if not any(g in reference.answers for _, g in identified):
-        raise Rejected("the notebook has none of the assignment's answer cells")
+        raise NotebookRejected("the notebook has none of the assignment's answer cells")
     identified = _deduplicate(identified, reference, notes)
     changed: list[str] = []
     edited: list[str] = []
@@ -541,7 +545,7 @@ def normalise(content: RawNotebook, reference: Reference) -> tuple[NotebookNode,
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as error:
-        raise Rejected(f"the notebook could not be repaired ({error.message})") from None
+        raise NotebookRejected(f"the notebook could not be repaired ({error.message})") from None
     return nb, notes
 
 
@@ -554,17 +558,17 @@ def _list(items: Iterable[object]) -> str:
 
 def _load(path: Path, reference: Reference) -> tuple[str, NotebookNode, list[str]]:
     """(normalised notebook as JSON text, as a NotebookNode, notes) of one notebook file, or
-    raise Rejected."""
+    raise NotebookRejected."""
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_MB << 20:
-        raise Rejected(
+        raise NotebookRejected(
             f"{path.name} is {size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_MB} MB limit"
         )
     content, notes = parse(path.read_bytes())
     nb, more = normalise(content, reference)
     text: str = nbformat.writes(nb)
     if len(text) > MAX_CLEAN_NOTEBOOK_MB << 20:
-        raise Rejected(
+        raise NotebookRejected(
             f"{path.name} is larger than {MAX_CLEAN_NOTEBOOK_MB} MB even without its outputs"
         )
     if size > 10 << 20:
@@ -573,27 +577,27 @@ def _load(path: Path, reference: Reference) -> tuple[str, NotebookNode, list[str
 
 
 def _choose(folder: Path, reference: Reference, notes: list[str]) -> tuple[str, str]:
-    """(name, text) of the notebook to grade; raise Rejected when none is usable."""
+    """(name, text) of the notebook to grade; raise NotebookRejected when none is usable."""
     names = sorted(
         p.name
         for p in folder.iterdir()
         if p.suffix == ".ipynb" and p.is_file() and not p.is_symlink()
     )
     if not names:
-        raise Rejected("no notebook in the submission")
+        raise NotebookRejected("no notebook in the submission")
     expected = reference.notebook_name
     loaded: dict[str, tuple[str, NotebookNode, list[str]]] = {}
     failures: dict[str, str] = {}
     for name in sorted(names, key=lambda n: n != expected):
         try:
             loaded[name] = _load(folder / name, reference)
-        except Rejected as why:
+        except NotebookRejected as why:
             failures[name] = str(why)
         if name == expected and name in loaded:
             break
     if not loaded:
         reasons = "; ".join(f"{n}: {r}" if len(failures) > 1 else r for n, r in failures.items())
-        raise Rejected(reasons)
+        raise NotebookRejected(reasons)
     if expected in loaded:
         chosen = expected
     else:
@@ -646,13 +650,13 @@ def _choose_each(
             continue
         try:
             text, _, more = _load(path, reference)
-        except Rejected as why:
+        except NotebookRejected as why:
             notes.append(f"{name} could not be graded ({why}): its cells score 0")
             continue
         notes.extend(f"{name}: {line}" for line in more)
         chosen[Path(name).stem] = (name, text)
     if not chosen:
-        raise Rejected("none of the assignment's notebooks could be graded")
+        raise NotebookRejected("none of the assignment's notebooks could be graded")
     return chosen
 
 
@@ -678,7 +682,7 @@ def read_submission(
             chosen = {Path(every[0].notebook_name).stem: (name, text)}
         else:
             chosen = _choose_each(where, every, submission.notes)
-    except Rejected as why:
+    except NotebookRejected as why:
         submission.status, submission.reason = "rejected", str(why)
         return submission
     except (OSError, RecursionError, MemoryError) as error:

@@ -3,8 +3,12 @@
 import datetime
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any, ClassVar
+
+Record = dict[str, Any]  # a JSON object of the ledger's files
 
 
 @dataclass(frozen=True)
@@ -27,10 +31,10 @@ class Entry:
     """
 
     student: str
-    status: str
+    status: str  # a Status (status.py), or a plain string read back from grading.json
     reason: str = ""
-    notes: tuple = ()
-    flags: tuple = ()
+    notes: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
     notebook: str = ""
     digest: str | None = None
     fingerprint: str | None = None
@@ -39,20 +43,25 @@ class Entry:
     seconds: float | None = None
     ran: str | None = None
     graded_at: str | None = None
-    scores: dict | None = None
-    written: dict | None = None
+    scores: dict[str, float | None] | None = None
+    written: dict[str, Any] | None = None
     late_penalty: float | None = None
     trace: str | None = None
 
-    OPTIONAL = ("scores", "written", "trace", "ran")  # left out of the JSON when there is none
+    OPTIONAL: ClassVar[tuple[str, ...]] = (
+        "scores",
+        "written",
+        "trace",
+        "ran",
+    )  # left out of the JSON when there is none
 
-    def to_json(self):
+    def to_json(self) -> Record:
         data = asdict(self)
         data["notes"], data["flags"] = list(self.notes), list(self.flags)
         return {k: v for k, v in data.items() if not (k in self.OPTIONAL and v is None)}
 
     @classmethod
-    def from_json(cls, data):
+    def from_json(cls, data: Mapping[str, Any]) -> "Entry":
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["notes"] = tuple(values.get("notes") or ())
@@ -71,14 +80,15 @@ class Ledger:
     A run that was interrupted before `write` is recorded by the next run's line, marked so.
     """
 
-    def __init__(self, folder, assignment):
+    def __init__(self, folder: str | os.PathLike[str], assignment: str) -> None:
         self.folder = Path(folder)
         self.path = self.folder / "grading.json"
         self.log = self.folder / "grading.log.jsonl"
         self.history = self.folder / "history.jsonl"
         self.assignment = assignment
-        self.entries = {}  # student -> Entry
-        self.graded, self.changes = [], []
+        self.entries: dict[str, Entry] = {}  # student -> Entry
+        self.graded: list[Record] = []
+        self.changes: list[Record] = []
         if self.path.exists():
             try:
                 students = json.loads(self.path.read_text()).get("students", {})
@@ -94,9 +104,9 @@ class Ledger:
                 self._note(entry, interrupted=True)
                 self.entries[entry.student] = entry
 
-    def _note(self, entry, interrupted=False):
+    def _note(self, entry: Entry, interrupted: bool = False) -> None:
         """Remember, for the history, that this entry was recorded and what it changed."""
-        graded = {"student": entry.student, "status": entry.status}
+        graded: Record = {"student": entry.student, "status": entry.status}
         if interrupted:
             graded["interrupted_run"] = True
         self.graded.append(graded)
@@ -106,7 +116,7 @@ class Ledger:
                 change["interrupted_run"] = True
             self.changes.append(change)
 
-    def add(self, entry):
+    def add(self, entry: Entry) -> None:
         """Record an Entry: in memory, and at once in the append-only log."""
         self._note(entry)
         self.entries[entry.student] = entry
@@ -116,7 +126,7 @@ class Ledger:
             f.flush()
             os.fsync(f.fileno())
 
-    def write(self, run):
+    def write(self, run: Mapping[str, Any]) -> Path:
         """The summary file, a line of history, then an empty log (its entries are in the
         summary now)."""
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -140,7 +150,7 @@ class Ledger:
         return self.path
 
     @staticmethod
-    def read_history(folder):
+    def read_history(folder: str | os.PathLike[str]) -> list[Record]:
         """The runs of history.jsonl in folder, oldest first ([] when there is none)."""
         path = Path(folder) / "history.jsonl"
         runs = []
@@ -153,12 +163,12 @@ class Ledger:
         return runs
 
     @staticmethod
-    def _total(scores):
+    def _total(scores: Mapping[str, float | None] | None) -> float | None:
         values = [v for v in (scores or {}).values() if v is not None]
         return sum(values) if values else None
 
     @classmethod
-    def change_of(cls, before, after):
+    def change_of(cls, before: Entry | None, after: Entry) -> Record | None:
         """What a new Entry changed since the previous one of the same student (None for a
         first grading), as a history record, or None when status, scores and late penalty
         are all the same."""
@@ -177,13 +187,15 @@ class Ledger:
                 why.append("graded again, submission and assignment unchanged")
         if after.status != "graded" and after.reason:
             why.append(f"{after.status}: {after.reason}")
-        old = before or Entry(after.student, None)
+        status, scores, penalty = (
+            (before.status, before.scores, before.late_penalty) if before else (None, None, None)
+        )
         return {
             "student": after.student,
-            "status": [old.status, after.status],
-            "scores": [old.scores, after.scores],
-            "total": [cls._total(old.scores), cls._total(after.scores)],
-            "late_penalty": [old.late_penalty, after.late_penalty],
+            "status": [status, after.status],
+            "scores": [scores, after.scores],
+            "total": [cls._total(scores), cls._total(after.scores)],
+            "late_penalty": [penalty, after.late_penalty],
             "why": why,
             "at": after.graded_at,
         }

@@ -2,9 +2,12 @@
 
 import sys
 import time
+from typing import TextIO
+
+from .ledger import Entry
 
 
-def _total(entry):
+def _total(entry: Entry) -> str:
     scores = [v for v in (entry.scores or {}).values() if v is not None]
     return f"{sum(scores):g} points" if scores else "no score"
 
@@ -12,19 +15,19 @@ def _total(entry):
 class Progress:
     """Counts submissions as they finish and shows the rate and the time left."""
 
-    def __init__(self, total, stream=None):
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self.total = total
-        self.counts = {"graded": 0, "rejected": 0, "failed": 0}
+        self.counts: dict[str, int] = {"graded": 0, "rejected": 0, "failed": 0}
         self.started = time.monotonic()
         self.width = 0
 
     @property
-    def done(self):
+    def done(self) -> int:
         return sum(self.counts.values())
 
-    def update(self, entry):
+    def update(self, entry: Entry) -> None:
         self.counts[entry.status] = self.counts.get(entry.status, 0) + 1
         if self.tty:
             self._bar()
@@ -37,7 +40,7 @@ class Progress:
                 flush=True,
             )
 
-    def _bar(self):
+    def _bar(self) -> None:
         elapsed = time.monotonic() - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate > 0 else 0.0
@@ -52,13 +55,13 @@ class Progress:
         self.stream.write(text.ljust(self.width))
         self.stream.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self.tty and self.done:
             self.stream.write("\n")
             self.stream.flush()
 
 
-def duration(seconds):
+def duration(seconds: float) -> str:
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"

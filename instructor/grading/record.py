@@ -27,39 +27,58 @@ import datetime
 import os
 import shutil
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
 
 import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
+from traitlets.config import Config
 
+from .intake import Submission
 from .ledger import Entry, Ledger
+from .messages import Bundle, Result
 from .worker import SAVING
 
 
 class Recorder:
     """Writes results into the course: gradebook, autograded folder and grading summary."""
 
-    def __init__(self, coursedir, config, bundle, summary_dir):
+    def __init__(
+        self,
+        coursedir: CourseDirectory,
+        config: Config,
+        bundle: Bundle,
+        summary_dir: str | os.PathLike[str],
+    ) -> None:
         self.coursedir = coursedir
-        self.config = config.copy()
+        self.config: Config = cast(Config, config.copy())
         self.config.Exporter.default_preprocessors = []
         self.assignment = bundle.assignment
         self.notebooks = bundle.notebooks
         self.helpers = bundle.helpers
         self.exercises = {e.name: (e.notebook, e.test_cell) for e in bundle.exercises}
         self.fingerprint = bundle.fingerprint
+        self.summary_dir = summary_dir
         self.ledger = Ledger(summary_dir, self.assignment)
 
+    def reload_ledger(self) -> None:
+        """Read the ledger again (another route may have written it since)."""
+        self.ledger = Ledger(self.summary_dir, self.assignment)
+
     # gradebook
-    def _gradebook(self):
+    def gradebook(self) -> "_Quiet":
+        """The course's gradebook, opened without SQLAlchemy's warnings (a context manager)."""
         return _Quiet(Gradebook(self.coursedir.db_url, self.coursedir.course_id))
 
-    def _submission(self, student, folder):
+    def _submission(self, student: str, folder: str | os.PathLike[str]) -> None:
         timestamp = self.coursedir.get_existing_timestamp(str(folder))
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             gb.update_or_create_student(student)
             gb.find_assignment(self.assignment)
             if timestamp:
@@ -67,28 +86,28 @@ class Recorder:
             else:
                 gb.update_or_create_submission(self.assignment, student)
 
-    def _grades(self, student, field="score"):
+    def _grades(self, student: str, field: str = "score") -> dict[tuple[str, str], Any]:
         """{(notebook id, grade id): score (or another field of the grade)} of a student."""
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             return {
                 (notebook_id, g.name): getattr(g, field)
                 for notebook_id in self.notebooks
                 for g in gb.find_submission_notebook(notebook_id, self.assignment, student).grades
             }
 
-    def _review(self, student, cells):
+    def _review(self, student: str, cells: Iterable[tuple[str, str]]) -> None:
         """Mark grades, given as (notebook id, grade id), as needing manual grading (the
         formgrader lists them for review)."""
         if not cells:
             return
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             for notebook_id, grade_id in cells:
                 grade = gb.find_grade(grade_id, notebook_id, self.assignment, student)
                 grade.needs_manual_grade = True
             gb.db.commit()
 
     # autograded folder
-    def destination(self, student):
+    def destination(self, student: str) -> Path:
         """autograded/<student>/<assignment>/ of the course."""
         return Path(
             self.coursedir.format_path(
@@ -96,7 +115,9 @@ class Recorder:
             )
         )
 
-    def _write_folder(self, student, files, notebooks):
+    def _write_folder(
+        self, student: str, files: Mapping[str, bytes], notebooks: Mapping[str, str]
+    ) -> None:
         """The student's other files, the source's files over them, then the notebooks
         ({notebook id: text})."""
         dest = self.destination(student)
@@ -116,7 +137,7 @@ class Recorder:
             for name in filenames:
                 os.chmod(os.path.join(dirpath, name), permissions)
 
-    def _save_grades(self, student, notebook_id, notebook_text):
+    def _save_grades(self, student: str, notebook_id: str, notebook_text: str) -> str:
         """nbgrader's saving preprocessors on an autograded notebook; returns its final text."""
         exporter = NotebookExporter(config=self.config)
         for pp in SAVING:
@@ -132,16 +153,16 @@ class Recorder:
             },
         }
         output, _ = exporter.from_notebook_node(nbformat.reads(notebook_text, 4), resources)
-        return output
+        return cast(str, output)
 
     # results
-    def save(self, submission, result):
+    def save(self, submission: Submission, result: Result) -> Entry:
         """Record one Result (graded, rejected or failed); return the ledger's Entry."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)  # nbgrader's queries, harmless
             return self._save(submission, result)
 
-    def _save(self, submission, result):
+    def _save(self, submission: Submission, result: Result) -> Entry:
         entry = Entry(
             student=submission.student,
             status=result.status,
@@ -186,13 +207,13 @@ class Recorder:
         self.ledger.add(entry)
         return entry
 
-    def _mark_not_isolated(self, student):
+    def _mark_not_isolated(self, student: str) -> None:
         """The comment of each answer cell says that the code ran with limits only (nbgrader
         resets automatic comments at each grading, so a grading with isolation clears it)."""
         from .sandbox import LIMITS_ONLY
 
         note = f"The grader {LIMITS_ONLY}."
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             for notebook_id in self.notebooks:
                 notebook = gb.find_submission_notebook(notebook_id, self.assignment, student)
                 for comment in notebook.comments:
@@ -200,7 +221,7 @@ class Recorder:
                         comment.auto_comment = " ".join(filter(None, [note, comment.auto_comment]))
             gb.db.commit()
 
-    def _scores(self, student):
+    def _scores(self, student: str) -> dict[str, float | None]:
         grades = self._grades(student)
         if not self.exercises:  # no declared exercises: every graded cell, by grade id
             several = len(self.notebooks) > 1
@@ -210,12 +231,12 @@ class Recorder:
             }
         return {name: grades.get(cell) for name, cell in self.exercises.items()}
 
-    def _reject(self, student):
+    def _reject(self, student: str) -> None:
         """Zero points, for review; no autograded notebook (an old one would mislead)."""
         dest = self.destination(student)
         if dest.exists():
             shutil.rmtree(dest)
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             for notebook_id in self.notebooks:
                 notebook = gb.find_submission_notebook(notebook_id, self.assignment, student)
                 for grade in notebook.grades:
@@ -223,13 +244,13 @@ class Recorder:
                     grade.needs_manual_grade = True
             gb.db.commit()
 
-    def _late_penalty(self, student):
+    def _late_penalty(self, student: str) -> float | None:
         """The late penalty nbgrader's AssignLatePenalties recorded (None when on time)."""
-        with self._gradebook() as gb:
+        with self.gradebook() as gb:
             penalty = gb.find_submission(self.assignment, student).late_submission_penalty
         return penalty or None
 
-    def _written(self, student):
+    def _written(self, student: str) -> dict[str, Any]:
         """What this grading wrote and another route could change: the automatic scores in the
         gradebook and the graded notebook's content hash."""
         import hashlib
@@ -247,7 +268,7 @@ class Recorder:
         digest = digests[0] if len(digests) == 1 else digests
         return {"auto_scores": dict(sorted(auto.items())), "notebook_sha256": digest}
 
-    def changed_elsewhere(self, student):
+    def changed_elsewhere(self, student: str) -> bool:
         """True when the gradebook's automatic scores or the graded notebook of a student are
         not what the last grading wrote (another route, or a hand, changed them)."""
         entry = self.ledger.entries.get(student)
@@ -256,7 +277,7 @@ class Recorder:
         except MissingEntry:
             return True
 
-    def unchanged(self, student, digest, ignore_elsewhere=False):
+    def unchanged(self, student: str, digest: str, ignore_elsewhere: bool = False) -> bool:
         """True when this exact submission was graded (or rejected) with the same assignment,
         and nothing else changed what that grading wrote (not checked with ignore_elsewhere)."""
         entry = self.ledger.entries.get(student)
@@ -269,7 +290,7 @@ class Recorder:
         ):
             return False
         try:
-            with self._gradebook() as gb:
+            with self.gradebook() as gb:
                 gb.find_submission(self.assignment, student)
         except MissingEntry:
             return False
@@ -279,17 +300,22 @@ class Recorder:
 class _Quiet:
     """A gradebook session without SQLAlchemy's warnings about nbgrader's own queries."""
 
-    def __init__(self, gradebook):
+    def __init__(self, gradebook: Gradebook) -> None:
         self.gradebook = gradebook
         self.filters = warnings.catch_warnings()
 
-    def __enter__(self):
+    def __enter__(self) -> Gradebook:
         self.filters.__enter__()
         warnings.simplefilter("ignore", SAWarning)
         return self.gradebook.__enter__()
 
-    def __exit__(self, *exc):
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> bool | None:
         try:
-            return self.gradebook.__exit__(*exc)
+            return bool(self.gradebook.__exit__(kind, error, trace))
         finally:
-            self.filters.__exit__(*exc)
+            self.filters.__exit__(kind, error, trace)

@@ -30,12 +30,19 @@ import json
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import nbformat
+from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
 
+from ..errors import CourseError
 from .bundle import build, source_notebooks, with_limits
-from .messages import Task
+from .hide import hidden_paths
+from .messages import Bundle, Result, Task
 from .sandbox import Limits
 from .settings import (
     CELL_FACTOR,
@@ -49,20 +56,24 @@ from .settings import (
 TIME_LIMITS = ("cell_timeout", "notebook_timeout", "verify_timeout")
 
 
-class ReferenceError(Exception):
+class ReferenceRunError(CourseError):
     """The source's own solutions do not earn full marks, or could not be run."""
 
 
-def _machine():
+Reference = dict[str, Any]  # reference.json: the reference run's times, as plain data
+
+
+def _machine() -> dict[str, str]:
     import numpy
 
     return {"python": platform.python_version(), "numpy": numpy.__version__,
             "machine": platform.node(), "processor": platform.machine()}  # fmt: skip
 
 
-def _grade_source(coursedir, assignment, limits, bundle):
+def _grade_source(
+    coursedir: CourseDirectory, assignment: str, limits: Limits, bundle: Bundle
+) -> Result:
     """The source notebooks graded as a submission, with this bundle; the Result."""
-    from .session import hidden_paths
     from .worker import grade_submission
 
     sources = source_notebooks(coursedir, assignment)
@@ -81,27 +92,33 @@ def _grade_source(coursedir, assignment, limits, bundle):
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if result.status != "graded":
-        raise ReferenceError(
+        raise ReferenceRunError(
             f"the source notebook could not be graded ({result.reason})"
             + (f"\n{result.trace}" if result.trace else "")
         )
     return result
 
 
-def _full_marks(result, how=""):
-    """Raise ReferenceError when the source's own solutions fall short, or are flagged."""
+def _full_marks(result: Result, how: str = "") -> None:
+    """Raise ReferenceRunError when the source's own solutions fall short, or are flagged."""
     short = [
         f"{name} {s.final:g} / {s.max:g}" for name, s in result.scores.items() if s.final < s.max
     ]
     if short or result.flags:
-        raise ReferenceError(
+        raise ReferenceRunError(
             f"the source notebook's own solutions do not earn full marks{how} ("
             + "; ".join(short + list(result.flags) + list(result.notes))
             + ")"
         )
 
 
-def run(coursedir, config, assignment, limits, bundle=None):
+def run(
+    coursedir: CourseDirectory,
+    config: Config,
+    assignment: str,
+    limits: Limits,
+    bundle: Bundle | None = None,
+) -> Reference:
     """Grade the source notebook as a submission; return the reference as plain data.
 
     When the source marks cells a grading may skip (and the course does not run whole
@@ -116,14 +133,14 @@ def run(coursedir, config, assignment, limits, bundle=None):
         whole = _grade_source(coursedir, assignment, limits, whole_bundle)
         _full_marks(whole)
         if not result.skipped:
-            raise ReferenceError(
+            raise ReferenceRunError(
                 "the source notebook's own answers make its grading run the whole notebook "
                 f"({result.ran}): a student who writes the same would never be graded on the "
                 "cells the grade needs; change that answer, or remove the marks"
             )
         problems = compare(whole, result)
         if problems:
-            raise ReferenceError(
+            raise ReferenceRunError(
                 "cells marked as ones grading may skip are needed by the grade: "
                 + "; ".join(problems)
                 + '. Remove the mark of the cells they need ("grading": {"skip": ...} in '
@@ -139,7 +156,7 @@ def run(coursedir, config, assignment, limits, bundle=None):
     return reference
 
 
-def _whole_config(config):
+def _whole_config(config: Config) -> Config:
     """A copy of config that runs whole notebooks (a deep copy: the sections of a traitlets
     Config's shallow copy are the original's)."""
     whole = copy.deepcopy(config)
@@ -147,7 +164,7 @@ def _whole_config(config):
     return whole
 
 
-def _timings(result, bundle):
+def _timings(result: Result, bundle: Bundle) -> Reference:
     cells = result.cell_seconds
     return {
         "assignment_key": bundle.assignment_key,
@@ -160,7 +177,7 @@ def _timings(result, bundle):
     }
 
 
-def compare(whole, fast):
+def compare(whole: Result, fast: Result) -> list[str]:
     """How a grading on the cells the grade needs (fast) differs from a whole run (whole),
     one line per difference naming the cell; empty when they agree. Compared: every graded
     cell's points and the errors of the cells both ran, then (when those agree) each
@@ -201,14 +218,22 @@ def compare(whole, fast):
     return problems
 
 
-def _error(cell):
+def _error(cell: NotebookNode) -> str:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             return f"{output.get('ename')}: {str(output.get('evalue', ''))[:120]}"
     return ""
 
 
-def load_or_run(coursedir, config, assignment, reports, limits, log=print, bundle=None):
+def load_or_run(
+    coursedir: CourseDirectory,
+    config: Config,
+    assignment: str,
+    reports: str | Path,
+    limits: Limits,
+    log: Callable[[str], object] = print,
+    bundle: Bundle | None = None,
+) -> Reference:
     """The reference of this assignment on this machine: from reports/.../reference.json, or
     run now (and kept there). bundle -- the assignment's Bundle, when it is built already."""
     bundle = with_limits(bundle, limits) if bundle else build(coursedir, config, limits, assignment)
@@ -229,7 +254,7 @@ def load_or_run(coursedir, config, assignment, reports, limits, log=print, bundl
     return reference
 
 
-def as_graded(kept, key):
+def as_graded(kept: Reference, key: str) -> Reference | None:
     """A kept reference for the assignment as graded now (its key), or None: the reference of
     the cells the grade needs, or of the whole notebook when the course runs whole notebooks
     (the whole run of a reference graded both ways serves then)."""
@@ -243,7 +268,7 @@ def as_graded(kept, key):
     return None
 
 
-def limits_from_reference(reference, base):
+def limits_from_reference(reference: Reference, base: Limits) -> Limits:
     """base with the time limits derived from the reference run: each cell's from its own time
     (a cell grading skips from the whole run), the notebook's from the cells that ran."""
     seconds = dict(reference["cell_seconds"])
@@ -266,7 +291,7 @@ def limits_from_reference(reference, base):
     )
 
 
-def whole_limits_from_reference(reference, limits):
+def whole_limits_from_reference(reference: Reference, limits: Limits) -> Limits | None:
     """The limits of a run of the whole notebook, for a submission that cannot be graded on
     the cells its grade needs alone: limits, with the notebook's time limit from the whole
     run; None when the reference ran whole (limits serve then)."""
@@ -278,7 +303,15 @@ def whole_limits_from_reference(reference, limits):
     )
 
 
-def derived_limits(coursedir, config, assignment, reports, explicit, log=print, bundle=None):
+def derived_limits(
+    coursedir: CourseDirectory,
+    config: Config,
+    assignment: str,
+    reports: str | Path,
+    explicit: Mapping[str, Any],
+    log: Callable[[str], object] = print,
+    bundle: Bundle | None = None,
+) -> tuple[Limits, str, Limits | None]:
     """(limits, one line saying where the time limits come from, the limits of a whole run or
     None when they are the same).
 
@@ -312,7 +345,7 @@ def derived_limits(coursedir, config, assignment, reports, explicit, log=print, 
     return derived, note, whole
 
 
-def describe(limits):
+def describe(limits: Limits) -> str:
     seconds = [limits.cell_timeout, *(s for _, s in limits.cell_limits)]
     cells = (
         f"{min(seconds):g} to {max(seconds):g} s per cell"

@@ -19,33 +19,64 @@ configuration, the check that the source, the release and the gradebook agree (s
 limits (defaults derived from the reference run, reference.py), the bundle sent to workers
 (bundle.py), the recorder that writes the gradebook, the autograded folder and the ledger
 (record.py), and the batch that feeds submissions to a runner (dispatch.py).
+
+Its public steps (see `Session`) are the one interface every route drives: a route calls them
+and reads the typed Entries they return, never the recorder, the batch or the ledger behind
+them, so that the service grades one submission with the same steps as `grade` grades a class.
 """
 
-import os
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol, TextIO
 
-from ..gradebook_db import local_folders, prepare
+from nbgrader.api import Gradebook
+from traitlets.config import Config
+
+from ..errors import CourseError
+from ..gradebook_db import prepare
 from .bundle import BundleError, build, copy_assignment, source_notebooks, with_limits
-from .intake import DEFAULT_IGNORE, Reference, digest, find_submissions, read_submission
-from .messages import Result, Task
+from .hide import hidden_paths
+from .intake import (
+    DEFAULT_IGNORE,
+    Reference,
+    Submission,
+    digest,
+    find_submissions,
+    read_submission,
+)
+from .ledger import Entry
+from .messages import Bundle, Result, Task
 from .progress import Progress
 from .record import Recorder
-from .reference import ReferenceError, derived_limits
-from .sandbox import Limits
+from .reference import ReferenceRunError, derived_limits
+from .sandbox import Isolation, Limits
 from .settings import SettingsError, course_grading
 from .settings import limits as settings_limits
+from .status import Status
 from .sync import NOT_RECORDED, out_of_sync
 
+Todo = dict[str, tuple[Path, str]]  # student -> (submitted folder, content hash): what to grade
 
-class CannotGrade(Exception):
+
+class Runner(Protocol):
+    """Where tasks run (dispatch.py: SerialRunner, DaskRunner): (student, Task) pairs in,
+    (student, Result) pairs out as results come in."""
+
+    def run(
+        self, items: Iterable[tuple[str, Task]], bundle: Bundle
+    ) -> Iterator[tuple[str, Result]]: ...
+
+
+class CannotGrade(CourseError):
     """Grading cannot start; the message says what to do, in one line."""
 
 
-def reports_dir(config, assignment):
+def reports_dir(config: Config, assignment: str) -> Path:
     """Where the grading summary and the class report of an assignment go: the configured
     c.CourseGrading.reports_directory, else reports/ in the course root, then the assignment."""
-    base = course_grading(config).reports_directory
+    base: str | Path = course_grading(config).reports_directory
     if not base:
         from nbgrader.coursedir import CourseDirectory
 
@@ -53,26 +84,18 @@ def reports_dir(config, assignment):
     return Path(base) / assignment
 
 
-def explicit_limits(config, overrides=None):
+def explicit_limits(
+    config: Config, overrides: Mapping[str, object] | None = None
+) -> dict[str, object]:
     """Limits set by the instructor, by Limits field: c.GradingLimits.<option> in the config
     (where the commands also write their options), checked (settings.SettingsError), then
     overrides (None values are not set)."""
-    values = settings_limits(config)
+    values: dict[str, object] = dict(settings_limits(config))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return values
 
 
-def hidden_paths(coursedir):
-    """What the submissions' code must not see on this machine: the course, this package's
-    course (where the instructor's tools live) and the gradebook (a SQLite file's folder, or
-    a PostgreSQL server's unix socket folder)."""
-    package_course = Path(__file__).resolve().parents[2]
-    paths = [os.path.realpath(coursedir.root), str(package_course)]
-    paths += local_folders(coursedir.db_url)
-    return sorted(set(paths))
-
-
-def isolation_here(requested):
+def isolation_here(requested: str) -> Isolation:
     """The Isolation that student code gets on this machine (sandbox/modes.py); CannotGrade,
     with the platform's fix, when it cannot be isolated here. This process holds the course:
     it is made not dumpable first (closed to other processes of its user through /proc)."""
@@ -85,6 +108,24 @@ def isolation_here(requested):
         raise CannotGrade(str(refused)) from None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A submission made ready to grade (`Session.prepare`): the Task to run, or, when there
+    is nothing to run, the ledger's Entry of it.
+
+    task -- the Task to hand to a runner (None: nothing to run)
+    entry -- with no task: the Entry just recorded (the intake rejected the submission), or the
+        Entry of this same submission's earlier grading (recorded_before)
+    recorded_before -- the submission is unchanged since a grading the ledger holds (e.g. one
+        recorded just before the service stopped): it is not graded again
+    """
+
+    student: str
+    task: Task | None = None
+    entry: Entry | None = None
+    recorded_before: bool = False
+
+
 class Session:
     """Everything one grading run needs, built from the loaded nbgrader configuration.
 
@@ -93,11 +134,31 @@ class Session:
     overrides -- limits given on the command line, by Limits field (None: not given)
     force -- grade unchanged submissions again
     log -- a function taking one line, for what the session says before grading
+
+    The public steps of a route, the same for every route:
+
+        folders(students)         the submitted folders, by student
+        plan(folders)             which of them to grade (unchanged ones are skipped)
+        run(runner, todo)         grade them on a runner (dispatch.py), recording each result
+      or, one submission at a time (the grade-on-submit service):
+        reload_ledger()           read the ledger again (another route may have graded since)
+        prepare(student, folder)  the Prepared: a Task to run, or the Entry already recorded
+        record(student, result)   record a runner's Result; the ledger's Entry
+        warm_up_task(workdir)     a Task that grades the release notebook, to warm a worker
+      then:
+        write_ledger(run)         the grading summary and a line of history for this run
+        entries, skipped          what this session recorded, and left ungraded as unchanged
     """
 
     def __init__(
-        self, config, assignment, overrides=None, force=False, log=print, progress_stream=None
-    ):
+        self,
+        config: Config,
+        assignment: str,
+        overrides: Mapping[str, object] | None = None,
+        force: bool = False,
+        log: Callable[[str], object] = print,
+        progress_stream: TextIO | None = None,
+    ) -> None:
         from nbgrader.coursedir import CourseDirectory
 
         self.config = config
@@ -123,7 +184,7 @@ class Session:
                     "so that students, the gradebook and the grader use the same assignment"
                 )
             explicit = explicit_limits(config, overrides)
-            self.isolation = isolation_here(explicit.get("isolation", Limits().isolation))
+            self.isolation = isolation_here(str(explicit.get("isolation", Limits().isolation)))
             self.reports = reports_dir(config, assignment)
             bundle = build(self.coursedir, config, Limits(), assignment)  # read once
             self.limits, self.limits_note, self.whole_limits = derived_limits(
@@ -131,15 +192,15 @@ class Session:
             )
             self.bundle = with_limits(bundle, self.limits)
             self.run_note = _run_note(self.bundle, config)
-        except (BundleError, ReferenceError, SettingsError) as error:
+        except (BundleError, ReferenceRunError, SettingsError) as error:
             raise CannotGrade(str(error)) from None
         self.recorder = Recorder(self.coursedir, config, self.bundle, self.reports)
-        release = Path(
+        self.release = Path(
             self.coursedir.format_path(self.coursedir.release_directory, ".", assignment)
         )
         self.batch = Batch(
             self.recorder,
-            [Reference.from_file(release / name) for name in notebooks],
+            [Reference.from_file(self.release / name) for name in notebooks],
             self.limits,
             hidden_paths(self.coursedir),
             force,
@@ -149,14 +210,83 @@ class Session:
         )
 
     @property
-    def submitted(self):
-        return self.coursedir.format_path(self.coursedir.submitted_directory, ".", ".")
+    def submitted(self) -> str:
+        return str(self.coursedir.format_path(self.coursedir.submitted_directory, ".", "."))
 
-    def folders(self, students=()):
-        return find_submissions(self.submitted, self.assignment, students)
+    def folders(self, students: Iterable[str] = ()) -> dict[str, Path]:
+        """The submitted folders of the assignment, by student (only those named, if any)."""
+        return dict(find_submissions(self.submitted, self.assignment, tuple(students)))
+
+    # --- what the assignment is -----------------------------------------------------------
+    @property
+    def notebooks(self) -> tuple[str, ...]:
+        """The ids of the assignment's notebooks (file names without .ipynb), in order."""
+        return tuple(self.bundle.notebooks)
+
+    @property
+    def max_score(self) -> float:
+        """The points of the assignment's declared exercises."""
+        return float(sum(e.points for e in self.bundle.exercises))
+
+    def autograded(self, student: str) -> Path:
+        """autograded/<student>/<assignment>/ of the course, where the graded notebooks go."""
+        return self.recorder.destination(student)
+
+    # --- grading --------------------------------------------------------------------------
+    def plan(self, folders: Mapping[str, Path]) -> Todo:
+        """The students to grade: every folder, minus those unchanged since their last grading
+        (see `skipped`)."""
+        return self.batch.plan(folders)
+
+    def run(self, runner: Runner, todo: Todo, progress: bool = True) -> None:
+        """Grade the planned submissions on a runner (dispatch.py), recording each result as it
+        comes in (see `entries`)."""
+        self.batch.run(runner, todo, self.bundle, progress)
+
+    def prepare(self, student: str, folder: Path) -> Prepared:
+        """One student's submitted folder made ready to grade: the Task to run, or the Entry
+        when there is nothing to run (rejected by the intake, and recorded so; or unchanged
+        since a grading the ledger holds)."""
+        return self.batch.prepare(student, folder)
+
+    def record(self, student: str, result: Result) -> Entry:
+        """Record a runner's Result for a prepared student (gradebook, autograded folder,
+        ledger); returns the ledger's Entry."""
+        return self.batch.record(student, result)
+
+    def warm_up_task(self, workdir: Path) -> Task | None:
+        """A Task grading the release notebook, unanswered, in workdir (a worker that runs it
+        starts its zygote and loads nbgrader's pipeline now, not during a student's grading);
+        None when the release cannot be read as a submission. Its Result is not recorded."""
+        return self.batch.warm_up_task(self.release, workdir)
+
+    # --- the ledger -----------------------------------------------------------------------
+    def reload_ledger(self) -> None:
+        """Read the grading ledger again from reports/: another route (instructor grade,
+        nbgrader autograde) may have graded since this session was built."""
+        self.recorder.reload_ledger()
+
+    def write_ledger(self, run: dict[str, object]) -> Path:
+        """The grading summary (grading.json) and a line of history for this run; its path."""
+        return self.recorder.ledger.write(run)
+
+    def gradebook(self) -> AbstractContextManager[Gradebook]:
+        """nbgrader's gradebook of the course, opened without SQLAlchemy's noise (a context
+        manager)."""
+        return self.recorder.gradebook()
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The ledger's Entries this session recorded, in order."""
+        return self.batch.entries
+
+    @property
+    def skipped(self) -> list[str]:
+        """The students `plan` left out, unchanged since their last grading."""
+        return self.batch.skipped
 
 
-def _run_note(bundle, config):
+def _run_note(bundle: Bundle, config: Config) -> str:
     """One line: which cells each grading runs."""
     from .bundle import run_whole_notebook
 
@@ -180,19 +310,28 @@ class Batch:
     """One run: reads submissions lazily, feeds the runner, records results."""
 
     def __init__(
-        self, recorder, references, limits, hide, force, progress_stream=None, ignore=(),
-        whole_limits=None,
-    ):  # fmt: skip
+        self,
+        recorder: Recorder,
+        references: list[Reference],
+        limits: Limits,
+        hide: Iterable[str],
+        force: bool,
+        progress_stream: TextIO | None = None,
+        ignore: tuple[str, ...] = (),
+        whole_limits: Limits | None = None,
+    ) -> None:
         self.recorder, self.references, self.limits = recorder, references, limits
         self.whole_limits = whole_limits
         self.ignore = ignore or DEFAULT_IGNORE
-        self.hide, self.force = hide, force
-        self.submissions, self.entries, self.skipped = {}, [], []
-        self.changed_elsewhere = set()  # unchanged, but their grades were changed since
+        self.hide, self.force = tuple(hide), force
+        self.submissions: dict[str, Submission] = {}
+        self.entries: list[Entry] = []
+        self.skipped: list[str] = []
+        self.changed_elsewhere: set[str] = set()  # unchanged, but their grades changed since
         self.progress_stream = progress_stream
-        self.progress = None
+        self.progress: Progress | None = None
 
-    def plan(self, folders):
+    def plan(self, folders: Mapping[str, Path]) -> Todo:
         """The students to grade: every folder, minus those unchanged since their last grading
         (and whose grades nothing else has changed since)."""
         todo = {}
@@ -206,30 +345,61 @@ class Batch:
                 todo[student] = (folder, content_hash)
         return todo
 
-    def tasks(self, todo):
+    def _task(self, student: str, folder: Path, content_hash: str) -> Task | Entry:
+        """The Task of one submission, or the Entry recorded for it when the intake rejects
+        it."""
+        submission = read_submission(
+            student, folder, self.references, content_hash, ignore=self.ignore
+        )
+        self.submissions[student] = submission
+        if submission.status == Status.REJECTED:
+            return self.record(student, Result(student, Status.REJECTED, reason=submission.reason))
+        return Task(
+            student=student,
+            notebooks=submission.notebooks,
+            limits=self.limits,
+            files=submission.files,
+            hide=self.hide,
+            workdir=str(self.recorder.destination(student).resolve()),
+            whole_limits=self.whole_limits,
+        )
+
+    def tasks(self, todo: Todo) -> Iterator[tuple[str, Task]]:
         """(student, Task) for each submission to run; rejected ones are recorded on the way."""
         for student, (folder, content_hash) in todo.items():
-            submission = read_submission(
-                student, folder, self.references, content_hash, ignore=self.ignore
-            )
-            self.submissions[student] = submission
-            if submission.status == "rejected":
-                self.record(student, Result(student, "rejected", reason=submission.reason))
-                continue
-            yield (
-                student,
-                Task(
-                    student=student,
-                    notebooks=submission.notebooks,
-                    limits=self.limits,
-                    files=submission.files,
-                    hide=tuple(self.hide),
-                    workdir=str(self.recorder.destination(student).resolve()),
-                    whole_limits=self.whole_limits,
-                ),
-            )
+            task = self._task(student, folder, content_hash)
+            if isinstance(task, Task):
+                yield student, task
 
-    def record(self, student, result):
+    def prepare(self, student: str, folder: Path) -> Prepared:
+        """One submission made ready on its own (see Session.prepare)."""
+        self.submissions.pop(student, None)
+        todo = self.plan({student: folder})
+        if student in self.skipped:  # graded before, unchanged: nothing to run
+            self.skipped.remove(student)
+            entry = self.recorder.ledger.entries[student]
+            return Prepared(student, entry=entry, recorded_before=True)
+        task = self._task(student, *todo[student])
+        if isinstance(task, Task):
+            return Prepared(student, task=task)
+        return Prepared(student, entry=task)
+
+    def warm_up_task(self, release: Path, workdir: Path) -> Task | None:
+        """A Task grading the release notebooks as a submission of nobody (see
+        Session.warm_up_task)."""
+        submission = read_submission("warm-up", release, self.references)
+        if submission.status == Status.REJECTED:
+            return None
+        return Task(
+            student="warm-up",
+            notebooks=submission.notebooks,
+            limits=self.limits,
+            files=submission.files,
+            hide=self.hide,
+            workdir=str(workdir),
+        )
+
+    def record(self, student: str, result: Result) -> Entry:
         """Record a Result; returns the ledger's Entry."""
         if student in self.changed_elsewhere:
             result = replace(result, notes=(CHANGED_ELSEWHERE, *result.notes))
@@ -239,7 +409,7 @@ class Batch:
             self.progress.update(entry)
         return entry
 
-    def run(self, runner, todo, bundle, progress=True):
+    def run(self, runner: Runner, todo: Todo, bundle: Bundle, progress: bool = True) -> None:
         self.progress = Progress(len(todo), self.progress_stream) if progress else None
         try:
             for student, result in runner.run(self.tasks(todo), bundle):
@@ -249,7 +419,9 @@ class Batch:
                 self.progress.close()
 
 
-def grade_one(config, assignment, student, log=lambda line: None):
+def grade_one(
+    config: Config, assignment: str, student: str, log: Callable[[str], object] = lambda line: None
+) -> tuple[Entry, Session]:
     """Grade one student's submission in this process, as every route does; return (the
     ledger's Entry: status graded, rejected or failed, with reason, notes and flags; the
     Session)."""
@@ -259,13 +431,19 @@ def grade_one(config, assignment, student, log=lambda line: None):
     folders = session.folders([student])
     if student not in folders:
         raise CannotGrade(f"no submission of {assignment} for {student} in {session.submitted}")
-    batch = session.batch
-    todo = batch.plan(folders)
-    batch.run(SerialRunner(), todo, session.bundle, progress=False)
-    session.recorder.ledger.write(
+    session.run(SerialRunner(), session.plan(folders), progress=False)
+    session.write_ledger(
         {"students": [student], "skipped": [], "route": "nbgrader autograde (in this process)"}
     )
-    return batch.entries[-1], session
+    return session.entries[-1], session
 
 
-__all__ = ["Batch", "CannotGrade", "Limits", "Session", "grade_one", "reports_dir"]
+__all__ = [
+    "Batch",
+    "CannotGrade",
+    "Limits",
+    "Prepared",
+    "Session",
+    "grade_one",
+    "reports_dir",
+]

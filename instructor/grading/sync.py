@@ -10,10 +10,14 @@ agree again; `out_of_sync` says where they differ.
 """
 
 import filecmp
+from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 import nbformat
+from nbformat import NotebookNode
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import is_grade, is_locked, is_solution
 
@@ -21,24 +25,26 @@ MAX_NAMED = 3  # cells named in one problem
 NOT_RECORDED = "the gradebook has no notebook"  # how the problem of a new gradebook starts
 
 
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
+def _grade_id(cell: NotebookNode) -> str | None:
+    return cast("str | None", cell.metadata.get("nbgrader", {}).get("grade_id"))
 
 
-def _names(ids):
-    ids = list(ids)
-    more = f" and {len(ids) - MAX_NAMED} more" if len(ids) > MAX_NAMED else ""
-    return ", ".join(ids[:MAX_NAMED]) + more
+def _names(ids: Iterable[str | None]) -> str:
+    names = [str(i) for i in ids]
+    more = f" and {len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else ""
+    return ", ".join(names[:MAX_NAMED]) + more
 
 
-def _without_hidden_tests(cell):
+def _without_hidden_tests(cell: NotebookNode) -> str:
     """The cell as the release shows it: nbgrader's own removal of the hidden tests."""
     copy = nbformat.from_dict(cell)
     ClearHiddenTests()._remove_hidden_test_region(copy)
-    return copy.source
+    return str(copy.source)
 
 
-def gradebook_problems(source_nb, db_url, course_id, assignment, notebook_id):
+def gradebook_problems(
+    source_nb: NotebookNode, db_url: str, course_id: str, assignment: str, notebook_id: str
+) -> list[str]:
     """How the gradebook's record of the assignment differs from the source notebook."""
     try:
         with Gradebook(db_url, course_id) as gb:
@@ -74,7 +80,9 @@ def gradebook_problems(source_nb, db_url, course_id, assignment, notebook_id):
     return problems
 
 
-def release_problems(source_nb, release_dir, notebook_name):
+def release_problems(
+    source_nb: NotebookNode, release_dir: str | Path, notebook_name: str
+) -> list[str]:
     """How the student release's notebook differs from what the source generates."""
     release_path = Path(release_dir) / notebook_name
     if not release_path.is_file():
@@ -98,7 +106,9 @@ def release_problems(source_nb, release_dir, notebook_name):
     return problems
 
 
-def helper_problems(source_dir, release_dir, ignore):
+def helper_problems(
+    source_dir: str | Path, release_dir: str | Path, ignore: tuple[str, ...]
+) -> list[str]:
     """How the release's helper files differ from the source's (nbgrader's ignore patterns
     left out)."""
     from .intake import ignored
@@ -120,7 +130,9 @@ def helper_problems(source_dir, release_dir, ignore):
     return problems
 
 
-def out_of_sync(coursedir, assignment, notebook_names):
+def out_of_sync(
+    coursedir: CourseDirectory, assignment: str, notebook_names: Iterable[str]
+) -> list[str]:
     """Every difference between source, release and gradebook, one short phrase each."""
     source_dir = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
     release_dir = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))

@@ -53,9 +53,9 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config
 
-from ..preprocessors.exercise_points import ExercisePoints
 from . import needed
 from .execute import STOPPED, SandboxedExecute, name_of
+from .exercise_points import ExercisePoints
 from .messages import Bundle, Exercise, Result, Score, Task
 from .needed import Plan
 from .recheck import child as recheck_child

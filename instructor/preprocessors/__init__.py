@@ -1,7 +1,9 @@
 """nbgrader preprocessors of the course, one per module, configured in nbgrader_config.py.
 
-exercise_points.ExercisePoints   a grade cell's result, a fraction, becomes points
 course_grading.GradeWithCourseRules
                                  `nbgrader autograde` and the Formgrader's Autograde
                                  button grade with the course's engine
+
+(The preprocessor that turns a grade cell's fraction into points, ExercisePoints, runs inside
+the engine's own pipeline only: instructor/grading/exercise_points.py.)
 """

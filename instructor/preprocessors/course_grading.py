@@ -21,12 +21,16 @@ submissions through each and compare.
 """
 
 import stat
+from typing import Any
 
 import nbformat
+from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from ..errors import CourseError
 
-class CourseGradingError(Exception):
+
+class CourseGradingError(CourseError):
     """The submission was rejected, or the grader failed on it; the message says why."""
 
 
@@ -38,7 +42,9 @@ class GradeWithCourseRules(NbGraderPreprocessor):
     notebooks return theirs from it (kept on that exporter, so a new run grades again).
     """
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         from ..grading.session import CannotGrade, grade_one
 
         student = resources["nbgrader"]["student"]
@@ -59,9 +65,7 @@ class GradeWithCourseRules(NbGraderPreprocessor):
         entry, session = graded[key]
         if entry.status != "graded":
             raise CourseGradingError(f"{student}: {entry.status}: {entry.reason}")
-        graded = (
-            session.recorder.destination(student) / f"{resources['nbgrader']['notebook']}.ipynb"
-        )
+        graded = session.autograded(student) / f"{resources['nbgrader']['notebook']}.ipynb"
         if not graded.is_file():
             raise CourseGradingError(
                 f"{student}: {graded.name} was not graded (see the notes of the grading)"

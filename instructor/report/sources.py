@@ -125,7 +125,8 @@ def read_history(root: Path | str, assignment: str = ASSIGNMENT) -> list[Entry]:
     """The grading runs of reports/<assignment>/history.jsonl, oldest first."""
     from ..grading.ledger import Ledger
 
-    runs: list[Entry] = Ledger.read_history(reports_folder(root, assignment))
+    runs: list[Entry] = []
+    runs.extend(Ledger.read_history(reports_folder(root, assignment)))
     return runs
 
 

@@ -59,7 +59,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.help_policy:
         print(GradeOnSubmit.class_config_section())
@@ -72,7 +72,7 @@ def main(argv=None):
     from ..grading.settings import SettingsError, apply_options, check
     from .service import Service
 
-    def say(line):
+    def say(line: str) -> None:
         print(line, flush=True)
 
     course = Path(args.course).resolve() if args.course else ROOT

@@ -14,30 +14,35 @@ same place, so the student learns it the same way.
 import copy
 import html
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+
+from ..errors import CourseError
 
 
-class FeedbackError(Exception):
+class FeedbackError(CourseError):
     """nbgrader could not make or release the feedback; the message says what it reported."""
 
 
-def _api(config, show_verdicts):
+def _api(config: Config, show_verdicts: bool) -> NbGraderAPI:
     config = copy.deepcopy(config)
     config.WithholdHiddenTests.show_verdicts = show_verdicts
     config.NbGraderAPI.log_level = "ERROR"
     return NbGraderAPI(config=config)
 
 
-def _check(result, what):
+def _check(result: Mapping[str, Any], what: str) -> None:
     if not result.get("success"):
         message = (result.get("error") or result.get("log") or "no reason given").strip()
         raise FeedbackError(f"{what} failed: {message.splitlines()[-1] if message else ''}")
 
 
-def feedback(config, assignment, student, show_verdicts=True):
+def feedback(config: Config, assignment: str, student: str, show_verdicts: bool = True) -> None:
     """Generate and release one student's feedback (nbgrader's generate_feedback and
     release_feedback for that student). show_verdicts=False withholds the test cells' scores and
     outputs (the policy before the due date, when the instructor chose so)."""
@@ -57,7 +62,14 @@ counts.</p>
 """
 
 
-def rejection(config, assignment, student, notebooks, submitted, reason):
+def rejection(
+    config: Config,
+    assignment: str,
+    student: str,
+    notebooks: Iterable[str],
+    submitted: str | Path,
+    reason: str,
+) -> None:
     """Release a page per notebook saying why the submission was rejected. `submitted` is the
     collected copy (it holds nbgrader's timestamp.txt and submission_secret.txt, which the
     exchange needs to give the page to this student only)."""

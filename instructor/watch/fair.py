@@ -7,18 +7,26 @@ costs at most one grading at a time, however often they submit. Students are ser
 order they came, so a student who resubmits a hundred times delays nobody behind them.
 """
 
+from collections.abc import Callable, Collection
+
+from ..exchange.inbound import Record
+
+Key = tuple[str, str]  # (assignment, student)
+
 
 class FairQueue:
-    def __init__(self):
-        self.waiting = {}  # (assignment, student) -> Record, in the order students came
+    def __init__(self) -> None:
+        self.waiting: dict[
+            Key, Record
+        ] = {}  # (assignment, student) -> Record, in the order students came
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.waiting)
 
-    def __contains__(self, key):
+    def __contains__(self, key: object) -> bool:
         return key in self.waiting
 
-    def offer(self, record):
+    def offer(self, record: Record) -> Record | None:
         """Queue a submission; return the one it supersedes (the older of the two), or None."""
         key = (record.assignment, record.student)
         current = self.waiting.get(key)
@@ -30,7 +38,9 @@ class FairQueue:
             return current
         return record
 
-    def take(self, busy=(), ready=lambda record: True):
+    def take(
+        self, busy: Collection[Key] = (), ready: Callable[[Record], bool] = lambda record: True
+    ) -> Record | None:
         """The first waiting submission whose student is not being graded (`busy`) and that is
         `ready` (e.g. out of its cooldown); removed from the queue. None when there is none."""
         for key, record in self.waiting.items():
@@ -39,5 +49,5 @@ class FairQueue:
                 return record
         return None
 
-    def drop(self, key):
+    def drop(self, key: Key) -> Record | None:
         return self.waiting.pop(key, None)

@@ -15,20 +15,45 @@ ledger (instructor/grading/ledger.py) knows it was graded, so only its feedback 
 import datetime
 import json
 import os
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-FINAL = frozenset({"fed back", "held", "superseded", "rejected", "failed", "forged"})
+from ..exchange.inbound import Record
 
 
-def now():
+class Step(StrEnum):
+    """A step of a submission in the journal (its "step" field). A StrEnum: each member is
+    the string submissions.jsonl has always held, so journals written before read back."""
+
+    RECEIVED = "received"  # seen in the inbound folder
+    COLLECTED = "collected"  # copied into submitted/, nbgrader's way
+    GRADED = "graded"  # recorded in the gradebook (status "rejected" when the intake refused it)
+    FED_BACK = "fed back"  # its feedback page released
+    HELD = "held"  # its feedback held until the due date (the attempt limit)
+    SUPERSEDED = "superseded"  # a later submission of the student replaced it
+    REJECTED = "rejected"  # could not be collected
+    FAILED = "failed"  # the grader, or the feedback, failed on it
+    FORGED = "forged"  # made in another student's name: refused
+
+
+FINAL = frozenset(
+    {Step.FED_BACK, Step.HELD, Step.SUPERSEDED, Step.REJECTED, Step.FAILED, Step.FORGED}
+)
+
+
+def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+JournalLine = dict[str, Any]  # one line of submissions.jsonl
+
+
 class Journal:
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.steps = {}  # record name -> last step (a dict)
-        self.history = []  # every step, in order
+        self.steps: dict[str, JournalLine] = {}  # record name -> last step
+        self.history: list[JournalLine] = []  # every step, in order
         if self.path.exists():
             for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
@@ -39,14 +64,14 @@ class Journal:
                 self.steps[name] = step
                 self.history.append(step)
 
-    def last(self, name):
+    def last(self, name: str) -> str | None:
         step = self.steps.get(name)
-        return step["step"] if step else None
+        return str(step["step"]) if step else None
 
-    def is_final(self, name):
+    def is_final(self, name: str) -> bool:
         return self.last(name) in FINAL
 
-    def write(self, record, step, **info):
+    def write(self, record: Record, step: Step, **info: object) -> JournalLine:
         entry = {
             "at": now().isoformat(timespec="milliseconds"),
             "record": record.name,
@@ -65,26 +90,26 @@ class Journal:
         self.history.append(entry)
         return entry
 
-    def feedbacks(self, student, before=None):
+    def feedbacks(self, student: str, before: datetime.datetime | None = None) -> int:
         """Submissions of a student whose feedback was released (or held for the attempt
         limit), submitted before `before` when given: the attempts counted by the limit."""
         names = {
             s["record"]
             for s in self.history
             if s["student"] == student
-            and s["step"] in ("fed back", "held")
+            and s["step"] in (Step.FED_BACK, Step.HELD)
             and (before is None or datetime.datetime.fromisoformat(s["submitted"]) <= before)
         }
         return len(names)
 
-    def last_feedback_at(self, student):
+    def last_feedback_at(self, student: str) -> datetime.datetime | None:
         times = [
             datetime.datetime.fromisoformat(s["at"])
             for s in self.history
-            if s["student"] == student and s["step"] == "fed back"
+            if s["student"] == student and s["step"] == Step.FED_BACK
         ]
         return max(times, default=None)
 
-    def held(self):
+    def held(self) -> dict[str, JournalLine]:
         """Records whose feedback is held until the due date, by name (the last step)."""
-        return {n: s for n, s in self.steps.items() if s["step"] == "held"}
+        return {n: s for n, s in self.steps.items() if s["step"] == Step.HELD}

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...errors import CourseError
 from ..messages import Exercise
 from ..sandbox import launch
 from ..sandbox.zygote import Zygote
@@ -44,11 +45,11 @@ Ask = Callable[[list[Request]], tuple[dict[str, Reply] | None, str | None]]
 MAX_ROUNDS = 6  # sandbox runs for one submission's re-check, at most
 
 
-class UnknownCall(Exception):
+class UnknownCall(CourseError):
     """A call the sandbox has not answered yet (recorded, and asked in the next round)."""
 
 
-class Raised(Exception):
+class Raised(CourseError):
     """An exception the student's function raised in the sandbox, raised again for the checks."""
 
 

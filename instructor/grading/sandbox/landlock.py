@@ -28,6 +28,8 @@ import ctypes
 import errno
 import os
 
+from ...errors import CourseError
+
 # System call numbers: the same on every architecture (they came after the numbers were unified).
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446
 CREATE_RULESET_VERSION = 1 << 0
@@ -47,7 +49,7 @@ NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1
 SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1
 
 
-class Unavailable(OSError):
+class Unavailable(CourseError, OSError):
     """Landlock cannot be used here; the message says why."""
 
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # for the annotations alone: zygote.py starts its launchers t
     from .zygote import ForkedProcess, Zygote
 
 MODULE = __package__  # the launcher runs as `python -m instructor.grading.sandbox`
+ZYGOTE_FLAG = "--zygote"  # its only argument: serve as the kernel zygote (zygote.py) instead
 
 
 def command_prefix() -> list[str]:
@@ -28,8 +29,6 @@ def command(spec_path: str | os.PathLike[str], *arguments: object) -> list[str]:
 
 
 def zygote_command() -> list[str]:
-    from .launcher import ZYGOTE_FLAG
-
     return [*command_prefix(), ZYGOTE_FLAG]
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from ...errors import CourseError
 from .isolation import (
     M_ARENA_MAX,
     PR_SET_CHILD_SUBREAPER,
@@ -65,8 +66,6 @@ from .spec import LaunchSpec
 
 # Exit code of the sandboxed process when the sandbox itself could not be set up.
 SETUP_FAILED = 70
-# The argument that makes the launcher's program the kernel zygote instead (zygote.py).
-ZYGOTE_FLAG = "--zygote"
 # What the launcher added to its import path (its start folder, this package): not the kernel's.
 _LAUNCHER_PATHS: set[str] = set()
 
@@ -149,7 +148,7 @@ def _run(
     os._exit(0)
 
 
-class _End(Exception):
+class _End(CourseError):
     """The launcher asked the guardian to end the sandbox, or died."""
 
 
@@ -286,11 +285,6 @@ def _run_kernel(connection_file: str, kernel_args: list[str], work: str) -> None
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv == [ZYGOTE_FLAG]:
-        from .zygote import serve
-
-        serve()
-        return 0
     _LAUNCHER_PATHS.update([sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)])
     spec = LaunchSpec.read(argv[0])
     connection_file = argv[1] if len(argv) > 1 else None

@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...errors import CourseError
+
 MODES = ("namespaces", "landlock", "limits")
 CHOICES = ("auto", *MODES)
 REPOSITORY = Path(__file__).resolve().parents[3]  # where deploy/ is
@@ -30,7 +32,7 @@ LIMITS_ONLY = (
 )
 
 
-class IsolationRefused(Exception):
+class IsolationRefused(CourseError):
     """Student code cannot be confined here as asked; the message says why and how to fix it."""
 
 

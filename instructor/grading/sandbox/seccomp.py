@@ -25,6 +25,8 @@ libseccomp's default for a filter of the native architecture.
 import errno
 from typing import Any
 
+from ...errors import CourseError
+
 # Namespace flags of clone(2) (sched.h).
 CLONE_NEW = {
     "CLONE_NEWNS": 0x00020000, "CLONE_NEWCGROUP": 0x02000000, "CLONE_NEWUTS": 0x04000000,
@@ -44,7 +46,7 @@ DENIED = (
 SIGNALS = ("tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal")
 
 
-class Unavailable(OSError):
+class Unavailable(CourseError, OSError):
     """No system-call filter can be built here; the message says why."""
 
 

@@ -8,12 +8,16 @@ the notebook has run, this preprocessor turns that fraction into points, fractio
 `points`, in the form nbgrader reads as partial credit: the cell's result as a number.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 import nbformat
+from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
 
-def fraction_of(output):
+def fraction_of(output: Mapping[str, Any]) -> float | None:
     """The fraction an execute_result holds, or None when it holds no number."""
     text = output.get("data", {}).get("text/plain")
     if isinstance(text, list):
@@ -24,9 +28,9 @@ def fraction_of(output):
         return None
 
 
-def points_output(points, maximum, execution_count):
+def points_output(points: float, maximum: float, execution_count: int | None) -> NotebookNode:
     """The result of a grade cell as nbgrader scores it, shown as points to a reader."""
-    return nbformat.v4.new_output(
+    output: NotebookNode = nbformat.v4.new_output(
         "execute_result",
         data={
             "text/plain": repr(float(points)),
@@ -34,15 +38,16 @@ def points_output(points, maximum, execution_count):
         },
         execution_count=execution_count,
     )
+    return output
 
 
-def _failed(output):
+def _failed(output: Mapping[str, Any]) -> bool:
     return output.get("output_type") == "error" or (
         output.get("output_type") == "stream" and output.get("name") == "stderr"
     )
 
 
-def to_points(cell):
+def to_points(cell: NotebookNode) -> float | None:
     """Rewrite a grade cell's fractional result as points; return the points, or None when
     nbgrader's own rule decides (an error or stderr: zero; a result that is no number)."""
     if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
@@ -68,10 +73,12 @@ def to_points(cell):
     return maximum
 
 
-class ExercisePoints(NbGraderPreprocessor):
+class ExercisePoints(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader is untyped
     """Turns each grade cell's result, the fraction earned, into points from its metadata."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(
+        self, nb: NotebookNode, resources: dict[str, Any]
+    ) -> tuple[NotebookNode, dict[str, Any]]:
         for cell in nb.cells:
             to_points(cell)
         return nb, resources

@@ -1,0 +1,180 @@
+"""The import graph of the instructor package: no circle, and a sandbox that stands alone.
+
+An import circle makes a module's names depend on which module of the circle was imported
+first, and hides a layering fault. The graph is read from the source with `ast`, so it sees
+every form of import: relative (`from .session import ...`), absolute (`from instructor.grading
+import ...`, `import instructor.x`), at the top of a module or inside a function (an import
+moved into a function is still a dependency, and still a circle). Only imports under
+`if TYPE_CHECKING:` are left out: they never run.
+"""
+
+import ast
+import textwrap
+from pathlib import Path
+
+from conftest import ROOT
+
+PACKAGE = "instructor"
+
+
+def _modules(root, package):
+    """{dotted module name: path} of every module of the package under root."""
+    found = {}
+    for path in sorted((root / package).rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _type_checking_only(tree):
+    """The import nodes under `if TYPE_CHECKING:` (never run)."""
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in node.body:
+                skipped.update(id(n) for n in ast.walk(inner))
+    return skipped
+
+
+def import_graph(root, package=PACKAGE):
+    """{module: set of the package's modules it imports}, from every import statement."""
+    modules = _modules(root, package)
+    graph = {}
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skipped = _type_checking_only(tree)
+        targets = set()
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in modules:
+                        targets.add(alias.name)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    here = name.split(".") if is_package else name.split(".")[:-1]
+                    base = here[: len(here) - (node.level - 1)]
+                    origin = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    origin = node.module or ""
+                for alias in node.names:
+                    submodule = f"{origin}.{alias.name}"
+                    if submodule in modules:
+                        targets.add(submodule)  # `from package import module`
+                    elif origin in modules:
+                        targets.add(origin)
+        graph[name] = targets - {name}
+    return graph
+
+
+def circles(graph):
+    """Every strongly connected group of more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_the_package_has_no_import_circle():
+    """Does no module of instructor/ reach itself again through the modules it imports, with
+    every form of import counted (relative, absolute, inside a function)?"""
+    assert circles(import_graph(ROOT)) == []
+
+
+def test_the_circle_check_sees_every_form_of_import(tmp_path):
+    """The canary: does the check find a circle made with absolute imports, one made with
+    relative imports, and one closed by an import inside a function; and pass the same
+    package without them?"""
+
+    def package(files):
+        folder = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
+        for relative, text in files.items():
+            path = folder / PACKAGE / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text))
+        return folder
+
+    absolute = package({
+        "__init__.py": "",
+        "grading/__init__.py": "",
+        "grading/session.py": "from instructor.grading.reference import run\n",
+        "grading/reference.py": "from instructor.grading import session\n",
+    })  # fmt: skip
+    relative = package({
+        "__init__.py": "",
+        "grading/__init__.py": "",
+        "grading/session.py": "from .reference import run\n",
+        "grading/reference.py": "from ..grading.session import Session\n",
+    })  # fmt: skip
+    in_function = package({
+        "__init__.py": "",
+        "sandbox/__init__.py": "",
+        "sandbox/launch.py": "def f():\n    from .launcher import FLAG\n",
+        "sandbox/launcher.py": "import instructor.sandbox.zygote\n",
+        "sandbox/zygote.py": "from . import launch\n",
+    })  # fmt: skip
+    clean = package({
+        "__init__.py": "",
+        "grading/__init__.py": "",
+        "grading/session.py": "from instructor.grading.reference import run\n",
+        "grading/reference.py": "import json\nfrom typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from .session import Session\n",
+    })  # fmt: skip
+    pair = [f"{PACKAGE}.grading.reference", f"{PACKAGE}.grading.session"]
+    assert circles(import_graph(absolute)) == [pair]
+    assert circles(import_graph(relative)) == [pair]
+    assert circles(import_graph(in_function)) == [
+        [f"{PACKAGE}.sandbox.{m}" for m in ("launch", "launcher", "zygote")]
+    ]
+    assert circles(import_graph(clean)) == []
+
+
+def test_the_sandbox_imports_nothing_of_the_engine():
+    """Does the sandbox import nothing of the rest of the engine (the launcher starts the
+    re-check's child by its module name), apart from the exception base, which imports
+    nothing itself?"""
+    graph = import_graph(ROOT)
+    allowed = {f"{PACKAGE}.errors"}
+    assert graph[f"{PACKAGE}.errors"] == set()
+    for module, targets in graph.items():
+        if module.startswith(f"{PACKAGE}.grading.sandbox"):
+            outside = {
+                t for t in targets if not t.startswith(f"{PACKAGE}.grading.sandbox")
+            } - allowed
+            assert not outside, f"{module} imports {sorted(outside)}"
+
+
+def test_the_graph_is_read_from_the_files():
+    """A check of the reader itself: does it find session.py's import of record.py, written as
+    a relative import, and skip modules outside the package?"""
+    graph = import_graph(ROOT)
+    assert f"{PACKAGE}.grading.record" in graph[f"{PACKAGE}.grading.session"]
+    assert all(t.startswith(PACKAGE) for targets in graph.values() for t in targets)
+    assert Path(ROOT / PACKAGE / "errors.py").is_file()
