@@ -114,7 +114,7 @@ RUN_WHOLE = {
     "patched-numpy": "initialize_parameters_random changes np.allclose",
     "redefined-tests": "a function uses print, a variable set outside it",
     "proc-source": "a function uses LEAKED, a variable set outside it",
-    "proc-copy": "defines a function that keeps state between calls",
+    "proc-copy": "reaches the notebook's variables dynamically (exec())",
 }
 
 
