@@ -6,6 +6,7 @@ It imports nothing but the standard library, so that a script run with `python t
 
 import os
 import sys
+import time
 from pathlib import Path
 
 # The repository: the course (source/, release/, instructor/...) the tests copy and run.
@@ -19,3 +20,17 @@ def course_env(**extra):
     """This environment, with this interpreter's scripts first on PATH (nbgrader runs them),
     plus the variables in extra."""
     return dict(os.environ, PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""), **extra)
+
+
+def wait_for_service(condition, what, service, log, timeout):
+    """Wait until condition() holds, at most timeout seconds, polling; a service (a Popen, or
+    None) that exits ends the wait. AssertionError with what was awaited and the service's
+    log (a Path) when it did not come."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if service is not None and service.poll() is not None:
+            break
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; the service said:\n{log.read_text()}")

@@ -270,3 +270,21 @@ def descendants(pid):
             found += children
             todo += children
     return found
+
+
+# --- nbgrader's Assignments tab (Nbgrader > Assignment List) ------------------------------
+
+
+def tab(page):
+    """The Assignments tab's content."""
+    return page.locator("#nbgrader-assignment-list")
+
+
+def section(page, name):
+    """A list of the Assignments tab: "released", "fetched" or "submitted"."""
+    return tab(page).locator(f"#{name}_assignments_list")
+
+
+def assignment_row(page, name, assignment="initialization"):
+    """The assignment's row in a list of the Assignments tab."""
+    return section(page, name).locator(".list_item", has_text=assignment).first

@@ -39,6 +39,7 @@ from lab_harness import (
     ARTIFACTS,
     VIEWPORT,
     Watched,
+    assignment_row,
     browser,  # noqa: F401 (a fixture)
     cell,
     cell_positions,
@@ -47,6 +48,8 @@ from lab_harness import (
     open_terminal_and_run,
     save,
     screenshot_on_failure,  # noqa: F401 (a fixture)
+    section,
+    tab,
     type_answer,
 )
 from unix_users import needs_root, unix_group, unix_user
@@ -170,19 +173,6 @@ def log_in(browser, course, user, person):  # noqa: F811 (the imported fixture)
 
 # ---------------------------------------------------------------------------------------
 # The Assignments tab (as tests/test_browser_submit.py reads it)
-
-
-def tab(page):
-    return page.locator("#nbgrader-assignment-list")
-
-
-def section(page, name):
-    """A list of the Assignments tab: "released", "fetched" or "submitted"."""
-    return tab(page).locator(f"#{name}_assignments_list")
-
-
-def assignment_row(page, name):
-    return section(page, name).locator(".list_item", has_text=ASSIGNMENT).first
 
 
 def open_assignments_tab(page):

@@ -49,6 +49,7 @@ from lab_harness import (
     ARTIFACTS,
     VIEWPORT,
     Watched,
+    assignment_row,
     browser,  # noqa: F401 (a fixture)
     cell,
     cell_positions,
@@ -61,6 +62,8 @@ from lab_harness import (
     prompt,
     save,
     screenshot_on_failure,  # noqa: F401 (a fixture)
+    section,
+    tab,
     type_answer,
     wait_for_a_new_run,
     wait_until_idle,
@@ -399,21 +402,6 @@ def student(browser, student_lab):  # noqa: F811 (the imported fixture)
 
 # ---------------------------------------------------------------------------------------
 # The Assignments tab
-
-
-def tab(page):
-    """The Assignments tab's content."""
-    return page.locator("#nbgrader-assignment-list")
-
-
-def section(page, name):
-    """A list of the Assignments tab: "released", "fetched" or "submitted"."""
-    return tab(page).locator(f"#{name}_assignments_list")
-
-
-def assignment_row(page, name):
-    """The assignment's row in a list of the Assignments tab."""
-    return section(page, name).locator(".list_item", has_text=ASSIGNMENT).first
 
 
 def notebook_link(page):

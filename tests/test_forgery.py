@@ -44,6 +44,7 @@ import nbformat
 import pytest
 from conftest import copy_course, shares_of
 from corpus import build as corpus
+from harness import wait_for_service
 from unix_users import needs_root, unix_user
 
 from instructor.exchange import layout
@@ -168,16 +169,7 @@ class Server:
         return [s for s in self.journal() if s["step"] == step and student in (None, s["student"])]
 
     def wait_for(self, condition, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.service is not None and self.service.poll() is not None:
-                break
-            time.sleep(0.3)
-        raise AssertionError(
-            f"timed out waiting for {what}; the service said:\n{self.log.read_text()}"
-        )
+        wait_for_service(condition, what, self.service, self.log, timeout)
 
     def scores(self, course=None):
         db = f"sqlite:///{(course or self.course) / 'gradebook.db'}"

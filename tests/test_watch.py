@@ -30,7 +30,7 @@ import nbformat
 import pytest
 from conftest import copy_course, course_env, instructor_grade, run_nbgrader, shares_of
 from corpus import build as corpus
-from harness import BIN
+from harness import BIN, wait_for_service
 from nbgrader.api import Gradebook
 from unix_users import unix_user
 
@@ -198,16 +198,7 @@ class Class:
         return [s for s in self.journal() if s["student"] == student and s["step"] == step]
 
     def wait_for(self, condition, what, timeout=WAIT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.service is not None and self.service.poll() is not None:
-                break
-            time.sleep(0.3)
-        raise AssertionError(
-            f"timed out waiting for {what}; the service said:\n{self.log.read_text()}"
-        )
+        wait_for_service(condition, what, self.service, self.log, timeout)
 
     def gradebook_scores(self):
         """{student: {grade id: score}}, read by the instructor's account (root must not

@@ -57,6 +57,7 @@ from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 
 from .messages import Skippable
+from .scan import unpacked
 
 # Where a graded notebook says which cells the grader did not run (its notebook metadata).
 METADATA_KEY = "grading"
@@ -330,16 +331,7 @@ def _changed(node: ast.AST) -> list[ast.Attribute | ast.Subscript]:
         targets = [item.optional_vars for item in node.items if item.optional_vars is not None]
     else:
         return []
-    found: list[ast.Attribute | ast.Subscript] = []
-    while targets:
-        target = targets.pop()
-        if isinstance(target, ast.Tuple | ast.List):
-            targets.extend(target.elts)
-        elif isinstance(target, ast.Starred):
-            targets.append(target.value)
-        elif isinstance(target, ast.Attribute | ast.Subscript):
-            found.append(target)
-    return found
+    return [t for t in unpacked(targets) if isinstance(t, ast.Attribute | ast.Subscript)]
 
 
 def _root(node: ast.expr) -> str | None:

@@ -66,25 +66,28 @@ def _root_name(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def _targets(node: ast.AST) -> list[ast.expr]:
-    """What an assignment or deletion binds: names, attributes, items (tuples unpacked)."""
-    targets: list[ast.expr]
-    if isinstance(node, ast.Assign | ast.Delete):
-        targets = list(node.targets)
-    elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.NamedExpr):
-        targets = [node.target]
-    else:
-        return []
-    flat: list[ast.expr] = []
-    while targets:
-        target = targets.pop()
+def unpacked(targets: list[ast.expr]) -> list[ast.expr]:
+    """Assignment targets with tuples, lists and starred targets unpacked: `a, (b[0], *c.d)`
+    gives a, b[0] and c.d."""
+    pending, flat = list(targets), []
+    while pending:
+        target = pending.pop()
         if isinstance(target, ast.Tuple | ast.List):
-            targets.extend(target.elts)
+            pending.extend(target.elts)
         elif isinstance(target, ast.Starred):
-            targets.append(target.value)
+            pending.append(target.value)
         else:
             flat.append(target)
     return flat
+
+
+def _targets(node: ast.AST) -> list[ast.expr]:
+    """What an assignment or deletion binds: names, attributes, items (tuples unpacked)."""
+    if isinstance(node, ast.Assign | ast.Delete):
+        return unpacked(list(node.targets))
+    if isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.NamedExpr):
+        return unpacked([node.target])
+    return []
 
 
 def _python_source(source: str) -> str:
