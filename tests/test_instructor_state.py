@@ -240,11 +240,13 @@ def test_an_endless_loop_costs_about_a_minute_with_default_limits(small_class):
 def test_the_interrupted_command_says_so_without_tracebacks(tmp_path):
     """Ctrl-C in the terminal reaches every process of the command: does it stop with its one
     clean message, and no screens of Dask tracebacks? (It comes once the correct submission
-    is graded, while the other one's endless loop holds its worker for its cell's limit.)"""
+    is graded, while the other one's endless loop holds its worker for its cell's limit, set
+    long enough that a loaded machine cannot reach it before the interrupt.)"""
     root = corpus.fast_course(tmp_path / "course", copy_course)
     release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
     corpus.build(release, root / "submitted", root, ["correct", "infinite-loop"])
     command = [sys.executable, "-m", "instructor", "grade", "--workers", "2"]
+    command += ["--cell-timeout", "600", "--notebook-timeout", "1200"]
     process = subprocess.Popen(
         command, cwd=root, env=course_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
