@@ -174,14 +174,14 @@ class DaskRunner:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> Literal[False]:
-        if kind is not None and issubclass(kind, KeyboardInterrupt):
-            quiet()  # interrupted: what the cluster says while it is stopped is noise
-            if self.cluster is not None:
-                # and so is what this command's worker processes say: on a busy machine a
-                # worker's heartbeat may find the scheduler already closing, and log its
-                # traceback to the terminal
-                with contextlib.suppress(Exception):
-                    self.client.run(quiet)
+        # Whatever ends the batch (its end, Ctrl-C, the service's SIGTERM), what the cluster
+        # says while it is stopped is noise, and so is what its worker processes say: on a
+        # busy machine a worker's heartbeat may find the scheduler already closing, and log
+        # its traceback to the terminal or the service's log.
+        quiet()
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.run(quiet)
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:
