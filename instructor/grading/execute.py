@@ -113,21 +113,46 @@ def name_of(cell: NotebookNode, index: int) -> str:
     return f"cell {grade_id}" if grade_id else f"cell {index + 1} (added by the student)"
 
 
-_ZMQ_CONTEXTS: dict[int, "zmq.asyncio.Context"] = {}
+_ZMQ_CONTEXTS: dict[int | None, "zmq.asyncio.Context"] = {}
+
+
+# How soon a socket of the grader tries again to reach a kernel that is not listening yet
+# (ZeroMQ's default is 100 ms): the client connects as the kernel starts, and a kernel forked
+# from the zygote listens some 40 ms later.
+RECONNECT_MS = 10
 
 
 def _zmq_context(limits: Limits) -> "zmq.asyncio.Context":
-    """The ZeroMQ context of the grader's kernel clients: a message larger than the output limit
-    disconnects the kernel instead of filling this process's memory."""
-    import zmq
-    import zmq.asyncio
+    """The ZeroMQ context of the grader's kernel manager (its control channel): a message
+    larger than the output limit disconnects the kernel."""
 
     largest = int(2 * limits.max_output_mb * 2**20) + (1 << 20)
     if largest not in _ZMQ_CONTEXTS:
-        context = zmq.asyncio.Context()
-        context.setsockopt(zmq.MAXMSGSIZE, largest)
-        _ZMQ_CONTEXTS[largest] = context
+        _ZMQ_CONTEXTS[largest] = _new_context(MAXMSGSIZE=largest)
     return _ZMQ_CONTEXTS[largest]
+
+
+def _client_context() -> "zmq.asyncio.Context":
+    """The ZeroMQ context of the grader's kernel clients, one per process (jupyter_client would
+    start and stop one per kernel). It has no message-size limit: the kernel's output is
+    counted and cut message by message (`SandboxedExecute.output`), and a kernel that printed
+    too much in one flush still gets its note; one message is bounded by the kernel's own
+    memory limit."""
+    if None not in _ZMQ_CONTEXTS:
+        _ZMQ_CONTEXTS[None] = _new_context()
+    return _ZMQ_CONTEXTS[None]
+
+
+def _new_context(**options: int) -> "zmq.asyncio.Context":
+    """A context whose sockets reach a kernel within RECONNECT_MS of its listening."""
+    import zmq
+    import zmq.asyncio
+
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+    for name, value in options.items():
+        context.setsockopt(getattr(zmq, name), value)
+    return context
 
 
 class GraderFailure(CourseError):
@@ -196,6 +221,7 @@ class SandboxedExecute(Execute):  # type: ignore[misc]  # nbgrader ships no type
             ip=str(self.workspace.ipc / "k"),
             connection_file=str(self.workspace.private / "connection.json"),
             context=_zmq_context(self.limits),
+            client_context=_client_context(),
             config=self.config,
         )
         return self.km

@@ -12,6 +12,7 @@ isolation.py  Linux namespaces and the private file system, or Landlock and secc
 landlock.py   Landlock's system calls (a binding of our own: ABI 4's TCP rules, ABI 6's scopes)
 seccomp.py    the system-call filter of the "landlock" isolation (libseccomp, via pyseccomp)
 zygote.py     a process that forks launchers with the heavy modules already imported
+exits.py      waiting for a process to end, woken the moment it does (a pidfd)
 kernels.py    the sandboxed kernelspec and kernel manager nbclient uses
 """
 

@@ -39,6 +39,7 @@ from types import FrameType
 from typing import NoReturn
 
 from ...errors import CourseError
+from .exits import ProcessEnd
 from .isolation import (
     M_ARENA_MAX,
     PR_SET_CHILD_SUBREAPER,
@@ -345,16 +346,19 @@ def _refuse(spec: LaunchSpec, mode: str | None, why: str) -> int:
 
 
 def _wait(pid: int, parent: int, stop: int = signal.SIGKILL) -> int:
-    """Wait for the sandbox's first process; stop it if the grader that started us dies."""
-    import time
-
-    while True:
-        done, wait_status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return wait_status
-        if os.getppid() != parent:  # the grader is gone: nobody will read the results
-            os.kill(pid, stop)
-        time.sleep(0.2)
+    """Wait for the sandbox's first process, woken as it ends; stop it if the grader that
+    started us dies (checked every 0.2 s)."""
+    end = ProcessEnd(pid)
+    try:
+        while True:
+            done, wait_status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return wait_status
+            if os.getppid() != parent:  # the grader is gone: nobody will read the results
+                os.kill(pid, stop)
+            end.sleep(0.2)
+    finally:
+        end.close()
 
 
 def _write_status(dir_fd: int, name: str, status: dict[str, str | int | None]) -> None:

@@ -15,24 +15,26 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from time import monotonic
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from . import launch, launcher
+from .exits import ProcessEnd
 from .isolation import SINGLE_THREADED, guard_grader_process
 
-# The module every kernel imports, loaded once by the zygote; the modules the kernels of an
-# assignment import anyway come from the course's file of the assignment ([grading] preload in
-# assignments/<assignment>.toml, carried by the Bundle) and are loaded after it. Missing ones
-# are skipped: each kernel forked from the zygote starts with them loaded.
-PRELOAD = ("ipykernel.kernelapp",)
+# The modules every kernel imports, loaded once by the zygote: the kernel's application, and
+# its debugger (IPython's kernel loads it, with debugpy, as it starts: 50 ms a kernel). The
+# modules the kernels of an assignment import anyway come from the course's file of the
+# assignment ([grading] preload in assignments/<assignment>.toml, carried by the Bundle) and
+# are loaded after them. Missing ones are skipped: each kernel forked from the zygote starts
+# with them loaded.
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger")
 
 
-def serve() -> None:
+def serve() -> NoReturn:
     """A process that imports PRELOAD and the modules of its first line once, then forks one
     launcher per request.
 
@@ -62,6 +64,9 @@ def serve() -> None:
             _launcher_from_zygote(request)
         sys.stdout.write(json.dumps({"pid": pid}) + "\n")
         sys.stdout.flush()
+    # The grader is gone or done. Nothing here is left to save (each answer was flushed), and
+    # unloading the modules of a kernel takes a fifth of a second the grader's worker waits.
+    os._exit(0)
 
 
 def _reap_launchers(signum: int, frame: FrameType | None) -> None:
@@ -168,6 +173,7 @@ class ForkedProcess:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
+        self._end = ProcessEnd(pid)  # opened first: the start time then names the same process
         self._started = self._start_time()
 
     def _start_time(self) -> str | None:
@@ -183,14 +189,17 @@ class ForkedProcess:
             self._started is None or self._start_time() != self._started
         ):
             self.returncode = -signal.SIGKILL  # gone (the zygote reaped it)
+            self._end.close()
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int | None:
+        """Its exit code, as soon as it has ended (woken by its end, not by polling)."""
         deadline = None if timeout is None else monotonic() + timeout
         while self.poll() is None:
-            if deadline is not None and monotonic() > deadline:
+            left = 1.0 if deadline is None else deadline - monotonic()
+            if left <= 0:
                 raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
-            time.sleep(0.05)
+            self._end.sleep(min(left, 1.0))
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
