@@ -60,7 +60,7 @@ from .messages import Bundle, Exercise, Result, Score, Task
 from .needed import Plan
 from .recheck import child as recheck_child
 from .recheck.codec import Reply, Request
-from .recheck.run import CleanScore, ask_sandbox, checks_namespace, recheck
+from .recheck.run import Checked, CleanScore, Rounds, SandboxRun, checks_namespace, drive, rounds
 from .sandbox import ExitStatus, LaunchSpec, Limits, guard_grader_process
 from .sandbox.kernels import KERNEL_NAME, kernel_spec
 from .sandbox.spec import KERNEL
@@ -383,35 +383,107 @@ def _cells_by_id(nb: NotebookNode) -> dict[str | None, NotebookNode]:
 CHILD = recheck_child.__name__
 
 
-def clean_check(
-    nb: NotebookNode,
-    bundle: Bundle,
-    exercises: Sequence[Exercise],
-    workspace: Workspace,
-    limits: Limits,
-) -> tuple[dict[str, CleanScore] | None, str | None]:
-    """({exercise name: CleanScore}, None), or (None, why it could not run): each declared
-    exercise of a notebook, its answer re-checked on its own (recheck/)."""
-    if not exercises:
-        return {}, None
-    cells = _cells_by_id(nb)
-    sources = {e.answer_cell: cells[e.answer_cell].source for e in exercises
-               if e.answer_cell in cells}  # fmt: skip
-    checks = {
-        name: checks_namespace(bundle.helpers[f"{name}.py"])
-        for name in {e.checks for e in exercises}
-    }
-    status = workspace.private / "recheck-status.json"
-    spec = workspace.spec("recheck", CHILD, workspace.empty, status)
-    runner = zygote(workspace.font_cache, workspace.preload) if workspace.use_zygote else None
+# What the re-check's child may answer because something else ran beside it, not because of
+# the answer: the notebook's kernel shares the worker's processor, and without root its
+# process count. A first answer started beside the notebook's run that says one of these is
+# asked again alone (see CleanCheck).
+DISTURBED = frozenset({"timeout", "too_large", "crashed"})
 
-    def ask(request: list[Request]) -> tuple[dict[str, Reply] | None, str | None]:
-        return ask_sandbox(
-            request, spec, timeout=limits.verify_timeout * len(request) + 60,
-            per_exercise=limits.verify_timeout, zygote=runner,
+
+def disturbed(answer: tuple[dict[str, Reply] | None, str | None]) -> bool:
+    """Is this answer of the re-check's child one to ask again alone (DISTURBED, or no answer
+    at all)?"""
+    replies, _ = answer
+    return replies is None or any(reply.get("outcome") in DISTURBED for reply in replies.values())
+
+
+class CleanCheck:
+    """The clean re-check of a notebook's exercises (recheck/), started before the notebook
+    runs so that the two run side by side.
+
+    `start` runs the test cells with no answers yet and starts the sandbox on the calls they
+    ask for; `result`, after the notebook's run, reads the answers and finishes the rounds.
+    A first answer that might owe something to the notebook's run beside it (the re-check
+    could not run, or an answer timed out, crashed or was too large: DISTURBED) is asked
+    again alone, after the notebook's kernel has ended: such a submission is graded exactly
+    as if the re-check had waited for the notebook.
+    """
+
+    def __init__(
+        self,
+        nb: NotebookNode,
+        bundle: Bundle,
+        exercises: Sequence[Exercise],
+        workspace: Workspace,
+        limits: Limits,
+    ) -> None:
+        cells = _cells_by_id(nb)
+        self.exercises = exercises
+        self.sources = {e.answer_cell: cells[e.answer_cell].source for e in exercises
+                        if e.answer_cell in cells}  # fmt: skip
+        self.checks = {
+            name: checks_namespace(bundle.helpers[f"{name}.py"])
+            for name in {e.checks for e in exercises}
+        }
+        self.limits = limits
+        status = workspace.private / "recheck-status.json"
+        self.spec = workspace.spec("recheck", CHILD, workspace.empty, status)
+        self.zygote = (
+            zygote(workspace.font_cache, workspace.preload) if workspace.use_zygote else None
+        )
+        self.steps: Rounds | None = None
+        self.first: list[Request] = []
+        self.running: SandboxRun | None = None
+        self.checked: Checked | None = None if exercises else ({}, None)
+        self.seconds = 0.0  # the sandbox's runs and this process's rounds
+
+    def start(self) -> None:
+        """The first round, and the sandbox started on its request (when it has one)."""
+        if self.checked is not None:
+            return
+        began = time.monotonic()
+        self.steps = rounds(self.exercises, self.sources, self.checks)
+        try:
+            self.first = next(self.steps)
+        except StopIteration as finished:
+            self.checked = finished.value
+        else:
+            self.running = self._run(self.first)
+        self.seconds += time.monotonic() - began
+
+    def result(self) -> Checked:
+        """({exercise name: CleanScore}, None) or (None, why it could not run)."""
+        if self.checked is None:
+            if self.running is None:
+                self.start()
+        if self.checked is None and self.steps is not None and self.running is not None:
+            answer = self._answer(self.running)
+            if disturbed(answer):
+                answer = self._ask(self.first)  # again, alone
+            began = time.monotonic()
+            self.checked = drive(self.steps, self._ask, answer)
+            self.seconds += time.monotonic() - began
+        assert self.checked is not None  # every branch above sets it
+        return self.checked
+
+    def stop(self) -> None:
+        """End a sandbox run not read yet (the notebook's run failed: nobody will read it)."""
+        if self.checked is None and self.running is not None:
+            self.running.stop()
+
+    def _run(self, request: list[Request]) -> SandboxRun:
+        return SandboxRun(
+            request, self.spec, timeout=self.limits.verify_timeout * len(request) + 60,
+            per_exercise=self.limits.verify_timeout, zygote=self.zygote,
         )  # fmt: skip
 
-    return recheck(exercises, sources, checks, ask)
+    def _answer(self, run: SandboxRun) -> tuple[dict[str, Reply] | None, str | None]:
+        answer = run.result()
+        self.seconds += run.seconds
+        return answer
+
+    def _ask(self, request: list[Request]) -> tuple[dict[str, Reply] | None, str | None]:
+        return self._answer(self._run(request))
 
 
 def _in_kernel_points(cell: NotebookNode) -> float:
@@ -626,18 +698,24 @@ def _grade_notebook(
     exercises = tuple(e for e in bundle.exercises if e.notebook == notebook_id)
     text = task.notebooks[notebook_id]
     sanitized = sanitize(text, bundle, notebook_id, task.student, workspace, log)
-    plan = needed.plan(nbformat.reads(sanitized, as_version=4), bundle.skippable_in(notebook_id))
+    sanitized_nb = nbformat.reads(sanitized, as_version=4)
+    plan = needed.plan(sanitized_nb, bundle.skippable_in(notebook_id))
     if not plan.skip and task.whole_limits is not None:
         limits = task.whole_limits  # the whole notebook runs: its own time limits
-    executed, incidents, durations = execute(
-        sanitized, bundle, notebook_id, task.student, workspace, limits, log, plan.skip
-    )
+    check = CleanCheck(sanitized_nb, bundle, exercises, workspace, limits)
+    check.start()  # the re-check's sandbox runs beside the notebook's
+    try:
+        executed, incidents, durations = execute(
+            sanitized, bundle, notebook_id, task.student, workspace, limits, log, plan.skip
+        )
+    except BaseException:
+        check.stop()
+        raise
     nb = nbformat.reads(executed, as_version=4)
     _revalidate(nb, sanitized, log)
     needed.record(nb, plan)
-    started = time.monotonic()
-    clean, error = clean_check(nb, bundle, exercises, workspace, limits)
-    recheck_seconds = round(time.monotonic() - started, 3)
+    clean, error = check.result()
+    recheck_seconds = round(check.seconds, 3)
     flags: list[str] = []
     if error:
         flags.append(f"the clean re-check could not run ({error}); the notebook's scores were kept")

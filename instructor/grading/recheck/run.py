@@ -25,8 +25,9 @@ import json
 import os
 import signal
 import subprocess
+import time
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ from .codec import Codec, Encoded, Reply, Request, decode, key_of
 Namespace = dict[str, Any]
 # How the re-check asks the sandbox: the requests in, ({name: reply}, None) or (None, why) out.
 Ask = Callable[[list[Request]], tuple[dict[str, Reply] | None, str | None]]
+
+# What the re-check gives: ({exercise name: CleanScore}, None), or (None, why it could not run).
+Checked = tuple[dict[str, "CleanScore"] | None, str | None]
 
 MAX_ROUNDS = 6  # sandbox runs for one submission's re-check, at most
 
@@ -188,19 +192,16 @@ def score_round(
     return scores, unknown
 
 
-def recheck(
-    exercises: Sequence[Exercise],
-    sources: dict[str, str],
-    checks: dict[str, Namespace],
-    ask: Ask,
-) -> tuple[dict[str, CleanScore] | None, str | None]:
-    """Score every exercise's answer on its own; ({name: CleanScore}, None) or (None, why not).
+# One submission's re-check as a sequence of requests to the sandbox: `rounds` yields each
+# request and is sent the sandbox's (answers, error); it returns what `recheck` returns.
+Rounds = Generator[list[Request], tuple[dict[str, Reply] | None, str | None], Checked]
 
-    exercises -- the bundle's Exercise declarations (test cell source, function, points...)
-    sources -- {answer cell grade id: the submitted answer cell's source}
-    checks -- {checks module name: its namespace} (checks_namespace)
-    ask -- a function taking the sandbox request's exercises, returning (answers, error)
-    """
+
+def rounds(
+    exercises: Sequence[Exercise], sources: dict[str, str], checks: dict[str, Namespace]
+) -> Rounds:
+    """The rounds of `recheck`, for a caller that asks the sandbox itself (and may start the
+    first request early: worker.CleanCheck)."""
     codec = Codec()
     answers = {e.name: Answers() for e in exercises}
     for _ in range(MAX_ROUNDS + 1):
@@ -212,7 +213,7 @@ def recheck(
              "source": sources.get(e.answer_cell, ""), "calls": unknown[e.name]}
             for e in exercises if e.name in unknown
         ]  # fmt: skip
-        replies, error = ask(request)
+        replies, error = yield request
         if error or replies is None:
             return None, error
         for item in request:
@@ -225,7 +226,92 @@ def recheck(
     return None, f"the test cells kept asking for new calls after {MAX_ROUNDS} rounds"
 
 
+def recheck(
+    exercises: Sequence[Exercise],
+    sources: dict[str, str],
+    checks: dict[str, Namespace],
+    ask: Ask,
+) -> Checked:
+    """Score every exercise's answer on its own; ({name: CleanScore}, None) or (None, why not).
+
+    exercises -- the bundle's Exercise declarations (test cell source, function, points...)
+    sources -- {answer cell grade id: the submitted answer cell's source}
+    checks -- {checks module name: its namespace} (checks_namespace)
+    ask -- a function taking the sandbox request's exercises, returning (answers, error)
+    """
+    return drive(rounds(exercises, sources, checks), ask)
+
+
+def drive(
+    steps: Rounds, ask: Ask, answer: tuple[dict[str, Reply] | None, str | None] | None = None
+) -> Checked:
+    """Run the rounds to their end, asking with ask; answer -- the reply to the request the
+    rounds last yielded, when the caller asked it itself (None: the rounds have not started)."""
+    try:
+        request = next(steps) if answer is None else steps.send(answer)
+        while True:
+            request = steps.send(ask(request))
+    except StopIteration as done:
+        result: Checked = done.value
+        return result
+
+
 # --- launching the child ------------------------------------------------------------------------
+
+
+class SandboxRun:
+    """One request to the re-check's child in the sandbox, started now and read later: the
+    worker starts the first one before the notebook runs, and reads it after."""
+
+    def __init__(
+        self,
+        exercises: list[Request],
+        spec_path: str | os.PathLike[str],
+        timeout: float,
+        per_exercise: float,
+        zygote: Zygote | None = None,
+    ) -> None:
+        folder = Path(spec_path).parent
+        self.question, self.answer = (
+            folder / "recheck-request.json",
+            folder / "recheck-answers.json",
+        )
+        self.question.write_text(json.dumps({"timeout": per_exercise, "exercises": exercises}))
+        self.answer.unlink(missing_ok=True)
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.began = time.time()
+        self.seconds = 0.0  # from its start to its answer, once read
+        self.process = launch.start(
+            spec_path, folder, stdin=self.question, stdout=self.answer, zygote=zygote
+        )
+
+    def stop(self) -> None:
+        """End the run and everything it started, if it still runs (its answer unread)."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def result(self) -> tuple[dict[str, Reply] | None, str | None]:
+        """(answers, None) or (None, why it failed), once the child has ended (killed when
+        it outlives its time)."""
+        try:
+            self.process.wait(timeout=max(self.deadline - time.monotonic(), 0.001))
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.seconds = time.time() - self.began
+            return None, f"the re-check did not finish in {self.timeout:g} s"
+        out = self.answer.read_bytes() if self.answer.exists() else b""
+        # it may have ended while the notebook ran: its answer's time says when
+        ended = self.answer.stat().st_mtime if out else time.time()
+        self.seconds = max(ended - self.began, 0.0)
+        try:
+            replies: dict[str, Reply] = json.loads(out.decode())
+            return replies, None
+        except ValueError:
+            return None, (
+                f"the re-check stopped without an answer (exit code {self.process.returncode})"
+            )
 
 
 def ask_sandbox(
@@ -237,19 +323,4 @@ def ask_sandbox(
 ) -> tuple[dict[str, Reply] | None, str | None]:
     """Run the child on these exercises in the sandbox described by spec_path; return
     (answers, None) or (None, why it failed). The request and the answers go through files."""
-    folder = Path(spec_path).parent
-    question, answer = folder / "recheck-request.json", folder / "recheck-answers.json"
-    question.write_text(json.dumps({"timeout": per_exercise, "exercises": exercises}))
-    answer.unlink(missing_ok=True)
-    process = launch.start(spec_path, folder, stdin=question, stdout=answer, zygote=zygote)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        return None, f"the re-check did not finish in {timeout:g} s"
-    out = answer.read_bytes() if answer.exists() else b""
-    try:
-        replies: dict[str, Reply] = json.loads(out.decode())
-        return replies, None
-    except ValueError:
-        return None, f"the re-check stopped without an answer (exit code {process.returncode})"
+    return SandboxRun(exercises, spec_path, timeout, per_exercise, zygote).result()
