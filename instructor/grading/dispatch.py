@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
+from . import startup
 from .messages import Bundle, Result, Task
 from .status import Status
 from .worker import grade_submission
@@ -161,6 +162,7 @@ class DaskRunner:
                     # the default, is taken by another cluster of this machine
                     scheduler_kwargs={"dashboard_address": ":0"},
                     silence_logs=logging.ERROR,
+                    preload=[startup.__name__],  # each worker starts without unused parsers
                 )
             finally:
                 signal.signal(signal.SIGINT, previous)

@@ -23,11 +23,12 @@ hash) is kept in reports/<assignment>/grading.json, with an append-only log next
 results survive an interrupted run; a class report can read it.
 """
 
+import contextlib
 import datetime
 import os
 import shutil
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
@@ -66,6 +67,7 @@ class Recorder:
         self.fingerprint = bundle.fingerprint
         self.summary_dir = summary_dir
         self.ledger = Ledger(summary_dir, self.assignment)
+        self._current: Gradebook | None = None  # the gradebook of the save in progress
 
     def reload_ledger(self) -> None:
         """Read the ledger again (another route may have written it since)."""
@@ -76,9 +78,27 @@ class Recorder:
         """The course's gradebook, opened without SQLAlchemy's warnings (a context manager)."""
         return _Quiet(Gradebook(self.coursedir.db_url, self.coursedir.course_id))
 
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[Gradebook]:
+        """The gradebook of the save in progress, else one opened for the caller.
+
+        nbgrader's Gradebook makes a database engine and checks every table each time it is
+        opened; a save opened it four times, a tenth of a second of the instructor's process
+        per submission. A save now opens it once for its own queries (nbgrader's saving
+        preprocessors open theirs). Each of its writes commits, as before."""
+        if self._current is not None:
+            yield self._current
+            return
+        with self.gradebook() as gb:
+            self._current = gb
+            try:
+                yield gb
+            finally:
+                self._current = None
+
     def _submission(self, student: str, folder: str | os.PathLike[str]) -> None:
         timestamp = self.coursedir.get_existing_timestamp(str(folder))
-        with self.gradebook() as gb:
+        with self._open() as gb:
             gb.update_or_create_student(student)
             gb.find_assignment(self.assignment)
             if timestamp:
@@ -88,7 +108,7 @@ class Recorder:
 
     def _grades(self, student: str, field: str = "score") -> dict[tuple[str, str], Any]:
         """{(notebook id, grade id): score (or another field of the grade)} of a student."""
-        with self.gradebook() as gb:
+        with self._open() as gb:
             return {
                 (notebook_id, g.name): getattr(g, field)
                 for notebook_id in self.notebooks
@@ -100,7 +120,7 @@ class Recorder:
         formgrader lists them for review)."""
         if not cells:
             return
-        with self.gradebook() as gb:
+        with self._open() as gb:
             for notebook_id, grade_id in cells:
                 grade = gb.find_grade(grade_id, notebook_id, self.assignment, student)
                 grade.needs_manual_grade = True
@@ -163,6 +183,10 @@ class Recorder:
             return self._save(submission, result)
 
     def _save(self, submission: Submission, result: Result) -> Entry:
+        with self._open():
+            return self._save_in(submission, result)
+
+    def _save_in(self, submission: Submission, result: Result) -> Entry:
         entry = Entry(
             student=submission.student,
             status=result.status,
@@ -213,7 +237,7 @@ class Recorder:
         from .sandbox import LIMITS_ONLY
 
         note = f"The grader {LIMITS_ONLY}."
-        with self.gradebook() as gb:
+        with self._open() as gb:
             for notebook_id in self.notebooks:
                 notebook = gb.find_submission_notebook(notebook_id, self.assignment, student)
                 for comment in notebook.comments:
@@ -236,7 +260,7 @@ class Recorder:
         dest = self.destination(student)
         if dest.exists():
             shutil.rmtree(dest)
-        with self.gradebook() as gb:
+        with self._open() as gb:
             for notebook_id in self.notebooks:
                 notebook = gb.find_submission_notebook(notebook_id, self.assignment, student)
                 for grade in notebook.grades:
@@ -246,7 +270,7 @@ class Recorder:
 
     def _late_penalty(self, student: str) -> float | None:
         """The late penalty nbgrader's AssignLatePenalties recorded (None when on time)."""
-        with self.gradebook() as gb:
+        with self._open() as gb:
             penalty = gb.find_submission(self.assignment, student).late_submission_penalty
         return penalty or None
 
@@ -290,7 +314,7 @@ class Recorder:
         ):
             return False
         try:
-            with self.gradebook() as gb:
+            with self._open() as gb:
                 gb.find_submission(self.assignment, student)
         except MissingEntry:
             return False
