@@ -42,6 +42,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbgrader.api import Gradebook
 
@@ -150,7 +151,11 @@ def notebook_execution(answered, source):
         km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=f"{folder}/kernel")
         started = time.perf_counter()
         NotebookClient(answered, km=km, resources={"metadata": {"path": folder}}).execute()
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        # a kernel manager given to nbclient is the caller's to stop: a kernel left running
+        # would share the machine with the timings that follow
+        run_sync(km.shutdown_kernel)(now=True)
+        return seconds
 
 
 def main(argv=None):

@@ -1,0 +1,160 @@
+"""What makes a grading start and end sooner, each part able to fail on its own.
+
+A wait for a process's end wakes at its end, for a child and for a process forked by another;
+the parsers the grader defers still answer an IRI check as before; the kernel's clients share
+one ZeroMQ context that reconnects soon; and a re-check answer that the notebook's run beside
+it may have disturbed is asked again alone.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT
+
+from instructor.grading.sandbox.exits import FALLBACK_SECONDS, ProcessEnd
+from instructor.grading.worker import DISTURBED, disturbed
+
+# A wait far longer than any process here lives: a wait that returns well before it was woken.
+LONG_WAIT = 60.0
+
+
+def test_does_a_wait_on_a_child_wake_when_it_ends():
+    """The launcher waits on its sandbox's first process: the wait ends with the process, not
+    with its timeout."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.2)"])
+    end = ProcessEnd(child.pid)
+    began = time.monotonic()
+    end.sleep(LONG_WAIT)
+    waited = time.monotonic() - began
+    end.close()
+    assert child.wait(timeout=10) == 0
+    assert waited < LONG_WAIT / 2
+
+
+def test_does_a_wait_on_a_process_forked_by_another_wake_when_it_ends():
+    """The grader waits on a launcher the zygote forked: not its child, woken all the same."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         "import os, sys, time\n"
+         "pid = os.fork()\n"
+         "if pid == 0:\n    time.sleep(0.3); os._exit(0)\n"
+         "print(pid, flush=True); os.waitpid(pid, 0); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        grandchild = int(parent.stdout.readline())
+        end = ProcessEnd(grandchild)
+        began = time.monotonic()
+        end.sleep(LONG_WAIT)
+        waited = time.monotonic() - began
+        end.close()
+        assert waited < LONG_WAIT / 2
+        with pytest.raises(ProcessLookupError):
+            os.kill(grandchild, 0)  # ended, and reaped by its parent
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def test_without_a_pidfd_the_wait_checks_again_soon():
+    """Where the system refuses a pidfd, a wait returns after FALLBACK_SECONDS to check again
+    (canary: a wait that slept its whole timeout would take LONG_WAIT)."""
+    end = ProcessEnd(os.getpid())
+    end.close()  # as if pidfd_open had been refused
+    began = time.monotonic()
+    end.sleep(LONG_WAIT)
+    assert time.monotonic() - began < LONG_WAIT / 2
+    assert FALLBACK_SECONDS <= 0.1
+
+
+IRI_CHECKS = """
+import sys, json
+from instructor.grading.startup import defer_iri_parsers
+defer_iri_parsers()
+import nbformat, jsonschema
+loaded_with_nbformat = "rfc3987_syntax.syntax_helpers" in sys.modules
+checker = jsonschema.FormatChecker()
+answers = [checker.conforms(value, kind) for value, kind in (
+    ("http://example.org/ünïcode?q=1#frag", "iri"), ("no scheme", "iri"),
+    ("../relative/path", "iri-reference"), ("http://[bad", "iri-reference"))]
+print(json.dumps([loaded_with_nbformat, answers,
+                  "rfc3987_syntax.syntax_helpers" in sys.modules]))
+"""
+
+
+@pytest.mark.slow  # an interpreter that imports nbformat and builds the parsers: 2 to 3 s
+def test_do_the_deferred_parsers_answer_an_iri_check_as_the_real_ones():
+    """nbformat imported after the deferral builds no IRI parser, and the first IRI check
+    builds them and answers as jsonschema does without the deferral."""
+    deferred = json.loads(subprocess.check_output([sys.executable, "-c", IRI_CHECKS], cwd=ROOT))
+    plain = json.loads(
+        subprocess.check_output(
+            [sys.executable, "-c", IRI_CHECKS.replace("defer_iri_parsers()\n", "")], cwd=ROOT
+        )
+    )
+    assert deferred[0] is False and plain[0] is True  # canary: nbformat does load them
+    assert deferred[1] == plain[1] == [True, False, True, False]
+    assert deferred[2] is True  # built when first needed
+
+
+def test_do_the_kernels_clients_share_one_zeromq_context_that_reconnects_soon(tmp_path):
+    """Every client of the grader's kernels uses one context, whose sockets try again every
+    RECONNECT_MS to reach a kernel still starting (jupyter_client would give each client a
+    fresh context, with ZeroMQ's 100 ms); the manager's own context keeps its message limit."""
+    import zmq
+
+    from instructor.grading.execute import RECONNECT_MS, _client_context, _zmq_context
+    from instructor.grading.sandbox import Limits
+    from instructor.grading.sandbox.kernels import SandboxKernelClient, SandboxKernelManager
+
+    def manager(name):
+        return SandboxKernelManager(
+            transport="ipc", ip=str(tmp_path / name), connection_file=str(tmp_path / f"{name}.json"),
+            context=_zmq_context(Limits(max_output_mb=1.0)), client_context=_client_context(),
+        )  # fmt: skip
+
+    first, second = manager("a").client(), manager("b").client()
+    assert isinstance(first, SandboxKernelClient)
+    assert first.context is second.context is _client_context()
+    client_socket = _client_context().socket(zmq.DEALER)
+    manager_socket = _zmq_context(Limits(max_output_mb=1.0)).socket(zmq.DEALER)
+    try:
+        assert client_socket.getsockopt(zmq.RECONNECT_IVL) == RECONNECT_MS
+        assert client_socket.getsockopt(zmq.MAXMSGSIZE) == -1  # output is cut message by message
+        assert manager_socket.getsockopt(zmq.MAXMSGSIZE) == 3 * 2**20
+    finally:
+        client_socket.close()
+        manager_socket.close()
+    plain = SandboxKernelManager(transport="ipc", ip=str(tmp_path / "c")).client()
+    assert plain.context is not first.context  # canary: jupyter_client's own default
+
+
+# (the first answer of the re-check, run beside the notebook; is it asked again alone?)
+ANSWERS = [
+    (({"zeros": {"outcome": "called", "calls": []}}, None), False),
+    (({"zeros": {"outcome": "missing"}}, None), False),
+    (({"zeros": {"outcome": "cell_error", "error": {}}}, None), False),
+    (({"zeros": {"outcome": "called"}, "he": {"outcome": "timeout"}}, None), True),
+    (({"zeros": {"outcome": "too_large"}}, None), True),
+    (({"zeros": {"outcome": "crashed", "signal": 9}}, None), True),
+    ((None, "the re-check stopped without an answer (exit code 70)"), True),
+]
+
+
+@pytest.mark.parametrize("answer,again", ANSWERS, ids=[str(a[0]) for a, _ in ANSWERS])
+def test_is_a_disturbed_answer_asked_again_alone(answer, again):
+    """An answer that could owe something to the kernel beside it (it could not run, timed
+    out, was too large or crashed) is asked again once the kernel has ended; the others are
+    the answer's own."""
+    assert disturbed(answer) is again
+
+
+def test_every_disturbed_outcome_is_one_the_child_gives():
+    """DISTURBED names outcomes the re-check's child really answers (canary for a typo)."""
+    child = (ROOT / "instructor" / "grading" / "recheck" / "child.py").read_text()
+    for outcome in DISTURBED:
+        assert f'"outcome": "{outcome}"' in child
