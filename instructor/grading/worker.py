@@ -59,8 +59,17 @@ from .exercise_points import ExercisePoints
 from .messages import Bundle, Exercise, Result, Score, Task
 from .needed import Plan
 from .recheck import child as recheck_child
-from .recheck.codec import Reply, Request
-from .recheck.run import Checked, CleanScore, Rounds, SandboxRun, checks_namespace, drive, rounds
+from .recheck.codec import Request
+from .recheck.run import (
+    Answer,
+    Checked,
+    CleanScore,
+    Rounds,
+    SandboxRun,
+    checks_namespace,
+    drive,
+    rounds,
+)
 from .sandbox import ExitStatus, LaunchSpec, Limits, guard_grader_process
 from .sandbox.kernels import KERNEL_NAME, kernel_spec
 from .sandbox.spec import KERNEL
@@ -390,7 +399,7 @@ CHILD = recheck_child.__name__
 DISTURBED = frozenset({"timeout", "too_large", "crashed"})
 
 
-def disturbed(answer: tuple[dict[str, Reply] | None, str | None]) -> bool:
+def disturbed(answer: Answer) -> bool:
     """Is this answer of the re-check's child one to ask again alone (DISTURBED, or no answer
     at all)?"""
     replies, _ = answer
@@ -453,9 +462,8 @@ class CleanCheck:
 
     def result(self) -> Checked:
         """({exercise name: CleanScore}, None) or (None, why it could not run)."""
-        if self.checked is None:
-            if self.running is None:
-                self.start()
+        if self.steps is None:
+            self.start()
         if self.checked is None and self.steps is not None and self.running is not None:
             answer = self._answer(self.running)
             if disturbed(answer):
@@ -477,12 +485,12 @@ class CleanCheck:
             per_exercise=self.limits.verify_timeout, zygote=self.zygote,
         )  # fmt: skip
 
-    def _answer(self, run: SandboxRun) -> tuple[dict[str, Reply] | None, str | None]:
+    def _answer(self, run: SandboxRun) -> Answer:
         answer = run.result()
         self.seconds += run.seconds
         return answer
 
-    def _ask(self, request: list[Request]) -> tuple[dict[str, Reply] | None, str | None]:
+    def _ask(self, request: list[Request]) -> Answer:
         return self._answer(self._run(request))
 
 

@@ -40,8 +40,10 @@ from .codec import Codec, Encoded, Reply, Request, decode, key_of
 
 # The namespace of a checks module: its public names (checks_namespace).
 Namespace = dict[str, Any]
-# How the re-check asks the sandbox: the requests in, ({name: reply}, None) or (None, why) out.
-Ask = Callable[[list[Request]], tuple[dict[str, Reply] | None, str | None]]
+# The sandbox's answer to one request: ({name: reply}, None), or (None, why it failed).
+Answer = tuple[dict[str, Reply] | None, str | None]
+# How the re-check asks the sandbox: the requests in, its Answer out.
+Ask = Callable[[list[Request]], Answer]
 
 # What the re-check gives: ({exercise name: CleanScore}, None), or (None, why it could not run).
 Checked = tuple[dict[str, "CleanScore"] | None, str | None]
@@ -194,7 +196,7 @@ def score_round(
 
 # One submission's re-check as a sequence of requests to the sandbox: `rounds` yields each
 # request and is sent the sandbox's (answers, error); it returns what `recheck` returns.
-Rounds = Generator[list[Request], tuple[dict[str, Reply] | None, str | None], Checked]
+Rounds = Generator[list[Request], Answer, Checked]
 
 
 def rounds(
@@ -242,9 +244,7 @@ def recheck(
     return drive(rounds(exercises, sources, checks), ask)
 
 
-def drive(
-    steps: Rounds, ask: Ask, answer: tuple[dict[str, Reply] | None, str | None] | None = None
-) -> Checked:
+def drive(steps: Rounds, ask: Ask, answer: Answer | None = None) -> Checked:
     """Run the rounds to their end, asking with ask; answer -- the reply to the request the
     rounds last yielded, when the caller asked it itself (None: the rounds have not started)."""
     try:
@@ -292,13 +292,13 @@ class SandboxRun:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
 
-    def result(self) -> tuple[dict[str, Reply] | None, str | None]:
+    def result(self) -> Answer:
         """(answers, None) or (None, why it failed), once the child has ended (killed when
         it outlives its time)."""
         try:
             self.process.wait(timeout=max(self.deadline - time.monotonic(), 0.001))
         except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
+            self.stop()
             self.seconds = time.time() - self.began
             return None, f"the re-check did not finish in {self.timeout:g} s"
         out = self.answer.read_bytes() if self.answer.exists() else b""
@@ -312,15 +312,3 @@ class SandboxRun:
             return None, (
                 f"the re-check stopped without an answer (exit code {self.process.returncode})"
             )
-
-
-def ask_sandbox(
-    exercises: list[Request],
-    spec_path: str | os.PathLike[str],
-    timeout: float,
-    per_exercise: float,
-    zygote: Zygote | None = None,
-) -> tuple[dict[str, Reply] | None, str | None]:
-    """Run the child on these exercises in the sandbox described by spec_path; return
-    (answers, None) or (None, why it failed). The request and the answers go through files."""
-    return SandboxRun(exercises, spec_path, timeout, per_exercise, zygote).result()
