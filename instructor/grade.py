@@ -229,6 +229,10 @@ def _misnamed(session: Session, students: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if not args.serial and not args.scheduler:
+        from .grading import fork_server
+
+        fork_server.start()  # the workers' imports, on a core idle while the course is read
     config = load_config(args.course or (DEMO_CONFIG_DIR if args.demo else ROOT))
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
     try:

@@ -118,7 +118,10 @@ def test_parallel_and_nbgrader_write_the_same_autograded_notebook(
 def test_the_command_ends_with_the_summary_and_the_score_table(demo_graded_in_parallel):
     """Does the output say how the class was graded, then show every student's scores?"""
     _, run = demo_graded_in_parallel
-    assert "on a local Dask cluster of 2 worker processes" in run.stdout
+    # forked from the server that loaded the engine (grading/fork_server.py)
+    assert "on a local Dask cluster of 2 worker processes, forked with the engine loaded" in (
+        run.stdout
+    )
     assert "9 graded, 0 rejected, 0 failed; 0 flagged for review" in run.stdout
     assert re.search(r"^demo-xavier\s+10\s+10\s+5\s+25$", run.stdout, re.M)
     assert len(re.findall(r"^\[\d/9\] demo-", run.stdout, re.M)) == 9  # plain progress lines
@@ -213,32 +216,44 @@ def test_a_separate_cluster_gives_identical_scores(fast_demo_course, dask_cluste
     assert cell_scores(fast_demo_course, students, DEMO_DB) == cell_scores(graded_demo, students)
 
 
-def _busy_worker(client, batch, timeout=300):
-    """(address, pid, student) of a worker that is grading a submission of the batch."""
+def _busy_worker(client, batch, student, timeout=300):
+    """(address, pid) of the worker that is grading this student's submission."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert batch.poll() is None, batch.communicate()[0][-3000:]
         workers = client.scheduler_info()["workers"]
         for address, keys in client.processing().items():
-            if keys and address in workers:
-                student = re.match(r"grade-(.*)-[0-9a-f]{8}$", str(keys[0])).group(1)
-                return address, client.run(os.getpid, workers=[address])[address], student
-        time.sleep(0.2)
-    raise AssertionError("no worker started a task")
+            if address in workers and any(
+                re.match(rf"grade-{student}-[0-9a-f]{{8}}$", str(key)) for key in keys
+            ):
+                return address, client.run(os.getpid, workers=[address])[address]
+        time.sleep(0.1)
+    raise AssertionError(f"no worker started grading {student}")
+
+
+# A cell the demo-slow student added, which sleeps while the kernel runs it: a submission on
+# the cells the grade needs is graded in well under a second, too soon to kill its worker.
+SLOW_CELL = "import time\ntime.sleep(SLEEP)"
 
 
 def test_a_task_whose_worker_is_killed_is_graded_elsewhere(fast_demo_course, dask_cluster):
     """When the worker grading a submission is killed mid-task, is the task run again on
     another worker, and does the batch complete with every submission graded?"""
     address, client = dask_cluster
-    students = ["demo-correct", "demo-xavier", "demo-transposed"]
+    victim = "demo-slow"
+    submitted = fast_demo_course / "demo" / "submitted"
+    slow = nbformat.read(submitted / "demo-correct" / ASSIGNMENT / corpus.NOTEBOOK, 4)
+    slow.cells.append(nbformat.v4.new_code_cell(SLOW_CELL.replace("SLEEP", "6")))
+    (submitted / victim / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(slow, submitted / victim / ASSIGNMENT / corpus.NOTEBOOK)
+    students = ["demo-correct", "demo-xavier", victim]
     command = [sys.executable, "-m", "instructor", "grade", "--demo", "--force", "--scheduler",
-               address, *students]  # fmt: skip
+               address, "--cell-timeout", "60", "--notebook-timeout", "120", *students]  # fmt: skip
     batch = subprocess.Popen(
         command, cwd=fast_demo_course, env=course_env(), stdout=subprocess.PIPE, text=True
     )
-    killed, pid, victim = _busy_worker(client, batch)
-    time.sleep(2)  # well inside the task: its kernel is running
+    killed, pid = _busy_worker(client, batch, victim)
+    time.sleep(2)  # well inside the task: its kernel is running the sleeping cell
     os.kill(pid, signal.SIGKILL)
     out, _ = batch.communicate(timeout=900)
     assert batch.returncode == 0, out[-3000:]

@@ -2,8 +2,9 @@
 
 A wait for a process's end wakes at its end, for a child and for a process forked by another;
 the parsers the grader defers still answer an IRI check as before; the kernel's clients share
-one ZeroMQ context that reconnects soon; and a re-check answer that the notebook's run beside
-it may have disturbed is asked again alone.
+one ZeroMQ context that reconnects soon; a re-check answer that the notebook's run beside
+it may have disturbed is asked again alone; a schema is checked once and validates as before;
+and the local cluster's workers are forked from a server that loaded the engine.
 """
 
 import json
@@ -20,6 +21,16 @@ from instructor.grading.worker import DISTURBED, disturbed
 
 # A wait far longer than any process here lives: a wait that returns well before it was woken.
 LONG_WAIT = 60.0
+
+
+def _gone(pid, seconds=10.0):
+    """Is the process gone (ended and reaped) within these seconds?"""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not os.path.exists(f"/proc/{pid}"):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_does_a_wait_on_a_child_wake_when_it_ends():
@@ -53,8 +64,8 @@ def test_does_a_wait_on_a_process_forked_by_another_wake_when_it_ends():
         waited = time.monotonic() - began
         end.close()
         assert waited < LONG_WAIT / 2
-        with pytest.raises(ProcessLookupError):
-            os.kill(grandchild, 0)  # ended, and reaped by its parent
+        # ended; the wait wakes when it ends, maybe just before its parent reaps it
+        assert _gone(grandchild), "the process the wait woke for is still there"
     finally:
         parent.kill()
         parent.wait()
@@ -158,3 +169,153 @@ def test_every_disturbed_outcome_is_one_the_child_gives():
     child = (ROOT / "instructor" / "grading" / "recheck" / "child.py").read_text()
     for outcome in DISTURBED:
         assert f'"outcome": "{outcome}"' in child
+
+
+# --- a schema checked once -------------------------------------------------------------------
+
+# (nbgrader cell metadata, the error jsonschema gives for it against nbgrader's schema or None)
+METADATA = [
+    ({"grade": True, "grade_id": "t", "locked": True, "points": 10, "schema_version": 3,
+      "solution": False, "task": False}, None),
+    ({"grade": True, "grade_id": "t", "locked": True, "points": "ten", "schema_version": 3,
+      "solution": False, "task": False}, "'ten' is not of type 'number'"),
+    ({"grade": "yes", "grade_id": "t", "locked": True, "points": 1, "schema_version": 3,
+      "solution": False, "task": False}, "'yes' is not of type 'boolean'"),
+]  # fmt: skip
+
+
+def _validation_error(instance, schema):
+    import jsonschema
+
+    try:
+        jsonschema.validate(instance, schema)
+    except jsonschema.ValidationError as error:
+        return error.message
+    return None
+
+
+def test_is_a_schema_that_passed_checked_once_and_a_bad_one_every_time():
+    """The memo around the real Draft 4 check: nbgrader's schema is checked at its first use
+    only; a schema that fails is refused at every use; a schema changed after it passed is
+    checked again (canary: without the memo, every use checks)."""
+    import jsonschema
+    from jsonschema.validators import Draft4Validator
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from instructor.grading.startup import _once
+
+    checks = []
+
+    def counted(schema, *args, **kwargs):
+        checks.append(1)
+        Draft4Validator.check_schema(schema, *args, **kwargs)
+
+    once = _once(counted)
+    schema = json.loads(json.dumps(MetadataValidator().schema))
+    for _ in range(5):
+        once(schema)
+    assert len(checks) == 1
+    bad = {"type": "nonsense"}
+    for _ in range(2):
+        with pytest.raises(jsonschema.SchemaError):
+            once(bad)
+    assert len(checks) == 3
+    schema["properties"]["points"]["type"] = "nonsense"  # changed after it passed
+    with pytest.raises(jsonschema.SchemaError):
+        once(schema)
+    assert len(checks) == 4
+    for _ in range(3):
+        counted({"type": "object"})
+    assert len(checks) == 7  # canary: the check itself counts every call
+
+
+CHECKED_ONCE = """
+import json, sys
+from nbgrader.nbgraderformat import MetadataValidator
+import jsonschema
+if sys.argv[1] == "once":
+    from instructor.grading.startup import check_schemas_once
+    check_schemas_once()
+    check_schemas_once()
+schema = MetadataValidator().schema
+errors = []
+for instance in json.loads(sys.argv[2]):
+    try:
+        jsonschema.validate(instance, schema)
+        errors.append(None)
+    except jsonschema.ValidationError as error:
+        errors.append(error.message)
+print(json.dumps([errors, type(jsonschema.validators.Draft4Validator.check_schema).__name__]))
+"""
+
+
+@pytest.mark.slow  # two interpreters that import nbgrader: 2 to 4 s
+def test_does_nbgrader_metadata_validate_as_before_with_its_schema_checked_once():
+    """jsonschema's answers on nbgrader's cell metadata, valid and not, are the same with
+    the schema checked once and without (in two fresh interpreters)."""
+    instances = json.dumps([instance for instance, _ in METADATA])
+    runs = {
+        way: json.loads(
+            subprocess.check_output([sys.executable, "-c", CHECKED_ONCE, way, instances], cwd=ROOT)
+        )
+        for way in ("once", "plain")
+    }
+    assert runs["once"][0] == runs["plain"][0] == [error for _, error in METADATA]
+    assert runs["once"][1] == "function" and runs["plain"][1] == "method"  # canary: memo on
+
+
+# --- the workers forked from a server with the engine loaded ---------------------------------
+
+WORKERS = """
+import json, os, signal, sys
+from instructor.grading.dispatch import DaskRunner
+
+def seen():
+    import ctypes, signal, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    return {
+        "parent": os.getppid(),
+        "engine": "instructor.grading.worker" in sys.modules,
+        "stand_in": getattr(sys.modules.get("rfc3987_syntax"), "__doc__", "") or "",
+        "sigint_ignored": signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
+        "dumpable": libc.prctl(3, 0, 0, 0, 0),  # PR_GET_DUMPABLE
+    }
+
+if sys.argv[1] == "changed":  # the environment changes after the server started
+    from instructor.grading import fork_server
+    fork_server.start()
+    os.environ["INSTRUCTOR_TEST_CHANGED"] = "1"
+with DaskRunner(workers=1) as runner:
+    (found,) = runner.client.run(seen).values()
+    found["main"] = os.getpid()
+    found["server"] = [
+        int(pid) for pid in os.listdir("/proc") if pid.isdigit()
+        and b"forkserver" in open(f"/proc/{pid}/cmdline", "rb").read()
+        and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())
+    ]
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.slow  # a local Dask cluster started twice: 5 to 10 s
+def test_are_the_local_workers_forked_from_a_server_that_loaded_the_engine():
+    """A worker of the local cluster is a fork of the fork server: the engine is loaded
+    before its first task, the IRI parsers are the stand-in, it ignores Ctrl-C and is closed
+    to other processes, and the server ends with the command. Canary: once the environment
+    has changed since the server started, a worker is spawned the old way, without them."""
+    forked = json.loads(
+        subprocess.check_output([sys.executable, "-c", WORKERS, "forked"], cwd=ROOT)
+    )
+    (server,) = forked["server"]
+    assert forked["parent"] == server, forked
+    assert forked["engine"] is True
+    assert "instructor.grading.startup" in forked["stand_in"]
+    assert forked["sigint_ignored"] is True
+    assert forked["dumpable"] == 0
+    assert _gone(server), "the fork server outlived the command"
+
+    spawned = json.loads(
+        subprocess.check_output([sys.executable, "-c", WORKERS, "changed"], cwd=ROOT)
+    )
+    assert spawned["parent"] == spawned["main"], spawned
+    assert spawned["engine"] is False

@@ -21,8 +21,10 @@
     sandbox/      where student code runs: limits, the one launcher, isolation, the zygote
     record.py     the gradebook, the autograded folder and the ledger (ledger.py) are written
     progress.py   the progress line of a run
-    startup.py    start-up work the grader's processes skip (parsers built for a check they
-                  never run)
+    startup.py    work the grader's processes skip (parsers built for a check they never
+                  run, a schema checked again at every use)
+    fork_server.py  the local cluster's workers, forked from a process that loaded the
+                  engine once (fork_server_preload.py is that process's preload)
 
 Nothing in this package names an assignment: notebooks, exercises and points come from the
 course's nbgrader config, the source folder and its notebook's metadata. Importing it is cheap

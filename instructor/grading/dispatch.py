@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from . import startup
+from . import fork_server, startup
 from .messages import Bundle, Result, Task
 from .status import Status
 from .worker import grade_submission
@@ -136,6 +136,7 @@ class DaskRunner:
         self._installed: set[str] = set()  # fingerprints of the bundles on the workers
 
     def __enter__(self) -> "DaskRunner":
+        import dask
         from distributed import Client, LocalCluster
 
         for name in ("distributed", "bokeh", "tornado"):
@@ -151,23 +152,30 @@ class DaskRunner:
         else:
             # The workers ignore Ctrl-C, which the terminal sends to every process of the
             # command: the command stops them itself, without screens of their tracebacks.
+            # They are forked from a process with the engine loaded (fork_server.py).
+            fork_server.start()
+            forked = fork_server.usable()
+            method = fork_server.METHOD if forked else "spawn"
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
-                self.cluster = LocalCluster(
-                    n_workers=self.n_workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    # its HTTP server (health checks) on any free port: no warning that 8787,
-                    # the default, is taken by another cluster of this machine
-                    scheduler_kwargs={"dashboard_address": ":0"},
-                    silence_logs=logging.ERROR,
-                    preload=[startup.__name__],  # each worker starts without unused parsers
-                )
+                with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+                    self.cluster = LocalCluster(
+                        n_workers=self.n_workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        # its HTTP server (health checks) on any free port: no warning that 8787,
+                        # the default, is taken by another cluster of this machine
+                        scheduler_kwargs={"dashboard_address": ":0"},
+                        silence_logs=logging.ERROR,
+                        preload=[startup.__name__],  # each worker prepared (startup.py)
+                    )
             finally:
                 signal.signal(signal.SIGINT, previous)
             self.client = Client(self.cluster)
-            self.description = f"on a local Dask cluster of {self.n_workers} worker processes"
+            self.description = f"on a local Dask cluster of {self.n_workers} worker processes" + (
+                ", forked with the engine loaded" if forked else ""
+            )
         return self
 
     def __exit__(

@@ -75,6 +75,7 @@ from .sandbox.kernels import KERNEL_NAME, kernel_spec
 from .sandbox.spec import KERNEL
 from .sandbox.zygote import zygote
 from .scan import suspicious
+from .startup import check_schemas_once
 
 # Preprocessors the instructor's process runs on the returned notebook (they write grades).
 SAVING = (SaveAutoGrades, AssignLatePenalties)
@@ -611,6 +612,7 @@ def scan(
 def grade_submission(task: Task, bundle: Bundle) -> Result:
     """Grade one submission; always returns a Result (status graded or failed)."""
     started = time.time()
+    check_schemas_once()  # nbgrader's metadata schema checked once, not per cell (startup.py)
     try:
         with Workspace(task.limits, task.hide, task.workdir, bundle.preload) as workspace:
             result = _grade(task, bundle, workspace, task.limits)
