@@ -247,9 +247,12 @@ def test_the_interrupted_command_says_so_without_tracebacks(tmp_path):
     corpus.build(release, root / "submitted", root, ["correct", "infinite-loop"])
     command = [sys.executable, "-m", "instructor", "grade", "--workers", "2"]
     command += ["--cell-timeout", "600", "--notebook-timeout", "1200"]
+    # Started as a terminal starts a command: Ctrl-C not ignored, whatever this suite inherited
+    # (a shell's background job, `make test &`, starts with SIGINT ignored, and so would it).
     process = subprocess.Popen(
         command, cwd=root, env=course_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     seen = []
     for line in process.stdout:  # until the first submission is graded
