@@ -2,17 +2,24 @@
 #   make demo    regenerate the release, grade the demo class, print the scores
 #   make test    the whole test suite (what CI runs)
 SHELL := /bin/bash
-PYTHON ?= python3
+# The environment is run by other accounts too: a shared server's students and instructor, the
+# tests' Unix users, the grader's private sandbox users. It is made with `venv --copies` from the
+# first interpreter, of python3 and Debian's /usr/bin/python3, that every account can run (the
+# interpreter and its standard library under folders open to all), so that no folder closed to
+# others (pyenv's under /root, say) has to be opened for it. PYTHON=... picks another.
+OPEN_TO_ALL := import os, sys, sysconfig; paths = [os.path.realpath(sys.executable), sysconfig.get_paths()["stdlib"]]; sys.exit(any(not os.stat(f).st_mode & 1 for p in paths for f in [p, *map(str, __import__("pathlib").Path(p).parents)]))
+PYTHON ?= $(or $(firstword $(foreach p,python3 /usr/bin/python3,$(shell $(p) -c '$(OPEN_TO_ALL)' 2>/dev/null && command -v $(p)))),python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup release demo-class demo test test-fast typecheck lint format bench browser-deps db-deps user-deps sandbox-deps hub-deps hub hub-clean
+.PHONY: setup release demo-class demo test test-fast typecheck lint format bench venv-deps browser-deps db-deps user-deps sandbox-deps hub-deps hub hub-clean
 
 $(STAMP): requirements.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv --copies $(VENV) || { rm -rf $(VENV) && \
+		$(MAKE) --no-print-directory venv-deps && $(PYTHON) -m venv --copies $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -76,6 +83,13 @@ lab-instructor: setup
 .PHONY: watch
 watch: setup
 	$(PY) -m instructor watch $(if $(WATCH_WORKERS),--workers $(WATCH_WORKERS))
+
+# Debian's python3-venv (ensurepip) when the system's interpreter cannot make an environment.
+venv-deps:
+	sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	$$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+		--no-install-recommends python3-venv >/dev/null
 
 # Debian's Chromium for the browser tests (tests/test_browser.py), only when it is missing;
 # the tests drive it through Playwright, which never downloads a browser of its own.

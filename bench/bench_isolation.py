@@ -16,9 +16,9 @@ It prints, per mode, the best round's seconds per submission (wall time / N, sta
 cluster included) with the cost per core (x W), the median time one submission took on its
 worker (from the ledger: the grading alone, what the isolation changes), the ratio of that to
 namespaces, and whether every mode gave the same scores. Run as root,
-the landlock sandboxes run as private users, which must reach the interpreter: the script lets
-their group through the closed folders on the way for the time of the run (setfacl), as an
-administrator would.
+the landlock sandboxes run as private users, which must reach the interpreter: where a folder on
+the way is closed (an environment not made by `make setup`), the script lets their group
+through for the time of the run, as the test suite's controller does (tests/shared_state.py).
 """
 
 import argparse
@@ -68,9 +68,11 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="bench-isolation-") as folder, ExitStack() as stack:
         os.chmod(folder, 0o755)
         if os.geteuid() == 0:
-            from unix_users import sandbox_group_can_reach
+            from shared_state import SessionPassage
 
-            stack.enter_context(sandbox_group_can_reach(sys.executable))
+            passage = SessionPassage()
+            passage.grant()
+            stack.callback(passage.revoke)
         root = fast_course(Path(folder) / "course", copy_course, args.iterations)
         release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
         answered = demo.fill(release, demo.CORRECT)

@@ -44,9 +44,15 @@ HEAVY_GUESS, SLOW_GUESS, FAST_GUESS = 300.0, 5.0, 0.05
 def pytest_configure(config):
     """Keep the order of pytest_collection_modifyitems under xdist: by default xdist orders the
     files by their number of tests, which says little about their length here (the 105 quick
-    checks of one graded corpus, against the 9 long tests of another file)."""
+    checks of one graded corpus, against the 9 long tests of another file). In the controller,
+    register the guard of the machine's shared state (tests/shared_state.py)."""
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
+    # The controller (the only process, without xdist) guards the machine's shared state.
+    if not hasattr(config, "workerinput"):
+        from shared_state import SharedStateGuard
+
+        config.pluginmanager.register(SharedStateGuard(), "shared-state-guard")
 
 
 def recorded_durations(config):

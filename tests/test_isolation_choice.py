@@ -21,6 +21,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -194,3 +195,41 @@ def test_neither_instructor_watch_refuses_with_the_fix(account):
     assert REFUSAL in refusal[0] and UNIT in refusal[0]
     assert not any("ready" in line for line in lines)
     assert _untouched(root) == before
+
+
+def test_landlock_started_by_root_names_the_folder_its_sandboxes_cannot_pass(tmp_path):
+    """Started by root with Python under a folder closed to other accounts, does `landlock`
+    say which folder stops its private users and the one command that lets them through, and
+    does that command, run as printed, let the same class be graded?
+
+    The interpreter is this environment's, linked whole (hard links, no copy) into a folder
+    of this test's own, mode 0700, as pyenv's lies under /root: the command the message gives
+    changes that folder's ACL only, never a folder another test uses."""
+    from instructor.grading.sandbox.isolation import SANDBOX_GID
+
+    environment = Path(sys.prefix)
+    if any(not folder.stat().st_mode & 0o001 for folder in environment.resolve().parents):
+        pytest.skip("this environment is not open to all: make it with `make setup`")
+    closed = Path(tempfile.mkdtemp(prefix="closed-python-"))  # root's, mode 0700
+    try:
+        subprocess.run(["cp", "-al", str(environment), str(closed / "env")], check=True)
+        python = closed / "env" / "bin" / Path(sys.executable).name
+        root = corpus.fast_course(tmp_path / "course", copy_course)
+        release = nbformat.read(root / "release" / "initialization" / corpus.NOTEBOOK, 4)
+        corpus.build(release, root / "submitted", root, ["correct"])
+        argv = [python, "-m", "instructor", "grade", "--serial", "--isolation", "landlock"]
+        refused = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=600)
+        fix = f"setfacl -m g:{SANDBOX_GID}:x {closed}"
+        said = refused.stdout + refused.stderr
+        print(next((line for line in said.splitlines() if fix in line), said[-2000:]))
+        assert f"cannot reach {closed / 'env'}" in said and f"(closed: {closed})" in said, said
+        assert f"`{fix}`" in said, said[-3000:]
+        subprocess.run(fix.split(), check=True)
+        graded = subprocess.run(
+            [*argv, "--force"], cwd=root, capture_output=True, text=True, timeout=600
+        )
+        assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+        ledger = json.loads((root / "reports" / "initialization" / "grading.json").read_text())
+        assert ledger["students"]["correct"]["status"] == "graded", ledger["students"]
+    finally:
+        shutil.rmtree(closed, ignore_errors=True)

@@ -33,7 +33,7 @@ from corpus import build as corpus
 from corpus.checks import printed, says, survivors_once_reaped
 from nbgrader.api import Gradebook, MissingEntry
 from test_grading_corpus import EXPECTED, LIMITS, PROC_FOUND_NOTHING
-from unix_users import needs_root, sandbox_group_can_reach, unix_user
+from unix_users import needs_root, unix_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
@@ -107,9 +107,7 @@ def batch(request, tmp_path_factory):
         if user:
             user.give(root)
             run = user.run(command, cwd=root, timeout=1200)
-        else:
-            if mode == "landlock":  # its private users must reach the interpreter under /root
-                stack.enter_context(sandbox_group_can_reach(sys.executable))
+        else:  # landlock's private users reach the interpreter: tests/shared_state.py
             run = subprocess.run(
                 command, cwd=root, env=course_env(), capture_output=True, text=True, timeout=1200
             )

@@ -9,11 +9,11 @@ account, its home, its processes and the access it was given.
 Creating users needs root, which CI has. Elsewhere the tests that need it are skipped with the
 reason (`needs_root`).
 
-The account must reach this checkout and its interpreter. Where a folder on the way is closed
-to other users (on this kind of machine, Python lives under /root, mode 0700), the account is
-given the right to pass through it, and nothing more, with a POSIX ACL entry of its own
-(`setfacl -m u:NAME:x`), which is removed with the account. `make test` installs `setfacl`
-(Debian's `acl` package).
+The account must reach this checkout and its interpreter. `make setup` makes the environment
+from an interpreter that every account can run, so that on a checkout in an open folder nothing
+needs to be granted; where a folder on the way is still closed, the run's controller process
+has let one group through it, once, before any test started, and every account made here joins
+that group (tests/shared_state.py says why no test changes a shared folder's ACL itself).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import ROOT
+from shared_state import run_group
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="creating Unix users for the test needs root (CI runs as root)"
@@ -47,7 +47,6 @@ class User:
     gid: int
     home: Path
     groups: tuple[str, ...] = ()
-    _granted: list[Path] = field(default_factory=list, repr=False)
 
     def env(self, **extra: str) -> dict[str, str]:
         """A clean login environment for this account, with this interpreter's scripts first
@@ -127,22 +126,6 @@ class User:
         os.chmod(folder, 0o755)
         return self.give(folder)
 
-    def can_reach(self, path: str | os.PathLike[str]) -> None:
-        """Let this account pass through every folder on the way to path (an ACL entry of its
-        own on each folder it could not pass), so that it can use what lies there."""
-        for folder in reversed(Path(path).resolve().parents):
-            if not self._passes(folder):
-                subprocess.run(["setfacl", "-m", f"u:{self.name}:x", str(folder)], check=True)
-                self._granted.append(folder)
-
-    def _passes(self, folder: Path) -> bool:
-        info = folder.stat()
-        if info.st_uid == self.uid:
-            return bool(info.st_mode & 0o100)
-        if info.st_gid == self.gid:
-            return bool(info.st_mode & 0o010)
-        return bool(info.st_mode & 0o001)
-
     def set_password(self, password: str) -> None:
         """Give this account a password (for a login through PAM, as JupyterHub's)."""
         subprocess.run(
@@ -156,21 +139,16 @@ class User:
 
     def remove(self) -> None:
         subprocess.run(["pkill", "-KILL", "-u", self.name], capture_output=True, check=False)
-        for folder in self._granted:
-            subprocess.run(
-                ["setfacl", "-x", f"u:{self.name}", str(folder)], capture_output=True, check=False
-            )
         subprocess.run(["userdel", "--remove", self.name], capture_output=True, check=False)
         for leftover in Path(tempfile.gettempdir()).glob(f"{self.name}-*"):
             shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _require_tools() -> None:
-    missing = [tool for tool in ("useradd", "setpriv", "setfacl") if shutil.which(tool) is None]
+    missing = [tool for tool in ("useradd", "setpriv") if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(
-            f"{', '.join(missing)} not found: install Debian's passwd, util-linux and acl "
-            "packages (`make test` installs acl)"
+            f"{', '.join(missing)} not found: install Debian's passwd and util-linux packages"
         )
 
 
@@ -194,16 +172,15 @@ def unix_group(prefix: str = "tgroup") -> Iterator[str]:
 @contextmanager
 def unix_user(prefix: str = "tuser", groups: Sequence[str] = ()) -> Iterator[User]:
     """A new Unix account with a home of its own, which can run this checkout's interpreter;
-    removed on exit with its home, its processes and its ACL entries.
+    removed on exit with its home and its processes.
 
     prefix -- the start of its login name (a random part follows)
-    groups -- supplementary groups, created when missing
+    groups -- supplementary groups (they must exist: `unix_group` makes one)
     """
     _require_tools()
     name = new_name(prefix)
-    for group in groups:
-        subprocess.run(["groupadd", "-f", group], check=True, capture_output=True)
-    extra = ["--groups", ",".join(groups)] if groups else []
+    joined = [*groups, *filter(None, [run_group()])]
+    extra = ["--groups", ",".join(joined)] if joined else []
     subprocess.run(
         ["useradd", "--create-home", "--user-group", "--shell", "/bin/bash", *extra, name],
         check=True, capture_output=True,
@@ -211,31 +188,6 @@ def unix_user(prefix: str = "tuser", groups: Sequence[str] = ()) -> Iterator[Use
     info = pwd.getpwnam(name)
     user = User(name, info.pw_uid, info.pw_gid, Path(info.pw_dir), tuple(groups))
     try:
-        user.can_reach(ROOT / "instructor")
-        user.can_reach(Path(sys.executable).resolve())
-        user.can_reach(Path(sys.prefix) / "pyvenv.cfg")
         yield user
     finally:
         user.remove()
-
-
-@contextmanager
-def sandbox_group_can_reach(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Let the group of the grader's private sandbox users (isolation.SANDBOX_GID) pass through
-    every folder on the way to path that it could not pass, as an administrator does for the
-    "landlock" isolation started by root when Python lies under a closed folder (here /root);
-    the ACL entries are removed on exit."""
-    from instructor.grading.sandbox.isolation import SANDBOX_GID
-
-    granted = []
-    try:
-        for folder in reversed(Path(path).resolve().parents):
-            if not folder.stat().st_mode & 0o001:
-                subprocess.run(["setfacl", "-m", f"g:{SANDBOX_GID}:x", str(folder)], check=True)
-                granted.append(folder)
-        yield
-    finally:
-        for folder in granted:
-            subprocess.run(
-                ["setfacl", "-x", f"g:{SANDBOX_GID}", str(folder)], capture_output=True, check=False
-            )

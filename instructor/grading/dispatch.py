@@ -134,6 +134,7 @@ class DaskRunner:
         self.client: Any = None  # a distributed.Client
         self.description = ""
         self._installed: set[str] = set()  # fingerprints of the bundles on the workers
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> "DaskRunner":
         import dask
@@ -157,9 +158,14 @@ class DaskRunner:
             forked = fork_server.usable()
             method = fork_server.METHOD if forked else "spawn"
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # Its workers' scratch space in a folder of this cluster's own, closed to other
+            # accounts, not Dask's default /tmp/dask-scratch-space: that one folder is shared
+            # by every account of the machine, and whoever made it first owns it.
+            self._scratch = tempfile.TemporaryDirectory(prefix="instructor-dask-")
             try:
                 with dask.config.set({"distributed.worker.multiprocessing-method": method}):
                     self.cluster = LocalCluster(
+                        local_directory=self._scratch.name,
                         n_workers=self.n_workers,
                         threads_per_worker=1,
                         processes=True,
@@ -196,6 +202,8 @@ class DaskRunner:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
         return False
 
     @property
