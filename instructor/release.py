@@ -24,7 +24,7 @@ from .errors import CourseError
 from .gradebook_db import prepare
 from .grading.bundle import BundleError
 from .grading.reference import ReferenceRunError
-from .grading.sandbox import Limits
+from .grading.session import CannotGrade
 
 # What generate_assignment reads: the course configuration (which imports the course's
 # preprocessors from instructor/) and the source folder.
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_exchange(ROOT)  # the exchange checked (the course's own: made), before anything
         reference = check_solutions()
         out = generate()
-    except (ReleaseError, ReferenceRunError, BundleError, LabError) as error:
+    except (ReleaseError, ReferenceRunError, BundleError, LabError, CannotGrade) as error:
         print(f"The release was not regenerated; the previous one is unchanged. {error}")
         return 1
     keep_reference(reference)
@@ -182,17 +182,15 @@ def check_solutions(root: Path = ROOT) -> dict[str, Any]:
     whatever c.CourseGrading.run_whole_notebook says). Returns the reference run
     (grading/reference.py); raises ReferenceRunError with the scores when they fall short, and
     BundleError for a mark on a cell that cannot be skipped."""
-    from nbgrader.coursedir import CourseDirectory
-
     from .course import load_config
-    from .grading.reference import run
+    from .grading.session import reference_run
 
     tmp, _ = generate_in_copy(root)
     try:
         config = load_config(tmp)
         config.CourseDirectory.db_url = private_db_url(tmp)
         config.CourseGrading.run_whole_notebook = False  # the marks are checked in any case
-        return run(CourseDirectory(config=config), config, ASSIGNMENT, Limits())
+        return reference_run(config, ASSIGNMENT)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -195,5 +195,9 @@ class SharedStateGuard:
                 reporter.section("the machine's shared state differs from the start", red=True)
                 for line in changed:
                     reporter.line(line, red=True)
+                reporter.line(
+                    "(a test left this behind, or another process of the machine, such as a "
+                    "second test run at the same time, changed it)"
+                )
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return result

@@ -18,12 +18,13 @@ from traitlets.config.loader import DeferredConfigString
 from instructor import grade, watch
 from instructor.grading.bundle import run_whole_notebook
 from instructor.grading.sandbox import Limits
-from instructor.grading.session import explicit_limits, reports_dir
+from instructor.grading.session import reports_dir
 from instructor.grading.settings import (
     CourseGrading,
     GradingLimits,
     SettingsError,
     apply_options,
+    grading_limits,
     options_of,
     read,
 )
@@ -85,11 +86,16 @@ def test_is_every_limit_of_the_sandbox_an_option_with_the_same_default():
 )  # fmt: skip
 def test_do_the_options_write_the_limits_into_the_configuration(argv, expected):
     """What the command line gives lands in c.GradingLimits, over nbgrader_config.py, and is
-    what the engine reads as the limits the instructor set (nothing else is)."""
+    what the engine reads: the typed Limits the settings build, with the time limits not set
+    left to the reference run (nothing else is read)."""
     config = Config({"GradingLimits": {"memory_mb": 4096}})
     args = grade.parse_args(argv)
     apply_options(args, config, *grade.SETTINGS)
-    assert explicit_limits(config) == {"memory_mb": 4096, **expected}
+    settings = grading_limits(config)
+    assert settings.limits() == Limits().replace(**{"memory_mb": 4096, **expected})
+    assert settings.derived() == {
+        "cell_timeout", "notebook_timeout", "verify_timeout"
+    } - set(expected)  # fmt: skip
 
 
 def test_do_the_course_options_come_from_the_configuration_or_the_command_line(tmp_path):
@@ -103,7 +109,7 @@ def test_do_the_course_options_come_from_the_configuration_or_the_command_line(t
         ["--CourseGrading.run_whole_notebook=true", "--CourseGrading.reports_directory=/r", "--memory", "25"]
     )  # fmt: skip
     apply_options(args, config, *watch.SETTINGS)
-    assert explicit_limits(config) == {"memory_mb": 25}  # the service's sessions read them
+    assert grading_limits(config).limits() == Limits(memory_mb=25)  # the service's sessions
     assert run_whole_notebook(config)
     assert reports_dir(config, "a1") == Path("/r/a1")
     nbgrader_line = Config({"CourseGrading": {"run_whole_notebook": DeferredConfigString("True")}})

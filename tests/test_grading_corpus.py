@@ -364,8 +364,9 @@ def test_without_its_fallback_a_student_cell_that_reads_a_training_would_score_o
     root = tmp_path / "course"
     shutil.copytree(graded_corpus["root"], root, symlinks=True)
     monkeypatch.setattr(needed, "_needs_whole", lambda *args: "")
-    overrides = {"cell_timeout": 15, "notebook_timeout": 120, "verify_timeout": 20}
-    session = Session(load_config(root), "initialization", overrides, force=True, log=print)
+    config = load_config(root)
+    config.GradingLimits.update(cell_timeout=15.0, notebook_timeout=120.0, verify_timeout=20.0)
+    session = Session(config, "initialization", force=True, log=print)
     batch = session.batch
     batch.run(
         SerialRunner(), batch.plan(session.folders(["reads-training"])), session.bundle, False

@@ -1,7 +1,7 @@
 """Does the "landlock" confinement refuse, on this kernel, what it promises to refuse?
 
 A forked child confines itself exactly as the launcher confines student code
-(isolation._landlock: Landlock's rules, then the seccomp filter), then tries each way past it
+(isolation.confine: Landlock's rules, then the seccomp filter), then tries each way past it
 and reports what happened. Fast: no kernel, no notebook. The graded corpus
 (tests/test_isolation_modes.py) shows the same through real submissions.
 """
@@ -16,7 +16,7 @@ import pytest
 
 from instructor.grading.sandbox import LaunchSpec, Limits
 from instructor.grading.sandbox import landlock as ll
-from instructor.grading.sandbox.isolation import PR_SET_NO_NEW_PRIVS, _landlock, _prctl
+from instructor.grading.sandbox.isolation import PR_SET_NO_NEW_PRIVS, confine, prctl
 from instructor.grading.sandbox.modes import landlock_refused
 
 pytestmark = pytest.mark.skipif(bool(landlock_refused()), reason="no Landlock on this kernel")
@@ -78,8 +78,8 @@ def test_the_landlock_confinement_refuses_each_way_out(tmp_path, abi):
     pid = os.fork()
     if pid == 0:
         try:
-            _prctl(PR_SET_NO_NEW_PRIVS, 1)
-            used = _landlock(spec, str(own), str(own), abi=abi)
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+            used = confine(spec, str(own), str(own), abi=abi)
             result = {"abi": used, **_attempts(parent, secret, own, str(tmp_path / "server.sock"))}
         except BaseException as error:  # noqa: BLE001 -- reported to the test
             result = {"error": repr(error)}
@@ -119,7 +119,7 @@ def test_below_abi_6_only_the_own_process_group_can_be_signalled():
     if pid == 0:
         outcome = {}
         try:
-            _prctl(PR_SET_NO_NEW_PRIVS, 1)
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
             seccomp.load(signals_scoped=False)
             for name, target in (("group", 0), ("grader", parent), ("itself", os.getpid())):
                 try:

@@ -16,8 +16,8 @@ import time
 import pytest
 from conftest import ROOT
 
+from instructor.grading.recheck.clean import DISTURBED, disturbed
 from instructor.grading.sandbox.exits import FALLBACK_SECONDS, ProcessEnd
-from instructor.grading.worker import DISTURBED, disturbed
 
 # A wait far longer than any process here lives: a wait that returns well before it was woken.
 LONG_WAIT = 60.0

@@ -31,6 +31,8 @@ course's nbgrader config, the source folder and its notebook's metadata. Importi
 (the sandbox's launcher imports this package before running student code).
 """
 
+import importlib
+
 _EXPORTS = {
     "CannotGrade": "session",
     "Session": "session",
@@ -44,8 +46,6 @@ _EXPORTS = {
 
 def __getattr__(name: str) -> object:
     if name in _EXPORTS:
-        import importlib
-
         return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
     raise AttributeError(name)
 

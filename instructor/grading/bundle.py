@@ -19,10 +19,12 @@ folder, its notebook's metadata and the gradebook.
 """
 
 import ast
+import fnmatch
 import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
@@ -30,6 +32,8 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import nbformat
+import nbgrader
+from alembic.script import ScriptDirectory
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
@@ -294,11 +298,6 @@ def _write_private_gradebook(
 def _stamp(path: Path) -> None:
     """Start a SQLite gradebook with nbgrader's database version, as nbgrader would stamp it
     (it runs the `alembic` command for that; reading the version in-process is faster)."""
-    import sqlite3
-
-    import nbgrader
-    from alembic.script import ScriptDirectory
-
     scripts = ScriptDirectory(os.path.join(os.path.dirname(nbgrader.__file__), "alembic"))
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
@@ -390,8 +389,6 @@ def _hash(data: object) -> str:
 
 
 def _ignored(relative: Path, coursedir: CourseDirectory) -> bool:
-    import fnmatch
-
     return any(
         fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in coursedir.ignore
     )

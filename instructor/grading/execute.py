@@ -11,25 +11,26 @@ import asyncio
 import json
 from collections.abc import Iterable
 from time import monotonic
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nbclient
+import nbconvert
 import nbformat
+import zmq
+import zmq.asyncio
 from jupyter_client.kernelspec import KernelSpecManager
+from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete, CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from ..errors import CourseError
+from .needed import name_of
 from .sandbox import ExitStatus, Limits
 from .sandbox.kernels import KERNEL_NAME, SandboxKernelManager
 from .sandbox.zygote import zygote
-
-if TYPE_CHECKING:
-    import zmq.asyncio
-
-    from .worker import Workspace
+from .workspace import Workspace
 
 # SandboxedExecute overrides private methods of nbclient's NotebookClient and nbconvert's
 # ExecutePreprocessor, whose behaviour it was written against; another version of either may
@@ -45,8 +46,6 @@ class UncheckedVersion(CourseError, ImportError):
 def check_versions(versions: dict[str, str] | None = None, base: type = Execute) -> None:
     """Fail loudly, saying what to do, when nbclient or nbconvert is not a version this module
     was checked with, or when a private method it overrides is gone from the base class."""
-    import nbconvert
-
     versions = versions or {"nbclient": nbclient.__version__, "nbconvert": nbconvert.__version__}
     problems = []
     for package, version in versions.items():
@@ -107,13 +106,7 @@ def _key(cell: NotebookNode, index: int) -> str:
     return grade_id or f"#{index + 1}"
 
 
-def name_of(cell: NotebookNode, index: int) -> str:
-    """How the summary names a cell: its nbgrader id, or its position."""
-    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    return f"cell {grade_id}" if grade_id else f"cell {index + 1} (added by the student)"
-
-
-_ZMQ_CONTEXTS: dict[int | None, "zmq.asyncio.Context"] = {}
+_ZMQ_CONTEXTS: dict[int | None, zmq.asyncio.Context] = {}
 
 
 # How soon a socket of the grader tries again to reach a kernel that is not listening yet
@@ -122,7 +115,7 @@ _ZMQ_CONTEXTS: dict[int | None, "zmq.asyncio.Context"] = {}
 RECONNECT_MS = 10
 
 
-def _zmq_context(limits: Limits) -> "zmq.asyncio.Context":
+def _zmq_context(limits: Limits) -> zmq.asyncio.Context:
     """The ZeroMQ context of the grader's kernel manager (its control channel): a message
     larger than the output limit disconnects the kernel."""
 
@@ -132,7 +125,7 @@ def _zmq_context(limits: Limits) -> "zmq.asyncio.Context":
     return _ZMQ_CONTEXTS[largest]
 
 
-def _client_context() -> "zmq.asyncio.Context":
+def _client_context() -> zmq.asyncio.Context:
     """The ZeroMQ context of the grader's kernel clients, one per process (jupyter_client would
     start and stop one per kernel). It has no message-size limit: the kernel's output is
     counted and cut message by message (`SandboxedExecute.output`), and a kernel that printed
@@ -143,11 +136,8 @@ def _client_context() -> "zmq.asyncio.Context":
     return _ZMQ_CONTEXTS[None]
 
 
-def _new_context(**options: int) -> "zmq.asyncio.Context":
+def _new_context(**options: int) -> zmq.asyncio.Context:
     """A context whose sockets reach a kernel within RECONNECT_MS of its listening."""
-    import zmq
-    import zmq.asyncio
-
     context = zmq.asyncio.Context()
     context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
     for name, value in options.items():
@@ -315,8 +305,6 @@ class SandboxedExecute(Execute):  # type: ignore[misc]  # nbgrader ships no type
         resources: dict[str, Any] | None = None,
         km: SandboxKernelManager | None = None,
     ) -> tuple[NotebookNode, dict[str, Any]]:
-        from nbclient import NotebookClient
-
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)

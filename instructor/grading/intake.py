@@ -37,6 +37,8 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.utils import compute_checksum
 
 from ..errors import CourseError
 
@@ -47,8 +49,6 @@ RawCell = dict[str, Any]
 
 def _nbgrader_ignore() -> tuple[str, ...]:
     """nbgrader's default CourseDirectory.ignore (the course's config may set another list)."""
-    from nbgrader.coursedir import CourseDirectory
-
     return tuple(CourseDirectory().ignore)
 
 
@@ -378,8 +378,6 @@ def _deduplicate(identified: Identified, reference: Reference, notes: list[str])
 def _as_released(cell: RawCell) -> bool:
     """True when a cell is exactly as a release shipped it: nbgrader's checksum, written into
     the cell's metadata by generate_assignment, still matches its content."""
-    from nbgrader.utils import compute_checksum
-
     recorded = cell.get("metadata", {}).get("nbgrader", {}).get("checksum")
     try:
         return bool(recorded) and recorded == compute_checksum(nbformat.from_dict(cell))

@@ -57,7 +57,7 @@ from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 
 from .messages import Skippable
-from .scan import unpacked
+from .scan import python_source, unpacked
 
 # Where a graded notebook says which cells the grader did not run (its notebook metadata).
 METADATA_KEY = "grading"
@@ -102,17 +102,6 @@ class CellNames:
     function_reads: frozenset[str] = frozenset()
     dynamic: tuple[str, ...] = ()
     state: tuple[str, ...] = ()
-
-
-def python_source(source: str) -> str:
-    """The cell as plain Python, IPython's magics and shell escapes rewritten, as IPython
-    itself runs it."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return str(TransformerManager().transform_cell(source))
-    except Exception:  # noqa: BLE001 -- IPython would not run it either; read it as written
-        return source
 
 
 @functools.lru_cache(maxsize=512)
@@ -487,8 +476,6 @@ def plan(nb: NotebookNode, marks: Sequence[Skippable]) -> Plan:
     for index, cell, names in students:
         why = _needs_whole(names, setters, assigned)
         if why:
-            from .execute import name_of
-
             return Plan(whole_because=f"{name_of(cell, index)} {why}")
     return Plan(skip=frozenset(skip), cells=tuple(cells), what=tuple(dict.fromkeys(what)))
 
@@ -547,3 +534,9 @@ def feedback_line(nb: NotebookNode) -> str | None:
         f"*The grader did not re-run {listed}: your grade does not depend on them, so those "
         "cells show no output here (your own notebook keeps yours).*"
     )
+
+
+def name_of(cell: NotebookNode, index: int) -> str:
+    """How the summary names a cell: its nbgrader id, or its position."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {grade_id}" if grade_id else f"cell {index + 1} (added by the student)"

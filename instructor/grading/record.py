@@ -25,6 +25,7 @@ results survive an interrupted run; a class report can read it.
 
 import contextlib
 import datetime
+import hashlib
 import os
 import shutil
 import warnings
@@ -41,10 +42,11 @@ from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
+from .cells import SAVING
 from .intake import Submission
 from .ledger import Entry, Ledger
 from .messages import Bundle, Result
-from .worker import SAVING
+from .sandbox import LIMITS_ONLY
 
 
 class Recorder:
@@ -234,8 +236,6 @@ class Recorder:
     def _mark_not_isolated(self, student: str) -> None:
         """The comment of each answer cell says that the code ran with limits only (nbgrader
         resets automatic comments at each grading, so a grading with isolation clears it)."""
-        from .sandbox import LIMITS_ONLY
-
         note = f"The grader {LIMITS_ONLY}."
         with self._open() as gb:
             for notebook_id in self.notebooks:
@@ -277,8 +277,6 @@ class Recorder:
     def _written(self, student: str) -> dict[str, Any]:
         """What this grading wrote and another route could change: the automatic scores in the
         gradebook and the graded notebook's content hash."""
-        import hashlib
-
         auto = {
             "/".join(key) if len(self.notebooks) > 1 else key[1]: score
             for key, score in self._grades(student, "auto_score").items()

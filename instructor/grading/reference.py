@@ -30,12 +30,14 @@ import json
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy
 from nbformat import NotebookNode
+from nbgrader import utils as nbgrader_utils
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
@@ -49,11 +51,11 @@ from .settings import (
     CELL_FLOOR,
     NOTEBOOK_FACTOR,
     NOTEBOOK_FLOOR,
+    TIME_LIMITS,
     VERIFY_FACTOR,
     VERIFY_FLOOR,
 )
-
-TIME_LIMITS = ("cell_timeout", "notebook_timeout", "verify_timeout")
+from .worker import grade_submission
 
 
 class ReferenceRunError(CourseError):
@@ -64,8 +66,6 @@ Reference = dict[str, Any]  # reference.json: the reference run's times, as plai
 
 
 def _machine() -> dict[str, str]:
-    import numpy
-
     return {"python": platform.python_version(), "numpy": numpy.__version__,
             "machine": platform.node(), "processor": platform.machine()}  # fmt: skip
 
@@ -74,8 +74,6 @@ def _grade_source(
     coursedir: CourseDirectory, assignment: str, limits: Limits, bundle: Bundle
 ) -> Result:
     """The source notebooks graded as a submission, with this bundle; the Result."""
-    from .worker import grade_submission
-
     sources = source_notebooks(coursedir, assignment)
     workdir = Path(tempfile.mkdtemp(prefix="igrade-reference-"))
     try:
@@ -182,8 +180,6 @@ def compare(whole: Result, fast: Result) -> list[str]:
     one line per difference naming the cell; empty when they agree. Compared: every graded
     cell's points and the errors of the cells both ran, then (when those agree) each
     exercise's scores, the flags and the notes."""
-    from nbgrader import utils as nbgrader_utils
-
     problems = []
     for notebook_id, text in whole.notebooks.items():
         ran_whole = nbformat.reads(text, as_version=4).cells
@@ -308,21 +304,22 @@ def derived_limits(
     config: Config,
     assignment: str,
     reports: str | Path,
-    explicit: Mapping[str, Any],
+    asked: Limits,
+    derive: frozenset[str],
     log: Callable[[str], object] = print,
     bundle: Bundle | None = None,
 ) -> tuple[Limits, str, Limits | None]:
     """(limits, one line saying where the time limits come from, the limits of a whole run or
     None when they are the same).
 
-    explicit -- the limits the instructor set, by Limits field; a time limit set there is kept
-    as it is, and with all three set no reference run is needed."""
-    base = Limits().replace(**explicit)
-    if all(name in explicit for name in TIME_LIMITS):
-        return base, "time limits as set: " + describe(base), None
-    reference = load_or_run(coursedir, config, assignment, reports, base, log=log, bundle=bundle)
-    kept = {name: explicit[name] for name in TIME_LIMITS if name in explicit}
-    derived = limits_from_reference(reference, base)
+    asked -- the limits the course asks for (GradingLimits.limits()), its isolation decided
+    derive -- the time limits to derive from the reference run (the others are kept as asked;
+        with none to derive, no reference run is needed)"""
+    if not derive:
+        return asked, "time limits as set: " + describe(asked), None
+    reference = load_or_run(coursedir, config, assignment, reports, asked, log=log, bundle=bundle)
+    kept = {name: getattr(asked, name) for name in TIME_LIMITS if name not in derive}
+    derived = limits_from_reference(reference, asked)
     whole = whole_limits_from_reference(reference, derived)
     if "cell_timeout" in kept:
         derived = derived.replace(cell_limits=())

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from IPython.core.inputtransformer2 import TransformerManager
+
 # Modules and names no answer should rebind, whatever the assignment; each assignment adds its
 # own (`Guarded.of`): its helper modules, and the names its test cells use.
 GUARDED_MODULES = frozenset({"np", "numpy", "builtins", "__builtins__", "sys"})
@@ -32,7 +34,7 @@ class Guarded:
 def bound_and_called(source: str) -> set[str]:
     """Names a test cell binds or calls (its variables and the checks it runs)."""
     try:
-        tree = ast.parse(_python_source(source))
+        tree = ast.parse(python_source(source))
     except (SyntaxError, ValueError):
         return set()
     names: set[str] = set()
@@ -90,13 +92,12 @@ def _targets(node: ast.AST) -> list[ast.expr]:
     return []
 
 
-def _python_source(source: str) -> str:
-    """The cell as plain Python (IPython magics and shell escapes rewritten)."""
+def python_source(source: str) -> str:
+    """The cell as plain Python, IPython's magics and shell escapes rewritten, as IPython
+    itself runs it (the cell as written when IPython would not run it either)."""
     try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
         return str(TransformerManager().transform_cell(source))
-    except Exception:  # noqa: BLE001 -- fall back to the cell as written
+    except Exception:  # noqa: BLE001 -- IPython would not run it either; read it as written
         return source
 
 
@@ -107,7 +108,7 @@ def suspicious(source: str, guarded: Guarded | None = None) -> list[str]:
     """
     guarded = guarded or Guarded()
     try:
-        tree = ast.parse(_python_source(source))
+        tree = ast.parse(python_source(source))
     except (SyntaxError, ValueError):
         return []
     found: list[str] = []

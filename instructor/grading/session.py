@@ -32,11 +32,19 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from nbgrader.api import Gradebook
+from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from ..errors import CourseError
 from ..gradebook_db import prepare
-from .bundle import BundleError, build, copy_assignment, source_notebooks, with_limits
+from .bundle import (
+    BundleError,
+    build,
+    copy_assignment,
+    run_whole_notebook,
+    source_notebooks,
+    with_limits,
+)
 from .hide import hidden_paths
 from .intake import (
     DEFAULT_IGNORE,
@@ -50,10 +58,11 @@ from .ledger import Entry
 from .messages import Bundle, Result, Task
 from .progress import Progress
 from .record import Recorder
+from .reference import Reference as ReferenceData
 from .reference import ReferenceRunError, derived_limits
-from .sandbox import Isolation, Limits
-from .settings import SettingsError, course_grading
-from .settings import limits as settings_limits
+from .reference import run as run_reference
+from .sandbox import Isolation, IsolationRefused, Limits, choose, guard_grader_process
+from .settings import SettingsError, course_grading, grading_limits
 from .status import Status
 from .sync import NOT_RECORDED, out_of_sync
 
@@ -78,29 +87,16 @@ def reports_dir(config: Config, assignment: str) -> Path:
     c.CourseGrading.reports_directory, else reports/ in the course root, then the assignment."""
     base: str | Path = course_grading(config).reports_directory
     if not base:
-        from nbgrader.coursedir import CourseDirectory
-
         base = Path(CourseDirectory(config=config).root) / "reports"
     return Path(base) / assignment
 
 
-def explicit_limits(
-    config: Config, overrides: Mapping[str, object] | None = None
-) -> dict[str, object]:
-    """Limits set by the instructor, by Limits field: c.GradingLimits.<option> in the config
-    (where the commands also write their options), checked (settings.SettingsError), then
-    overrides (None values are not set)."""
-    values: dict[str, object] = dict(settings_limits(config))
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return values
-
-
 def isolation_here(requested: str) -> Isolation:
-    """The Isolation that student code gets on this machine (sandbox/modes.py); CannotGrade,
-    with the platform's fix, when it cannot be isolated here. This process holds the course:
-    it is made not dumpable first (closed to other processes of its user through /proc)."""
-    from .sandbox import IsolationRefused, choose, guard_grader_process
-
+    """The Isolation that student code gets on this machine (sandbox/modes.py): the one
+    decision of it, which every Task and LaunchSpec then carries in its Limits and every
+    grade records; CannotGrade, with the platform's fix, when it cannot be isolated here. This
+    process holds the course: it is made not dumpable first (closed to other processes of its
+    user through /proc)."""
     guard_grader_process()
     try:
         return choose(requested)
@@ -129,9 +125,9 @@ class Prepared:
 class Session:
     """Everything one grading run needs, built from the loaded nbgrader configuration.
 
-    config -- the course's nbgrader configuration (bundle.load_config, or nbgrader's own)
+    config -- the course's nbgrader configuration (bundle.load_config, or nbgrader's own),
+        the command line's options written into it (settings.apply_options)
     assignment -- the assignment's name (its folder in source/, release/, submitted/)
-    overrides -- limits given on the command line, by Limits field (None: not given)
     force -- grade unchanged submissions again
     log -- a function taking one line, for what the session says before grading
 
@@ -154,13 +150,10 @@ class Session:
         self,
         config: Config,
         assignment: str,
-        overrides: Mapping[str, object] | None = None,
         force: bool = False,
         log: Callable[[str], object] = print,
         progress_stream: TextIO | None = None,
     ) -> None:
-        from nbgrader.coursedir import CourseDirectory
-
         self.config = config
         self.assignment = assignment
         self.coursedir = CourseDirectory(config=config)
@@ -183,13 +176,15 @@ class Session:
                     f"{why} ({'; '.join(problems)}): run `python -m instructor release` first, "
                     "so that students, the gradebook and the grader use the same assignment"
                 )
-            explicit = explicit_limits(config, overrides)
-            self.isolation = isolation_here(str(explicit.get("isolation", Limits().isolation)))
+            settings = grading_limits(config)
+            self.isolation = isolation_here(settings.isolation)
+            asked = settings.limits().replace(isolation=self.isolation.mode)
             self.reports = reports_dir(config, assignment)
-            bundle = build(self.coursedir, config, Limits(), assignment)  # read once
+            bundle = build(self.coursedir, config, asked, assignment)  # read once
             self.limits, self.limits_note, self.whole_limits = derived_limits(
-                self.coursedir, config, assignment, self.reports, explicit, log=log, bundle=bundle
-            )
+                self.coursedir, config, assignment, self.reports, asked, settings.derived(),
+                log=log, bundle=bundle,
+            )  # fmt: skip
             self.bundle = with_limits(bundle, self.limits)
             self.run_note = _run_note(self.bundle, config)
         except (BundleError, ReferenceRunError, SettingsError) as error:
@@ -288,8 +283,6 @@ class Session:
 
 def _run_note(bundle: Bundle, config: Config) -> str:
     """One line: which cells each grading runs."""
-    from .bundle import run_whole_notebook
-
     if bundle.skippable:
         return (
             f"each submission runs the cells its grade needs: the {len(bundle.skippable)} cells "
@@ -419,6 +412,16 @@ class Batch:
                 self.progress.close()
 
 
+def reference_run(config: Config, assignment: str) -> ReferenceData:
+    """The source graded as a submission, as every session's reference run is, with the
+    course's limits and the isolation decided here (`python -m instructor release` checks
+    the source with it before it writes a release); ReferenceRunError when its solutions
+    fall short, CannotGrade when student code cannot be isolated here."""
+    settings = grading_limits(config)
+    asked = settings.limits().replace(isolation=isolation_here(settings.isolation).mode)
+    return run_reference(CourseDirectory(config=config), config, assignment, asked)
+
+
 def grade_one(
     config: Config, assignment: str, student: str, log: Callable[[str], object] = lambda line: None
 ) -> tuple[Entry, Session]:
@@ -445,5 +448,6 @@ __all__ = [
     "Prepared",
     "Session",
     "grade_one",
+    "reference_run",
     "reports_dir",
 ]

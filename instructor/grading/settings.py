@@ -14,8 +14,9 @@ A value that is not an option's type, is out of its range, or names no option (a
 such as c.GradingLimits.memory = 4096) is refused with a one-line message that names it
 (`SettingsError`), rather than ignored or turned into a traceback later.
 
-This module imports only traitlets and the sandbox's Limits (whose defaults are the
-defaults here): the worker and the launcher may import it cheaply.
+`GradingLimits.limits()` builds the one typed record of the limits, the sandbox's Limits (whose
+defaults are the options' defaults here), which goes on to the sandbox as it is (sandbox/limits.py).
+This module imports only traitlets and that record: the worker may import it cheaply.
 """
 
 from __future__ import annotations
@@ -30,15 +31,14 @@ from typing import Any, TypeVar
 from traitlets import Bool, Enum, Float, Integer, TraitError, TraitType, Unicode, validate
 from traitlets.config import Config, Configurable
 
-from .sandbox.limits import Limits
+from .sandbox.limits import REQUESTS, Limits
 
 # The default time limits, derived from the reference run (reference.py): a few times what the
 # source notebook takes on this machine, with a floor.
 CELL_FLOOR, CELL_FACTOR = 10.0, 5.0
 NOTEBOOK_FLOOR, NOTEBOOK_FACTOR = 60.0, 5.0
 VERIFY_FLOOR, VERIFY_FACTOR = 10.0, 5.0
-
-ISOLATIONS = ("auto", "namespaces", "landlock", "limits")
+TIME_LIMITS = ("cell_timeout", "notebook_timeout", "verify_timeout")
 
 
 class SettingsError(ValueError):
@@ -101,7 +101,7 @@ class GradingLimits(Configurable):
         help="MB of the private /tmp, and of the working folder, of an isolated submission.",
     ).tag(config=True, flag="--max-disk", metavar="N")
     isolation = Enum(
-        ISOLATIONS,
+        REQUESTS,
         Limits.isolation,
         help="How student code is kept from the course: 'auto': Linux namespaces where the "
         "system allows them, else Landlock and seccomp, else grading refuses to run student "
@@ -127,13 +127,17 @@ class GradingLimits(Configurable):
             raise TraitError("must be more than 0")
         return value
 
-    def explicit(self) -> dict[str, Any]:
-        """The limits the configuration sets, by Limits field, validated (the others are not
-        given: the time limits are then derived, the rest keep Limits' defaults)."""
-        section = self.config.get(type(self).__name__, {})
-        return {
-            name: getattr(self, name) for name in self.trait_names(config=True) if name in section
-        }
+    def limits(self) -> Limits:
+        """The Limits these settings ask for: each option as set, and for a time limit not
+        set, Limits' default, which bounds the reference run and which the limits derived from
+        it replace (`derived`). The isolation is what is asked for, "auto" included: the
+        session decides it."""
+        given = {name: getattr(self, name) for name in self.trait_names(config=True)}
+        return Limits().replace(**given)
+
+    def derived(self) -> frozenset[str]:
+        """The time limits the reference run derives: those these settings do not set."""
+        return frozenset(name for name in TIME_LIMITS if getattr(self, name) is None)
 
 
 class CourseGrading(Configurable):
@@ -198,9 +202,9 @@ def reason(error: TraitError) -> str:
     return re.sub(r"^The '\w+' trait of an? \w+ instance ", "", str(error)).rstrip(".")
 
 
-def limits(config: Config) -> dict[str, Any]:
-    """The limits the configuration sets (c.GradingLimits), by Limits field, checked."""
-    return read(GradingLimits, config).explicit()
+def grading_limits(config: Config) -> GradingLimits:
+    """c.GradingLimits of the configuration, checked."""
+    return read(GradingLimits, config)
 
 
 def course_grading(config: Config) -> CourseGrading:

@@ -21,6 +21,8 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import is_grade, is_locked, is_solution
 
+from .intake import ignored
+
 MAX_NAMED = 3  # cells named in one problem
 NOT_RECORDED = "the gradebook has no notebook"  # how the problem of a new gradebook starts
 
@@ -111,8 +113,6 @@ def helper_problems(
 ) -> list[str]:
     """How the release's helper files differ from the source's (nbgrader's ignore patterns
     left out)."""
-    from .intake import ignored
-
     problems = []
     helpers = sorted(
         p.relative_to(source_dir)

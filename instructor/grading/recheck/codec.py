@@ -24,6 +24,8 @@ import json
 import re
 from typing import Any, TypedDict
 
+import numpy
+
 # A value as it crosses the wall: JSON of the forms above.
 Encoded = dict[str, Any]
 # An answer or a call's outcome from the sandbox, as JSON (child.py's docstring gives the forms).
@@ -50,8 +52,6 @@ class Codec:
     """Encodes values with references taken when it was made (see the module's docstring)."""
 
     def __init__(self) -> None:
-        import numpy
-
         # the built-ins it uses, by name (functions, types and tuples of types)
         self.r: dict[str, Any] = {
             "type": builtins.type,
@@ -120,8 +120,7 @@ def placeholder(type_name: str) -> object:
 
 
 def _decode_array(value: Encoded, scalar: bool = False) -> Any:
-    import numpy as np
-
+    np = numpy
     dtype_text, shape = value.get("dtype", ""), [] if scalar else value.get("shape")
     if not re.fullmatch(r"[<>|=]?[biufc]\d{1,2}", str(dtype_text)) or not isinstance(shape, list):
         return placeholder("object")

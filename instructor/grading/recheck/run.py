@@ -36,6 +36,7 @@ from ...errors import CourseError
 from ..messages import Exercise
 from ..sandbox import launch
 from ..sandbox.zygote import Zygote
+from ..scan import python_source
 from .codec import Codec, Encoded, Reply, Request, decode, key_of
 
 # The namespace of a checks module: its public names (checks_namespace).
@@ -128,16 +129,6 @@ def checks_namespace(source: str | bytes) -> Namespace:
         exec(compile(source, "checks", "exec"), module.__dict__)
         _CHECKS[key] = {k: v for k, v in vars(module).items() if not k.startswith("_")}
     return _CHECKS[key]
-
-
-def python_source(source: str) -> str:
-    """A cell as plain Python (IPython magics and shell escapes rewritten)."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return str(TransformerManager().transform_cell(source))
-    except Exception:  # noqa: BLE001 -- fall back to the cell as written
-        return source
 
 
 def run_test_cell(source: str, namespace: Namespace) -> tuple[Any, str, str, Exception | None]:

@@ -10,16 +10,16 @@ import ctypes
 import os
 import resource
 import sys
+import sysconfig
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 # loaded with the launcher: once the code's view is narrowed, this package may be out of reach
 from . import landlock, seccomp
-
-if TYPE_CHECKING:
-    from .limits import Limits
-    from .spec import LaunchSpec
+from .limits import Limits
+from .spec import LaunchSpec
 
 # Linux constants (sched.h, mount.h, prctl.h).
 CLONE_NEWNS = 0x00020000
@@ -62,8 +62,6 @@ SINGLE_THREADED = {
 
 def python_folders() -> list[str]:
     """Folders of the Python installation the sandboxed code needs to see."""
-    import sysconfig
-
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     paths |= {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     paths.add(os.path.dirname(os.path.realpath(sys.executable)))
@@ -73,7 +71,7 @@ def python_folders() -> list[str]:
 _libc: ctypes.CDLL | None = None
 
 
-def _c() -> ctypes.CDLL:
+def libc() -> ctypes.CDLL:
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
@@ -90,15 +88,15 @@ def _mount(
     source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
 ) -> None:
     enc = [None if v is None else str(v).encode() for v in (source, target, fstype, data)]
-    _check(_c().mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
+    _check(libc().mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
 
 
-def _prctl(option: int, value: int) -> None:
-    _check(_c().prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
+def prctl(option: int, value: int) -> None:
+    _check(libc().prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
 
 
 def _unshare(flags: int) -> None:
-    _check(_c().unshare(flags), "unshare")
+    _check(libc().unshare(flags), "unshare")
 
 
 def _write(path: str, text: str) -> None:
@@ -106,7 +104,7 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
-def _enter_namespaces() -> str | None:
+def enter_namespaces() -> str | None:
     """Enter new namespaces (mount, process, network...); None, or why the system refuses."""
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     root = os.geteuid() == 0
@@ -115,7 +113,7 @@ def _enter_namespaces() -> str | None:
     try:
         # a process that is not dumpable (the grader's: guard_grader_process) cannot write its
         # own uid map; the sandbox is the student's, dumpable again
-        _prctl(PR_SET_DUMPABLE, 1)
+        prctl(PR_SET_DUMPABLE, 1)
         _unshare(flags if root else flags | CLONE_NEWUSER)
         if not root:  # become root inside the new user namespace only
             step = "writing the new user namespace's uid map"
@@ -138,8 +136,6 @@ def namespaces_refused() -> str | None:
     administrator may have fixed it meanwhile)."""
     if _NAMESPACES.get("ok"):
         return None
-    import tempfile
-
     folder = tempfile.mkdtemp(prefix="igrade-probe-")
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -164,7 +160,7 @@ def namespaces_available() -> bool:
 
 
 def _probe(folder: str) -> str | None:
-    why = _enter_namespaces()
+    why = enter_namespaces()
     if why:
         return why
     pid = os.fork()  # the first process of the new process namespace
@@ -232,7 +228,7 @@ def _copy_files(src_fd: int, dest: str, uid: int | None) -> None:
 SCRATCH: dict[str, int | None] = {"/tmp": None, "/var/tmp": 64, "/dev/shm": 64}
 
 
-def _isolate(spec: LaunchSpec, uid: int, extra_files: dict[str, bytes]) -> tuple[str, str]:
+def isolate(spec: LaunchSpec, uid: int, extra_files: dict[str, bytes]) -> tuple[str, str]:
     """Build the private view of the file system; return (working folder, home folder).
 
     The working folder is spec.workdir (where nbgrader would run the notebook) when that
@@ -291,7 +287,7 @@ def _isolate(spec: LaunchSpec, uid: int, extra_files: dict[str, bytes]) -> tuple
     return workdir, home
 
 
-def _apply_limits(limits: Limits, exact_process_count: bool) -> None:
+def apply_limits(limits: Limits, exact_process_count: bool) -> None:
     """Resource limits of this process and everything it starts."""
     mb = 1 << 20
 
@@ -330,7 +326,7 @@ def _tasks_of_user(uid: int) -> int:
     return count
 
 
-def _clean_env(home: str, work: str) -> dict[str, str]:
+def clean_env(home: str, work: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.update(SINGLE_THREADED)
     env.update(
@@ -349,12 +345,10 @@ def _clean_env(home: str, work: str) -> dict[str, str]:
     return env
 
 
-def _own_folders(spec: LaunchSpec, uid: int, extra_files: dict[str, bytes]) -> tuple[str, str]:
+def own_folders(spec: LaunchSpec, uid: int, extra_files: dict[str, bytes]) -> tuple[str, str]:
     """Working and home folders without namespaces: next to the files folder, in the task's
     private workspace, new for each sandbox (a re-check never finds what the notebook's run
     left), owned by the user the code runs as; return (work, home)."""
-    import tempfile
-
     owner = None if uid == os.getuid() else uid
     base = os.path.dirname(spec.files_dir)
     work, home = (
@@ -413,7 +407,7 @@ def _landlock_rules(
     return readable, writable
 
 
-def _landlock(
+def confine(
     spec: LaunchSpec,
     work: str,
     home: str,
@@ -441,7 +435,7 @@ def _landlock(
     return abi
 
 
-def _landlock_inside_namespaces(spec: LaunchSpec, work: str, home: str) -> int | None:
+def landlock_inside_namespaces(spec: LaunchSpec, work: str, home: str) -> int | None:
     """In the "namespaces" isolation, where the kernel has Landlock: the same file rules as the
     "landlock" isolation, as a second wall. The namespaces hide the course and the grader's
     folders from a list; Landlock then lets the code read only the system's and Python's
@@ -451,10 +445,10 @@ def _landlock_inside_namespaces(spec: LaunchSpec, work: str, home: str) -> int |
         landlock.abi_version()
     except landlock.Unavailable:
         return None
-    return _landlock(spec, work, home, scratch=tuple(SCRATCH), filter_calls=False)
+    return confine(spec, work, home, scratch=tuple(SCRATCH), filter_calls=False)
 
 
-def _check_reachable(uid: int) -> None:
+def check_reachable(uid: int) -> None:
     """As the sandbox's private user: can it reach this interpreter and its modules?"""
     for folder in [os.path.realpath(sys.executable), *python_folders()]:
         if not os.access(folder, os.R_OK | (os.X_OK if os.path.isdir(folder) else 0)):
@@ -477,7 +471,7 @@ def guard_grader_process() -> None:
     Landlock or not (in the "landlock" isolation, Landlock's ptrace rule closes them to the
     sandbox already, on every ABI; this is a second lock that does not depend on it)."""
     try:
-        _prctl(PR_SET_DUMPABLE, 0)
+        prctl(PR_SET_DUMPABLE, 0)
     except OSError:
         pass
 
@@ -531,7 +525,7 @@ def sweep() -> None:
             return
 
 
-def _real_root() -> bool:
+def is_real_root() -> bool:
     """True when this process is root of the machine, not only of a user namespace."""
     try:
         with open("/proc/self/uid_map") as f:
@@ -541,10 +535,10 @@ def _real_root() -> bool:
         return os.getuid() == 0
 
 
-def _drop_capabilities() -> None:
+def drop_capabilities() -> None:
     """Give up every capability (inside a user namespace), also across exec."""
     secbit_noroot, secbit_noroot_locked = 1 << 0, 1 << 1
-    _prctl(28, secbit_noroot | secbit_noroot_locked)  # PR_SET_SECUREBITS
+    prctl(28, secbit_noroot | secbit_noroot_locked)  # PR_SET_SECUREBITS
 
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -553,4 +547,4 @@ def _drop_capabilities() -> None:
         _fields_ = [(n, ctypes.c_uint32) for n in ("effective", "permitted", "inheritable")]
 
     header, data = Header(0x20080522, 0), (Data * 2)()
-    _check(_c().capset(ctypes.byref(header), data), "capset")
+    _check(libc().capset(ctypes.byref(header), data), "capset")

@@ -9,10 +9,31 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:  # for the annotations alone: zygote.py starts its launchers through this module
-    from .zygote import ForkedProcess, Zygote
+
+class Started(Protocol):
+    """What a caller needs of a started launcher: a Popen, or zygote.ForkedProcess."""
+
+    pid: int
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
+
+
+class Forker(Protocol):
+    """A process that forks launchers with their modules already loaded (zygote.Zygote)."""
+
+    def spawn(
+        self,
+        argv: list[str],
+        cwd: str | os.PathLike[str],
+        stdin: str | os.PathLike[str] | None = None,
+        stdout: str | os.PathLike[str] | None = None,
+    ) -> Started: ...
+
 
 MODULE = __package__  # the launcher runs as `python -m instructor.grading.sandbox`
 ZYGOTE_FLAG = "--zygote"  # its only argument: serve as the kernel zygote (zygote.py) instead
@@ -47,8 +68,8 @@ def start(
     cwd: str | os.PathLike[str],
     stdin: str | os.PathLike[str],
     stdout: str | os.PathLike[str],
-    zygote: "Zygote | None" = None,
-) -> "subprocess.Popen[bytes] | ForkedProcess":
+    zygote: Forker | None = None,
+) -> Started:
     """Start the launcher on a spec with these files as its standard input and output; return
     a Popen-like handle (pid, poll, wait). With a zygote, the launcher is forked from it."""
     if zygote is not None:

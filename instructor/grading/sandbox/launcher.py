@@ -39,6 +39,7 @@ from types import FrameType
 from typing import NoReturn
 
 from ...errors import CourseError
+from . import seccomp
 from .exits import ProcessEnd
 from .isolation import (
     M_ARENA_MAX,
@@ -48,19 +49,19 @@ from .isolation import (
     PR_SET_PDEATHSIG,
     SANDBOX_GID,
     SANDBOX_UID_BASE,
-    _apply_limits,
-    _c,
-    _check_reachable,
-    _clean_env,
-    _drop_capabilities,
-    _enter_namespaces,
-    _isolate,
-    _landlock,
-    _landlock_inside_namespaces,
-    _own_folders,
-    _prctl,
-    _real_root,
+    apply_limits,
+    check_reachable,
+    clean_env,
+    confine,
+    drop_capabilities,
+    enter_namespaces,
     guard_grader_process,
+    is_real_root,
+    isolate,
+    landlock_inside_namespaces,
+    libc,
+    own_folders,
+    prctl,
     sweep,
 )
 from .spec import LaunchSpec
@@ -68,7 +69,7 @@ from .spec import LaunchSpec
 # Exit code of the sandboxed process when the sandbox itself could not be set up.
 SETUP_FAILED = 70
 # What the launcher added to its import path (its start folder, this package): not the kernel's.
-_LAUNCHER_PATHS: set[str] = set()
+LAUNCHER_PATHS: set[str] = set()
 
 
 def _extra_files(spec: LaunchSpec, connection_file: str | None) -> dict[str, bytes]:
@@ -96,28 +97,28 @@ def _child(
     owner -- process id of the launcher, which picks the private user id
     """
     try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _prctl(PR_SET_DUMPABLE, 1)  # the launcher is not; the sandbox is the student's
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(PR_SET_DUMPABLE, 1)  # the launcher is not; the sandbox is the student's
         limits = spec.limits
         root = os.geteuid() == 0 and os.getuid() == 0
-        real_root = _real_root()
+        real_root = is_real_root()
         extra = _extra_files(spec, connection_file)
         _log_to(spec)
         uid = SANDBOX_UID_BASE + owner % SANDBOX_UID_BASE if real_root else 0
-        work, home = _isolate(spec, uid, extra)
+        work, home = isolate(spec, uid, extra)
         os.chdir(work)
-        _apply_limits(limits, exact_process_count=True)  # a private user, or user namespace
+        apply_limits(limits, exact_process_count=True)  # a private user, or user namespace
         if real_root:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
         if not real_root and root:
-            _drop_capabilities()
-        _landlock_inside_namespaces(spec, work, home)
+            drop_capabilities()
+        landlock_inside_namespaces(spec, work, home)
         os.environ.clear()
-        os.environ.update(_clean_env(home, work))
-        _c().mallopt(M_ARENA_MAX, 2)  # each thread's malloc arena would reserve 64 MB
+        os.environ.update(clean_env(home, work))
+        libc().mallopt(M_ARENA_MAX, 2)  # each thread's malloc arena would reserve 64 MB
         code = os.fork()  # process 1 of a private tree: reap, and report
     except Exception as error:  # the sandbox could not be built: say why, run nothing
         os.write(status_fd, json.dumps({"setup_error": str(error)}).encode())
@@ -125,7 +126,7 @@ def _child(
     os.close(status_fd)
     if code != 0:
         _reap(code)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _run(spec, home, work, kernel_args, confined=False)
 
 
@@ -179,18 +180,16 @@ def _guardian(
     """
     try:
         signal.signal(END_SIGNAL, _end)
-        _prctl(PR_SET_CHILD_SUBREAPER, 1)
-        _prctl(PR_SET_PDEATHSIG, END_SIGNAL)
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+        prctl(PR_SET_PDEATHSIG, END_SIGNAL)
         if os.getppid() != owner:
             raise OSError("the launcher ended before its sandbox started")
         os.setpgid(0, 0)
         if mode == "landlock":  # libseccomp loaded now, while everything can be read
-            from . import seccomp
-
             seccomp.check()
-        private = mode == "landlock" and _real_root()
+        private = mode == "landlock" and is_real_root()
         uid = SANDBOX_UID_BASE + owner % SANDBOX_UID_BASE if private else os.getuid()
-        work, home = _own_folders(spec, uid, _extra_files(spec, connection_file))
+        work, home = own_folders(spec, uid, _extra_files(spec, connection_file))
     except Exception as error:  # noqa: BLE001 -- the sandbox could not be built: say why
         os.write(status_fd, json.dumps({"setup_error": str(error)}).encode())
         os._exit(SETUP_FAILED)
@@ -232,23 +231,23 @@ def _confined(
     """The code's process without namespaces: limits, the private user when started by root,
     no privileges, and in "landlock" mode Landlock and seccomp; then the kernel or program."""
     try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _prctl(PR_SET_DUMPABLE, 1)  # the student's own process again (the grader's are not)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        prctl(PR_SET_DUMPABLE, 1)  # the student's own process again (the grader's are not)
         os.setpgid(0, group)  # the launcher's group: the grader's interrupts reach the kernel
         _log_to(spec)
         os.chdir(work)
-        _apply_limits(spec.limits, exact_process_count=private_uid is not None)
+        apply_limits(spec.limits, exact_process_count=private_uid is not None)
         if private_uid is not None:
             os.setgroups([SANDBOX_GID])
             os.setgid(private_uid)
             os.setuid(private_uid)
-            _check_reachable(private_uid)
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+            check_reachable(private_uid)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
         if mode == "landlock":
-            _landlock(spec, work, home)
+            confine(spec, work, home)
         os.environ.clear()
-        os.environ.update(_clean_env(home, work))
-        _c().mallopt(M_ARENA_MAX, 2)
+        os.environ.update(clean_env(home, work))
+        libc().mallopt(M_ARENA_MAX, 2)
     except Exception as error:  # noqa: BLE001 -- say why, run nothing
         os.write(
             status_fd, json.dumps({"setup_error": f"{type(error).__name__}: {error}"}).encode()
@@ -278,7 +277,9 @@ def _reap(code_pid: int) -> NoReturn:
 def _run_kernel(connection_file: str, kernel_args: list[str], work: str) -> None:
     """Start an IPython kernel in this process, as `python -m ipykernel_launcher` would."""
     sys.argv = ["ipykernel_launcher", "-f", connection_file, *kernel_args]
-    sys.path[:] = [p for p in sys.path if p not in ("", work) and p not in _LAUNCHER_PATHS]
+    sys.path[:] = [p for p in sys.path if p not in ("", work) and p not in LAUNCHER_PATHS]
+    # imported here: only a kernel's launcher needs it (the zygote has it loaded already), and
+    # it takes a third of a second that the re-check's launcher would spend for nothing
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()
@@ -286,22 +287,18 @@ def _run_kernel(connection_file: str, kernel_args: list[str], work: str) -> None
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    _LAUNCHER_PATHS.update([sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)])
+    LAUNCHER_PATHS.update([sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)])
     spec = LaunchSpec.read(argv[0])
     connection_file = argv[1] if len(argv) > 1 else None
     kernel_args = argv[2:]
     if not spec.is_kernel:  # its modules, loaded before the file system is hidden
         importlib.import_module(spec.program).preload()
-    mode = spec.limits.isolation
-    if mode not in ("namespaces", "landlock", "limits"):  # the grader resolves it; in case
-        from .modes import IsolationRefused, choose
-
-        try:
-            mode = choose(mode).mode
-        except IsolationRefused as refused:
-            return _refuse(spec, None, str(refused))
+    try:  # the session decided the isolation and derived the limits: they are only checked
+        mode = spec.limits.checked().isolation
+    except ValueError as wrong:
+        return _refuse(spec, None, str(wrong))
     if mode == "namespaces":
-        why = _enter_namespaces()
+        why = enter_namespaces()
         if why:  # never less isolation than asked for
             return _refuse(spec, mode, f"Linux namespaces were asked for, but {why}")
     guard_grader_process()  # from here on, the launcher holds what the sandbox must not see

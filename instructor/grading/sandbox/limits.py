@@ -1,7 +1,18 @@
-"""The bounds on one submission's code: time, memory, processes, files, output, disk."""
+"""The bounds on one submission's code: time, memory, processes, files, output, disk; and how
+it is isolated.
+
+`Limits` is the one typed record of them, from the configuration to the sandbox: the course's
+setting c.GradingLimits (grading/settings.py, which declares each option with its help and takes
+its default from here) builds it, the session decides its isolation and derives its time limits,
+a Task carries it to a worker, and a LaunchSpec to the launcher (spec.py), as JSON
+(`to_dict`/`from_dict`, its one serialized form), where `checked` is all that is done to it.
+"""
 
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+MODES = ("namespaces", "landlock", "limits")  # how student code is isolated (modes.py chooses)
+REQUESTS = ("auto", *MODES)  # what a course may ask for: "auto" lets modes.choose decide
 
 
 @dataclass(frozen=True)
@@ -13,6 +24,8 @@ class Limits:
     defaults here are its defaults, and the time limits' defaults are the bounds of the
     reference run itself, which derives the time limits grading uses (grading/reference.py).
 
+    isolation -- what the course asks for ("auto" or a mode) until the session decides it on
+        the grading machine (session.isolation_here); from then on one of MODES
     cell_limits -- (grade id, seconds) of cells with a limit of their own, derived from the
         reference run; other cells may run cell_timeout seconds
     """
@@ -55,9 +68,15 @@ class Limits:
         values["cell_limits"] = tuple(tuple(pair) for pair in values["cell_limits"])
         return Limits(**values)
 
-    def resolved(self) -> "Limits":
-        """These limits with the isolation decided for this machine (modes.choose); raises
-        modes.IsolationRefused, with the fix, when it cannot be had here."""
-        from .modes import choose
-
-        return self.replace(isolation=choose(self.isolation).mode)
+    def checked(self) -> "Limits":
+        """These limits, when they can bound a sandbox as they are: every bound more than 0 and
+        the isolation decided (one of MODES); ValueError naming the first that is not."""
+        for name, value in asdict(self).items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and value <= 0:
+                raise ValueError(f"the limit {name} = {value!r} must be more than 0")
+        if self.isolation not in MODES:
+            raise ValueError(
+                f"the isolation {self.isolation!r} was not decided before grading (one of "
+                f"{', '.join(MODES)}; the session decides it)"
+            )
+        return self

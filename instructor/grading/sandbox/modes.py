@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import CourseError
+from . import landlock, seccomp
+from .isolation import PR_SET_NO_NEW_PRIVS, namespaces_refused, prctl
+from .limits import REQUESTS
 
-MODES = ("namespaces", "landlock", "limits")
-CHOICES = ("auto", *MODES)
 REPOSITORY = Path(__file__).resolve().parents[3]  # where deploy/ is
 LIMITS_ONLY = (
     "ran this notebook with resource limits only (--isolation limits): its code was not "
@@ -55,8 +56,6 @@ def landlock_refused() -> str | None:
     landlock_abi()). Tried in a throwaway child: a Landlock domain and the seccomp filter."""
     if _LANDLOCK.get("ok"):
         return None
-    from . import landlock, seccomp
-
     try:
         abi = landlock.abi_version()
         seccomp.check()
@@ -67,11 +66,9 @@ def landlock_refused() -> str | None:
     if pid == 0:  # pragma: no cover -- a child
         os.close(read_end)
         try:
-            from .isolation import PR_SET_NO_NEW_PRIVS, _prctl
-
             ruleset = landlock.Ruleset(abi)
             ruleset.allow("/", landlock.READ)
-            _prctl(PR_SET_NO_NEW_PRIVS, 1)
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
             ruleset.restrict_self()
             seccomp.load(signals_scoped=ruleset.scopes_signals)
         except Exception as error:  # noqa: BLE001
@@ -109,10 +106,8 @@ def _landlock_why(abi: int) -> str:
 def choose(requested: str = "auto") -> Isolation:
     """The Isolation for `requested` ("auto", "namespaces", "landlock" or "limits") on this
     machine; raises IsolationRefused, with the platform's fix, when it cannot be had."""
-    from .isolation import namespaces_refused
-
-    if requested not in CHOICES:
-        raise IsolationRefused(f"unknown isolation {requested!r} (one of {', '.join(CHOICES)})")
+    if requested not in REQUESTS:
+        raise IsolationRefused(f"unknown isolation {requested!r} (one of {', '.join(REQUESTS)})")
     if requested == "limits":
         return Isolation("limits", "asked for by name: resource limits only, no isolation")
     no_namespaces = namespaces_refused() if requested != "landlock" else None

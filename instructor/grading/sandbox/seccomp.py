@@ -51,7 +51,7 @@ class Unavailable(CourseError, OSError):
 
 
 def _library() -> Any:
-    try:
+    try:  # imported here: loading libseccomp can fail, and that is a reason to report, not a crash
         import pyseccomp
     except (ImportError, RuntimeError, OSError) as error:  # RuntimeError: libseccomp missing
         raise Unavailable(

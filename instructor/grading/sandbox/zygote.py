@@ -53,7 +53,7 @@ def serve() -> NoReturn:
             importlib.import_module(name)
         except ImportError:
             continue
-    launcher._LAUNCHER_PATHS.update(
+    launcher.LAUNCHER_PATHS.update(
         [sys.path[0], *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
     )
     signal.signal(signal.SIGCHLD, _reap_launchers)
