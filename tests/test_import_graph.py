@@ -1,11 +1,16 @@
-"""The import graph of the instructor package: no circle, and a sandbox that stands alone.
+"""The import graph of the instructor package: no circle, no private name borrowed, and a
+sandbox that stands alone.
 
 An import circle makes a module's names depend on which module of the circle was imported
 first, and hides a layering fault. The graph is read from the source with `ast`, so it sees
 every form of import: relative (`from .session import ...`), absolute (`from instructor.grading
-import ...`, `import instructor.x`), at the top of a module or inside a function (an import
-moved into a function is still a dependency, and still a circle). Only imports under
-`if TYPE_CHECKING:` are left out: they never run.
+import ...`, `import instructor.x`), at the top of a module, inside a function (an import
+moved into a function is still a dependency, and still a circle) and under `if TYPE_CHECKING:`
+(an import for the annotations alone still ties the two modules' designs together).
+
+A name that starts with an underscore is its module's own: no other module imports it, or
+reaches it as an attribute of the module (`launcher._PATHS`), so that a module's private
+parts can change without another breaking.
 """
 
 import ast
@@ -28,16 +33,6 @@ def _modules(root, package):
     return found
 
 
-def _type_checking_only(tree):
-    """The import nodes under `if TYPE_CHECKING:` (never run)."""
-    skipped = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for inner in node.body:
-                skipped.update(id(n) for n in ast.walk(inner))
-    return skipped
-
-
 def import_graph(root, package=PACKAGE):
     """{module: set of the package's modules it imports}, from every import statement."""
     modules = _modules(root, package)
@@ -45,11 +40,8 @@ def import_graph(root, package=PACKAGE):
     for name, path in modules.items():
         is_package = path.name == "__init__.py"
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        skipped = _type_checking_only(tree)
         targets = set()
         for node in ast.walk(tree):
-            if id(node) in skipped:
-                continue
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name in modules:
@@ -110,8 +102,8 @@ def test_the_package_has_no_import_circle():
 
 def test_the_circle_check_sees_every_form_of_import(tmp_path):
     """The canary: does the check find a circle made with absolute imports, one made with
-    relative imports, and one closed by an import inside a function; and pass the same
-    package without them?"""
+    relative imports, one closed by an import inside a function and one closed by an import
+    for the annotations alone (under TYPE_CHECKING); and pass the same package without them?"""
 
     def package(files):
         folder = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
@@ -140,20 +132,98 @@ def test_the_circle_check_sees_every_form_of_import(tmp_path):
         "sandbox/launcher.py": "import instructor.sandbox.zygote\n",
         "sandbox/zygote.py": "from . import launch\n",
     })  # fmt: skip
-    clean = package({
+    for_types = package({
         "__init__.py": "",
         "grading/__init__.py": "",
         "grading/session.py": "from instructor.grading.reference import run\n",
         "grading/reference.py": "import json\nfrom typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from .session import Session\n",
     })  # fmt: skip
+    clean = package({
+        "__init__.py": "",
+        "grading/__init__.py": "",
+        "grading/session.py": "from instructor.grading.reference import run\n",
+        "grading/reference.py": "import json\nfrom .messages import Task\n",
+        "grading/messages.py": "from dataclasses import dataclass\n",
+    })  # fmt: skip
     pair = [f"{PACKAGE}.grading.reference", f"{PACKAGE}.grading.session"]
     assert circles(import_graph(absolute)) == [pair]
     assert circles(import_graph(relative)) == [pair]
+    assert circles(import_graph(for_types)) == [pair]
     assert circles(import_graph(in_function)) == [
         [f"{PACKAGE}.sandbox.{m}" for m in ("launch", "launcher", "zygote")]
     ]
     assert circles(import_graph(clean)) == []
+
+
+def borrowed_private_names(root, package=PACKAGE):
+    """[(module, where from, name)] of every private name (a leading underscore, not a dunder)
+    a module takes from another module of the package: imported by name, or read as an
+    attribute of a module it imported."""
+    modules = _modules(root, package)
+    found = []
+    for name, path in modules.items():
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases = {}  # local name -> module of the package
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in modules:
+                        aliases[alias.asname or alias.name] = alias.name
+            elif isinstance(node, ast.ImportFrom):
+                here = name.split(".") if is_package else name.split(".")[:-1]
+                base = here[: len(here) - (node.level - 1)] if node.level else []
+                origin = ".".join(base + ([node.module] if node.module else [])) if node.level \
+                    else node.module or ""  # fmt: skip
+                for alias in node.names:
+                    submodule = f"{origin}.{alias.name}"
+                    if submodule in modules:
+                        aliases[alias.asname or alias.name] = submodule
+                    elif origin in modules and _private(alias.name) and origin != name:
+                        found.append((name, origin, alias.name))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and aliases[node.value.id] != name
+                and _private(node.attr)
+            ):
+                found.append((name, aliases[node.value.id], node.attr))
+    return sorted(set(found))
+
+
+def _private(name):
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def test_no_module_borrows_a_private_name_of_another():
+    """Does every module use only the public names of the package's other modules?"""
+    assert borrowed_private_names(ROOT) == []
+
+
+def test_the_private_name_check_sees_an_import_and_an_attribute(tmp_path):
+    """The canary: a private name imported from another module, and one read as an
+    attribute of an imported module, are each found; public names and a module's own are not."""
+    folder = tmp_path / "case"
+    files = {
+        "__init__.py": "",
+        "sandbox/__init__.py": "",
+        "sandbox/isolation.py": "def _prctl(): pass\ndef prctl(): pass\n_PATHS = set()\n",
+        "sandbox/launcher.py": "from .isolation import _prctl, prctl\nfrom . import isolation\n"
+        "isolation._PATHS.add(1)\nisolation.prctl()\n",
+        "sandbox/zygote.py": "_own = 1\nprint(_own)\n",
+    }  # fmt: skip
+    for relative, text in files.items():
+        path = folder / PACKAGE / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    launcher, isolation = f"{PACKAGE}.sandbox.launcher", f"{PACKAGE}.sandbox.isolation"
+    assert borrowed_private_names(folder) == [
+        (launcher, isolation, "_PATHS"),
+        (launcher, isolation, "_prctl"),
+    ]
 
 
 def test_the_sandbox_imports_nothing_of_the_engine():
