@@ -12,7 +12,7 @@ The classes, by where they are raised:
     grading/session.py        CannotGrade            grading cannot start (one line: what to do)
     grading/bundle.py         BundleError            the assignment's bundle cannot be built
     grading/reference.py      ReferenceRunError      the source's solutions fall short
-    grading/intake.py         NotebookRejected       a submitted notebook cannot be graded
+    grading/normalise.py      NotebookRejected       a submitted notebook cannot be graded
     grading/execute.py        GraderFailure, UncheckedVersion (ImportError)
     grading/recheck/run.py    UnknownCall, Raised    the clean re-check's child
     grading/sandbox/          IsolationRefused; landlock's and seccomp's Unavailable (OSError)

@@ -16,8 +16,9 @@ import pytest
 from corpus import build as corpus
 
 from instructor.course import ANSWER_CELLS, NOTEBOOK, ROOT, release_dir
-from instructor.grading.intake import Reference, digest, read_submission
+from instructor.grading.intake import digest, read_submission
 from instructor.grading.ledger import Entry
+from instructor.grading.normalise import Reference
 from instructor.grading.progress import Progress
 
 REJECTED = {

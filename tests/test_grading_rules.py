@@ -9,7 +9,7 @@ import pytest
 
 from instructor import lab
 from instructor.course import NOTEBOOK, release_dir
-from instructor.grading import intake
+from instructor.grading import normalise
 from instructor.grading.exercise_points import ExercisePoints, to_points
 from instructor.grading.reference import limits_from_reference
 from instructor.grading.sandbox import Limits
@@ -111,8 +111,8 @@ def _cell(nb, grade_id):
 
 
 def _notes(nb):
-    reference = intake.Reference(_release(), NOTEBOOK)
-    _, notes = intake.normalise(json.loads(nbformat.writes(nb)), reference)
+    reference = normalise.Reference(_release(), NOTEBOOK)
+    _, notes = normalise.normalise(json.loads(nbformat.writes(nb)), reference)
     return notes
 
 

@@ -106,7 +106,7 @@ class Bundle:
 class Task:
     """One submission to grade, with everything the worker needs besides the Bundle.
 
-    notebooks -- {notebook id: the normalised notebook (intake.py), as JSON text}: the
+    notebooks -- {notebook id: the normalised notebook (normalise.py), as JSON text}: the
         notebooks of the assignment the student submitted
     files -- the submission's other regular files, by relative path
     hide -- folders the submission's code must not see

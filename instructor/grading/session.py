@@ -46,16 +46,10 @@ from .bundle import (
     with_limits,
 )
 from .hide import hidden_paths
-from .intake import (
-    DEFAULT_IGNORE,
-    Reference,
-    Submission,
-    digest,
-    find_submissions,
-    read_submission,
-)
+from .intake import DEFAULT_IGNORE, Submission, digest, find_submissions, read_submission
 from .ledger import Entry
 from .messages import Bundle, Result, Task
+from .normalise import Reference
 from .progress import Progress
 from .record import Recorder
 from .reference import Reference as ReferenceData
