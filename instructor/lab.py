@@ -329,7 +329,8 @@ def ensure_exchange(root_dir: str | Path, env: Mapping[str, str] | None = None) 
     import os
 
     from .course import load_config
-    from .exchange.layout import ExchangeError, require_safe
+    from .exchange.layout import ExchangeError
+    from .exchange.make import require_safe
 
     environment = os.environ if env is None else env
     saved = os.environ.get("NBGRADER_EXCHANGE")

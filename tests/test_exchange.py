@@ -22,9 +22,12 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_course
-from unix_users import ROOT, needs_root, unix_user
+from harness import ROOT
+from unix_users import needs_root, unix_user
 
 from instructor.exchange import command, inbound, layout
+from instructor.exchange.check import check
+from instructor.exchange.make import init
 
 COURSE_ID = "initialization-course"
 pytestmark = needs_root
@@ -142,7 +145,7 @@ def test_no_attack_succeeds_on_the_initialised_exchange_and_each_one_does_on_nbg
 
     before = attacks(stu2, exchange, genuine)
     assert before["rename the course's folder"] and before["rename a classmate's submission"]
-    verdict = layout.check(exchange, teacher.uid)
+    verdict = check(exchange, teacher.uid)
     reasons = "\n".join(map(str, verdict.problems))
     assert f"{exchange.root}: every user may write in it and it has no sticky bit" in reasons
     assert f"{exchange.inbound}: every user may write in it and it has no sticky bit" in reasons
@@ -254,13 +257,13 @@ def test_the_instructors_own_exchange_folder_is_made_safe_by_the_commands(people
     assert made.stdout.strip() == str(exchange.root)
     assert stat.S_IMODE(exchange.root.stat().st_mode) == 0o1777
     assert exchange.root.stat().st_uid == teacher.uid
-    assert layout.check(exchange, teacher.uid).safe
+    assert check(exchange, teacher.uid).safe
     # closed to others, nbgrader's 0777 layout is nobody else's business
     private = course.parent / "private"
     private.mkdir(mode=0o700)
     teacher.give(private)
     inside = made_by_nbgrader(private / "exchange", teacher, course)
-    verdict = layout.check(inside, teacher.uid)
+    verdict = check(inside, teacher.uid)
     assert verdict.safe and verdict.private
 
 
@@ -268,9 +271,9 @@ def test_an_acl_entry_or_a_group_that_lets_a_student_list_inbound_is_reported(pe
     """Modes are not all: a POSIX ACL entry or a group with a student in it counts too."""
     teacher, stu1 = people["teacher"], people["stu1"]
     exchange = layout.Layout(public / "exchange", COURSE_ID)
-    assert layout.init(exchange, teacher.uid, say=lambda line: None).safe
+    assert init(exchange, teacher.uid, say=lambda line: None).safe
     subprocess.run(["setfacl", "-m", f"u:{stu1.name}:rwx", str(exchange.feedback)], check=True)
-    reasons = [str(p) for p in layout.check(exchange, teacher.uid).problems]
+    reasons = [str(p) for p in check(exchange, teacher.uid).problems]
     assert (
         f"{exchange.feedback}: user {stu1.name} may write in it: they can rename or replace what it holds"
         in reasons
@@ -283,7 +286,7 @@ def test_an_acl_entry_or_a_group_that_lets_a_student_list_inbound_is_reported(pe
     subprocess.run(["setfacl", "-b", str(exchange.feedback)], check=True)
     os.chown(exchange.outbound, teacher.uid, stu1.gid)
     os.chmod(exchange.outbound, 0o775)
-    reasons = [str(p) for p in layout.check(exchange, teacher.uid).problems]
+    reasons = [str(p) for p in check(exchange, teacher.uid).problems]
     assert reasons == [
         f"{exchange.outbound}: group {stu1.name} ({stu1.name}) may write in it: they can rename or replace what it holds"
     ]
@@ -294,7 +297,7 @@ def test_what_a_classmate_writes_into_a_submission_is_not_collected(people, publ
     its name can put a notebook of their own into it. Is what they wrote left out?"""
     teacher, stu1, stu2 = people["teacher"], people["stu1"], people["stu2"]
     exchange = layout.Layout(public / "exchange", COURSE_ID)
-    layout.init(exchange, teacher.uid, say=lambda line: None)
+    init(exchange, teacher.uid, say=lambda line: None)
     genuine = submit_as(stu1, exchange)
     assert (
         stu1.run(["sh", "-c", f"date > {shlex.quote(str(genuine / 'timestamp.txt'))}"]).returncode

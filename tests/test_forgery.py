@@ -48,6 +48,7 @@ from harness import wait_for_service
 from unix_users import needs_root, unix_user
 
 from instructor.exchange import layout
+from instructor.exchange.make import init
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
@@ -73,7 +74,7 @@ class Server:
     def __init__(self, teacher, students, public):
         self.teacher, self.students = teacher, students
         self.exchange = layout.Layout(public / "exchange", COURSE_ID)
-        verdict = layout.init(self.exchange, teacher.uid, say=lambda line: None)
+        verdict = init(self.exchange, teacher.uid, say=lambda line: None)
         assert verdict.safe, verdict.problems
         self.course = corpus.fast_course(  # its release: `instructor release`, by the teacher
             teacher.folder("course") / "course", copy_course, generate=False

@@ -1,8 +1,10 @@
 """The nbgrader exchange, made safe and read safely: every student can write into it.
 
-layout.py    the exchange's folders and who may change them: check (what a student could
-             subvert, and the command that fixes it), init (the folders made or corrected),
-             require_safe (what `watch`, `release` and `lab instructor` call at start)
+layout.py    the exchange's folders, their modes and owners, and why (Layout, Verdict)
+check.py     who besides root and the instructor could subvert them (check), and the one
+             command that fixes it (describe, advice)
+make.py      the folders made or corrected (init), and require_safe (what `watch`,
+             `release` and `lab instructor` call at start)
 command.py   `python -m instructor exchange init|check`
 inbound.py   scan (which folders of inbound are submissions, and whose), latest_per_student,
              split_forged (folders in another student's name), collect (one submission

@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 
 from . import layout as exchange_layout
+from .check import check, describe
+from .make import init
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -77,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         owner = exchange_layout.uid_of(args.owner) if args.owner else os.geteuid()
         if args.action == "init":
-            verdict = exchange_layout.init(layout, owner, replace=args.replace)
+            verdict = init(layout, owner, replace=args.replace)
         else:
-            verdict = exchange_layout.check(layout, owner)
+            verdict = check(layout, owner)
     except exchange_layout.ExchangeError as error:
         print(error)
         return 1
@@ -90,7 +92,7 @@ def report(verdict: exchange_layout.Verdict, course: Path, action: str) -> int:
     layout = verdict.layout
     who = exchange_layout.login(verdict.instructor)
     if not verdict.safe:
-        print(exchange_layout.describe(verdict, course if action == "check" else None))
+        print(describe(verdict, course if action == "check" else None))
         return 1
     if verdict.private:
         print(

@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from ..course import ROOT, load_config
-    from ..exchange.layout import ExchangeError, require_safe
+    from ..exchange.layout import ExchangeError
+    from ..exchange.make import require_safe
     from ..grading.dispatch import DaskRunner
     from ..grading.settings import SettingsError, apply_options, check
     from .service import Service
