@@ -22,7 +22,7 @@ from conftest import ROOT, copy_course
 from corpus import build as corpus
 
 from instructor.course import load_config
-from instructor.exchange import inbound
+from instructor.exchange import copier, inbound
 from instructor.grading.dispatch import SerialRunner
 from instructor.grading.ledger import Entry
 from instructor.grading.session import Prepared, Session
@@ -49,7 +49,7 @@ def collected(config, coursedir_root, inbound_folder, student):
     assert bad == []
     (record,) = [r for r in records if r.student == student]
     dest = coursedir_root / "submitted" / student / ASSIGNMENT
-    inbound.collect(record.path, dest)
+    copier.collect(record.path, dest)
     return dest
 
 

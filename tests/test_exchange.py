@@ -25,7 +25,7 @@ from conftest import copy_course
 from harness import ROOT
 from unix_users import needs_root, unix_user
 
-from instructor.exchange import command, inbound, layout
+from instructor.exchange import command, copier, layout
 from instructor.exchange.check import check
 from instructor.exchange.make import init
 
@@ -305,7 +305,7 @@ def test_what_a_classmate_writes_into_a_submission_is_not_collected(people, publ
     )
     planted = stu2.run(["sh", "-c", f"echo theirs > {shlex.quote(str(genuine / 'extra.ipynb'))}"])
     assert planted.returncode == 0, planted.stderr
-    collected = inbound.collect(genuine, tmp_path / "submitted", student=stu1.name)
+    collected = copier.collect(genuine, tmp_path / "submitted", student=stu1.name)
     assert collected.files == ("Initialization.ipynb", "timestamp.txt")
     assert collected.skipped == (
         ("extra.ipynb", f"written by {stu2.name}, not by the submission's owner"),

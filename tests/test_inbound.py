@@ -26,16 +26,10 @@ from nbgrader.api import Gradebook
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
 
-from instructor.exchange import forgeries, inbound
+from instructor.exchange import copier, forgeries, inbound
 from instructor.exchange.collect import SafeCollect
-from instructor.exchange.inbound import (
-    FolderRefused,
-    Incomplete,
-    collect,
-    latest_per_student,
-    printable,
-    scan,
-)
+from instructor.exchange.copier import FolderRefused, Incomplete, collect
+from instructor.exchange.inbound import latest_per_student, printable, scan
 
 STAMP = "2024-05-01 10:00:00.000000 UTC"  # as nbgrader's submit writes it
 LATER = "2024-05-01 11:00:00.000000 UTC"
@@ -100,7 +94,7 @@ def leftovers(dest):
 def slow_copies(monkeypatch, seconds=0.0, then=None):
     """Make every copying pass of collect() last `seconds` more (a slow disk), and call
     then(n) after the n-th copy; returns the list of copying passes started."""
-    real = inbound._copy_tree
+    real = copier._copy_tree
     copies = []
 
     def copy_tree(top, into, limits, label):
@@ -111,7 +105,7 @@ def slow_copies(monkeypatch, seconds=0.0, then=None):
         time.sleep(seconds)
         return result
 
-    monkeypatch.setattr(inbound, "_copy_tree", copy_tree)
+    monkeypatch.setattr(copier, "_copy_tree", copy_tree)
     return copies
 
 
@@ -499,13 +493,13 @@ def spoil(scenario, later, monkeypatch):
         for i in range(1001):
             (later / f"{i}.txt").touch()
     else:
-        real = inbound._copy_tree
+        real = copier._copy_tree
 
         def copy_then_fail(*args):
             real(*args)  # every file written, then no space left for the last step
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(inbound, "_copy_tree", copy_then_fail)
+        monkeypatch.setattr(copier, "_copy_tree", copy_then_fail)
     return later
 
 

@@ -7,8 +7,9 @@ make.py      the folders made or corrected (init), and require_safe (what `watch
              `release` and `lab instructor` call at start)
 command.py   `python -m instructor exchange init|check`
 inbound.py   scan (which folders of inbound are submissions, and whose), latest_per_student,
-             split_forged (folders in another student's name), collect (one submission
-             copied: no link followed, nothing blocks, bounded cost, atomic)
+             split_forged (folders in another student's name)
+copier.py    collect (one submission copied: no link followed, nothing blocks, bounded cost,
+             atomic)
 forgeries.py the submissions refused as made in another student's name, for the class report
 collect.py   SafeCollect: `nbgrader collect` with those rules
              (c.ExchangeFactory.collect = "instructor.exchange.collect.SafeCollect")

@@ -21,7 +21,7 @@ SafeCollect replaces these three methods, and only these:
   the latest on time) is made among the valid ones;
 - copy_files keeps nbgrader's decisions (--update, --before-duedate, already collected) but
   leaves the previous copy where it is: do_copy replaces it atomically, or not at all;
-- do_copy is inbound.collect with the course's ignore, include, max_file_size and max_dir_size,
+- do_copy is copier.collect with the course's ignore, include, max_file_size and max_dir_size,
   and the owner check made a refusal when check_owner is set (the student is the one the
   folder's name claims, as nbgrader's _path_to_record reads it). It can be called on its own
   with nbgrader's arguments (src, dest).
@@ -44,7 +44,7 @@ from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.utils import check_mode
 from traitlets import Float, Integer
 
-from instructor.exchange import forgeries, inbound
+from instructor.exchange import copier, forgeries, inbound
 
 
 class SourceRecord(TypedDict):
@@ -57,7 +57,7 @@ class SourceRecord(TypedDict):
 
 
 class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no types
-    """nbgrader's collect with inbound.scan and inbound.collect: see the module's docstring."""
+    """nbgrader's collect with inbound.scan and copier.collect: see the module's docstring."""
 
     max_files = Integer(
         1000,
@@ -197,14 +197,14 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no t
             self.log.warning("Unreadable timestamp.txt in %s (%s)", dest_path, error)
             return None
 
-    def do_copy(self, src: str, dest: str, log: object = None) -> inbound.Collected | None:
-        """inbound.collect in place of shutil.copytree; the Collected, or None when the
+    def do_copy(self, src: str, dest: str, log: object = None) -> copier.Collected | None:
+        """copier.collect in place of shutil.copytree; the Collected, or None when the
         submission was refused (logged as an error)."""
         student = None
         if self.check_owner:
             student = os.path.basename(src).rsplit("+", 3)[0]  # as nbgrader's _path_to_record
         try:
-            collected = inbound.collect(
+            collected = copier.collect(
                 src,
                 dest,
                 student=student,
@@ -217,7 +217,7 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no t
                 settle_seconds=self.settle_seconds,
                 attempts=self.attempts,
             )
-        except inbound.FolderRefused as why:
+        except copier.FolderRefused as why:
             self.log.error("%s", why)
             return None
         label = inbound.printable(os.path.basename(src))

@@ -36,7 +36,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from ..exchange import forgeries, inbound
+from ..exchange import copier, forgeries, inbound
 from ..grading.ledger import Entry
 from ..grading.messages import Result, Task
 from ..grading.session import CannotGrade, Session, reports_dir
@@ -303,7 +303,7 @@ class Service:
             return
         dest = self.submitted_folder(record)
         try:
-            collected = inbound.collect(
+            collected = copier.collect(
                 record.path,
                 dest,
                 student=record.student if self.check_owner else None,
@@ -312,14 +312,14 @@ class Service:
                 max_file_size_kb=self.coursedir.max_file_size,
                 max_dir_size_kb=self.coursedir.max_dir_size,
             )
-        except inbound.Incomplete as error:
+        except copier.Incomplete as error:
             waited = time.monotonic() - self.first_seen.get(record.name, time.monotonic())
             if waited < self.policy.incomplete_minutes * 60:
                 self.queue.offer(record)
                 self.not_before[record.name] = time.monotonic() + RETRY_INCOMPLETE_SECONDS
                 return
             return self.reject(record, str(error))
-        except inbound.FolderRefused as error:
+        except copier.FolderRefused as error:
             return self.reject(record, str(error))
         self.newest[key] = max(self.newest.get(key, record.timestamp), record.timestamp)
         journal.write(
