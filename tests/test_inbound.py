@@ -26,7 +26,7 @@ from nbgrader.api import Gradebook
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
 
-from instructor.exchange import copier, forgeries, inbound
+from instructor.exchange import copier, forgeries
 from instructor.exchange.collect import SafeCollect
 from instructor.exchange.copier import FolderRefused, Incomplete, collect
 from instructor.exchange.inbound import latest_per_student, printable, scan
