@@ -331,6 +331,11 @@ class WithholdHiddenTests(NbGraderPreprocessor):
             top = "\n\n".join([self._withhold_verdicts(nb, resources), *notices])
         cell = from_dict(nbformat_v4_markdown(top))
         cell.metadata["feedback"] = {"summary": True}
+        # A fixed id (nbformat draws one at random): the same page from every route.
+        taken, cell.id, number = {c.get("id") for c in nb.cells}, "feedback-summary", 0
+        while cell.id in taken:  # a submission's cell of that id keeps it
+            number += 1
+            cell.id = f"feedback-summary-{number}"
         nb.cells.insert(0, cell)
         return nb, resources
 

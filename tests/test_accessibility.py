@@ -47,7 +47,7 @@ AXE_VERSION = json.loads((ROOT / "tests" / "axe" / "package.json").read_text())[
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # The three students, one per kind of page.
 STUDENTS = {"full-marks": "demo-correct", "partial": "demo-xavier", "unanswered": "demo-untouched"}
-ONLY = "--CourseDirectory.student_id=demo-[cxu]*"  # them (and demo-uniform-rand), not the class
+ONLY = "--CourseDirectory.student_id=demo-[cxu][oan][rvt]*"  # the three, none of the others
 SHORT_PX = 4000  # a feedback page as it opens, at the tests' 1400 x 900 viewport
 CANARY = """<!DOCTYPE html>
 <html lang="en">
@@ -96,7 +96,8 @@ def pages(graded_demo, tmp_path_factory):
     print(f"The pages were written in {time.monotonic() - started:.1f} s")
     html = NOTEBOOK.replace(".ipynb", ".html")
     found = {kind: course / "feedback" / s / ASSIGNMENT / html for kind, s in STUDENTS.items()}
-    assert all(path.is_file() for path in found.values()), written
+    written_pages = sorted(p.parent.parent.name for p in course.glob(f"feedback/*/*/{html}"))
+    assert written_pages == sorted(STUDENTS.values()), written
     canary = course.parent / "canary.html"
     canary.write_text(CANARY)
     return {**found, "report": out / "report.html", "canary": canary}

@@ -733,6 +733,7 @@ def test_a_submission_cannot_lay_out_its_own_page():
             "FORGED = 2", metadata={"feedback": {"exercise": [1], "title": "x"}}
         ),  # fmt: skip
     ]
+    forged[0].id = "feedback-summary"  # the id the page's summary takes
     nb = nbformat.v4.new_notebook(
         cells=[
             forged[0],
@@ -755,6 +756,7 @@ def test_a_submission_cannot_lay_out_its_own_page():
     assert section.h2.get_text() == "Exercise 1, f (Score: 1.0 / 2.0)"
     assert "def f():" in section.get_text() and "FORGED" not in section.get_text()
     assert [details[0].get_text().count(f) for f in ("FORGED SUMMARY", "FORGED = 1", "FORGED = 2")] == [1, 1, 1]  # fmt: skip
+    assert top[1]["id"] == "cell-id=feedback-summary-1"  # the submission's cell keeps its id
     assert links_problems(page) == []
 
 
