@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup release demo-class demo test test-fast typecheck lint format bench venv-deps browser-deps db-deps user-deps sandbox-deps hub-deps hub hub-clean
+.PHONY: setup release demo-class demo test test-fast typecheck lint format bench venv-deps browser-deps db-deps user-deps sandbox-deps hub-deps axe-deps hub hub-clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv --copies $(VENV) || { rm -rf $(VENV) && \
@@ -42,7 +42,7 @@ demo: demo-class
 
 # Two pytest workers, a test file each at a time (module fixtures are built once): most tests
 # wait on one kernel, a browser or a subprocess, so two cores run two files.
-test: setup browser-deps db-deps user-deps sandbox-deps hub-deps typecheck
+test: setup browser-deps db-deps user-deps sandbox-deps hub-deps axe-deps typecheck
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
@@ -138,23 +138,39 @@ user-deps:
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends acl >/dev/null; \
 	fi
 
-# JupyterHub's proxy, configurable-http-proxy, pinned in hub/package-lock.json and installed
-# from the npm registry into hub/node_modules/ (JupyterHub itself is in requirements.txt). It
-# needs Node.js 20 or later: Debian's nodejs and npm are installed when node is missing.
-PROXY := hub/node_modules/.bin/configurable-http-proxy
-$(PROXY): hub/package.json hub/package-lock.json
-	@if ! command -v npm >/dev/null; then \
+# Debian's nodejs and npm, when npm is missing: npm installs the packages pinned in a
+# package-lock.json (the hub's proxy, the tests' axe-core).
+NPM_NEEDED = if ! command -v npm >/dev/null; then \
 		sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 		$$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 			--no-install-recommends nodejs npm >/dev/null; \
 	fi
+
+# JupyterHub's proxy, configurable-http-proxy, pinned in hub/package-lock.json and installed
+# from the npm registry into hub/node_modules/ (JupyterHub itself is in requirements.txt). It
+# needs Node.js 20 or later: Debian's nodejs and npm are installed when node is missing.
+PROXY := hub/node_modules/.bin/configurable-http-proxy
+$(PROXY): hub/package.json hub/package-lock.json
+	@$(NPM_NEEDED)
 	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || \
 		{ echo "configurable-http-proxy needs Node.js 20 or later; this is $$(node --version)"; exit 1; }
 	cd hub && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	touch $@
 
 hub-deps: $(PROXY)
+
+# axe-core, the accessibility checker the tests run in Chromium on the feedback pages and the
+# class report (tests/test_accessibility.py), pinned in tests/axe/package-lock.json and
+# installed from the npm registry into tests/axe/node_modules/ when missing or older than the
+# lock file. It runs in the browser: Node.js only installs it.
+AXE := tests/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	@$(NPM_NEEDED)
+	cd tests/axe && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+axe-deps: $(AXE)
 
 # The course's JupyterHub on 127.0.0.1 for a trial, as root (docs/administrators.md, "On a shared server"):
 # Unix groups, a demo instructor and demo students with a password printed for this trial,

@@ -26,7 +26,10 @@ At the top of the page it puts a summary a student reads in a minute (`summary`)
 then each exercise by name ("Exercise 2, initialize_parameters_random", the title the page's
 template also uses in its contents) with its points, the mistakes the tests named and what to
 do next, read from what the tests printed once masked; then one line per notice (a late
-submission's penalty, ...: `_notices`).
+submission's penalty, ...: `_notices`). It marks each exercise's test cell and answer cell in
+their metadata (`name_exercises`), from which the page's template
+(instructor/templates/feedback/) shows each exercise in a section of its own under the summary
+and folds the rest of the notebook; whatever a submission brought in that metadata is dropped.
 
 A student's own output, in the cells that are not tests, is the student's: its numbers are
 never masked, even when they happen to equal a hidden expected value (a correct answer
@@ -316,6 +319,9 @@ class WithholdHiddenTests(NbGraderPreprocessor):
         hidden, public = self._hidden_and_public(nb, resources)
         self.secrets = Secrets(hidden, public, self.min_digits, self._hidden_cases(resources))
         for cell in nb.cells:
+            # The page's layout is read from metadata.feedback, which only this writes: a
+            # submission's own is dropped (it could move or retitle cells on the page).
+            cell.metadata.pop("feedback", None)
             self._scrub_cell(cell)
         results = name_exercises(nb)
         notices = list(filter(None, self._notices(nb, resources)))
@@ -325,6 +331,11 @@ class WithholdHiddenTests(NbGraderPreprocessor):
             top = "\n\n".join([self._withhold_verdicts(nb, resources), *notices])
         cell = from_dict(nbformat_v4_markdown(top))
         cell.metadata["feedback"] = {"summary": True}
+        # A fixed id (nbformat draws one at random): the same page from every route.
+        taken, cell.id, number = {c.get("id") for c in nb.cells}, "feedback-summary", 0
+        while cell.id in taken:  # a submission's cell of that id keeps it
+            number += 1
+            cell.id = f"feedback-summary-{number}"
         nb.cells.insert(0, cell)
         return nb, resources
 
@@ -485,17 +496,32 @@ class ExerciseResult:
 
 
 def name_exercises(nb: NotebookNode) -> list["ExerciseResult"]:
-    """Title every test cell "Exercise N, <function>" (metadata.feedback.title, which the
-    page's template shows in its contents and headings) and read what its tests found."""
+    """Title every test cell "Exercise N, <function>" and read what its tests found.
+
+    The page's template lays the page out from what this leaves in each cell's
+    metadata.feedback: a test cell gets {"title", "exercise": N}, the answer cell its test
+    names (grading.answer_cell, a solution cell) gets {"exercise": N, "answer": True}; the
+    template shows each exercise's answer and test in a section of its own, titled so, near
+    the top, and folds the rest of the notebook."""
+    answers = {
+        str(cell.metadata["nbgrader"].get("grade_id")): cell
+        for cell in nb.cells
+        if cell.cell_type == "code" and utils.is_solution(cell)
+    }
     results: list[ExerciseResult] = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
             continue
-        function = str((cell.metadata.get("grading") or {}).get("function", ""))
+        grading = cell.metadata.get("grading") or {}
+        function = str(grading.get("function", ""))
         name = function if IDENTIFIER.match(function) else str(meta.get("grade_id", ""))
-        title = f"Exercise {len(results) + 1}, {name}"
-        cell.metadata["feedback"] = {"title": title}
+        number = len(results) + 1
+        title = f"Exercise {number}, {name}"
+        cell.metadata["feedback"] = {"title": title, "exercise": number}
+        answer = answers.pop(str(grading.get("answer_cell", "")), None)  # one test each
+        if answer is not None:
+            answer.metadata["feedback"] = {"exercise": number, "answer": True}
         text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
         errors = [o for o in cell.outputs if o.get("output_type") == "error"]
         result = ExerciseResult(
@@ -530,7 +556,7 @@ def summary(
 ) -> str:
     """The markdown at the top of the page: the score, each exercise by name with its points,
     the mistakes named and what to do next, then one line per notice."""
-    lines = ["### Your feedback at a glance", ""]
+    lines = ["## Your feedback at a glance", ""]
     if "score" in info and "max_score" in info:
         lines += [f"**Score: {float(info['score']):g} / {float(info['max_score']):g}**", ""]
     for result in results:
@@ -550,7 +576,7 @@ def summary(
             for title, hint in result.mistakes:
                 lines.append(f"  - Mistake: {_safe(title)}. What to do: {_safe(hint)}")
     if results:
-        lines += ["", "Each exercise's test cell, further down, shows the details."]
+        lines += ["", "Each exercise's answer and test, below, show the details."]
     if notices:
         lines += [""] + [f"{notice}  " for notice in notices]
     return "\n".join(lines).rstrip()

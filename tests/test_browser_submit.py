@@ -29,6 +29,7 @@ are.
 """
 
 import datetime
+import json
 import os
 import re
 import shlex
@@ -256,12 +257,15 @@ def install(home, log):
         [base_python, "-m", "venv", str(venv)],  # `python3 -m venv course-env`
         command("pip install -r"),
         command("pip install nbgrader"),
+        *INSTRUCTOR_TOOLS_OFF,
     ]
     assert command("python3 -m venv") == ["python3", "-m", "venv", "course-env"]
     with open(log, "w") as out:
         for step in steps:
             if step[0] == "pip":  # the activated environment's pip, from the student's folder
                 step = [str(venv / "bin" / "python"), "-m", "pip", *step[1:]]
+            if step[0] == "jupyter":  # the activated environment's
+                step = [str(venv / "bin" / "jupyter"), *step[1:]]
             out.write(f"$ {shlex.join(step)}\n")
             out.flush()
             subprocess.run(
@@ -290,6 +294,29 @@ def installed(installing, classroom):
     env, venv, seconds = installing.result()
     print(f"The student's installation took {seconds:.0f} s")
     return env, venv
+
+
+# The students' page's two lines after nbgrader's: its instructor tools switched off.
+INSTRUCTOR_TOOLS_OFF = [
+    command("jupyter labextension disable"),
+    command("jupyter server extension disable"),
+]
+
+
+def test_the_students_page_switches_off_what_the_hub_gives_instructors_only():
+    """Do the students' page's two lines switch off exactly the JupyterLab plugins and server
+    extensions of nbgrader that a student of the exchange does not get from `python -m
+    instructor lab student --exchange` (instructor/lab.py) and the hub, and that an instructor
+    gets?"""
+    plugins, extensions = INSTRUCTOR_TOOLS_OFF
+    assert plugins[:4] == ["jupyter", "labextension", "disable", "--level=user"]
+    assert extensions[:5] == ["jupyter", "server", "extension", "disable", "--sys-prefix"]
+    instructors_only = lambda table: sorted(  # noqa: E731
+        name for name, modes in table.items() if modes["instructor"] and not modes["exchange"]
+    )
+    assert sorted(plugins[4:]) == instructors_only(lab_module.LAB_PLUGINS)
+    assert sorted(extensions[5:]) == instructors_only(lab_module.SERVER_EXTENSIONS)
+    assert len(plugins[4:]) == 3 and len(extensions[5:]) == 2
 
 
 def test_the_student_requirements_are_the_courses_pins():
@@ -350,7 +377,7 @@ def start_jupyter_lab(env, venv, work, log_path):
     what a test needs added: a port, a token, no browser of its own (and, as root in CI, the
     permission to run as root)."""
     port, token = lab_module.free_port(preferred=None), "a-token-for-this-student"
-    jupyter = command("jupyter lab")
+    jupyter = command("jupyter lab ")  # not `jupyter labextension`
     assert jupyter[:2] == ["jupyter", "lab"]
     arguments = [
         str(venv / "bin" / "jupyter"), "lab", "--no-browser", f"--port={port}",
@@ -398,6 +425,43 @@ def student(browser, student_lab):  # noqa: F811 (the imported fixture)
     watched.page.wait_for_selector(".jp-DirListing")
     yield watched
     watched.page.close()
+
+
+@in_the_browser
+def test_the_students_jupyterlab_shows_no_instructor_tool(student, student_lab):
+    """With nbgrader installed in the student's environment and the students' page's two
+    lines run, does JupyterLab show the student's tools only: in the Nbgrader menu and in the
+    command palette, the Assignment List and nothing else (no Formgrader, Formgrader (local),
+    Course List, Create assignment), no Create Assignment panel, and on the server no
+    Formgrader nor course list; while nbgrader's extension is installed and loaded (what
+    hides the tools is the setting, not a missing package)?"""
+    page = student.page
+    config = json.loads(page.locator("#jupyter-config-data").text_content())
+    assert "@jupyter/nbgrader" in [e["name"] for e in config["federated_extensions"]]
+    disabled = config["disabledExtensions"]
+    assert sorted(disabled) == sorted(INSTRUCTOR_TOOLS_OFF[0][4:]), disabled
+    page.locator(".jp-Launcher").wait_for()  # the layout restored: the menus answer
+    menu(page, "View", "Activate Command Palette")
+    page.locator(".lm-CommandPalette-input").fill("nbgrader")
+    palette = page.locator(".lm-CommandPalette-item .lm-CommandPalette-itemLabel:visible")
+    palette.first.wait_for()
+    found = palette.all_inner_texts()
+    student.screenshot("command-palette")
+    page.keyboard.press("Escape")
+    page.locator(".lm-CommandPalette-input").wait_for(state="hidden")
+    menu(page, "Nbgrader")
+    # (the menu keeps an item, hidden, for each command it would show if it were there)
+    items = page.locator(".lm-Menu .lm-Menu-itemLabel:visible").all_inner_texts()
+    student.screenshot("nbgrader-menu")
+    page.keyboard.press("Escape")
+    page.locator(".lm-Menu").wait_for(state="detached")
+    assert [item.strip() for item in items] == ["Assignment List"]
+    assert [item.strip() for item in found] == ["Assignment List"]
+    assert page.locator("#nbgrader-create_assignemnt").count() == 0
+    assert page.locator(".lm-TabBar-tab", has_text="Create Assignment").count() == 0
+    assert student_lab.get("formgrader")[0] == 404
+    assert student_lab.get("formgraders")[0] == 404  # the course list
+    assert student_lab.get("courses")[0] == 200  # the Assignments tab's own
 
 
 # ---------------------------------------------------------------------------------------
@@ -779,12 +843,17 @@ def feedback(submitted, room):
     frame = page.frame_locator(".jp-HTMLViewer iframe")
     frame.locator("body", has_text="Your feedback at a glance").wait_for()
     watched.screenshot("feedback")
+    folded = frame.locator("math:visible").count()
+    frame.locator("details.notebook > summary").click()  # "Your whole notebook": unfolded
+    frame.locator("math").first.wait_for()
+    watched.screenshot("feedback-notebook-unfolded")
     maths = frame.locator("math").evaluate_all(
         "ms => ms.map(m => { const r = m.getBoundingClientRect(); return [r.width, r.height]; })"
     )
     return {
         "text": frame.locator("body").inner_text(),
         "maths": maths,
+        "folded maths": folded,
         "sideways": frame.locator("html").evaluate("e => e.scrollWidth - e.clientWidth"),
         "lab_errors": lab_errors,
         "page_errors": watched.errors[len(lab_errors) :],
@@ -824,14 +893,16 @@ def test_is_each_step_of_the_submission_journaled_once(feedback, room):
 @in_the_browser
 def test_does_the_summary_at_the_top_say_it_all_with_the_math_drawn(feedback):
     """Does the page open with the summary (the score, each exercise by name with its points and
-    "All checks passed."), draw its formulas as MathML in JupyterLab's viewer, without a "Trust
-    HTML" click, and need no sideways scrolling?"""
+    "All checks passed."), the notebook folded (no formula shown), and once the student unfolds
+    it, draw its formulas as MathML in JupyterLab's viewer, without a "Trust HTML" click, and
+    need no sideways scrolling?"""
     text = feedback["text"]
     top = text.split("Your feedback at a glance", 1)[1].split("Before you submit", 1)[0]
     assert f"Score: {FULL:g} / {FULL:g}" in top
     for number, (kind, points) in enumerate(zip(CORRECT, shares_of(1, 1, 1)), 1):
         line = f"Exercise {number}, initialize_parameters_{kind}: {points:g} / {points:g} points."
         assert f"{line} All checks passed." in top, top
+    assert feedback["folded maths"] == 0
     assert len(feedback["maths"]) > 20
     assert all(width > 0 and height > 0 for width, height in feedback["maths"])
     assert "\\frac" not in text and "$$" not in text
@@ -853,6 +924,7 @@ def test_does_the_page_show_its_math_in_chromium_with_the_network_off(
         requests = []
         page.on("request", lambda request: requests.append(request.url))
         page.goto(page_file.as_uri())
+        page.locator("details.notebook > summary").click()  # the notebook, with its math
         block = page.locator('math[display="block"]').first
         block.scroll_into_view_if_needed()
         page.evaluate("window.scrollBy(0, -200)")

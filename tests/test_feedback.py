@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from bs4 import BeautifulSoup
 from conftest import (
     ROOT,
     extra_students,
@@ -262,14 +263,15 @@ def test_pages_keep_every_verdict_and_score(feedback_pages, forbidden, graded_de
     (except lines holding hidden values)?"""
     scores = read_scores(graded_demo_class)
     for student, text in feedback_pages.items():
-        for exercise, cell in _test_cells(graded_demo_class, student).items():
+        for number, (exercise, cell) in enumerate(
+            _test_cells(graded_demo_class, student).items(), 1
+        ):
             grade_id = EXERCISES[exercise]
             maximum = dict(zip(EXERCISES, source_points()))[exercise]
             score = f"Score: {scores[student][exercise]:.1f} / {maximum:.1f}"
-            assert re.search(rf"grade cell {grade_id}\s+{re.escape(score)}", text), (
-                student,
-                exercise,
-            )
+            heading = f"Exercise {number}, initialize_parameters_{exercise} ({score})"
+            assert text.count(heading) == 1, (student, heading)
+            assert re.search(rf"{re.escape(heading)}\s+Your answer.*?Its test, grade cell {grade_id}\s", text, re.DOTALL), (student, exercise)  # fmt: skip
             printed = "".join(o.text for o in cell.outputs if o.output_type == "stream")
             for line in printed.splitlines():
                 # What the tests printed, not code the student's function echoed.
@@ -630,6 +632,134 @@ def test_page_has_no_script_and_its_math_is_mathml(feedback_pages, graded_demo_c
     assert "$\\hat{y}" not in page and "\\frac{1}{2}$" not in page
 
 
+def page_parts(page):
+    """(the tags right under <main>, the <section> of each exercise, the <details>) of a page."""
+    soup = BeautifulSoup(page, "html.parser")
+    return (
+        soup.main.find_all(recursive=False),
+        soup.select("main > section.exercise"),
+        soup.select("main > details"),
+    )
+
+
+def links_problems(page):
+    """The page's links that say nothing or lead nowhere: no text, no address, or an address
+    on the page that names no element of it."""
+    soup = BeautifulSoup(page, "html.parser")
+    ids = {tag["id"] for tag in soup.find_all(id=True)}
+    return [
+        str(a)
+        for a in soup.find_all("a")
+        if not a.get_text(strip=True)
+        or not a.get("href")
+        or (a["href"].startswith("#") and a["href"][1:] not in ids)
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", ["demo-correct", "demo-xavier", "demo-untouched"])
+def test_a_page_opens_with_the_summary_then_each_exercise_and_folds_the_rest(
+    feedback_pages, graded_demo_class, student
+):
+    """Does the page read, from the top: the score, the summary, then each exercise in a section
+    titled with its name and score, holding the student's answer as submitted (with the
+    comment on it) and its test's verdict; then the rest of the notebook, folded in one
+    <details>, with a link up to each exercise where its answer was? No stray output (a test
+    cell's returned score, "Out[5]: 5.0"), no prompt, no link that says nothing or leads
+    nowhere (an unanswered page's bare "Comment" links)?"""
+    page = raw_page(graded_demo_class, student)
+    top, sections, details = page_parts(page)
+    assert [tag.name for tag in top] == ["h1", "div", "section", "section", "section", "details"]
+    assert "Your feedback at a glance" in top[1].get_text()
+    scores = read_scores(graded_demo_class)[student]
+    points = dict(zip(EXERCISES, source_points()))
+    submitted = nbformat.read(
+        graded_demo_class / DEMO_SUBMITTED / student / ASSIGNMENT / NOTEBOOK, as_version=4
+    )
+    answers = {c.get("id"): c.source for c in submitted.cells}
+    tests = _test_cells(graded_demo_class, student)
+    for number, (exercise, section) in enumerate(zip(EXERCISES, sections), 1):
+        name = f"initialize_parameters_{exercise}"
+        score = f"Score: {scores[exercise]:.1f} / {points[exercise]:.1f}"
+        assert section.h2.get_text() == f"Exercise {number}, {name} ({score})"
+        headings = [h.get_text(" ", strip=True) for h in section.select(".panel-heading")]
+        assert headings == ["Your answer", f"Its test, grade cell {EXERCISES[exercise]}"]
+        code = section.select(".input_area")
+        assert code[0].get_text().strip() == answers[name].strip()
+        assert "grade_exercise(" in code[1].get_text()
+        verdict = section.select(".output_area")
+        printed = "".join(o.text for o in tests[exercise].outputs if o.output_type == "stream")
+        assert len(verdict) == 1 and verdict[0].get_text().strip() == printed.strip()
+        comments = [f.get_text(" ", strip=True) for f in section.select(".panel-footer")]
+        assert comments == (["Comment: No response."] if student == "demo-untouched" else [])
+    (rest,) = details
+    assert rest.get("open") is None
+    assert rest.summary.get_text().startswith("Your whole notebook, as the grader ran it")
+    assert [a["href"] for a in rest.select("p.moved a")] == ["#exercise-1", "#exercise-2", "#exercise-3"]  # fmt: skip
+    moved = {f"initialize_parameters_{e}" for e in EXERCISES} | set(EXERCISES.values())
+    rest_ids = [div["id"].removeprefix("cell-id=") for div in rest.select("div.cell[id]")]
+    assert rest_ids == [c.get("id") for c in submitted.cells if c.get("id") not in moved]
+    assert "Out[" not in page and "In&nbsp;[" not in page
+    assert links_problems(page) == []
+
+
+def test_link_check_finds_empty_and_dangling_links():
+    """Would links_problems notice nbgrader's bare "Comment" link, an empty anchor, and a
+    link to an element the page does not have (a canary for the test above)?"""
+    page = (
+        '<main><h2 id="here">Here</h2><a href="#here">Up</a><a id="comment-x"></a>'
+        '<a href="#comment-y">Comment</a><a href="https://numpy.org">numpy</a></main>'
+    )
+    assert links_problems(page) == ['<a id="comment-x"></a>', '<a href="#comment-y">Comment</a>']
+
+
+def test_a_submission_cannot_lay_out_its_own_page():
+    """A submission that brings its own metadata.feedback (a cell marked as the summary, as
+    exercise 1's answer, with an exercise number that is no number): does the page still put
+    the preprocessor's summary first, the real answer and test in exercise 1's section, and
+    the forged cells in the folded rest, each once?"""
+    from nbconvert import HTMLExporter
+
+    test = _cell(
+        "code", "grade_exercise(f)", "test_f", grade=True, locked=True, points=2, score=1.0
+    )
+    test.metadata["grading"] = {"function": "f", "answer_cell": "answer_f"}
+    forged = [
+        nbformat.v4.new_markdown_cell("FORGED SUMMARY", metadata={"feedback": {"summary": True}}),
+        nbformat.v4.new_code_cell(
+            "FORGED = 1", metadata={"feedback": {"exercise": 1, "answer": True}}
+        ),  # fmt: skip
+        nbformat.v4.new_code_cell(
+            "FORGED = 2", metadata={"feedback": {"exercise": [1], "title": "x"}}
+        ),  # fmt: skip
+    ]
+    forged[0].id = "feedback-summary"  # the id the page's summary takes
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            forged[0],
+            _cell("code", "def f():\n    return 1", "answer_f", solution=True),
+            forged[1],
+            test,
+            forged[2],
+        ]
+    )
+    info = {"notebook": "Probe", "score": 1.0, "max_score": 2.0, "late_penalty": 0.0}
+    nb, resources = WithholdHiddenTests().preprocess(nb, {"nbgrader": info})
+    exporter = HTMLExporter(
+        template_name="feedback", extra_template_basedirs=[str(ROOT / "instructor" / "templates")]
+    )
+    page, _ = exporter.from_notebook_node(nb, resources)
+    top, sections, details = page_parts(page)
+    assert [tag.name for tag in top] == ["h1", "div", "section", "details"]
+    assert "Your feedback at a glance" in top[1].get_text()
+    (section,) = sections
+    assert section.h2.get_text() == "Exercise 1, f (Score: 1.0 / 2.0)"
+    assert "def f():" in section.get_text() and "FORGED" not in section.get_text()
+    assert [details[0].get_text().count(f) for f in ("FORGED SUMMARY", "FORGED = 1", "FORGED = 2")] == [1, 1, 1]  # fmt: skip
+    assert top[1]["id"] == "cell-id=feedback-summary-1"  # the submission's cell keeps its id
+    assert links_problems(page) == []
+
+
 @pytest.mark.slow
 def test_the_formgraders_button_makes_the_same_page(feedback_pages, graded_demo_class, tmp_path):
     """Does nbgrader's API behind the Formgrader's "Generate feedback" button (which always
@@ -693,7 +823,7 @@ def test_summary_reads_wrapped_mistakes_and_escapes_what_the_student_wrote():
     nb.cells[0].metadata.nbgrader["score"] = 2.0
     nb, _ = WithholdHiddenTests().preprocess(nb, {"nbgrader": {"score": 2.0, "max_score": 10.0}})
     top = nb.cells[0].source
-    assert nb.cells[1].metadata.feedback == {"title": "Exercise 1, initialize_f"}
+    assert nb.cells[1].metadata.feedback == {"title": "Exercise 1, initialize_f", "exercise": 1}
     assert "**Score: 2 / 10**" in top
     assert "- **Exercise 1, initialize_f: 2 / 10 points.**" in top
     assert (
