@@ -82,19 +82,20 @@ FILE_POLICY = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'uns
 # A page of the Formgrader may be framed by JupyterLab's Formgrader panel (same server) only.
 FRAMING = "frame-ancestors 'self'"
 
-# The inline click handlers of nbgrader's pages ("toggleAllNames()", "createStudentModal();"):
-# the policy refuses inline handlers (Chrome reports each one as an error), so the server writes
-# them as data-course-click attributes, and this script of the page binds each one as a
-# listener that calls the same global function. Only the server's templates wrote them (the
-# page is autoescaped); a handler of any other form is not bound.
+# The inline click handlers of nbgrader's pages: the policy refuses inline handlers (Chrome
+# reports each one as an error), so the server writes them as data-course-click attributes, and
+# this script of the page binds the ones nbgrader's templates have, by their text, to the same
+# calls (their functions are the pages' globals, some declared with `let`). Only the server's
+# templates wrote them (the page is autoescaped); any other is left unbound.
 BIND_CLICKS = """
+var courseClicks = {
+  "toggleAllNames()": function () { toggleAllNames(); },
+  "createStudentModal();": function () { createStudentModal(); },
+  "createAssignmentModal();": function () { createAssignmentModal(); }
+};
 document.querySelectorAll("[data-course-click]").forEach(function (element) {
-  var call = /^\\s*([A-Za-z_$][\\w$]*)\\((true|false)?\\);?\\s*$/.exec(element.dataset.courseClick);
-  if (call && typeof window[call[1]] === "function") {
-    element.addEventListener("click", function () {
-      window[call[1]](call[2] === undefined ? undefined : call[2] === "true");
-    });
-  }
+  var call = courseClicks[element.dataset.courseClick];
+  if (call) element.addEventListener("click", call);
 });
 """
 

@@ -138,7 +138,7 @@ def output_cell_code():
         + repr(f'<iframe srcdoc="<script>{script("output-iframe-srcdoc")}</script>"></iframe>')
         + "))  # output-iframe-srcdoc\n",
         "display(HTML("
-        + repr(f'<a href="javascript:{script("output-js-link")}">{CLICK}</a>')
+        + repr(f'<a href="javascript:{js("output-js-link")}">{CLICK}</a>')
         + "))  # output-js-link\n",
         # The student's plot (a PNG, which the page must still show) and a table.
         "import matplotlib.pyplot as plt\n",
@@ -170,7 +170,7 @@ MARKDOWN_CELLS = {
         f'<noscript><p title="</noscript><img src=x onerror={encoded("markdown-noscript")}>">'
         "</noscript>"
     ),
-    "markdown-js-link": f"[{CLICK}](javascript:{script('markdown-js-link')})",
+    "markdown-js-link": f"[{CLICK}](javascript:{js('markdown-js-link')})",
     "markdown-object": (
         '<object data="data:text/html;base64,'
         + base64.b64encode(f"<script>{script('markdown-object')}</script>".encode()).decode()
