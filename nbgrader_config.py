@@ -165,9 +165,13 @@ c.PercentPerDayLate.grace_minutes = 0.0
 c.PercentPerDayLate.basis = "max_score"  # or "score": the percentage of the points earned
 
 # Grades back to Canvas: `nbgrader export --exporter=instructor.lms.export.CanvasGradesExport`
-# writes grades-canvas.csv (plain `nbgrader export` still writes nbgrader's grades.csv). Name
-# the column as Canvas does, with the assignment's Canvas id, to update an existing assignment:
+# writes grades-canvas.csv. Name the column as Canvas does, with the assignment's Canvas id,
+# to update an existing assignment:
 # c.CanvasGradesExport.columns = {"initialization": "Initialization (123456)"}
+# Plain `nbgrader export` writes nbgrader's grades.csv, its columns and values, through the
+# course's InertCsvExport: quoted as CSV, and no cell a spreadsheet would run as a formula (a
+# student's name starting with "=" gets a leading "'"), as every CSV file of the course.
+c.ExportApp.plugin_class = "instructor.lms.export.InertCsvExport"
 
 
 # --- Collecting from the exchange's inbound folder (instructor/exchange/) --------------------
