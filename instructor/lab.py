@@ -9,7 +9,8 @@
                  (fetch, submit, fetch feedback; the grade-on-submit service, `python -m
                  instructor watch`, grades what is submitted) and the Validate button
     instructor   opens JupyterLab at the course root with nbgrader's instructor tools: the
-                 Formgrader, the assignment and course lists and the Create Assignment panel
+                 Formgrader, the assignment and course lists and the Create Assignment panel;
+                 the Formgrader's pages run their own scripts only (instructor/page_policy.py)
 
 JupyterLab listens on 127.0.0.1 only, behind a token (a random one unless --token is given),
 opens no browser and tries no network of its own (no news, no update check). The URL to open,

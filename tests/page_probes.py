@@ -4,9 +4,9 @@ the Content-Security-Policy violations it reported. Used by the tests of the ins
 (tests/test_browser_hub.py, tests/test_submission_pages.py)."""
 
 import hashlib
-import re
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from corpus import script_vectors as vectors
 
@@ -44,8 +44,9 @@ class Probe:
 
     def api_requests(self):
         """The requests the page sent to the Jupyter API (its own Formgrader API aside)."""
-        pattern = re.compile(re.escape(self.api_prefix) + r"api(/|$|\?)")
-        return [r for r in self.requests if pattern.search(r.split(" ", 1)[1])]
+        api = self.api_prefix + "api"
+        paths = [(r, urlsplit(r.split(" ", 1)[1]).path) for r in self.requests]
+        return [r for r, path in paths if path == api or path.startswith(api + "/")]
 
     def violations(self):
         return [line for line in self.console if line.startswith("csp-violation:")]

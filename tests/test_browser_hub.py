@@ -492,24 +492,99 @@ def gradebook_submission(course, student):
         return notebook.id, notebook.score, notebook.max_score
 
 
+class StockFormgrader:
+    """Stock nbgrader's Formgrader: a plain Jupyter server with nbgrader's formgrader and a plain
+    nbgrader_config.py (the course id only), none of the course's settings, started at once in
+    an empty folder; `serve` copies a graded student and the gradebook into it."""
+
+    def __init__(self, folder, jupyter_folder):
+        self.folder, self.token = folder, os.urandom(12).hex()
+        (folder / "nbgrader_config.py").write_text(
+            f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        )
+        port = trial.free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+             "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=True",
+             f"--ServerApp.root_dir={folder}", "--ServerApp.allow_root=True",
+             "--ServerApp.open_browser=False"],
+            cwd=folder, env=jupyter_environment(jupyter_folder),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def serve(self, course, student):
+        """The student's graded notebook and the gradebook copied in; once the server answers."""
+        with sqlite3.connect(course / "gradebook.db") as source:
+            with sqlite3.connect(self.folder / "gradebook.db") as copy:
+                source.backup(copy)
+        graded = Path("autograded") / student
+        shutil.copytree(course / graded, self.folder / graded)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"the stock Jupyter server did not answer ({self.process.poll()})")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+class Corpus:
+    """The corpus handed in, being graded by `nbgrader autograde` as the instructor."""
+
+    def __init__(self, course_hub, grading, stock):
+        self.course_hub, self.grading, self.stock = course_hub, grading, stock
+        self.started, self._graded = time.monotonic(), None
+
+    def graded(self):
+        """{"submission", "score", "max_score"} once the grading has ended."""
+        if self._graded is None:
+            output, _ = self.grading.communicate(timeout=900)
+            assert self.grading.returncode == 0, output
+            print(f"The corpus graded in {time.monotonic() - self.started:.1f} s")
+            submission, score, max_score = gradebook_submission(
+                self.course_hub.course, vectors.STUDENT_ID
+            )
+            self._graded = {"submission": submission, "score": score, "max_score": max_score}
+        return self._graded
+
+
 @pytest.fixture(scope="module")
-def hostile_student(course_hub):
+def hostile_student(course_hub, tmp_path_factory):
     """The corpus handed in by a student whose answers are correct, with names from the roster,
-    graded by `nbgrader autograde` as the instructor."""
-    course = course_hub.course
+    collected into the course (as from an LMS) and graded by `nbgrader autograde` as the
+    instructor, in the background while the instructor logs in; stock nbgrader's Formgrader,
+    for the canary, starts meanwhile."""
+    course, teacher = course_hub.course, course_hub.teacher
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     folder = course / "submitted" / vectors.STUDENT_ID / ASSIGNMENT
     folder.mkdir(parents=True)
     (folder / NOTEBOOK).write_text(json.dumps(vectors.hostile_submission(release)))
     (folder / "evil.html").write_text(vectors.EVIL_HTML)
-    course_hub.teacher.give(course / "submitted")
+    teacher.give(course / "submitted")
     as_teacher(course_hub, "nbgrader", "db", "student", "add", vectors.STUDENT_ID,
                f"--first-name={vectors.FIRST_NAME}", f"--last-name={vectors.LAST_NAME}")  # fmt: skip
-    started = time.monotonic()
-    as_teacher(course_hub, "nbgrader", "autograde", ASSIGNMENT, f"--student={vectors.STUDENT_ID}")
-    print(f"The corpus graded in {time.monotonic() - started:.1f} s")
-    submission, score, max_score = gradebook_submission(course, vectors.STUDENT_ID)
-    return {"submission": submission, "score": score, "max_score": max_score}
+    grading = teacher.popen(
+        ["nbgrader", "autograde", ASSIGNMENT, f"--student={vectors.STUDENT_ID}"],
+        cwd=course, env=teacher.env(NBGRADER_EXCHANGE=str(course_hub.exchange)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    stock = StockFormgrader(
+        tmp_path_factory.mktemp("stock-formgrader"), tmp_path_factory.mktemp("stock-jupyter")
+    )
+    try:
+        yield Corpus(course_hub, grading, stock)
+    finally:
+        stock.stop()
+        if grading.poll() is None:
+            grading.kill()
+            grading.wait()
 
 
 FORMGRADER_PAGES = [
@@ -526,17 +601,18 @@ def instructor_reads_the_corpus(browser, course_hub, hostile_student):  # noqa: 
     """The instructor logged in through the hub, opened JupyterLab, then, in another tab, the
     submission in the Formgrader (every link the corpus offers clicked) and its other pages."""
     teacher, course = course_hub.teacher, course_hub.course
-    before = course_fingerprint(course)
     lab = log_in(browser, course_hub, teacher, "instructor-corpus")
     server = f"{course_hub.hub.url}/user/{teacher.name}/"
     lab.page.goto(server + "lab")
     lab.page.wait_for_selector(".jp-DirListing")
     lab.screenshot("jupyterlab")
+    graded = hostile_student.graded()
+    before = course_fingerprint(course)
     watched = Watched(lab.page.context.new_page(), "hub-instructor-corpus-formgrader")
     page = watched.page
     probe = Probe(page, api_prefix=f"/user/{teacher.name}/")
     started = time.monotonic()
-    response = page.goto(f"{server}formgrader/submissions/{hostile_student['submission']}/")
+    response = page.goto(f"{server}formgrader/submissions/{graded['submission']}/")
     page.locator("input.score").first.wait_for()
     page.wait_for_load_state("networkidle")
     watched.screenshot("submission")
@@ -600,66 +676,35 @@ def test_does_no_vector_of_the_corpus_run_in_the_instructors_formgrader(
 def test_does_the_corpus_keep_full_marks_and_its_plot(instructor_reads_the_corpus, hostile_student):
     """Do the correct answers beside the corpus still get full marks, and does the Formgrader
     still draw the student's plot (a PNG) and table?"""
-    assert (hostile_student["score"], hostile_student["max_score"]) == (FULL, FULL)
+    graded = hostile_student.graded()
+    assert (graded["score"], graded["max_score"]) == (FULL, FULL)
     plots = instructor_reads_the_corpus["plots"]  # the plot, and the corpus's broken PNG
     assert [width > 100 for drawn, width in plots if drawn] == [True], plots
     assert "layer" in instructor_reads_the_corpus["table"]
 
 
 @pytest.fixture(scope="module")
-def stock_formgrader(browser, course_hub, hostile_student, tmp_path_factory):  # noqa: F811
-    """The same graded notebook and gradebook in stock nbgrader's Formgrader: a plain Jupyter
-    server with nbgrader's formgrader and a plain nbgrader_config.py (the course id only),
-    none of the course's settings; the instructor's browser opens the submission."""
-    plain = tmp_path_factory.mktemp("stock-formgrader")
-    with sqlite3.connect(course_hub.course / "gradebook.db") as source:
-        with sqlite3.connect(plain / "gradebook.db") as copy:
-            source.backup(copy)
-    student = Path("autograded") / vectors.STUDENT_ID
-    shutil.copytree(course_hub.course / student, plain / student)
-    (plain / "nbgrader_config.py").write_text(
-        f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
-    )
-    env = jupyter_environment(tmp_path_factory.mktemp("stock-jupyter"))
-    port, token = trial.free_port(), os.urandom(12).hex()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-         "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=True",
-         f"--ServerApp.root_dir={plain}", "--ServerApp.allow_root=True",
-         "--ServerApp.open_browser=False"],
-        cwd=plain, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+def stock_formgrader(browser, hostile_student, course_hub):  # noqa: F811
+    """The same graded notebook and gradebook in stock nbgrader's Formgrader, which the
+    instructor's browser opens."""
+    submission = hostile_student.graded()["submission"]
+    stock = hostile_student.stock
+    stock.serve(course_hub.course, vectors.STUDENT_ID)
+    before = set(course_fingerprint(stock.folder))
+    context = browser.new_context(viewport=VIEWPORT)
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for_server(url, token, server)
-        before = set(course_fingerprint(plain))
-        context = browser.new_context(viewport=VIEWPORT)
         watched = Watched(context.new_page(), "hub-stock-formgrader")
         probe = Probe(watched.page, api_prefix="/")
-        watched.page.goto(f"{url}/formgrader?token={token}")
-        watched.page.goto(f"{url}/formgrader/submissions/{hostile_student['submission']}/")
+        watched.page.goto(f"{stock.url}/formgrader?token={stock.token}")
+        watched.page.goto(f"{stock.url}/formgrader/submissions/{submission}/")
         watched.page.wait_for_load_state("networkidle")
         watched.page.wait_for_timeout(1000)
         watched.screenshot("submission")
         probe.click_every_link()
         watched.page.wait_for_timeout(1000)
-        context.close()
-        return {"probe": probe, "new": sorted(set(course_fingerprint(plain)) - before)}
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def wait_for_server(url, token, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"the stock Jupyter server did not answer (exit {process.poll()})")
+        context.close()
+    return {"probe": probe, "new": sorted(set(course_fingerprint(stock.folder)) - before)}
 
 
 @in_the_browser
