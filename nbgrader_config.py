@@ -84,6 +84,30 @@ def _template_folders(root):
 c.HTMLExporter.extra_template_basedirs = _template_folders(c.CourseDirectory.root)
 
 
+# --- A submission is data on every page that shows it (instructor/preprocessors/) ----------------
+# A student's outputs, Markdown, attachments, metadata and names could carry scripts that would
+# run as the instructor in the Formgrader, or as whoever opens a feedback page. SanitizeSubmission
+# turns the notebook into inert HTML first (scripts, handlers, JavaScript outputs dropped; plots,
+# tables and formatted text kept) and gives the page its Content-Security-Policy. Every HTML
+# page of a notebook gets it: the Formgrader's submission page (after MathToMathML, so its math
+# needs no MathJax from the web), and the feedback, last of its preprocessors above (nbconvert
+# would run the exporter's own list first, before the hidden tests are withheld).
+def _page_preprocessors(root):
+    from instructor.mathml import MathToMathML
+    from instructor.preprocessors.sanitize_submission import SanitizeSubmission
+
+    return [MathToMathML, SanitizeSubmission], SanitizeSubmission
+
+
+_pages, _sanitize = _page_preprocessors(c.CourseDirectory.root)
+c.HTMLExporter.preprocessors = _pages
+c.GenerateFeedback.HTMLExporter.preprocessors = []
+c.GenerateFeedback.preprocessors = [*c.GenerateFeedback.preprocessors, _sanitize]
+# The course's "formgrade" template (instructor/templates/formgrade/: the submission page's
+# scripts with the nonce of instructor/page_policy.py) extends nbgrader's, found here.
+c.HTMLExporter.extra_template_paths = _template_folders(c.CourseDirectory.root)[1:]
+
+
 # --- One grade, whatever the route (instructor/grading/) -----------------------------------------
 # `nbgrader autograde` and the Formgrader's Autograde button hand each student to the course's
 # grading engine, the one `python -m instructor grade` drives in parallel: the same intake of
@@ -141,9 +165,13 @@ c.PercentPerDayLate.grace_minutes = 0.0
 c.PercentPerDayLate.basis = "max_score"  # or "score": the percentage of the points earned
 
 # Grades back to Canvas: `nbgrader export --exporter=instructor.lms.export.CanvasGradesExport`
-# writes grades-canvas.csv (plain `nbgrader export` still writes nbgrader's grades.csv). Name
-# the column as Canvas does, with the assignment's Canvas id, to update an existing assignment:
+# writes grades-canvas.csv. Name the column as Canvas does, with the assignment's Canvas id,
+# to update an existing assignment:
 # c.CanvasGradesExport.columns = {"initialization": "Initialization (123456)"}
+# Plain `nbgrader export` writes nbgrader's grades.csv, its columns and values, through the
+# course's InertCsvExport: quoted as CSV, and no cell a spreadsheet would run as a formula (a
+# student's name starting with "=" gets a leading "'"), as every CSV file of the course.
+c.ExportApp.plugin_class = "instructor.lms.export.InertCsvExport"
 
 
 # --- Collecting from the exchange's inbound folder (instructor/exchange/) --------------------

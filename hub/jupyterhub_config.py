@@ -150,6 +150,9 @@ SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.assignment_list": {"instructors": True, "students": True},
     "nbgrader.server_extensions.course_list": {"instructors": True, "students": False},
     "nbgrader.server_extensions.validate_assignment": {"instructors": True, "students": True},
+    # The course's own (instructor/page_policy.py, imported from the course folder): the
+    # Formgrader's pages served with a Content-Security-Policy that runs their own scripts only.
+    "instructor.page_policy": {"instructors": True, "students": False},
 }
 LAB_PLUGINS = {
     "@jupyter/nbgrader:formgrader": {"instructors": False, "students": False},
@@ -264,6 +267,8 @@ def prepare_server(spawner):
     spawner.environment = {
         **spawner.environment,
         "JUPYTER_CONFIG_PATH": str(jupyter_config_dir(role)),
+        # An instructor's server imports the course's server extension from the course folder.
+        **({"PYTHONPATH": COURSE_ROOT} if role == "instructors" else {}),
     }
     shell = account.pw_shell if os.path.isfile(account.pw_shell) else "/bin/sh"
     spawner.args = [

@@ -9,7 +9,8 @@
                  (fetch, submit, fetch feedback; the grade-on-submit service, `python -m
                  instructor watch`, grades what is submitted) and the Validate button
     instructor   opens JupyterLab at the course root with nbgrader's instructor tools: the
-                 Formgrader, the assignment and course lists and the Create Assignment panel
+                 Formgrader, the assignment and course lists and the Create Assignment panel;
+                 the Formgrader's pages run their own scripts only (instructor/page_policy.py)
 
 JupyterLab listens on 127.0.0.1 only, behind a token (a random one unless --token is given),
 opens no browser and tries no network of its own (no news, no update check). The URL to open,
@@ -46,12 +47,14 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
 STUDENT_WORK = "student-work"
 
-# nbgrader's server extensions, and whether each mode loads them.
+# nbgrader's server extensions and the course's, and whether each mode loads them.
 SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.formgrader": {"student": False, "exchange": False, "instructor": True},
     "nbgrader.server_extensions.assignment_list": {"student": False, "exchange": True, "instructor": True},
     "nbgrader.server_extensions.course_list": {"student": False, "exchange": False, "instructor": True},
     "nbgrader.server_extensions.validate_assignment": {"student": True, "exchange": True, "instructor": True},
+    # The course's: the Formgrader's pages with a Content-Security-Policy (instructor/page_policy.py).
+    "instructor.page_policy": {"student": False, "exchange": False, "instructor": True},
 }  # fmt: skip
 # JupyterLab plugins (nbgrader's, and one of JupyterLab's), and whether each mode loads them.
 LAB_EXTENSION = "@jupyter/nbgrader"

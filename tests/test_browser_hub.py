@@ -28,13 +28,20 @@ import json
 import os
 import re
 import shutil
+import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
+import nbformat
 import pytest
 from conftest import copy_course, shares_of
 from corpus import build as corpus
+from corpus import script_vectors as vectors
 from lab_harness import (
     ARTIFACTS,
     VIEWPORT,
@@ -44,6 +51,7 @@ from lab_harness import (
     cell,
     cell_positions,
     in_the_browser,
+    jupyter_environment,
     menu,
     open_terminal_and_run,
     save,
@@ -52,6 +60,8 @@ from lab_harness import (
     tab,
     type_answer,
 )
+from page_probes import Probe
+from page_probes import fingerprint as course_fingerprint
 from unix_users import needs_root, unix_group, unix_user
 
 from hub import trial
@@ -448,3 +458,263 @@ def test_is_every_attempt_on_the_first_students_files_refused(classmate):
     assert len(lines) == classmate["attempts"], lines
     assert f"attempts done: 0 allowed, {classmate['attempts']} refused" in classmate["terminal"]
     assert classmate["after"] == classmate["before"]
+
+
+# ---------------------------------------------------------------------------------------
+# The instructor's browser: nothing a submission carries runs as the instructor
+#
+# A student who answers correctly hands in the corpus of script vectors
+# (tests/corpus/script_vectors.py: outputs of re-run cells, Markdown cells, attachments,
+# metadata, the student's id and names, a file of theirs), collected into the course as from
+# an LMS and graded by `nbgrader autograde` as the instructor. The instructor logs in through
+# the hub, opens JupyterLab, then reads the submission in the Formgrader and its other pages.
+# No vector runs: no marker, no request to the Jupyter API, no dialog, no file changed in the
+# course; markup the test itself puts into the page (what a sanitizer might miss) does not run
+# either. The same graded notebook in stock nbgrader's Formgrader runs the vectors (canary).
+
+
+def as_teacher(course_hub, *argv):
+    teacher = course_hub.teacher
+    env = teacher.env(NBGRADER_EXCHANGE=str(course_hub.exchange))
+    done = teacher.run([*argv], cwd=course_hub.course, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def gradebook_submission(course, student):
+    """(notebook submission id, score, max score) of the student's graded notebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        notebook = gradebook.find_submission_notebook(
+            NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student
+        )
+        return notebook.id, notebook.score, notebook.max_score
+
+
+class StockFormgrader:
+    """Stock nbgrader's Formgrader: a plain Jupyter server with nbgrader's formgrader and a plain
+    nbgrader_config.py (the course id only), none of the course's settings, started at once in
+    an empty folder; `serve` copies a graded student and the gradebook into it."""
+
+    def __init__(self, folder, jupyter_folder):
+        self.folder, self.token = folder, os.urandom(12).hex()
+        (folder / "nbgrader_config.py").write_text(
+            f"c = get_config()  # noqa: F821\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
+        )
+        port = trial.free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}",
+             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+             "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=True",
+             f"--ServerApp.root_dir={folder}", "--ServerApp.allow_root=True",
+             "--ServerApp.open_browser=False"],
+            cwd=folder, env=jupyter_environment(jupyter_folder),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def serve(self, course, student):
+        """The student's graded notebook and the gradebook copied in; once the server answers."""
+        with sqlite3.connect(course / "gradebook.db") as source:
+            with sqlite3.connect(self.folder / "gradebook.db") as copy:
+                source.backup(copy)
+        graded = Path("autograded") / student
+        shutil.copytree(course / graded, self.folder / graded)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"the stock Jupyter server did not answer ({self.process.poll()})")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+class Corpus:
+    """The corpus handed in, being graded by `nbgrader autograde` as the instructor."""
+
+    def __init__(self, course_hub, grading, stock):
+        self.course_hub, self.grading, self.stock = course_hub, grading, stock
+        self.started, self._graded = time.monotonic(), None
+
+    def graded(self):
+        """{"submission", "score", "max_score"} once the grading has ended."""
+        if self._graded is None:
+            output, _ = self.grading.communicate(timeout=900)
+            assert self.grading.returncode == 0, output
+            print(f"The corpus graded in {time.monotonic() - self.started:.1f} s")
+            submission, score, max_score = gradebook_submission(
+                self.course_hub.course, vectors.STUDENT_ID
+            )
+            self._graded = {"submission": submission, "score": score, "max_score": max_score}
+        return self._graded
+
+
+@pytest.fixture(scope="module")
+def hostile_student(course_hub, tmp_path_factory):
+    """The corpus handed in by a student whose answers are correct, with names from the roster,
+    collected into the course (as from an LMS) and graded by `nbgrader autograde` as the
+    instructor, in the background while the instructor logs in; stock nbgrader's Formgrader,
+    for the canary, starts meanwhile."""
+    course, teacher = course_hub.course, course_hub.teacher
+    release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    folder = course / "submitted" / vectors.STUDENT_ID / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / NOTEBOOK).write_text(json.dumps(vectors.hostile_submission(release)))
+    (folder / "evil.html").write_text(vectors.EVIL_HTML)
+    teacher.give(course / "submitted")
+    as_teacher(course_hub, "nbgrader", "db", "student", "add", vectors.STUDENT_ID,
+               f"--first-name={vectors.FIRST_NAME}", f"--last-name={vectors.LAST_NAME}")  # fmt: skip
+    grading = teacher.popen(
+        ["nbgrader", "autograde", ASSIGNMENT, f"--student={vectors.STUDENT_ID}"],
+        cwd=course, env=teacher.env(NBGRADER_EXCHANGE=str(course_hub.exchange)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    stock = StockFormgrader(
+        tmp_path_factory.mktemp("stock-formgrader"), tmp_path_factory.mktemp("stock-jupyter")
+    )
+    try:
+        yield Corpus(course_hub, grading, stock)
+    finally:
+        stock.stop()
+        if grading.poll() is None:
+            grading.kill()
+            grading.wait()
+
+
+FORMGRADER_PAGES = [
+    "formgrader/manage_students",
+    f"formgrader/manage_students/{quote(vectors.STUDENT_ID, safe='')}",
+    f"formgrader/manage_students/{quote(vectors.STUDENT_ID, safe='')}/{ASSIGNMENT}",
+    f"formgrader/gradebook/{ASSIGNMENT}/{NOTEBOOK.removesuffix('.ipynb')}",
+    f"formgrader/manage_submissions/{ASSIGNMENT}",
+]
+
+
+@pytest.fixture(scope="module")
+def instructor_reads_the_corpus(browser, course_hub, hostile_student):  # noqa: F811
+    """The instructor logged in through the hub, opened JupyterLab, then, in another tab, the
+    submission in the Formgrader (every link the corpus offers clicked) and its other pages."""
+    teacher, course = course_hub.teacher, course_hub.course
+    lab = log_in(browser, course_hub, teacher, "instructor-corpus")
+    server = f"{course_hub.hub.url}/user/{teacher.name}/"
+    lab.page.goto(server + "lab")
+    lab.page.wait_for_selector(".jp-DirListing")
+    lab.screenshot("jupyterlab")
+    graded = hostile_student.graded()
+    before = course_fingerprint(course)
+    watched = Watched(lab.page.context.new_page(), "hub-instructor-corpus-formgrader")
+    page = watched.page
+    probe = Probe(page, api_prefix=f"/user/{teacher.name}/")
+    started = time.monotonic()
+    response = page.goto(f"{server}formgrader/submissions/{graded['submission']}/")
+    page.locator("input.score").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    watched.screenshot("submission")
+    outputs = page.locator('[id="cell-id=student-outputs"]')
+    outputs.scroll_into_view_if_needed()
+    watched.screenshot("submission-outputs")
+    plots = probe.plots('[id="cell-id=student-outputs"]')
+    table = outputs.locator("table").inner_text()
+    probe.insert()
+    probe.click_every_link()  # the last one opens the student's evil.html, sandboxed
+    watched.screenshot("submission-clicked")
+    shown = {}
+    for path in FORMGRADER_PAGES:
+        page.goto(server + path)
+        page.wait_for_load_state("networkidle")
+        if path.startswith("formgrader/gradebook/"):
+            page.click("#toggle_names")  # the students' names shown
+        shown[path] = page.locator("body").inner_text()
+        watched.screenshot(path.split("/")[1])
+    page.wait_for_timeout(1000)
+    print(f"The Formgrader's pages read in {time.monotonic() - started:.1f} s")
+    return {
+        "probe": probe,
+        "policy": response.headers.get("content-security-policy", ""),
+        "plots": plots,
+        "table": table,
+        "shown": shown,
+        "changed": course_fingerprint(course) != before,
+        "new": sorted(set(course_fingerprint(course)) - set(before)),
+    }
+
+
+@in_the_browser
+def test_does_no_vector_of_the_corpus_run_in_the_instructors_formgrader(
+    instructor_reads_the_corpus,
+):
+    """Through the hub, as the instructor with JupyterLab open: does the Formgrader show the
+    corpus (at least 20 vectors, in every place a submission carries them) without running
+    any, nor markup put into the page past the sanitizer: no marker, no request to the Jupyter
+    API, no dialog, no file of the course changed?"""
+    assert len(vectors.VECTORS) >= 20
+    seen = instructor_reads_the_corpus
+    probe = seen["probe"]
+    assert probe.ran() == []
+    assert probe.api_requests() == []
+    assert probe.dialogs == []
+    assert seen["new"] == [] and not seen["changed"]
+    assert (
+        "script-src 'nonce-" in seen["policy"]
+        and "unsafe-inline" not in seen["policy"].split("style-src")[0]
+    )
+    # the second wall refused what the test put past the sanitizer
+    blocked = " ".join(probe.violations())
+    assert "script-src-attr" in blocked and "script-src-elem" in blocked, probe.violations()
+    # the student's id and names are shown as text on the other pages
+    assert vectors.STUDENT_ID in seen["shown"]["formgrader/manage_students"]
+    assert vectors.FIRST_NAME in seen["shown"][FORMGRADER_PAGES[3]]
+
+
+@in_the_browser
+def test_does_the_corpus_keep_full_marks_and_its_plot(instructor_reads_the_corpus, hostile_student):
+    """Do the correct answers beside the corpus still get full marks, and does the Formgrader
+    still draw the student's plot (a PNG) and table?"""
+    graded = hostile_student.graded()
+    assert (graded["score"], graded["max_score"]) == (FULL, FULL)
+    plots = instructor_reads_the_corpus["plots"]  # the plot, and the corpus's broken PNG
+    assert [width > 100 for drawn, width in plots if drawn] == [True], plots
+    assert "layer" in instructor_reads_the_corpus["table"]
+
+
+@pytest.fixture(scope="module")
+def stock_formgrader(browser, hostile_student, course_hub):  # noqa: F811
+    """The same graded notebook and gradebook in stock nbgrader's Formgrader, which the
+    instructor's browser opens."""
+    submission = hostile_student.graded()["submission"]
+    stock = hostile_student.stock
+    stock.serve(course_hub.course, vectors.STUDENT_ID)
+    before = set(course_fingerprint(stock.folder))
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        watched = Watched(context.new_page(), "hub-stock-formgrader")
+        probe = Probe(watched.page, api_prefix="/")
+        watched.page.goto(f"{stock.url}/formgrader?token={stock.token}")
+        watched.page.goto(f"{stock.url}/formgrader/submissions/{submission}/")
+        watched.page.wait_for_load_state("networkidle")
+        watched.page.wait_for_timeout(1000)
+        watched.screenshot("submission")
+        probe.click_every_link()
+        watched.page.wait_for_timeout(1000)
+    finally:
+        context.close()
+    return {"probe": probe, "new": sorted(set(course_fingerprint(stock.folder)) - before)}
+
+
+@in_the_browser
+def test_canary_stock_nbgraders_formgrader_runs_the_corpus(stock_formgrader):
+    """Canary: does the same graded notebook in stock nbgrader's Formgrader run the corpus's
+    scripts, among them the two the issue found (an answer cell's HTML display, a Markdown
+    cell of the student's), and do they write into the course through the Jupyter API?"""
+    probe = stock_formgrader["probe"]
+    ran = set(probe.ran())
+    assert {"answer-html-onerror", "markdown-img-onerror", "output-javascript"} <= ran, ran
+    assert {"first-name", "student-id", "output-png-width", "file-html"} <= ran, ran
+    assert any(name.startswith("xss-") for name in stock_formgrader["new"])
+    assert probe.api_requests()

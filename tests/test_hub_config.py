@@ -160,6 +160,7 @@ def test_does_a_student_get_what_lab_student_exchange_gives(setup):
     role_dir = Path(server.environment["JUPYTER_CONFIG_PATH"])
     assert role_dir == setup.state / "jupyter" / "students"
     assert extensions(server.args) == {n: m["exchange"] for n, m in lab.SERVER_EXTENSIONS.items()}
+    assert "PYTHONPATH" not in server.environment
     assert page_config(setup.state, "students") == {
         plugin: not modes["exchange"] for plugin, modes in lab.LAB_PLUGINS.items()
     }
@@ -178,6 +179,9 @@ def test_does_an_instructor_get_the_course_and_the_formgrader(setup):
     assert server.notebook_dir == str(setup.course)
     assert server.default_url == "/formgrader"
     assert extensions(server.args) == {n: m["instructor"] for n, m in lab.SERVER_EXTENSIONS.items()}
+    # the course's server extension (the Formgrader's page policy) is imported from the course
+    assert extensions(server.args)["instructor.page_policy"] is True
+    assert server.environment["PYTHONPATH"] == str(setup.course)
     expected = {plugin: not modes["instructor"] for plugin, modes in lab.LAB_PLUGINS.items()}
     expected["@jupyter/nbgrader:formgrader"] = True  # disabled on the hub
     assert page_config(setup.state, "instructors") == expected

@@ -15,15 +15,19 @@ cell (Canvas leaves that grade as it is) unless `missing_as_zero`. Students with
 user id cannot be matched by Canvas and are left out, with a warning. To update an assignment
 that exists in Canvas, name its column as Canvas's own export does, with its id in parentheses:
 `c.CanvasGradesExport.columns = {"initialization": "Initialization (123456)"}`. nbgrader's plain
-CSV stays `nbgrader export` without --exporter.
+CSV stays `nbgrader export` without --exporter, written by `InertCsvExport` (below).
+
+Both write every cell as text a spreadsheet does not evaluate (instructor/spreadsheet.py): a
+student's name or id that starts like a formula (`=HYPERLINK(...)`) gets a leading `'`.
 """
 
 import csv
 
 from nbgrader.api import Gradebook, MissingEntry, Student, SubmittedAssignment
-from nbgrader.plugins import ExportPlugin
+from nbgrader.plugins import CsvExportPlugin, ExportPlugin
 from traitlets import Bool, Dict
 
+from ..spreadsheet import inert_row
 from . import lms_ids
 
 IDENTIFYING = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -95,7 +99,61 @@ class CanvasGradesExport(ExportPlugin):
             rows.append(row)
         with open(dest, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(header)
-            writer.writerows(rows)
+            writer.writerow(inert_row(header))
+            writer.writerows(inert_row(row) for row in rows)
         students_written = len(rows) - (1 if self.points_possible_row else 0)
         self.log.info("Exported %d student(s) for Canvas to %s", students_written, dest)
+
+
+# nbgrader's own grades.csv, its columns in its order (nbgrader.plugins.CsvExportPlugin).
+NBGRADER_COLUMNS = [
+    "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+    "raw_score", "late_submission_penalty", "score", "max_score",
+]  # fmt: skip
+
+
+class InertCsvExport(CsvExportPlugin):
+    """`nbgrader export`'s grades.csv, as nbgrader writes it (same columns and values), with
+    CSV quoting (nbgrader joins the cells with commas as they are: a name with a comma shifts
+    the row) and every cell inert (a student's name is not a formula). The course's default
+    exporter (c.ExportApp.plugin_class in nbgrader_config.py)."""
+
+    def export(self, gradebook: Gradebook) -> None:
+        dest = self.to or "grades.csv"
+        students = {str(s) for s in self.student}
+        assignments = {str(a) for a in self.assignment}
+        self.log.info("Exporting grades to %s", dest)
+        rows = []
+        for assignment in gradebook.assignments:
+            if assignments and assignment.name not in assignments:
+                continue
+            for student in gradebook.students:
+                if students and student.id not in students:
+                    continue
+                try:
+                    submission = gradebook.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    timestamp, raw, penalty, score = None, 0.0, 0.0, 0.0
+                else:
+                    timestamp, raw = submission.timestamp, submission.score
+                    penalty = submission.late_submission_penalty
+                    score = max(0.0, submission.score - penalty)
+                rows.append(
+                    [
+                        assignment.name,
+                        assignment.duedate,
+                        timestamp,
+                        student.id,
+                        student.last_name,
+                        student.first_name,
+                        student.email,
+                        raw,
+                        penalty,
+                        score,
+                        assignment.max_score,
+                    ]  # fmt: skip
+                )
+        with open(dest, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(NBGRADER_COLUMNS)
+            writer.writerows(inert_row(row) for row in rows)

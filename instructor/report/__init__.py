@@ -45,6 +45,7 @@ from pathlib import Path
 from .. import course_data
 from ..course import ASSIGNMENT, ROOT, load_config
 from ..scores import max_scores, read_scores, table
+from ..spreadsheet import inert_row
 from .model import (
     RankedMistake,
     class_report,
@@ -84,25 +85,28 @@ def write_csv(
     lateness: Mapping[str, Entry] | None = None,
     status: Mapping[str, Entry] | None = None,
 ) -> None:
-    """scores.csv: per exercise, total, late penalty, final score and status per student."""
+    """scores.csv: per exercise, total, late penalty, final score and status per student; every
+    cell as text a spreadsheet does not evaluate (instructor/spreadsheet.py)."""
     lateness, status = lateness or {}, status or {}
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         names = exercise_names(scores)
-        writer.writerow(["student", *names, "total", "late_penalty", "final", "status"])
+        writer.writerow(inert_row(["student", *names, "total", "late_penalty", "final", "status"]))
         for student, row in scores.items():
             cells = ["" if (v := row[n]) is None else f"{v:g}" for n in names]
             total = totals({student: row})[student]
             penalty = penalty_of(lateness, student)
             writer.writerow(
-                [
-                    student,
-                    *cells,
-                    f"{total:g}",
-                    f"{penalty:g}",
-                    f"{max(0.0, total - penalty):g}",
-                    status.get(student, {}).get("status", "graded"),
-                ]
+                inert_row(
+                    [
+                        student,
+                        *cells,
+                        f"{total:g}",
+                        f"{penalty:g}",
+                        f"{max(0.0, total - penalty):g}",
+                        status.get(student, {}).get("status", "graded"),
+                    ]
+                )
             )
 
 

@@ -1,5 +1,6 @@
 """The class report's page: the Jinja2 template instructor/templates/report.html.j2
-(autoescaped; its CSS in report.css beside it) rendered from a ClassReport."""
+(autoescaped; its CSS in report.css beside it) rendered from a ClassReport, with the static
+pages' Content-Security-Policy (instructor/page_policy.py) in its head."""
 
 import datetime
 import re
@@ -10,6 +11,7 @@ from typing import ParamSpec
 import jinja2
 from markupsafe import Markup, escape
 
+from ..page_policy import content_security_policy
 from .model import ClassReport, class_report
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -42,6 +44,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(points=_points, with_code=_with_code, when=_when)
+    # A static page: no script runs on it, whatever a student's id or text slipped in.
+    env.globals["content_security_policy"] = content_security_policy()
     return env
 
 
