@@ -172,8 +172,9 @@ MESSAGES = {
         "replace this line with your code.",
     ),
     "syntax": (
-        "Python cannot read this line ({error}).",
-        "correct it; running the cell shows Python's error message.",
+        "Python cannot read this cell, at line {at}: {error} So the cell defines nothing, "
+        "and its public test was not run.",
+        "correct line {at}; running the cell shows Python's error message.",
     ),
     "print": (
         "`print(...)` is an extra print.",
@@ -229,7 +230,11 @@ MESSAGES = {
         "credit at most.)",
     ),
     "public-test/error": (
-        "this cell could not run on its own ({error}), so its public test could not run.",
+        "this cell, run on its own, stopped at line {at}: {error} So its public test was not run.",
+        "correct line {at}, run the cell again to see that it runs, then save.",
+    ),
+    "public-test/error-elsewhere": (
+        "this cell could not run on its own: {error} So its public test was not run.",
         "run the cell to see Python's message and correct it.",
     ),
     "internal": (
@@ -511,7 +516,8 @@ def parse(cell):
             warnings.simplefilter("ignore")  # e.g. invalid escapes: not this check's business
             return ast.parse(code)
     except SyntaxError as error:
-        return problem("syntax", cell, error.lineno, error=error.msg)
+        line = error.lineno or 1
+        return problem("syntax", cell, line, at=line, error=_sentence(error.msg))
 
 
 def extra_prints(cell, tree):
@@ -698,14 +704,33 @@ def public_test_problems(cells, folder):
                     function = namespace.get(name)
                     found = tests.public_problems(function, name) if callable(function) else []
         except Exception as error:  # the cell itself fails when it runs
-            problems.append(
-                problem("public-test/error", cell, error=f"{type(error).__name__}: {error}")
-            )
+            problems.append(_failed_run(cell, error))
             continue
         if found:
             titles = "; ".join(f"Mistake: {title}" for title in found)
             problems.append(problem("public-test", cell, mistakes=titles))
     return problems, ""
+
+
+def _failed_run(cell, error):
+    """The problem of an answer cell that raised when it ran on its own: the line of the cell
+    where it stopped (the last line of the cell that the error went through) and the error."""
+    message = _sentence(f"{type(error).__name__}: {error}")
+    line, step = None, error.__traceback__
+    while step is not None:
+        if step.tb_frame.f_code.co_filename == f"<answer cell {cell.number}>":
+            line = step.tb_lineno
+        step = step.tb_next
+    if line is None:
+        return problem("public-test/error-elsewhere", cell, error=message)
+    return problem("public-test/error", cell, line, at=line, error=message)
+
+
+def _sentence(text):
+    """Python's message as a sentence of the report: ending with a full stop unless it ends
+    with a mark of its own, as in "line 4: '(' was never closed."."""
+    text = str(text).strip()
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def _public_tests_module(folder):
