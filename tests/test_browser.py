@@ -421,21 +421,23 @@ POSIX_ONLY = {
     "os": ["geteuid", "getuid", "killpg", "getpgid", "setsid", "setpgrp"],
     "signal": ["SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1"],
 }
+POSIX_ONLY_MODULES = ["grp", "pwd", "fcntl", "termios", "resource"]  # an import of one fails
 # The libraries are imported first, as they are (some pick their own code for the system at
 # import time); then the course's command runs without these, as on Windows.
 WITHOUT_POSIX = (
     "import os, signal, sys\n"
     "import instructor.lab\n"
     + "".join(f"del {module}.{name}\n" for module, names in POSIX_ONLY.items() for name in names)
+    + "".join(f"sys.modules[{name!r}] = None\n" for name in POSIX_ONLY_MODULES)
     + "sys.exit(instructor.lab.main(sys.argv[1:]))\n"
 )
 
 
 @pytest.mark.slow
 def test_lab_command_runs_where_posix_only_functions_are_missing(course, tmp_path):
-    """With os.geteuid, os.killpg, SIGKILL, SIGHUP (and more of what Windows lacks) removed
-    from Python, does `python -m instructor lab student` start JupyterLab, serve a kernel,
-    and on Ctrl+C stop JupyterLab and its kernel?"""
+    """With os.geteuid, os.killpg, SIGKILL, SIGHUP, the grp and pwd modules (and more of what
+    Windows lacks) removed from Python, does `python -m instructor lab student` start
+    JupyterLab, serve a kernel, and on Ctrl+C stop JupyterLab and its kernel?"""
     port, token = lab_module.free_port(preferred=None), "a-token-for-this-test"
     env = jupyter_environment(tmp_path / "jupyter")
     if os.geteuid() == 0:  # CI runs as root, which Windows never is: Jupyter must be told

@@ -835,7 +835,13 @@ def main(argv=None):
     parser.add_argument(
         "notebook", nargs="?", default=DEFAULT_NOTEBOOK, help="default: %(default)s"
     )
-    problems = check_notebook(parser.parse_args(argv).notebook)
+    notebook = parser.parse_args(argv).notebook
+    # A terminal's encoding may lack characters of the notebook's code (Windows writes a
+    # redirected report in its own code page, cp1252 say): those are written as \u2192 escapes
+    # rather than stopping the check with an error.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    problems = check_notebook(notebook)
     if any(found.rule in ("unreadable", "internal") for found in problems):
         return 2
     return 1 if problems else 0
