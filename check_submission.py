@@ -23,6 +23,8 @@ first line, and quoting the line at fault:
 - a copied cell (two cells with the same grade id, or the same cell id),
 - a deleted cell, or a cell whose type was changed (code to markdown, say),
 - an exercise not done yet (`raise NotImplementedError()` still in its answer cell),
+- an answer cell that Python cannot read, or that stops before its function is defined (an
+  annotation whose name is not imported, say), with the line and Python's error,
 - (in the notebook) an answer cell whose code, as last run, is not what the file holds,
 - an exercise whose saved answer fails its public test (the same test as under the exercise,
   on the notebook's example), with the mistakes it names.

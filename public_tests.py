@@ -903,11 +903,7 @@ def not_tested(kind, function):
     shell = _kernel()
     code = _last_run(shell, name) if shell is not None else None
     if code is None:  # the answer cell has not run in this kernel
-        if function is not None:
-            return None
-        return _paragraphs(
-            f"Not tested: `{name}` is not defined yet. Run {cell}, then run this test again."
-        )
+        return None if function is not None else _not_defined_yet(kind)
     if function is None:
         older = f"So `{name}` is not defined, and there is nothing to test yet."
     else:
@@ -953,6 +949,14 @@ def not_tested(kind, function):
     )
 
 
+def _not_defined_yet(kind):
+    """What the public test says when there is no function to test and no run of its cell."""
+    return _paragraphs(
+        f"Not tested: `initialize_parameters_{kind}` is not defined yet. Run your answer cell "
+        f"for exercise {EXERCISES[kind]} (the cell above), then run this test again."
+    )
+
+
 def _sentence(text):
     """Python's message as a sentence: with a full stop, unless it ends with a mark of its own."""
     text = str(text).strip()
@@ -989,7 +993,10 @@ def _public_test(kind, target, caller):
     parameters and print the verdict."""
     name = f"initialize_parameters_{kind}"
     function = target if target is not None else caller.f_globals.get(name)
-    reason = not_tested(kind, function)
+    try:
+        reason = not_tested(kind, function)
+    except Exception:  # a kernel this check cannot read: the function is tested as it is
+        reason = None if function is not None else _not_defined_yet(kind)
     if reason:
         print(reason)
         return
