@@ -139,8 +139,7 @@ def test_check_writes_its_report_in_windows_code_page(tmp_path):
     """With the report written in Windows' code page (cp1252, as `py check_submission.py >
     report.txt` writes it), does a line of the student's code with a character that code page
     lacks (an arrow) come out escaped, instead of stopping the check with an error?"""
-    sys.path.insert(0, str(ROOT / "tests"))
-    import test_check_submission as check_tests
+    import test_check_submission as check_tests  # its notebooks, answered as students do
 
     notebook = check_tests.answered(check_tests.STUDENTS["demo-correct"])
     check_tests.edit(
