@@ -23,6 +23,8 @@ first line, and quoting the line at fault:
 - a copied cell (two cells with the same grade id, or the same cell id),
 - a deleted cell, or a cell whose type was changed (code to markdown, say),
 - an exercise not done yet (`raise NotImplementedError()` still in its answer cell),
+- an answer cell that Python cannot read, or that stops before its function is defined (an
+  annotation whose name is not imported, say), with the line and Python's error,
 - (in the notebook) an answer cell whose code, as last run, is not what the file holds,
 - an exercise whose saved answer fails its public test (the same test as under the exercise,
   on the notebook's example), with the mistakes it names.
@@ -172,8 +174,9 @@ MESSAGES = {
         "replace this line with your code.",
     ),
     "syntax": (
-        "Python cannot read this line ({error}).",
-        "correct it; running the cell shows Python's error message.",
+        "Python cannot read this cell, at line {at}: {error} So the cell defines nothing, "
+        "and its public test was not run.",
+        "correct line {at}; running the cell shows Python's error message.",
     ),
     "print": (
         "`print(...)` is an extra print.",
@@ -229,7 +232,11 @@ MESSAGES = {
         "credit at most.)",
     ),
     "public-test/error": (
-        "this cell could not run on its own ({error}), so its public test could not run.",
+        "this cell, run on its own, stopped at line {at}: {error} So its public test was not run.",
+        "correct line {at}, run the cell again to see that it runs, then save.",
+    ),
+    "public-test/error-elsewhere": (
+        "this cell could not run on its own: {error} So its public test was not run.",
         "run the cell to see Python's message and correct it.",
     ),
     "internal": (
@@ -511,7 +518,8 @@ def parse(cell):
             warnings.simplefilter("ignore")  # e.g. invalid escapes: not this check's business
             return ast.parse(code)
     except SyntaxError as error:
-        return problem("syntax", cell, error.lineno, error=error.msg)
+        line = error.lineno or 1
+        return problem("syntax", cell, line, at=line, error=_sentence(error.msg))
 
 
 def extra_prints(cell, tree):
@@ -698,14 +706,33 @@ def public_test_problems(cells, folder):
                     function = namespace.get(name)
                     found = tests.public_problems(function, name) if callable(function) else []
         except Exception as error:  # the cell itself fails when it runs
-            problems.append(
-                problem("public-test/error", cell, error=f"{type(error).__name__}: {error}")
-            )
+            problems.append(_failed_run(cell, error))
             continue
         if found:
             titles = "; ".join(f"Mistake: {title}" for title in found)
             problems.append(problem("public-test", cell, mistakes=titles))
     return problems, ""
+
+
+def _failed_run(cell, error):
+    """The problem of an answer cell that raised when it ran on its own: the line of the cell
+    where it stopped (the last line of the cell that the error went through) and the error."""
+    message = _sentence(f"{type(error).__name__}: {error}")
+    line, step = None, error.__traceback__
+    while step is not None:
+        if step.tb_frame.f_code.co_filename == f"<answer cell {cell.number}>":
+            line = step.tb_lineno
+        step = step.tb_next
+    if line is None:
+        return problem("public-test/error-elsewhere", cell, error=message)
+    return problem("public-test/error", cell, line, at=line, error=message)
+
+
+def _sentence(text):
+    """Python's message as a sentence of the report: ending with a full stop unless it ends
+    with a mark of its own, as in "line 4: '(' was never closed."."""
+    text = str(text).strip()
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def _public_tests_module(folder):
@@ -810,7 +837,13 @@ def main(argv=None):
     parser.add_argument(
         "notebook", nargs="?", default=DEFAULT_NOTEBOOK, help="default: %(default)s"
     )
-    problems = check_notebook(parser.parse_args(argv).notebook)
+    notebook = parser.parse_args(argv).notebook
+    # A terminal's encoding may lack characters of the notebook's code (Windows writes a
+    # redirected report in its own code page, cp1252 say): those are written as \u2192 escapes
+    # rather than stopping the check with an error.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    problems = check_notebook(notebook)
     if any(found.rule in ("unreadable", "internal") for found in problems):
         return 2
     return 1 if problems else 0

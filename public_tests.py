@@ -1,10 +1,19 @@
 """Tests for the three initialization functions of the Initialization assignment.
 
-Run them from the notebook, for example ``initialize_parameters_he_test(initialize_parameters_he)``.
-Each test calls your function on the notebook's example, prints the parameters it returned
-(``W1 = ...``) and then ``All tests passed.`` or, for every problem, what is wrong, with the
-values expected and found and, for the mistakes students often make, the mistake by name and
-a hint:
+Run them from the notebook, for example ``initialize_parameters_he_test()``, which checks the
+function ``initialize_parameters_he`` of the notebook (or the function given as its argument).
+First it makes sure that this is the code of your answer cell as last run: when that run
+failed (Python could not read the cell, or it raised before the function was defined), it says
+so, with the line and the error, and tests nothing, not even an older definition still in
+memory:
+
+    Not tested: your answer cell for exercise 3 (the cell above) did not run. Python cannot
+    read it, at line 23: '(' was never closed.
+
+Otherwise the test calls your function on the notebook's example, prints the parameters it
+returned (``W1 = ...``) and then ``All tests passed.`` or, for every problem, what is wrong,
+with the values expected and found and, for the mistakes students often make, the mistake by
+name and a hint:
 
     Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...
 
@@ -31,6 +40,7 @@ on other network shapes and returns the share of the exercise's points earned, a
 Each part is earned when it holds for every network checked.
 """
 
+import ast
 import builtins
 import difflib
 import linecache
@@ -795,8 +805,201 @@ def _print_parameters(found, expected):
             print(f"{name} = <cannot be shown>")
 
 
-def _public_test(function, kind):
-    """Call the function on the public example, show its parameters, print the verdict."""
+# --- Which code the public test checks --------------------------------------------------
+#
+# In a notebook, the function a test finds is the one the kernel holds: the last definition
+# that ran to the end. When the answer cell's last run failed (Python could not read it, or
+# it raised before the `def` ran), that is an older definition, or none at all, and its
+# verdict would be about code the student no longer sees. So before calling anything the
+# public test compares the function with the answer cell's code as last run (the kernel
+# keeps every cell it ran, IPython's `In`, and the code behind each function), and says why
+# it does not test when they differ.
+
+EXERCISES = {"zeros": 1, "random": 2, "he": 3}  # the exercise number of each kind
+
+
+def _kernel():
+    """The IPython shell of the notebook's kernel this code runs in, or None outside one (a
+    script, a test, the grader's re-check): there the function given is tested as it is."""
+    ipython = sys.modules.get("IPython")  # imported by the kernel itself, never by this module
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell if hasattr(shell, "history_manager") else None
+
+
+def _as_compiled(shell, source):
+    """A cell's code as the kernel compiles it: IPython's commands (%magic, !shell) rewritten
+    as Python, each on its own line, so that line numbers stay those of the cell."""
+    try:
+        return str(shell.transform_cell(source))
+    except Exception:  # a cell IPython cannot rewrite: its commands blanked instead
+        return "\n".join(
+            "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+        )
+
+
+def _same_code(one, other):
+    """Whether two versions of a cell are the same code (trailing spaces and blank lines aside)."""
+
+    def lines(text):
+        return [line.rstrip() for line in text.strip("\n").splitlines()]
+
+    return lines(one) == lines(other)
+
+
+def _last_run(shell, name):
+    """The code of the last cell run in the kernel that defines the function name (or carries
+    its `# GRADED FUNCTION:` line), as compiled; None when no such cell has run."""
+    defines = re.compile(rf"^[ \t]*def[ \t]+{name}\b|GRADED FUNCTION:[ \t]*{name}\b", re.M)
+    runs = [str(source) for source in shell.history_manager.input_hist_raw if source]
+    runs = [source for source in runs if defines.search(source)]
+    return _as_compiled(shell, runs[-1]) if runs else None
+
+
+def _defined_by(function, code):
+    """Whether the function's code is the cell's code, or cannot be known (a callable without
+    Python code of its own, code whose text the kernel did not keep): then it is tested."""
+    inner = getattr(function, "__wrapped__", function)
+    filename = getattr(getattr(inner, "__code__", None), "co_filename", None)
+    text = "".join(linecache.getlines(filename)) if filename else ""
+    return not text or _same_code(text, code)
+
+
+def _failure_of_run(code):
+    """(line, error, frame) of the error that stopped the run of this cell's code, from the
+    last error the kernel showed (sys.last_value), or None when that error came from
+    elsewhere."""
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    found, step = None, getattr(error, "__traceback__", None)
+    while step is not None:
+        filename = step.tb_frame.f_code.co_filename
+        if _same_code("".join(linecache.getlines(filename)), code):
+            found = step
+        step = step.tb_next
+    return (found.tb_lineno, error, found.tb_frame) if found is not None else None
+
+
+def _defines(code, name):
+    """Whether the cell's code, run to the end, defines the function name at its top level."""
+    try:
+        tree = compile(code, "<answer cell>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    defined = (ast.FunctionDef, ast.AsyncFunctionDef)
+    return any(isinstance(node, defined) and node.name == name for node in tree.body)
+
+
+def not_tested(kind, function):
+    """Why the public test of exercise kind must not test function (the function of that name
+    in the notebook, or None when there is none), as the text to print; None when it is the
+    function that the answer cell's code, as last run, defines.
+
+    The text names the cell, the line and the error, and says that an older definition still
+    in memory is not tested. Outside a Jupyter kernel there is no cell to compare with: only a
+    missing function is reported.
+    """
+    name = f"initialize_parameters_{kind}"
+    cell = f"your answer cell for exercise {EXERCISES[kind]} (the cell above)"
+    again = "run the answer cell again, then run this test again."
+    shell = _kernel()
+    code = _last_run(shell, name) if shell is not None else None
+    if code is None:  # the answer cell has not run in this kernel
+        return None if function is not None else _not_defined_yet(kind)
+    if function is None:
+        older = f"So `{name}` is not defined, and there is nothing to test yet."
+    else:
+        older = (
+            f"The `{name}` still in memory comes from an earlier run of the cell, not from the "
+            "code you see, so this test does not check it."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. an invalid escape: not this test's business
+            compile(code, "<answer cell>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        line = error.lineno or 1
+        return _paragraphs(
+            f"Not tested: {cell} did not run. Python cannot read it, at line {line}: "
+            + _sentence(error.msg),
+            _quoted(code, line),
+            f"{older} Fix line {line}, {again}",
+        )
+    if function is not None and _defined_by(function, code):
+        return None
+    failure = _failure_of_run(code)
+    if failure is not None:
+        line, error, frame = failure
+        meant = _meant(error, frame, _line_of(code, line))
+        return _paragraphs(
+            f"Not tested: the last run of {cell} stopped at line {line}: "
+            + _sentence(f"{type(error).__name__}: {error}"),
+            _quoted(code, line),
+            (f"It stopped before it defined `{name}`. " if function is None else "")
+            + f"{older} "
+            + (f"Did you mean `{meant}`? " if meant else "")
+            + f"Fix line {line}, {again}",
+        )
+    if not _defines(code, name):
+        return _paragraphs(
+            f"Not tested: {cell}, as last run, does not define `{name}`. {older} Put back "
+            f"`def {name}(layers_dims):` as the assignment has it, then {again}"
+        )
+    return _paragraphs(
+        f"Not tested: the last run of {cell} stopped before it defined `{name}`. {older} "
+        "Run the answer cell again to see its error, correct it, then run this test again."
+    )
+
+
+def _not_defined_yet(kind):
+    """What the public test says when there is no function to test and no run of its cell."""
+    return _paragraphs(
+        f"Not tested: `initialize_parameters_{kind}` is not defined yet. Run your answer cell "
+        f"for exercise {EXERCISES[kind]} (the cell above), then run this test again."
+    )
+
+
+def _sentence(text):
+    """Python's message as a sentence: with a full stop, unless it ends with a mark of its own."""
+    text = str(text).strip()
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def _line_of(code, line):
+    """The text of a line of the cell's code, from 1 ("" when there is no such line)."""
+    lines = code.splitlines()
+    return lines[line - 1].strip() if 0 < line <= len(lines) else ""
+
+
+def _quoted(code, line):
+    """The cell's line, as the messages show it: 'line 7: <its code>' ("" if it is empty)."""
+    text = _line_of(code, line)
+    return f"line {line}: {text}" if text else ""
+
+
+def _paragraphs(*paragraphs):
+    """Text and quoted lines, each wrapped to WIDTH: a quoted line indented under the text."""
+    shown = []
+    for paragraph in paragraphs:
+        if paragraph.startswith("line "):  # wrapped as a detail line, under its own text
+            shown.append(wrap("\n" + paragraph, first="", rest="  ").lstrip("\n"))
+        elif paragraph:
+            shown.append(wrap(paragraph, first="", rest=""))
+    return "\n".join(shown)
+
+
+def _public_test(kind, target, caller):
+    """Check the function of exercise kind (target, or else the notebook's function of that
+    name, found in the caller's namespace) on the public example: say first when it is not
+    the answer cell's code as last run, and then test nothing; else call it, show its
+    parameters and print the verdict."""
+    name = f"initialize_parameters_{kind}"
+    function = target if target is not None else caller.f_globals.get(name)
+    try:
+        reason = not_tested(kind, function)
+    except Exception:  # a kernel this check cannot read: the function is tested as it is
+        reason = None if function is not None else _not_defined_yet(kind)
+    if reason:
+        print(reason)
+        return
     layers_dims, expected = PUBLIC_CASES[kind]
     found, error = _call(function, layers_dims)
     if error:
@@ -821,19 +1024,22 @@ def public_problems(function, name):
     return check_case(function, kind, *PUBLIC_CASES[kind]).titles
 
 
-def initialize_parameters_zeros_test(target):
-    """Call initialize_parameters_zeros([3, 2, 1]), print its parameters and the verdict."""
-    _public_test(target, "zeros")
+def initialize_parameters_zeros_test(target=None):
+    """Check initialize_parameters_zeros (the notebook's, or target): call it with
+    layers_dims = [3, 2, 1], print its parameters and the verdict."""
+    _public_test("zeros", target, sys._getframe(1))
 
 
-def initialize_parameters_random_test(target):
-    """Call initialize_parameters_random([3, 2, 1]), print its parameters and the verdict."""
-    _public_test(target, "random")
+def initialize_parameters_random_test(target=None):
+    """Check initialize_parameters_random (the notebook's, or target): call it with
+    layers_dims = [3, 2, 1], print its parameters and the verdict."""
+    _public_test("random", target, sys._getframe(1))
 
 
-def initialize_parameters_he_test(target):
-    """Call initialize_parameters_he([2, 4, 1]), print its parameters and the verdict."""
-    _public_test(target, "he")
+def initialize_parameters_he_test(target=None):
+    """Check initialize_parameters_he (the notebook's, or target): call it with
+    layers_dims = [2, 4, 1], print its parameters and the verdict."""
+    _public_test("he", target, sys._getframe(1))
 
 
 class Score(float):

@@ -22,6 +22,7 @@ group on Linux and macOS, to the process itself on Windows.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import secrets
@@ -247,6 +248,30 @@ def free_port(preferred=DEFAULT_PORT):
         return probe.getsockname()[1]
 
 
+# What nbgrader's exchange, and the course's check of its folders, need of the system: Unix
+# users and groups. Windows has neither module.
+EXCHANGE_NEEDS = ("grp", "pwd")
+
+
+def exchange_unavailable(mode: str) -> str | None:
+    """Why the course's exchange cannot run on this system (Windows), in one sentence that says
+    what to do instead; None where it can. Checked before anything imports the exchange's
+    modules, which would stop with a bare ModuleNotFoundError."""
+    missing = [name for name in EXCHANGE_NEEDS if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    if mode == "exchange":
+        return (
+            "nbgrader's exchange does not run on Windows (it needs Unix users and groups), so "
+            "work on your course's server, or start `python -m instructor lab student` without "
+            "--exchange and hand in the notebook as a file."
+        )
+    return (
+        "The course's exchange does not run on Windows (it needs Unix users and groups), so "
+        "start the instructor's JupyterLab on the course's Linux or macOS server."
+    )
+
+
 def check_lab_extension():
     """Fail with a clear message when nbgrader's JupyterLab extension is not installed."""
     for folder in jupyter_path("labextensions"):
@@ -330,6 +355,10 @@ def ensure_exchange(root_dir: str | Path, env: Mapping[str, str] | None = None) 
     greet the instructor with an error otherwise. A shared server's exchange, set by
     NBGRADER_EXCHANGE, is the administrator's to create."""
     import os
+
+    reason = exchange_unavailable("instructor")
+    if reason:
+        raise LabError(reason)
 
     from .course import load_config
     from .exchange.layout import ExchangeError
@@ -462,6 +491,9 @@ def write_exchange_student_config(config_dir, env=None, root=ROOT):
 def start_exchange_student(root=ROOT, work=None, **options):
     """Start JupyterLab for a student who fetches and submits through the course's exchange,
     in their own folder (student-exchange/ of the course by default)."""
+    reason = exchange_unavailable("exchange")
+    if reason:
+        raise LabError(reason)
     work = Path(work) if work else Path(root) / STUDENT_EXCHANGE_WORK
     work.mkdir(parents=True, exist_ok=True)
     return start("exchange", work, course=Path(root), **options)

@@ -1,15 +1,19 @@
 """Run training cells of the source notebook outside Jupyter and print what they print.
 
     python tests/course_training.py [--ulp-seed S] [KIND ...]
-                                        (KIND: zeros, random, he; default random he)
+                                (KIND: zeros, random, he, small; default random he)
 
 Executes the notebook's own cells -- `imports` (without its %matplotlib line), `load-data`,
 `model`, the three instructor solutions `initialize_parameters_*`, then `train-KIND` for
 each KIND -- in one namespace, on matplotlib's Agg backend, and prints one JSON object:
 
     {"outputs": {KIND: printed text of train-KIND, ...},
+     "facts": {what the notebook's narrative quotes of this run, see run_facts},
      "openblas": [architecture OpenBLAS uses, ...],
      "numpy_simd": [numpy's enabled dispatch targets, ...]}
+
+KIND small is the large random training with the weights x0.01 instead of x10 (the
+solution's `* 10` made `* 0.01`), the variant the notebook suggests trying.
 
 tests/test_processor_variants.py starts it once per processor code path (environment
 variables such as OPENBLAS_CORETYPE are read when numpy is imported, hence one process each).
@@ -90,6 +94,50 @@ def nudge_by_one_ulp(initialize, seed):
     return nudged
 
 
+def public_examples(namespace):
+    """What each public test prints on the instructor's solution: {kind: text}."""
+    examples = {}
+    for kind in ["zeros", "random", "he"]:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            namespace[f"initialize_parameters_{kind}_test"](
+                namespace[f"initialize_parameters_{kind}"]
+            )
+        examples[kind] = printed.getvalue()
+    return examples
+
+
+def run_facts(namespace, examples):
+    """What the notebook's narrative says of a run, as this run has it (tests/narrative_numbers.py
+    compares): the data set's sizes, the model's defaults, the public examples' printed
+    parameters (public_examples), and how the zeros run ends."""
+    import inspect
+
+    import numpy as np
+
+    train_X, train_Y = namespace["train_X"], namespace["train_Y"]
+    defaults = inspect.signature(namespace["model"]).parameters
+    facts = {
+        "inputs": int(train_X.shape[0]),
+        "train_size": int(train_X.shape[1]),
+        "test_size": int(namespace["test_X"].shape[1]),
+        "train_class_sizes": [int(np.sum(train_Y == label)) for label in (0, 1)],
+        "learning_rate": defaults["learning_rate"].default,
+        "num_iterations": defaults["num_iterations"].default,
+        "examples": examples,
+    }
+    zeros = namespace.get("trained", {}).get("zeros")
+    if zeros is not None:
+        a3, _ = namespace["forward_propagation"](train_X, zeros)
+        labels = [namespace["predict_dec"](zeros, X) for X in (train_X, namespace["test_X"])]
+        facts["zeros_end"] = {
+            "outputs": sorted(set(a3.ravel().tolist())),
+            "b3": float(zeros["b3"][0, 0]),
+            "labels": sorted({int(label) for found in labels for label in found.ravel()}),
+        }
+    return facts
+
+
 def main(kinds, ulp_seed=None):
     import matplotlib
 
@@ -99,20 +147,35 @@ def main(kinds, ulp_seed=None):
     cells = notebook_cells()
     namespace = {"__name__": "__main__"}
     outputs = {}
-    for name in SETUP_CELLS + [f"train-{kind}" for kind in kinds]:
+    steps = SETUP_CELLS + [f"train-{kind}" for kind in kinds if kind != "small"]
+    steps += ["small"] if "small" in kinds else []
+    for name in steps:
         if name.startswith("train-") and ulp_seed is not None:
             namespace["initialize_parameters_random"] = nudge_by_one_ulp(
                 namespace["initialize_parameters_random"], ulp_seed
             )
             ulp_seed = None
+        code = cells.get(name)
+        if name == "small":  # the large random training, its solution's * 10 made * 0.01
+            solution = cells["initialize_parameters_random"]
+            assert solution.count(" * 10\n") == 1, "the random solution's `* 10` is not found"
+            exec(compile(solution.replace(" * 10\n", " * 0.01\n"), "small", "exec"), namespace)
+            code = cells["train-random"]
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            exec(compile(cells[name], f"{NOTEBOOK}:{name}", "exec"), namespace)
-        if name.startswith("train-"):
+            exec(compile(code, f"{NOTEBOOK}:{name}", "exec"), namespace)
+        if name.startswith("train-") or name == "small":
             outputs[name.removeprefix("train-")] = printed.getvalue()
+        if name == SETUP_CELLS[-1]:  # the solutions as written, before any training
+            examples = public_examples(namespace)
     print(
         json.dumps(
-            {"outputs": outputs, "openblas": openblas_architectures(), "numpy_simd": numpy_simd()}
+            {
+                "outputs": outputs,
+                "facts": run_facts(namespace, examples),
+                "openblas": openblas_architectures(),
+                "numpy_simd": numpy_simd(),
+            }
         )
     )
 

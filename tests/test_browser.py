@@ -350,6 +350,170 @@ def test_a_broken_answer_is_named_by_its_public_test(answered_notebook, position
     assert_healthy(answered_notebook, positions)
 
 
+def retype_line(page, answer, has_text, new_text):
+    """Replace the answer cell's line that holds has_text by new_text (its indentation
+    included), typed as a student types it."""
+    answer.locator(".cm-line", has_text=has_text).first.click()
+    page.keyboard.press("Home")  # to the end of the indentation
+    page.keyboard.press("Home")  # to the start of the line
+    page.keyboard.press("Shift+End")
+    page.keyboard.type(new_text)
+
+
+def line_number(answer, has_text):
+    """The number (from 1) of the first line of the answer cell that holds has_text."""
+    lines = answer.locator(".cm-line").all_text_contents()
+    return next(n for n, line in enumerate(lines, 1) if has_text in line)
+
+
+def run_answer_then_test(page, positions, exercise):
+    """Run the answer cell being edited (Shift+Enter), then, once it has run, its public test
+    (Shift+Enter again: JupyterLab drops a run queued behind a cell that fails); return the
+    text of the public test's outputs."""
+    answer, test = (
+        positions[f"initialize_parameters_{exercise}"],
+        positions[f"public-test-{exercise}"],
+    )
+    before = prompt(page, answer)
+    page.keyboard.press("Shift+Enter")
+    wait_for_a_new_run(page, answer, before)
+    before = prompt(page, test)
+    page.keyboard.press("Shift+Enter")
+    wait_for_a_new_run(page, test, before)
+    cell(page, test).locator(".jp-OutputArea").scroll_into_view_if_needed()
+    return outputs_text(page, test)
+
+
+def flat(text):
+    """Text with every run of spaces and line breaks made one space (the tests wrap lines)."""
+    return " ".join(text.split())
+
+
+def assert_not_tested(notebook, positions, text, *parts):
+    """The public test said "Not tested", then each part in order, gave no verdict (no
+    parameters, no mistake, no pass), and showed neither an error nor stderr."""
+    printed = flat(text)
+    assert printed.startswith("Not tested: "), text
+    at = [printed.find(flat(part)) for part in parts]
+    assert -1 not in at and at == sorted(at), (parts, text)
+    for verdict in ("W1 =", "Mistake", "All tests passed", "Traceback"):
+        assert verdict not in printed, text
+    test = positions["public-test-random"]
+    assert [shown for shown in error_outputs(notebook.page) if shown[0] == test] == []
+    notebook.assert_no_javascript_errors()
+
+
+RIGHT_W = "parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * 10"
+UNCLOSED_W = RIGHT_W.replace("l - 1]) * 10", "l - 1] * 10")
+RIGHT_B = "parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"
+IN_LOOP = " " * 8  # the indentation of the loop's body
+IN_MEMORY = (
+    "The `initialize_parameters_random` still in memory comes from an earlier run of the "
+    "cell, not from the code you see, so this test does not check it."
+)
+
+
+@in_the_browser
+def test_a_broken_answer_cell_is_named_and_no_older_code_is_tested(answered_notebook, positions):
+    """After a correct run of the large random answer, does its public test, for each mistake
+    typed into the cell and run (a parenthesis left open, a line indented too far, an
+    annotation whose name is not defined when the function is), name the line and Python's
+    error, say that it does not test the older definition still in memory, and give no
+    verdict and no traceback; and test again once the cell is put right?"""
+    notebook, page = answered_notebook, answered_notebook.page
+    answer = cell(page, positions["initialize_parameters_random"])
+    retype_line(page, answer, "np.random.randn(layers_dims[l]", IN_LOOP + RIGHT_W)
+    assert "All tests passed." in run_answer_then_test(page, positions, "random")
+
+    retype_line(page, answer, "np.random.randn(layers_dims[l]", IN_LOOP + UNCLOSED_W)
+    line = line_number(answer, "np.random.randn(layers_dims[l]")
+    text = run_answer_then_test(page, positions, "random")
+    notebook.screenshot("random-syntax-error-named")
+    assert_not_tested(
+        notebook, positions, text,
+        f"your answer cell for exercise 2 (the cell above) did not run. Python cannot read it, "
+        f"at line {line}: '(' was never closed.",
+        f"line {line}: {UNCLOSED_W}", IN_MEMORY, f"Fix line {line}, run the answer cell again",
+    )  # fmt: skip
+
+    retype_line(page, answer, "np.random.randn(layers_dims[l]", IN_LOOP + RIGHT_W)
+    retype_line(page, answer, "np.zeros((layers_dims[l], 1))", IN_LOOP + "  " + RIGHT_B)
+    line = line_number(answer, "np.zeros((layers_dims[l], 1))")
+    text = run_answer_then_test(page, positions, "random")
+    notebook.screenshot("random-indentation-error-named")
+    assert_not_tested(
+        notebook, positions, text,
+        f"Python cannot read it, at line {line}: unexpected indent.",
+        f"line {line}: parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))", IN_MEMORY,
+    )  # fmt: skip
+
+    retype_line(page, answer, "np.zeros((layers_dims[l], 1))", IN_LOOP + RIGHT_B)
+    annotated = "def initialize_parameters_random(layers_dims) -> Dict[str, float]:"
+    retype_line(page, answer, "def initialize_parameters_random(", annotated)
+    line = line_number(answer, "def initialize_parameters_random(")
+    text = run_answer_then_test(page, positions, "random")
+    notebook.screenshot("random-name-error-named")
+    assert_not_tested(
+        notebook, positions, text,
+        f"the last run of your answer cell for exercise 2 (the cell above) stopped at line "
+        f"{line}: NameError: name 'Dict' is not defined.",
+        f"line {line}: {annotated}", IN_MEMORY, "Did you mean `dict`?",
+    )  # fmt: skip
+
+    retype_line(
+        page,
+        answer,
+        "def initialize_parameters_random(",
+        "def initialize_parameters_random(layers_dims):",
+    )
+    assert "All tests passed." in run_answer_then_test(page, positions, "random")
+    assert error_outputs(page) == []
+
+
+@in_the_browser
+def test_in_a_fresh_kernel_the_public_test_says_what_is_not_defined(answered_notebook, positions):
+    """After Kernel > Restart Kernel and Clear Outputs of All Cells and the imports cell, does
+    the public test say that the function is not defined yet (no NameError traceback); once
+    the answer cell has run with a parenthesis left open, name the line and the error and say
+    there is nothing to test; and pass once the cell is put right?"""
+    notebook, page = answered_notebook, answered_notebook.page
+    menu(page, "Kernel", "Restart Kernel and Clear Outputs of All Cells…")
+    page.locator(".jp-Dialog .jp-mod-accept", has_text="Restart").click()
+    page.locator(".jp-Dialog").wait_for(state="detached")
+    wait_until_idle(page, TIMEOUT_MS / 1000)
+    for cell_id in ("imports", "public-test-random"):
+        before = prompt(page, positions[cell_id])
+        cell(page, positions[cell_id]).click()
+        page.keyboard.press("Shift+Enter")
+        wait_for_a_new_run(page, positions[cell_id], before)
+    text = outputs_text(page, positions["public-test-random"])
+    notebook.screenshot("fresh-kernel-not-defined")
+    assert_not_tested(
+        notebook,
+        positions,
+        text,
+        "Not tested: `initialize_parameters_random` is not defined yet. Run your answer cell for "
+        "exercise 2 (the cell above), then run this test again.",
+    )
+
+    answer = cell(page, positions["initialize_parameters_random"])
+    retype_line(page, answer, "np.random.randn(layers_dims[l]", IN_LOOP + UNCLOSED_W)
+    line = line_number(answer, "np.random.randn(layers_dims[l]")
+    text = run_answer_then_test(page, positions, "random")
+    notebook.screenshot("fresh-kernel-syntax-error-named")
+    assert_not_tested(
+        notebook,
+        positions,
+        text,
+        f"Python cannot read it, at line {line}: '(' was never closed.",
+        f"line {line}: {UNCLOSED_W}",
+        "So `initialize_parameters_random` is not defined, and there is nothing to test yet.",
+    )
+
+    retype_line(page, answer, "np.random.randn(layers_dims[l]", IN_LOOP + RIGHT_W)
+    assert "All tests passed." in run_answer_then_test(page, positions, "random")
+
+
 # ---------------------------------------------------------------------------------------
 # An instructor reads the demo class's scores in the Formgrader
 
@@ -421,21 +585,23 @@ POSIX_ONLY = {
     "os": ["geteuid", "getuid", "killpg", "getpgid", "setsid", "setpgrp"],
     "signal": ["SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1"],
 }
+POSIX_ONLY_MODULES = ["grp", "pwd", "fcntl", "termios", "resource"]  # an import of one fails
 # The libraries are imported first, as they are (some pick their own code for the system at
 # import time); then the course's command runs without these, as on Windows.
 WITHOUT_POSIX = (
     "import os, signal, sys\n"
     "import instructor.lab\n"
     + "".join(f"del {module}.{name}\n" for module, names in POSIX_ONLY.items() for name in names)
+    + "".join(f"sys.modules[{name!r}] = None\n" for name in POSIX_ONLY_MODULES)
     + "sys.exit(instructor.lab.main(sys.argv[1:]))\n"
 )
 
 
 @pytest.mark.slow
 def test_lab_command_runs_where_posix_only_functions_are_missing(course, tmp_path):
-    """With os.geteuid, os.killpg, SIGKILL, SIGHUP (and more of what Windows lacks) removed
-    from Python, does `python -m instructor lab student` start JupyterLab, serve a kernel,
-    and on Ctrl+C stop JupyterLab and its kernel?"""
+    """With os.geteuid, os.killpg, SIGKILL, SIGHUP, the grp and pwd modules (and more of what
+    Windows lacks) removed from Python, does `python -m instructor lab student` start
+    JupyterLab, serve a kernel, and on Ctrl+C stop JupyterLab and its kernel?"""
     port, token = lab_module.free_port(preferred=None), "a-token-for-this-test"
     env = jupyter_environment(tmp_path / "jupyter")
     if os.geteuid() == 0:  # CI runs as root, which Windows never is: Jupyter must be told

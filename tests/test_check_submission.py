@@ -231,9 +231,24 @@ def unimplemented_stub(nb):
 
 
 def syntax_error_in_answer(nb):
-    """A parenthesis left open in an answer."""
+    """A parenthesis left open in an answer: the line, its number and Python's message."""
     number, text = edit(nb, "initialize_parameters_he", "layers_dims[l - 1])", "layers_dims[l - 1]")
-    return Expected("syntax", number, line_of(text, "np.sqrt"), "Python cannot read")
+    line = line_of(text, "np.sqrt")
+    return Expected(
+        "syntax",
+        number,
+        line,
+        f"Python cannot read this cell, at line {line}: '(' was never closed.",
+    )
+
+
+def indentation_error_in_answer(nb):
+    """The second line of an answer indented further than the first."""
+    number, text = edit(
+        nb, "initialize_parameters_random", "\n        parameters['b'", "\n          parameters['b'"
+    )
+    line = line_of(text, "np.zeros((layers_dims[l], 1))")
+    return Expected("syntax", number, line, f"at line {line}: unexpected indent.")
 
 
 MISTAKES = [
@@ -253,6 +268,7 @@ MISTAKES = [
     answer_cell_turned_markdown,
     unimplemented_stub,
     syntax_error_in_answer,
+    indentation_error_in_answer,
 ]
 
 
@@ -286,6 +302,31 @@ def test_check_finds_exactly_the_mistake(mistake, answered_notebook, tmp_path, m
     assert terminal.returncode == 1
     assert terminal.stdout == printed.out
     assert terminal.stderr == ""
+
+
+def test_an_error_when_defining_is_named_with_its_line(answered_notebook, tmp_path):
+    """When the saved answer cell raises before its function exists (an annotation from the
+    typing module, never imported), does the check name the cell, the line and the error, say
+    that the public test was not run, and never call the notebook ready?"""
+    notebook = copy.deepcopy(answered_notebook)
+    number, text = edit(
+        notebook,
+        "initialize_parameters_zeros",
+        "(layers_dims):",
+        "(layers_dims) -> Dict[str, float]:",
+    )
+    line = line_of(text, "def initialize_parameters_zeros")
+    write(notebook, tmp_path)
+    terminal = run_cli(tmp_path)
+    out = unwrapped(terminal.stdout)
+    assert terminal.returncode == 1 and terminal.stderr == ""
+    assert (
+        f"In exercise 1, `initialize_parameters_zeros` (cell {number}), the line "
+        "`def initialize_parameters_zeros(layers_dims) -> Dict[str,...`: this cell, run on "
+        f"its own, stopped at line {line}: NameError: name 'Dict' is not defined. So its public "
+        f"test was not run.\n    Fix: correct line {line}, run the cell again"
+    ) in out
+    assert "ready to submit" not in out and "Traceback" not in out
 
 
 def test_report_names_the_exercise_quotes_the_line_and_says_how_to_fix_it(

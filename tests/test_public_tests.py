@@ -400,3 +400,19 @@ def test_validate_shows_the_mistakes_in_its_dialog(monkeypatch, capsys):
     grade(xavier, "he")
     out, err = capsys.readouterr()
     assert err == "" and "Mistake: Xavier scaling instead of He." in out
+
+
+def test_without_an_argument_the_test_checks_the_notebooks_function_by_name(capsys):
+    """Called without an argument, as the notebook's test cells call it, does the public test
+    check the function of that name where it is called from, and say plainly (no NameError)
+    when there is none yet?"""
+    namespace = {"initialize_parameters_he": student(), "public_tests": public_tests}
+    exec("public_tests.initialize_parameters_he_test()", namespace)
+    assert capsys.readouterr().out.endswith("All tests passed.\n")
+    exec("public_tests.initialize_parameters_random_test()", namespace)
+    out = capsys.readouterr().out
+    assert " ".join(out.split()) == (
+        "Not tested: `initialize_parameters_random` is not defined yet. Run your answer cell "
+        "for exercise 2 (the cell above), then run this test again."
+    )
+    assert max(map(len, out.splitlines())) <= public_tests.WIDTH

@@ -174,3 +174,83 @@ def test_an_error_names_the_line_of_the_answer_cell_in_the_test_and_the_grade_ce
         assert f"Did you mean `np.zeros`? Fix line {number} of your answer cell" in joined
         assert f"     line {number}: parameters['W' + str(l)] = np.zeroes(" in printed
         assert "site-packages" not in printed and "Traceback" not in printed
+
+
+# --- Which code the public test checks: a session in one kernel, step by step ------------------
+
+
+def answer_cell(release, kind, answer):
+    """The release's answer cell of an exercise with an answer typed in (a code cell node)."""
+    cells = fill(release, {kind: answer}).cells
+    (cell,) = [
+        c for c in cells if c.metadata["nbgrader"]["grade_id"] == f"initialize_parameters_{kind}"
+    ]
+    return cell
+
+
+def broken(cell, old, new):
+    """A copy of the cell with old replaced by new, and the number of the first line changed."""
+    assert old in cell.source, old
+    source = cell.source.replace(old, new, 1)
+    line = next(
+        n
+        for n, (a, b) in enumerate(zip(source.splitlines(), cell.source.splitlines()), 1)
+        if a != b
+    )
+    return nbformat.v4.new_code_cell(source), line
+
+
+def flat(text):
+    """Text with every run of spaces and line breaks made one space (the tests wrap lines)."""
+    return " ".join(text.split())
+
+
+def test_the_public_test_says_which_code_it_checks(release, release_copy):
+    """In one kernel, as a student works: does the public test say, before any verdict and
+    without a traceback, that it is not testing when the function is not defined yet, when the
+    answer cell's last run could not be read (an open parenthesis, before and after a correct
+    run; an indentation error) or raised while defining (an annotation never imported), naming
+    the line and the error; and test the function again once the cell runs?"""
+    by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in release.cells}
+    right = answer_cell(release, "random", RANDOM)
+    unclosed, unclosed_line = broken(right, "layers_dims[l - 1]) * 10", "layers_dims[l - 1] * 10")
+    indented, indented_line = broken(
+        right, "\n        parameters['b'", "\n          parameters['b'"
+    )
+    annotated, annotated_line = broken(
+        right, "(layers_dims):", "(layers_dims) -> Dict[str, float]:"
+    )
+    name = "`initialize_parameters_random`"
+    in_memory = f"The {name} still in memory comes from an earlier run of the cell, not from the code you see, so this test does not check it."
+    nothing = f"So {name} is not defined, and there is nothing to test yet."
+    # (step, the answer cell run before the test or None, what the test must print, in order)
+    steps = [
+        ("fresh kernel", None, [f"Not tested: {name} is not defined yet. Run your answer cell for exercise 2 (the cell above), then run this test again."]),
+        ("open parenthesis, fresh", unclosed, [f"Not tested: your answer cell for exercise 2 (the cell above) did not run. Python cannot read it, at line {unclosed_line}: '(' was never closed.", f"line {unclosed_line}: parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1] * 10", nothing, f"Fix line {unclosed_line}, run the answer cell again, then run this test again."]),
+        ("correct", right, ["All tests passed."]),
+        ("open parenthesis after a correct run", unclosed, [f"at line {unclosed_line}: '(' was never closed.", in_memory]),
+        ("indentation", indented, [f"Python cannot read it, at line {indented_line}: unexpected indent.", f"line {indented_line}: parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))", in_memory]),
+        ("name error when defining", annotated, [f"Not tested: the last run of your answer cell for exercise 2 (the cell above) stopped at line {annotated_line}: NameError: name 'Dict' is not defined.", f"line {annotated_line}: def initialize_parameters_random(layers_dims) -> Dict[str, float]:", in_memory, "Did you mean `dict`?"]),
+        ("correct again", right, ["All tests passed."]),
+    ]  # fmt: skip
+    session = nbformat.v4.new_notebook()
+    session.cells = [nbformat.v4.new_code_cell(by_id["imports"].source)]
+    for _, answer, _ in steps:
+        session.cells += [answer] if answer is not None else []
+        session.cells.append(nbformat.v4.new_code_cell(by_id["public-test-random"].source))
+    NotebookClient(
+        session, timeout=120, kernel_name="python3", allow_errors=True,
+        resources={"metadata": {"path": str(release_copy)}},
+    ).execute()  # fmt: skip
+
+    tests = [c for c in session.cells if c.source == by_id["public-test-random"].source]
+    for (step, _, expected), cell in zip(steps, tests, strict=True):
+        assert_clean(cell, step)
+        printed = flat(stdout(cell))
+        at = [printed.find(flat(part)) for part in expected]
+        assert -1 not in at and at == sorted(at), (step, stdout(cell))
+        if expected != ["All tests passed."]:
+            assert printed.startswith("Not tested: "), (step, stdout(cell))
+            for verdict in ("W1 =", "All tests passed", "Mistake", "Traceback"):
+                assert verdict not in printed, (step, stdout(cell))
+        assert max(map(len, stdout(cell).splitlines())) <= 79, (step, stdout(cell))
