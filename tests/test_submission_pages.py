@@ -253,6 +253,13 @@ def corpus_feedback(graded_demo, tmp_path_factory):
     return pages
 
 
+def unfold(page):
+    """Open every folded part of the page, as a reader clicks its summary (the course's
+    feedback folds the notebook: what is folded is what a vector hopes nobody looks at)."""
+    for summary in page.locator("details:not([open]) > summary").all():
+        summary.click()
+
+
 def read_in_chromium(browser, page_path, name, second_wall=False):  # noqa: F811
     context = browser.new_context(viewport=VIEWPORT)
     try:
@@ -260,11 +267,13 @@ def read_in_chromium(browser, page_path, name, second_wall=False):  # noqa: F811
         probe = Probe(watched.page, api_prefix="/")
         watched.page.goto(Path(page_path).as_uri())
         watched.page.wait_for_load_state("load")
+        unfold(watched.page)
         watched.page.wait_for_timeout(500)
         probe.click_every_link(settle_s=0.3)
         if second_wall:
             watched.page.goto(Path(page_path).as_uri())
             watched.page.wait_for_load_state("load")
+            unfold(watched.page)
             probe.plots_seen = probe.plots()
             probe.text = watched.page.locator("body").inner_text()
             watched.screenshot("page")
