@@ -321,15 +321,24 @@ def test_folders_a_trial_refuses():
         shutil.rmtree(made)
 
 
-def test_make_hub_refuses_a_system_folder_and_hub_clean_a_wrong_one(one_trial_at_a_time):
-    """`make hub HUB_DIR=/tmp` changes nothing and says why; with no trial recorded, `make
-    hub-clean HUB_DIR=/srv` deletes nothing."""
+def trial_command(*arguments):
+    """`python -m hub.trial`, what `make hub` and `make hub-clean` run (without make's
+    prerequisites: the fast tier installs no proxy)."""
+    return subprocess.run(
+        [sys.executable, "-m", "hub.trial", *arguments], cwd=ROOT, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_trial_refuses_a_system_folder_and_a_clean_up_of_a_wrong_one(one_trial_at_a_time):
+    """`HUB_DIR=/tmp` changes nothing and says why; with no trial recorded, a clean-up with
+    `HUB_DIR=/srv` deletes nothing."""
     assert not trial.RECORD.exists(), "a trial is left on this machine"
     before = Snapshot.take(acl_folders=[Path("/tmp")], shared_folder=Path("/srv"))
-    started = make("hub", f"HUB_PORT={trial.free_port()}", "HUB_DIR=/tmp")
+    started = trial_command("--port", str(trial.free_port()), "--dir", "/tmp")
     assert started.returncode != 0
     assert "Not started: /tmp is / or a folder at the top of the system's tree" in started.stdout
-    cleaned = make("hub-clean", "HUB_DIR=/srv")
+    cleaned = trial_command("--remove", "--dir", "/srv")
     assert cleaned.returncode != 0 and "No trial is recorded" in cleaned.stdout
     assert Path("/srv").is_dir() and not trial.RECORD_DIR.exists()
     after = Snapshot.take(acl_folders=[Path("/tmp")], shared_folder=Path("/srv"))
