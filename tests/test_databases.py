@@ -562,7 +562,8 @@ def test_backup_and_restore_while_the_service_runs(database, request, tmp_path):
     `python -m instructor gradebook backup`; a submission graded after it; `gradebook restore`
     takes the gradebook back to the backup (that grading gone, the others as they were);
     the service grades the next submission into the restored gradebook, `watch --status`
-    says it runs and what it graded last, and it stops cleanly on SIGTERM."""
+    says it runs and what it graded last, and it stops cleanly on SIGTERM. Then `instructor
+    grade` grades again the submission whose grades the restore took back."""
     import signal
 
     if database == "sqlite":
@@ -624,3 +625,7 @@ def test_backup_and_restore_while_the_service_runs(database, request, tmp_path):
     text = log.read_text()
     assert service.returncode == 0 and text.rstrip().endswith("stopped"), text[-3000:]
     assert LOCKED not in text and "Traceback" not in text and "failed" not in text, text[-3000:]
+    # what the restore took back is graded again by `instructor grade` (the others unchanged)
+    check(instructor_grade(root, "--serial"))
+    assert {"graded-after-restore", "graded-after-backup"} <= students_in(url)
+    assert totals(url, ["graded-after-backup"]) == {"graded-after-backup": 30.0}
