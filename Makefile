@@ -176,9 +176,12 @@ axe-deps: $(AXE)
 # Unix groups, a demo instructor and demo students with a password printed for this trial,
 # the course released by the instructor, the exchange made by `python -m instructor exchange
 # init`, the grading service as the instructor. HUB_PORT=N picks the port (default 8000 when
-# free), HUB_DIR the trial's folder (default /srv/initialization-hub). Ctrl+C stops it;
-# `make hub-clean` removes the trial's accounts and folder.
-hub: setup hub-deps user-deps
+# free), HUB_DIR the trial's folder (default /srv/initialization-hub; refused when it is a
+# system folder or an existing folder no trial made). Ctrl+C stops it (from a script: SIGINT
+# to the process group, `kill -INT -- -PGID`: make passes no signal on). `make hub-clean`
+# removes everything the trial made, found through its record wherever it was made (HUB_DIR,
+# when given, must name that trial's folder).
+hub: setup hub-deps
 	$(PY) -m hub.trial $(if $(HUB_PORT),--port $(HUB_PORT)) $(if $(HUB_DIR),--dir $(HUB_DIR))
 
 hub-clean: setup

@@ -30,6 +30,8 @@ import stat
 import sys
 from pathlib import Path
 
+from jupyterhub.spawner import LocalProcessSpawner
+
 c = get_config()  # noqa: F821 (provided by JupyterHub when it loads this file)
 
 
@@ -208,7 +210,8 @@ write_role_settings()
 
 
 # --- The servers: LocalProcessSpawner, one per user, as that user ------------------------------
-c.JupyterHub.spawner_class = "localprocess"
+# (CourseSpawner, below in "The instructor's day", is LocalProcessSpawner started in the
+# server's own folder.)
 c.Spawner.cmd = [str(ENV_BIN / "jupyterhub-singleuser")]
 c.Spawner.environment = {"NBGRADER_EXCHANGE": EXCHANGE, "PATH": PATH}
 c.Spawner.start_timeout = 120  # a busy machine
@@ -286,6 +289,44 @@ def prepare_server(spawner):
 
 
 c.Spawner.pre_spawn_hook = prepare_server
+
+
+# --- The instructor's day: JupyterLab, its terminals and the course's commands in the course ----
+# An instructor's server starts in the course, with the course's code on its Python path:
+# JupyterLab's file browser, a new terminal and a kernel open there, and `python -m instructor
+# scores` (or any of the course's commands) works at once, from any folder. The Formgrader gets
+# the course's page of forgeries (instructor/formgrader.py: the submissions made in another
+# student's name, with who made them and when) and a notice of them on nbgrader's pages.
+SERVER_EXTENSIONS["instructor.formgrader"] = {"instructors": True, "students": False}
+
+
+def prepare_course_server(spawner):
+    """prepare_server, and for an instructor, the course's code on the Python path (their
+    server loads the course's Formgrader page from it, their terminals run its commands)."""
+    prepare_server(spawner)
+    if role_of(spawner.user.name) == "instructors":
+        spawner.environment = {**spawner.environment, "PYTHONPATH": COURSE_ROOT}
+
+
+class CourseSpawner(LocalProcessSpawner):
+    """LocalProcessSpawner, whose server process starts in the server's own folder (its
+    notebook_dir: the course for an instructor, the home for a student) rather than in the
+    home: JupyterLab opens a terminal in the server's working folder."""
+
+    def make_preexec_fn(self, name):
+        become_user = super().make_preexec_fn(name)  # the user's ids, then their home
+        folder = self.notebook_dir
+
+        def start_in_folder():
+            become_user()
+            if folder:
+                os.chdir(folder)  # as the user: a folder they may enter
+
+        return start_in_folder
+
+
+c.JupyterHub.spawner_class = CourseSpawner
+c.Spawner.pre_spawn_hook = prepare_course_server
 
 
 # --- Grade on submit, a managed service, as the grader -------------------------------------------

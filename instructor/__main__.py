@@ -14,6 +14,7 @@ COMMANDS = {
     "watch": "grade each submission as it arrives and release its feedback (a service)",
     "roster": "`roster import FILE`: a Canvas roster (gradebook CSV) into nbgrader's student table",
     "exchange": "`exchange init|check`: the exchange's folders, made so that students cannot subvert it",
+    "gradebook": "`gradebook backup|restore FILE`: the gradebook copied while in use, and put back",
 }
 
 

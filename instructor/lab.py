@@ -48,7 +48,7 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
 STUDENT_WORK = "student-work"
 
-# nbgrader's server extensions and the course's, and whether each mode loads them.
+# nbgrader's server extensions (and the course's), and whether each mode loads them.
 SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.formgrader": {"student": False, "exchange": False, "instructor": True},
     "nbgrader.server_extensions.assignment_list": {"student": False, "exchange": True, "instructor": True},
@@ -56,6 +56,8 @@ SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.validate_assignment": {"student": True, "exchange": True, "instructor": True},
     # The course's: the Formgrader's pages with a Content-Security-Policy (instructor/page_policy.py).
     "instructor.page_policy": {"student": False, "exchange": False, "instructor": True},
+    # The course's own page of the Formgrader: the submissions made in another student's name.
+    "instructor.formgrader": {"student": False, "exchange": False, "instructor": True},
 }  # fmt: skip
 # JupyterLab plugins (nbgrader's, and one of JupyterLab's), and whether each mode loads them.
 LAB_EXTENSION = "@jupyter/nbgrader"

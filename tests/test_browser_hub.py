@@ -718,3 +718,131 @@ def test_canary_stock_nbgraders_formgrader_runs_the_corpus(stock_formgrader):
     assert {"first-name", "student-id", "output-png-width", "file-html"} <= ran, ran
     assert any(name.startswith("xss-") for name in stock_formgrader["new"])
     assert probe.api_requests()
+
+
+# ---------------------------------------------------------------------------------------
+# An instructor's hub day: the terminal in the course, forgeries in the Formgrader, names
+#
+# The instructor opens a terminal in JupyterLab and runs the course's command at once; the
+# second student, in a terminal of their own, submits in the first student's name; the
+# instructor finds that forgery in the Formgrader, with the forger's login, from the notice
+# on its pages; and the Formgrader names every student (the login, there being no roster),
+# never "None, None". Screenshots: artifacts/browser/hub-instructor-day-*.png and
+# hub-student2-forges-*.png.
+
+
+def screen_reader_terminal(user):
+    """The user's JupyterLab setting that puts the terminal's text in the page."""
+    settings = user.home / ".jupyter/lab/user-settings/@jupyterlab/terminal-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"screenReaderMode": True}))
+    user.give(user.home / ".jupyter")
+
+
+@pytest.fixture(scope="module")
+def forgery(browser, course_hub, first_student):  # noqa: F811 (the imported fixture)
+    """The second student, in a terminal of their own, fetches the assignment and submits it
+    in the first student's name (`nbgrader submit --student=FIRST`); the hub's service
+    refuses it."""
+    first, second = course_hub.students
+    screen_reader_terminal(second)
+    watched = log_in(browser, course_hub, second, "student2-forges")
+    # a workspace of its own: JupyterLab would reopen the tabs of their earlier session
+    watched.page.goto(f"{course_hub.hub.url}/user/{second.name}/lab/workspaces/forgery?reset")
+    watched.page.wait_for_selector(".jp-DirListing")
+    command = (
+        f"nbgrader fetch_assignment {ASSIGNMENT} >/dev/null 2>&1; "
+        f"nbgrader submit {ASSIGNMENT} --student={first.name} >/dev/null 2>&1; "
+        "echo submitted-as-classmate: $?"
+    )
+    text = open_terminal_and_run(watched.page, command, r"submitted-as-classmate: \d")
+    watched.screenshot("terminal")
+    assert "submitted-as-classmate: 0" in text, text
+    course_hub.wait_for(
+        lambda: course_hub.steps(first.name, "forged"), "the forgery's refusal", FEEDBACK_WAIT_S
+    )
+    return {"forger": second, "victim": first}
+
+
+@pytest.fixture(scope="module")
+def instructors_day(course_hub, formgrader, first_student, forgery):
+    """The instructor, in a new tab of their logged-in browser: a terminal in JupyterLab that
+    runs `pwd` and `python -m instructor scores`; then Manage Students, whose notice leads to
+    the Formgrader's Forgeries page."""
+    teacher = course_hub.teacher
+    screen_reader_terminal(teacher)
+    watched = Watched(formgrader["page"].page.context.new_page(), "hub-instructor-day")
+    page = watched.page
+    user_url = f"{course_hub.hub.url}/user/{teacher.name}"
+    page.goto(f"{user_url}/lab/workspaces/instructors-day?reset")
+    page.wait_for_selector(".jp-DirListing")
+    terminal = open_terminal_and_run(
+        page, "pwd; python -m instructor scores; echo scores-done: $?", r"scores-done: \d"
+    )
+    watched.screenshot("terminal")
+
+    page.goto(f"{user_url}/formgrader/manage_students")
+    rows = page.locator("#main-table tr", has=page.locator("td.score"))
+    rows.filter(has_text=first_student["student"].name).wait_for()
+    names = {
+        row.locator("td.id").inner_text().strip(): row.locator("td.name").inner_text().strip()
+        for row in rows.all()
+    }
+    notice = page.locator("#course-forgeries-notice")
+    notice_text = notice.inner_text()
+    watched.screenshot("students-and-notice")
+    notice.locator("a").click()
+    page.wait_for_url(re.compile(r"/formgrader/forgeries"))
+    page.locator("#forgeries tr.forgery").first.wait_for()
+    watched.screenshot("forgeries")
+    forgeries = [
+        {cell: row.locator(f"td.{cell}").inner_text().strip() for cell in ("student", "owner")}
+        | {"submitted": row.locator("td.submitted").inner_text().strip()}
+        for row in page.locator("#forgeries tr.forgery").all()
+    ]
+    return {
+        "terminal": terminal,
+        "names": names,
+        "notice": notice_text,
+        "forgeries": forgeries,
+        "page": watched,
+    }
+
+
+@in_the_browser
+def test_does_the_instructors_terminal_run_the_course_commands_at_once(
+    instructors_day, course_hub, first_student
+):
+    """A new terminal of the instructor's JupyterLab opens in the course, where `python -m
+    instructor scores` runs at once and prints the first student's full marks."""
+    text = instructors_day["terminal"]
+    assert "scores-done: 0" in text, text
+    assert str(course_hub.course) in text, text  # pwd
+    assert "No module named" not in text, text
+    line = re.search(rf"{first_student['student'].name}\s+10\s+10\s+10\s+30", text)
+    assert line, text
+
+
+@in_the_browser
+def test_does_a_forgery_by_a_classmate_show_in_the_formgrader_with_its_maker(
+    instructors_day, forgery
+):
+    """The second student's submission in the first student's name shows on the Formgrader's
+    Forgeries page, reached from the notice on its pages: in whose name, made by the second
+    student's login, and when."""
+    notice = instructors_day["notice"]
+    assert re.search(r"\d+ submissions? made in another student's name (was|were) refused", notice)
+    (shown,) = [f for f in instructors_day["forgeries"] if f["owner"] == forgery["forger"].name]
+    assert shown["student"] == forgery["victim"].name
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", shown["submitted"]), shown
+    instructors_day["page"].assert_no_javascript_errors()
+
+
+@in_the_browser
+def test_does_the_formgrader_name_every_student(instructors_day, first_student):
+    """Without a roster, the Formgrader names each student by their login, never
+    "None, None"."""
+    names = instructors_day["names"]
+    first = first_student["student"].name
+    assert names[first] == f"{first},", names  # last name: the login; no first name
+    assert not any("None" in name for name in names.values()), names

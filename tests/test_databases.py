@@ -17,6 +17,7 @@
   a plain `sqlite:///` URL fails with "database is locked" (the canary: the check can fail).
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -503,3 +504,129 @@ def test_grading_waits_for_a_write_held_longer_than_sqlites_default(sqlite_cours
         f"with {LOCKED!r} (so the test above can fail):\n{output[-4000:]}"
     )
     assert seconds < HOLD_SECONDS, seconds
+
+
+# --- the gradebook kept safe: a backup and a restore while the service runs -----------------
+def exchange_for_the_service(root):
+    """The course's own exchange with the assignment released, for a service that one OS
+    user's submissions in every student's name reach (nbgrader's owner check off)."""
+    config = root / "nbgrader_config.py"
+    marker = "# tests/test_databases.py: the service's exchange\n"
+    if marker not in config.read_text():
+        with open(config, "a") as f:
+            f.write(marker + "c.ExchangeCollect.check_owner = False\n")
+    if not (root / "exchange" / "initialization-course" / "outbound" / ASSIGNMENT).is_dir():
+        (root / "exchange").mkdir(exist_ok=True)
+        check(run_nbgrader("release_assignment", ASSIGNMENT, "--force", cwd=root))
+
+
+def submit_as(root, student, answers):
+    """`student`'s submission in the exchange's inbound folder, as `nbgrader submit` leaves
+    it, with the answers of a demo student (their submitted notebook)."""
+    import datetime
+    import secrets
+
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    inbound = root / "exchange" / "initialization-course" / "inbound"
+    record = inbound / f"{student}+{ASSIGNMENT}+{stamp}"
+    shutil.copytree(root / "demo" / "submitted" / answers / ASSIGNMENT, record)
+    (record / "timestamp.txt").write_text(stamp)
+    (record / "submission_secret.txt").write_text(secrets.token_hex(16))
+
+
+def fed_back(root, student):
+    journal = root / "reports" / ASSIGNMENT / "submissions.jsonl"
+    if not journal.exists():
+        return False
+    steps = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    return any(s["student"] == student and s["step"] == "fed back" for s in steps)
+
+
+def students_in(url):
+    with Gradebook(url, "initialization-course") as gb:
+        return {s.id for s in gb.students}
+
+
+def wait_until(condition, what, service, log, timeout=600):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert service.poll() is None, f"the service stopped; its log:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"no {what} in {timeout} s; the log:\n{log.read_text()}"
+        time.sleep(0.3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_backup_and_restore_while_the_service_runs(database, request, tmp_path):
+    """With the grade-on-submit service running (`python -m instructor watch`, never stopped):
+    `python -m instructor gradebook backup`; a submission graded after it; `gradebook restore`
+    takes the gradebook back to the backup (that grading gone, the others as they were);
+    the service grades the next submission into the restored gradebook, `watch --status`
+    says it runs and what it graded last, and it stops cleanly on SIGTERM. Then `instructor
+    grade` grades again the submission whose grades the restore took back."""
+    import signal
+
+    if database == "sqlite":
+        root = copy_of(request.getfixturevalue("sqlite_course"), tmp_path / "course", True)
+        url = course_db_url(root)
+    else:
+        base, _, server = request.getfixturevalue("postgresql_course")
+        url = server()
+        root = point_at(copy_of(base, tmp_path / "course", False), url)
+        shutil.rmtree(root / "submitted")  # this new database graded none of them
+        reference = Path("reports", ASSIGNMENT, "reference.json")
+        (root / reference).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(base / reference, root / reference)
+        check(run_nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=root))
+    exchange_for_the_service(root)
+    before = students_in(url)
+    log = root / "reports" / "watch.log"
+    service = subprocess.Popen(
+        [sys.executable, "-m", "instructor", "watch", "--workers", "1"],
+        cwd=root, env=course_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: log.exists() and "watching" in log.read_text(), "start", service, log)
+        backup = tmp_path / "backups" / "gradebook.backup"
+        backed = check(
+            run_in(root, sys.executable, "-m", "instructor", "gradebook", "backup", backup)
+        )
+        assert backup.is_file() and oct(backup.stat().st_mode & 0o777) == "0o600", backed
+
+        submit_as(root, "graded-after-backup", "demo-correct")
+        wait_until(lambda: fed_back(root, "graded-after-backup"), "grading", service, log)
+        assert students_in(url) == before | {"graded-after-backup"}
+        kept_scores = auto_scores(url, before) if before else {}
+
+        restored = check(
+            run_in(root, sys.executable, "-m", "instructor", "gradebook", "restore", backup)
+        )
+        assert "Restored" in restored and "as it was is kept in" in restored, restored
+        assert students_in(url) == before  # the grading after the backup is gone
+        assert (auto_scores(url, before) if before else {}) == kept_scores
+
+        submit_as(root, "graded-after-restore", "demo-transposed")
+        wait_until(lambda: fed_back(root, "graded-after-restore"), "grading", service, log)
+        assert students_in(url) == before | {"graded-after-restore"}
+        assert totals(url, ["graded-after-restore"]) == {"graded-after-restore": 6.0}
+        status = run_in(root, sys.executable, "-m", "instructor", "watch", "--status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "grade on submit: running" in status.stdout, status.stdout
+        assert "last graded: graded-after-restore (initialization) 6/30" in status.stdout
+        assert service.poll() is None
+    finally:
+        if service.poll() is None:
+            service.send_signal(signal.SIGTERM)  # as the hub stops its service
+        try:
+            service.wait(120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(service.pid, signal.SIGKILL)  # whatever it left behind
+    text = log.read_text()
+    assert service.returncode == 0 and text.rstrip().endswith("stopped"), text[-3000:]
+    assert LOCKED not in text and "Traceback" not in text and "failed" not in text, text[-3000:]
+    # what the restore took back is graded again by `instructor grade` (the others unchanged)
+    check(instructor_grade(root, "--serial"))
+    assert {"graded-after-restore", "graded-after-backup"} <= students_in(url)
+    assert totals(url, ["graded-after-backup"]) == {"graded-after-backup": 30.0}

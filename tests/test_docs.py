@@ -66,6 +66,8 @@ SYSTEM = (
     "createdb",
     "apparmor_parser",
     "systemctl",
+    "setsid",
+    "kill",
     "course-env\\Scripts\\activate",
 )
 

@@ -222,3 +222,20 @@ def test_does_a_second_instructor_need_the_course_shared_with_their_group(setup)
         subprocess.run(["chgrp", setup.people.instructors, str(setup.course)], check=True)
         setup.course.chmod(0o2770)
         assert spawned(load(), colleague).notebook_dir == str(setup.course)
+
+
+def test_does_an_instructors_server_start_in_the_course_with_its_code(setup):
+    """An instructor's server has the course's code on its Python path (the Formgrader's page
+    of forgeries, and `python -m instructor ...` in its terminals, from any folder); a
+    student's has not. Each server process starts in its own folder (CourseSpawner), not in
+    the home."""
+    config = load()
+    teacher = spawned(config, setup.people.teacher)
+    assert teacher.environment["PYTHONPATH"] == str(setup.course)
+    assert extensions(teacher.args)["instructor.formgrader"] is True
+    student = spawned(config, setup.people.student)
+    assert "PYTHONPATH" not in student.environment
+    assert extensions(student.args)["instructor.formgrader"] is False
+    spawner_class = config.JupyterHub.spawner_class
+    assert spawner_class.__name__ == "CourseSpawner"
+    assert "make_preexec_fn" in vars(spawner_class)

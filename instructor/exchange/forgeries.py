@@ -8,7 +8,8 @@ collect routes (SafeCollect: `nbgrader collect`, the Formgrader's Collect button
 grade-on-submit service leave it out before they choose a student's latest submission
 (inbound.split_forged), so the classmate is collected, graded and fed back as if it were not
 there. Each such folder is logged where it is found, with the login that owns it (who made
-it), and written once to reports/<assignment>/forgeries.jsonl, which the class report shows.
+it), and written once to reports/<assignment>/forgeries.jsonl, which the class report shows,
+and the Formgrader too (its Forgeries page, instructor/formgrader.py).
 """
 
 from __future__ import annotations
@@ -92,3 +93,16 @@ def read(folder: Path) -> list[Forgery]:
             seen.add(forgery.folder)
             found.append(forgery)
     return found
+
+
+def read_all(reports: Path) -> list[Forgery]:
+    """The forgeries recorded for every assignment of a course (reports/*/forgeries.jsonl,
+    reports being the course's reports folder), the earliest found first."""
+    found: list[Forgery] = []
+    try:
+        folders = sorted(p for p in Path(reports).iterdir() if (p / FILE).is_file())
+    except OSError:
+        return []
+    for folder in folders:
+        found.extend(read(folder))
+    return sorted(found, key=lambda f: (f.found, f.assignment, f.folder))

@@ -3,7 +3,8 @@
 For every graded submission `Recorder.save` does what `nbgrader autograde` does for it, in the
 same order and with nbgrader's own code where there is some:
 
-1. creates the student and the submission in the gradebook, with the time of timestamp.txt;
+1. creates the student and the submission in the gradebook, with the time of timestamp.txt
+   (a student without names gets their login's: instructor/people.py);
 2. rewrites autograded/<student>/<assignment>/: the student's other files, the source
    assignment's files over them, then the autograded notebook;
 3. runs nbgrader's SaveAutoGrades and AssignLatePenalties preprocessors on the notebook the
@@ -42,6 +43,7 @@ from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
+from ..people import name_if_unnamed
 from .cells import SAVING
 from .intake import Submission
 from .ledger import Entry, Ledger
@@ -102,6 +104,7 @@ class Recorder:
         timestamp = self.coursedir.get_existing_timestamp(str(folder))
         with self._open() as gb:
             gb.update_or_create_student(student)
+            name_if_unnamed(gb, student)  # the roster's names, else the login's
             gb.find_assignment(self.assignment)
             if timestamp:
                 gb.update_or_create_submission(self.assignment, student, timestamp=timestamp)

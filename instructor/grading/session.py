@@ -76,13 +76,19 @@ class CannotGrade(CourseError):
     """Grading cannot start; the message says what to do, in one line."""
 
 
-def reports_dir(config: Config, assignment: str) -> Path:
-    """Where the grading summary and the class report of an assignment go: the configured
-    c.CourseGrading.reports_directory, else reports/ in the course root, then the assignment."""
+def reports_base(config: Config) -> Path:
+    """The course's reports folder: the configured c.CourseGrading.reports_directory, else
+    reports/ in the course root (the grade-on-submit service's own log and status go there)."""
     base: str | Path = course_grading(config).reports_directory
     if not base:
         base = Path(CourseDirectory(config=config).root) / "reports"
-    return Path(base) / assignment
+    return Path(base)
+
+
+def reports_dir(config: Config, assignment: str) -> Path:
+    """Where the grading summary and the class report of an assignment go: the course's
+    reports folder (reports_base), then the assignment."""
+    return reports_base(config) / assignment
 
 
 def isolation_here(requested: str) -> Isolation:

@@ -1,6 +1,7 @@
 """`python -m instructor watch`: grade each submission minutes after it is submitted.
 
     python -m instructor watch [--course DIR] [--scheduler ADDRESS | --workers N] [--once]
+    python -m instructor watch --status [--course DIR]
     python -m instructor watch --help-policy | --help-all
 
 A long-running service for the course (`make watch`): it watches the exchange's inbound
@@ -14,6 +15,11 @@ due date) is set in nbgrader_config.py as c.GradeOnSubmit.<option> (instructor/w
 the limits of each submission and the course's grading options as c.GradingLimits.<option> and
 c.CourseGrading.<option> (instructor/grading/settings.py), or with the options made from them
 here (--memory N, --GradingLimits.memory_mb=N, ...). --help-all prints every option.
+
+Its lines also go to its own log, watch.log in the course's reports folder (reports/ unless
+c.CourseGrading.reports_directory says otherwise), which the instructor can read wherever the
+service runs (under JupyterHub its output goes to the hub's log, root's). `--status` says
+whether the service runs, what it graded last and what waits (status.py).
 
 Stop it with Ctrl-C or SIGTERM: the gradings in flight finish (or, after
 c.GradeOnSubmit.drain_seconds or a second Ctrl-C, are abandoned); whatever arrived while it was
@@ -50,6 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="handle what is in the inbound folder now, then stop (e.g. from cron)",
     )
     parser.add_argument(
+        "--status",
+        action="store_true",
+        help="say whether the service runs on the course, what it graded last and what waits, "
+        "and stop (exit code 0 when it runs, 3 when it does not)",
+    )
+    parser.add_argument(
         "--help-policy",
         action="store_true",
         help="print the policy's options (c.GradeOnSubmit.<option> in nbgrader_config.py), "
@@ -70,11 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     from ..exchange.layout import ExchangeError
     from ..exchange.make import require_safe
     from ..grading.dispatch import DaskRunner
+    from ..grading.session import reports_base
     from ..grading.settings import SettingsError, apply_options, check
     from .service import Service
-
-    def say(line: str) -> None:
-        print(line, flush=True)
+    from .status import LOG_FILE, ServiceLog, StatusFile, report
 
     course = Path(args.course).resolve() if args.course else ROOT
     config = load_config(course)
@@ -82,22 +93,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check(config, SETTINGS)
     except SettingsError as error:
-        say(f"Not started. {error}")
+        print(f"Not started. {error}", flush=True)
         return 1
+    if args.status:
+        running, lines = report(config)
+        print("\n".join(lines))
+        return 0 if running else 3
+    log = ServiceLog(reports_base(config) / LOG_FILE)
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        log.write(line)
+
     try:  # students must not be able to subvert the exchange it serves
         require_safe(config, course=course)
     except ExchangeError as error:
         say(f"Not started. {error}")
         return 1
     with DaskRunner(scheduler=args.scheduler, workers=args.workers) as runner:
-        service = Service(config, runner, log=say)
-        for line in service.prepare():
-            say(line)
-        service.warm_up()
-        say(
-            f"watching {service.inbound} for {', '.join(sorted(service.released())) or 'no released assignment yet'}; "
-            f"grading {runner.description}"
-        )
-        service.run(once=args.once)
+        status = StatusFile(reports_base(config), runner.description, log.path)
+        status.write()
+        try:
+            service = Service(config, runner, log=say)
+            for line in service.prepare():
+                say(line)
+            service.warm_up()
+            say(
+                f"watching {service.inbound} for {', '.join(sorted(service.released())) or 'no released assignment yet'}; "
+                f"grading {runner.description}"
+            )
+            service.run(once=args.once)
+        finally:
+            status.stop()
     say("stopped")
     return 0
