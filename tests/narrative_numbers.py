@@ -302,8 +302,9 @@ CLAIMS = [
 
 def quoted(claim, text):
     """Every quotation of a claim in its cell's text: (the numbers quoted, their span). A space
-    of the pattern matches any spaces and line breaks: the text is wrapped at will."""
-    pattern = re.sub(r"(?<!\\) ", r"\\s+", claim.pattern)
+    of the pattern matches any spaces and line breaks, and the `>` that starts each line of a
+    quoted block: the text is wrapped at will."""
+    pattern = re.sub(r"(?<!\\) ", r"[\\s>]+", claim.pattern)
     return [(match.groups(), match.span()) for match in re.finditer(pattern, text, re.DOTALL)]
 
 
