@@ -39,7 +39,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     route = parser.add_mutually_exclusive_group()
     route.add_argument(
-        "--scheduler", metavar="ADDRESS", help="grade on this Dask scheduler (tcp://host:port)"
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on this Dask scheduler (tls://host:port, with --tls-ca-file, --tls-cert "
+        "and --tls-key; a plain tcp:// one only with --plain-tcp-scheduler)",
     )
     route.add_argument(
         "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
@@ -68,8 +71,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..course import ROOT, load_config
     from ..exchange.layout import ExchangeError, require_safe
+    from ..grading.cluster_security import SchedulerRefused
     from ..grading.dispatch import DaskRunner
-    from ..grading.settings import SettingsError, apply_options, check
+    from ..grading.settings import SettingsError, apply_options, check, course_grading
     from .service import Service
 
     def say(line: str) -> None:
@@ -80,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
     try:
         check(config, SETTINGS)
-    except SettingsError as error:
+        # a scheduler that cannot be used safely is refused before anything starts
+        runner = DaskRunner(args.scheduler, args.workers, grading=course_grading(config))
+    except (SettingsError, SchedulerRefused) as error:
         say(f"Not started. {error}")
         return 1
     try:  # students must not be able to subvert the exchange it serves
@@ -88,7 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     except ExchangeError as error:
         say(f"Not started. {error}")
         return 1
-    with DaskRunner(scheduler=args.scheduler, workers=args.workers) as runner:
+    try:
+        runner.__enter__()
+    except (OSError, TimeoutError) as error:
+        where = (
+            f"the Dask scheduler at {args.scheduler}" if args.scheduler else "a local Dask cluster"
+        )
+        say(f"Not started. {where} could not be used ({error}).")
+        return 1
+    try:
         service = Service(config, runner, log=say)
         for line in service.prepare():
             say(line)
@@ -98,5 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             f"grading {runner.description}"
         )
         service.run(once=args.once)
+    finally:
+        runner.__exit__(None, None, None)
     say("stopped")
     return 0
