@@ -7,11 +7,11 @@ The Dask route starts a LocalCluster sized to the machine (one single-threaded w
 per core), or connects to an existing scheduler (`tls://host:port`), e.g. a Kubernetes or Slurm
 deployment. Either way every comm is TLS with mutual authentication, and the local cluster
 listens on the loopback alone (cluster_security.py): a Dask client runs code on the workers,
-so no other account of the machine may become one. Workers need the course's Python environment but no access to its files: this
-package is uploaded to them, the assignment's bundle is installed on each (also on workers
-that join or restart later) by a worker plugin, and each task carries its submission. A task
-whose worker dies is run again elsewhere by Dask; only a few tasks are in flight at a time, so
-that results are saved as they complete.
+so no other account of the machine may become one. Workers need the course's Python
+environment but no access to its files: this package is uploaded to them, the assignment's
+bundle is installed on each (also on workers that join or restart later) by a worker plugin,
+and each task carries its submission. A task whose worker dies is run again elsewhere by Dask;
+only a few tasks are in flight at a time, so that results are saved as they complete.
 """
 
 import contextlib
