@@ -26,8 +26,10 @@ This command is the parallel, incremental driver of the course's grading engine
 notes on every route. The scores land in nbgrader's gradebook as each submission completes,
 and autograded/<student>/initialization/ holds the graded notebook, so the Formgrader,
 generate_feedback and export work as usual. The submissions run on a Dask cluster: a local one
-with one worker per core by default, or an existing one given by --scheduler; --serial grades
-in this process instead. A submission graded before, unchanged, with the same assignment and
+with one worker per core by default, or an existing one given by --scheduler (tls://, with the
+instructor's certificate); --serial grades in this process instead. Every comm of the cluster is
+TLS with mutual authentication: no other account of the machine can run code on its workers
+(grading/cluster_security.py). A submission graded before, unchanged, with the same assignment and
 limits, and whose grades nothing else changed since, is not graded again unless --force.
 
 It refuses to start while the source notebook, the release and the gradebook disagree (run
@@ -53,6 +55,7 @@ from .grading.settings import (
     add_options,
     apply_options,
     check,
+    course_grading,
 )
 from .grading.status import Status
 
@@ -80,7 +83,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     route = parser.add_mutually_exclusive_group()
     route.add_argument("--serial", action="store_true", help="grade in this process, without Dask")
     route.add_argument(
-        "--scheduler", metavar="ADDRESS", help="use this Dask scheduler (tcp://host:port)"
+        "--scheduler",
+        metavar="ADDRESS",
+        help="use this Dask scheduler (tls://host:port, with --tls-ca-file, --tls-cert and "
+        "--tls-key; a plain tcp:// one only with --plain-tcp-scheduler)",
     )
     parser.add_argument(
         "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
@@ -186,7 +192,11 @@ def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> str | N
     None when the cluster could not be used."""
     from .grading.dispatch import DaskRunner, SerialRunner
 
-    runner = SerialRunner() if args.serial else DaskRunner(args.scheduler, args.workers)
+    runner = (
+        SerialRunner()
+        if args.serial
+        else DaskRunner(args.scheduler, args.workers, grading=course_grading(session.config))
+    )
     print(f"Grading {len(todo)} submission(s) of {args.assignment} ...", flush=True)
     try:
         runner.__enter__()
@@ -235,10 +245,14 @@ def main(argv: list[str] | None = None) -> int:
         fork_server.start()  # the workers' imports, on a core idle while the course is read
     config = load_config(args.course or (DEMO_CONFIG_DIR if args.demo else ROOT))
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
+    from .grading.cluster_security import SchedulerRefused, for_scheduler
+
     try:
         check(config, SETTINGS)
+        if args.scheduler:  # refused before anything is read: say why
+            for_scheduler(args.scheduler, course_grading(config))
         session = Session(config, args.assignment, force=args.force)
-    except (CannotGrade, SettingsError) as error:
+    except (CannotGrade, SettingsError, SchedulerRefused) as error:
         print(f"Cannot grade {args.assignment}: {error}.")
         return 2
     print(f"Limits: {session.limits_note}.")

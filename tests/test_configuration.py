@@ -148,7 +148,7 @@ def test_is_a_mistyped_option_value_refused_with_one_line(argv, message, capsys)
         ('c.GradingLimits.memory_mb = "4GB"', "c.GradingLimits.memory_mb = '4GB' is refused: expected an int, not the str '4GB'"),
         ("c.GradingLimits.notebook_timeout = 0", "c.GradingLimits.notebook_timeout = 0 is refused: must be more than 0"),
         ('c.CourseGrading.run_whole_notebook = "yes"', "c.CourseGrading.run_whole_notebook = 'yes' is refused: expected a boolean, not the str 'yes'"),
-        ("c.CourseGrading.reports_dir = '/tmp'", "c.CourseGrading.reports_dir is not an option (did you mean c.CourseGrading.reports_directory?); the options are assignment_db_url, reports_directory, run_whole_notebook"),
+        ("c.CourseGrading.reports_dir = '/tmp'", "c.CourseGrading.reports_dir is not an option (did you mean c.CourseGrading.reports_directory?); the options are assignment_db_url, plain_tcp_scheduler, reports_directory, run_whole_notebook, tls_ca_file, tls_cert, tls_key"),
     ],
     ids=["misspelt-limit", "limit-of-wrong-type", "zero-limit", "flag-of-wrong-type", "misspelt-option"],
 )  # fmt: skip
@@ -162,6 +162,71 @@ def test_is_a_bad_setting_in_nbgrader_config_refused_before_grading(
     assert capsys.readouterr().out == f"Cannot grade initialization: {message}.\n"
     assert watch.main(["--course", str(tmp_path)]) == 1
     assert capsys.readouterr().out == f"Not started. {message}\n"
+
+
+TCP_REFUSED = (
+    "{address} is a plain TCP scheduler, which runs the code of any account that reaches its "
+    "port and sees every submission sent to it: start the cluster with TLS and give "
+    "tls://HOST:PORT with --tls-ca-file, --tls-cert and --tls-key, or --plain-tcp-scheduler to "
+    "use it anyway"
+)
+
+
+@pytest.mark.parametrize(
+    "address, files, message",
+    [
+        ("tcp://10.0.0.5:8786", {}, TCP_REFUSED.format(address="tcp://10.0.0.5:8786")),
+        ("10.0.0.5:8786", {}, TCP_REFUSED.format(address="10.0.0.5:8786")),
+        ("ucx://10.0.0.5:8786", {}, "ucx://10.0.0.5:8786: the grading reaches a scheduler over tls:// (or tcp:// with --plain-tcp-scheduler), not ucx://"),
+        ("tls://10.0.0.5:8786", {"tls_cert": "c.pem"}, "tls://10.0.0.5:8786 needs the cluster's certificates: --tls-ca-file, --tls-key not given (or c.CourseGrading.tls_ca_file, tls_cert, tls_key in nbgrader_config.py)"),
+        ("tls://10.0.0.5:8786", {"tls_ca_file": "ca.pem", "tls_cert": "c.pem", "tls_key": "gone.key"}, "--tls-key {folder}/gone.key cannot be read (No such file or directory)"),
+        ("tls://10.0.0.5:8786", {"tls_ca_file": "ca.pem", "tls_cert": "c.pem", "tls_key": "open.key"}, "--tls-key {folder}/open.key can be read or written by other accounts (mode 0644), and whoever holds it can run code on the cluster: chmod 600 {folder}/open.key"),
+    ],
+    ids=["tcp", "no-scheme", "other-protocol", "certificates-missing", "key-missing", "key-readable-by-others"],
+)  # fmt: skip
+def test_is_a_scheduler_that_cannot_be_used_safely_refused_in_one_line(
+    address, files, message, tmp_path, capsys
+):
+    """`grade` and `watch` with --scheduler: a plain TCP scheduler (unless asked for by name),
+    another protocol, missing certificates, a key that cannot be read or that others can read
+    are refused before anything starts, in one line that says why (exit 2; watch does not
+    start)."""
+    for name, mode in (("ca.pem", 0o644), ("c.pem", 0o644), ("open.key", 0o644)):
+        (tmp_path / name).write_text("PEM")
+        (tmp_path / name).chmod(mode)
+    given = [f"--CourseGrading.{trait}={tmp_path / path}" for trait, path in files.items()]
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    argv = ["--course", str(tmp_path), "--scheduler", address, *given]
+    message = message.format(folder=tmp_path)
+    assert grade.main(argv) == 2
+    assert capsys.readouterr().out == f"Cannot grade initialization: {message}.\n"
+    assert watch.main(argv) == 1
+    assert capsys.readouterr().out == f"Not started. {message}\n"
+
+
+def test_are_a_tls_scheduler_with_its_certificates_and_a_plain_one_asked_for_by_name_used(tmp_path):
+    """The Security the command reaches the scheduler with: TLS required, with the
+    instructor's certificate and the cluster's CA; none (Dask's plain TCP) for tcp:// with
+    --plain-tcp-scheduler."""
+    from instructor.grading.cluster_security import for_scheduler
+
+    for name in ("ca.pem", "c.pem", "c.key"):
+        (tmp_path / name).write_text("PEM")
+    (tmp_path / "c.key").chmod(0o600)
+    args = grade.parse_args(["--tls-ca-file", str(tmp_path / "ca.pem"), "--tls-cert",
+                             str(tmp_path / "c.pem"), "--tls-key", str(tmp_path / "c.key")])  # fmt: skip
+    config = Config()
+    apply_options(args, config, *grade.SETTINGS)
+    security = for_scheduler("tls://10.0.0.5:8786", read(CourseGrading, config))
+    assert security.require_encryption
+    assert (security.tls_ca_file, security.tls_client_cert, security.tls_client_key) == (
+        str(tmp_path / "ca.pem"),
+        str(tmp_path / "c.pem"),
+        str(tmp_path / "c.key"),
+    )
+    args = grade.parse_args(["--plain-tcp-scheduler"])
+    apply_options(args, config, *grade.SETTINGS)
+    assert for_scheduler("tcp://10.0.0.5:8786", read(CourseGrading, config)) is None
 
 
 def test_does_reading_a_refused_setting_raise_settings_error():

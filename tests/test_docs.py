@@ -14,6 +14,8 @@ of their prose and tables, and checked against the code, cheaply (no command is 
   its classes;
 - `python SCRIPT.py --option`: the script is in the tree and defines the option;
 - `python -m MODULE`: the module can be imported from the course;
+- `dask scheduler|worker ...`: every option it shows is one of the installed Dask's own
+  command line (its click command, read in this process);
 - a path of the repository named in a code span (`instructor/grading/needed.py`) exists, unless
   git ignores it (what a run writes: `reports/`, `demo/gradebook.db`, ...).
 
@@ -68,6 +70,7 @@ SYSTEM = (
     "systemctl",
     "setsid",
     "kill",
+    "openssl",
     "course-env\\Scripts\\activate",
 )
 
@@ -308,6 +311,29 @@ def check_script(words):
     ]
 
 
+@cache
+def dask_options(command):
+    """The options of `dask scheduler` or `dask worker`, as the installed distributed's click
+    command declares them; None for another command."""
+    module = {"scheduler": "dask_scheduler", "worker": "dask_worker"}.get(command)
+    if module is None:
+        return None
+    main = importlib.import_module(f"distributed.cli.{module}").main
+    return {option for param in main.params for option in [*param.opts, *param.secondary_opts]}
+
+
+def check_dask(words):
+    """`dask scheduler|worker options`: the command exists, and each option is Dask's."""
+    known = dask_options(words[0]) if words else None
+    if known is None:
+        return [f"`dask {' '.join(words[:1])}`: not a dask command these pages use"]
+    return [
+        f"`dask {words[0]}`: no option {option}"
+        for option in options(words[1:])
+        if option not in known
+    ]
+
+
 def check_module(module):
     """`python -m MODULE`: the module can be imported from the course's environment."""
     try:
@@ -329,6 +355,8 @@ def problems(command):
         return check_make(rest)
     if program == "nbgrader":
         return check_nbgrader(rest)
+    if program == "dask":
+        return check_dask(rest)
     if program in ("python", "python3", "py"):
         if rest[:1] == ["-m"] and len(rest) > 1:
             if rest[1] == "instructor":
@@ -526,7 +554,11 @@ def test_the_pages_commands_are_found():
     assert {"make lab-student", "make demo", "make test"} <= set(found["README.md"])
     assert "nbgrader submit initialization --course=initialization-course" in found["students.md"]
     instructors = found["instructors.md"]
-    assert "python -m instructor grade --scheduler tcp://10.0.0.5:8786" in instructors  # a block
+    assert (  # a block
+        "python -m instructor grade --scheduler tls://10.0.0.5:8786 --tls-ca-file ca.pem "
+        "--tls-cert me.pem --tls-key me.key" in instructors
+    )
+    assert any(line.startswith("dask worker tls://") for line in found["administrators.md"])
     assert "nbgrader export --to=grades.csv" in instructors  # a table
     assert "python -m instructor watch --help-policy" in instructors  # prose, wrapped
     admin = found["administrators.md"]
@@ -561,6 +593,8 @@ def test_the_pages_commands_are_found():
         ("python bench/bench_grade.py 40", "no such script"),
         ("python -m instructr grade", "no such module"),
         ("mak demo", "not a command"),
+        ("dask scheduler --tls-cafile ca.pem", "no option --tls-cafile"),
+        ("dask workers tls://10.0.0.5:8786", "not a dask command"),
         ('c.Exchange.roots = "/srv/nbgrader/exchange"', "no setting roots"),
         ("c.GradeOnSubmit.max_attempt", "no setting max_attempt"),
         ("c.CourseGrading.run_whole_notebooks", "no setting run_whole_notebooks"),
@@ -586,6 +620,8 @@ def test_a_misspelt_command_is_reported(command, reported):
         "nbgrader collect initialization --Exchange.root=EXCHANGE",
         "nbgrader db assignment add initialization --duedate=2026",
         "python bench/bench_grading.py 40 --workers 2",
+        "dask scheduler --tls-ca-file ca.pem",
+        "dask worker tls://10.0.0.5:8786 --no-dashboard",
         'c.Exchange.root = "/srv/nbgrader/exchange"',
         "c.GradeOnSubmit.max_attempts",
         "c.CourseGrading.run_whole_notebook",

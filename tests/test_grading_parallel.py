@@ -1,5 +1,6 @@
 """The grading command in parallel: on a local Dask cluster, on a separate Dask cluster whose
-workers share no files with the course, and with a worker killed in the middle of a task.
+workers share no files with the course (TLS with certificates made by the test, as the docs
+start one; a plain tcp:// scheduler refused), and with a worker killed in the middle of a task.
 
 The reference is the serial route: the real `nbgrader autograde` of the demo class (conftest's
 `graded_demo`). Scores must be identical per cell, and the autograded notebooks the same
@@ -158,17 +159,94 @@ def fast_demo_course(tmp_path_factory):
     return root
 
 
+def make_certificates(folder):
+    """A certificate authority of the cluster's own and, signed by it, a certificate and key
+    for the scheduler, the workers and the instructor (as docs/administrators.md makes them
+    with openssl), each key readable by its owner alone; {role: (cert, key)} and "ca"."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(text):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    def write(path, data, mode):
+        path.write_bytes(data)
+        path.chmod(mode)
+        return str(path)
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+
+    def certificate(subject, key, issuer, authority):
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name(subject)).issuer_name(name(issuer))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=authority, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )  # fmt: skip
+
+    pem = serialization.Encoding.PEM
+    ca = certificate("grading-cluster-ca", ca_key, "grading-cluster-ca", True)
+    found = {"ca": write(folder / "ca.pem", ca.public_bytes(pem), 0o644)}
+    for role in ("scheduler", "worker", "instructor"):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = certificate(f"grading-{role}", key, "grading-cluster-ca", False)
+        found[role] = (
+            write(folder / f"{role}.pem", cert.public_bytes(pem), 0o644),
+            write(folder / f"{role}.key", key.private_bytes(
+                pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600),
+        )  # fmt: skip
+    return found
+
+
+class Cluster:
+    """A running TLS cluster: its address, the certificates, and the test's own client (with
+    the instructor's certificate)."""
+
+    def __init__(self, address, certs, client):
+        self.address, self.certs, self.client = address, certs, client
+
+    def options(self):
+        """The command's options that give it the instructor's certificate."""
+        cert, key = self.certs["instructor"]
+        return ["--tls-ca-file", self.certs["ca"], "--tls-cert", cert, "--tls-key", key]
+
+
 @pytest.fixture(scope="module")
 def dask_cluster(tmp_path_factory):
-    """A real `dask scheduler` and two `dask worker`s on 127.0.0.1, started from an empty
-    folder with no access to the course's code (it is uploaded by the command)."""
+    """A real `dask scheduler` and two `dask worker`s on 127.0.0.1, with TLS and mutual
+    authentication (certificates made here), started as docs/administrators.md says, from an
+    empty folder with no access to the course's code (it is uploaded by the command)."""
+    from distributed import Client
+    from distributed.security import Security
+
     home = tmp_path_factory.mktemp("dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    certs = make_certificates(home)
+    address = f"tls://127.0.0.1:{_free_port()}"
     env = {"PATH": f"{BIN}{os.pathsep}/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
     common = dict(cwd=home, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def tls(role):
+        return [
+            "--tls-ca-file",
+            certs["ca"],
+            "--tls-cert",
+            certs[role][0],
+            "--tls-key",
+            certs[role][1],
+        ]
+
     scheduler = subprocess.Popen(
-        [f"{BIN}/dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-         "--no-dashboard"], **common,
+        [f"{BIN}/dask", "scheduler", "--protocol", "tls", "--host", "127.0.0.1", "--port",
+         address.rsplit(":", 1)[1], *tls("scheduler"), "--no-dashboard", "--dashboard-address",
+         "127.0.0.1:0"], **common,
     )  # fmt: skip
     workers = [
         subprocess.Popen(
@@ -176,6 +254,7 @@ def dask_cluster(tmp_path_factory):
                 f"{BIN}/dask",
                 "worker",
                 address,
+                *tls("worker"),
                 "--nthreads",
                 "1",
                 "--nworkers",
@@ -190,11 +269,13 @@ def dask_cluster(tmp_path_factory):
         )  # fmt: skip
         for i in range(2)
     ]
-    from distributed import Client
-
-    client = Client(address, timeout="60s")
+    cert, key = certs["instructor"]
+    security = Security(
+        require_encryption=True, tls_ca_file=certs["ca"], tls_client_cert=cert, tls_client_key=key
+    )
+    client = Client(address, timeout="60s", security=security)
     client.wait_for_workers(2, timeout=120)
-    yield address, client
+    yield Cluster(address, certs, client)
     client.close()
     for process in [*workers, scheduler]:
         process.terminate()
@@ -206,14 +287,41 @@ def dask_cluster(tmp_path_factory):
 
 
 def test_a_separate_cluster_gives_identical_scores(fast_demo_course, dask_cluster, graded_demo):
-    """Graded through a scheduler and two workers that see none of the course's files, does
-    the demo class get exactly the serial scores?"""
-    address, _ = dask_cluster
-    run = grade(fast_demo_course, "--demo", "--scheduler", address)
+    """Graded through a TLS scheduler and two workers that see none of the course's files,
+    with the instructor's certificate given on the command line, does the demo class get
+    exactly the serial scores?"""
+    address = dask_cluster.address
+    run = grade(fast_demo_course, "--demo", "--scheduler", address, *dask_cluster.options())
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert f"on the Dask cluster at {address}" in run.stdout
     students = sorted(demo.STUDENTS)
     assert cell_scores(fast_demo_course, students, DEMO_DB) == cell_scores(graded_demo, students)
+
+
+def test_the_separate_cluster_admits_no_client_without_its_certificate(dask_cluster):
+    """Does the cluster started as the docs say refuse a plain TCP client, and a TLS client
+    whose certificate its authority did not sign (a stranger's own)?"""
+    from distributed import Client
+    from distributed.security import Security
+
+    plain = dask_cluster.address.replace("tls://", "tcp://")
+    for address, security in ((plain, None), (dask_cluster.address, Security.temporary())):
+        with pytest.raises(OSError):
+            Client(address, timeout="5s", security=security)
+
+
+def test_a_plain_tcp_scheduler_is_refused_unless_asked_for_by_name(fast_demo_course, dask_cluster):
+    """Is the cluster's port named as tcp:// refused before anything is read, in one line that
+    says why and names the ways out? (Each other refusal: tests/test_configuration.py.)"""
+    address = dask_cluster.address.replace("tls://", "tcp://")
+    run = grade(fast_demo_course, "--demo", "--scheduler", address)
+    assert (run.returncode, run.stderr) == (2, ""), run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.stdout.splitlines() == [
+        f"Cannot grade initialization: {address} is a plain TCP scheduler, which runs the code "
+        "of any account that reaches its port and sees every submission sent to it: start the "
+        "cluster with TLS and give tls://HOST:PORT with --tls-ca-file, --tls-cert and "
+        "--tls-key, or --plain-tcp-scheduler to use it anyway."
+    ]
 
 
 def _busy_worker(client, batch, student, timeout=300):
@@ -239,7 +347,21 @@ SLOW_CELL = "import time\ntime.sleep(SLEEP)"
 def test_a_task_whose_worker_is_killed_is_graded_elsewhere(fast_demo_course, dask_cluster):
     """When the worker grading a submission is killed mid-task, is the task run again on
     another worker, and does the batch complete with every submission graded?"""
-    address, client = dask_cluster
+    address, client = dask_cluster.address, dask_cluster.client
+    ca, (cert, key) = dask_cluster.certs["ca"], dask_cluster.certs["instructor"]
+    config = fast_demo_course / "nbgrader_config.py"
+    before = config.read_text()
+    config.write_text(  # the certificate given in the configuration this time
+        f"{before}\nc.CourseGrading.tls_ca_file = {ca!r}\nc.CourseGrading.tls_cert = {cert!r}\n"
+        f"c.CourseGrading.tls_key = {key!r}\n"
+    )
+    try:
+        _kill_a_busy_worker(fast_demo_course, address, client)
+    finally:
+        config.write_text(before)
+
+
+def _kill_a_busy_worker(fast_demo_course, address, client):
     victim = "demo-slow"
     submitted = fast_demo_course / "demo" / "submitted"
     slow = nbformat.read(submitted / "demo-correct" / ASSIGNMENT / corpus.NOTEBOOK, 4)

@@ -281,6 +281,13 @@ def seen():
         "dumpable": libc.prctl(3, 0, 0, 0, 0),  # PR_GET_DUMPABLE
     }
 
+def server(pid):  # a fork server started by this process? (another may end meanwhile)
+    try:
+        return (b"forkserver" in open(f"/proc/{pid}/cmdline", "rb").read()
+                and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid()))
+    except OSError:
+        return False
+
 if sys.argv[1] == "changed":  # the environment changes after the server started
     from instructor.grading import fork_server
     fork_server.start()
@@ -288,11 +295,7 @@ if sys.argv[1] == "changed":  # the environment changes after the server started
 with DaskRunner(workers=1) as runner:
     (found,) = runner.client.run(seen).values()
     found["main"] = os.getpid()
-    found["server"] = [
-        int(pid) for pid in os.listdir("/proc") if pid.isdigit()
-        and b"forkserver" in open(f"/proc/{pid}/cmdline", "rb").read()
-        and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())
-    ]
+    found["server"] = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and server(pid)]
 print(json.dumps(found))
 """
 

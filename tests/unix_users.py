@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -139,6 +140,17 @@ class User:
 
     def remove(self) -> None:
         subprocess.run(["pkill", "-KILL", "-u", self.name], capture_output=True, check=False)
+        # userdel refuses an account that still has a process, and a killed process takes a
+        # moment to end: wait for the last one (at most 10 s)
+        deadline = time.monotonic() + 10
+        while (
+            time.monotonic() < deadline
+            and subprocess.run(
+                ["pgrep", "-u", self.name], capture_output=True, check=False
+            ).returncode
+            == 0
+        ):
+            time.sleep(0.1)
         subprocess.run(["userdel", "--remove", self.name], capture_output=True, check=False)
         for leftover in Path(tempfile.gettempdir()).glob(f"{self.name}-*"):
             shutil.rmtree(leftover, ignore_errors=True)

@@ -4,12 +4,14 @@ Both take (key, task) pairs and yield (key, result) pairs as results come in; th
 is worker.grade_submission in both, so the two routes grade identically.
 
 The Dask route starts a LocalCluster sized to the machine (one single-threaded worker process
-per core), or connects to an existing scheduler (`tcp://host:port`), e.g. a Kubernetes or Slurm
-deployment. Workers need the course's Python environment but no access to its files: this
-package is uploaded to them, the assignment's bundle is installed on each (also on workers
-that join or restart later) by a worker plugin, and each task carries its submission. A task
-whose worker dies is run again elsewhere by Dask; only a few tasks are in flight at a time, so
-that results are saved as they complete.
+per core), or connects to an existing scheduler (`tls://host:port`), e.g. a Kubernetes or Slurm
+deployment. Either way every comm is TLS with mutual authentication, and the local cluster
+listens on the loopback alone (cluster_security.py): a Dask client runs code on the workers,
+so no other account of the machine may become one. Workers need the course's Python
+environment but no access to its files: this package is uploaded to them, the assignment's
+bundle is installed on each (also on workers that join or restart later) by a worker plugin,
+and each task carries its submission. A task whose worker dies is run again elsewhere by Dask;
+only a few tasks are in flight at a time, so that results are saved as they complete.
 """
 
 import contextlib
@@ -28,8 +30,9 @@ from typing import Any, Literal
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from . import fork_server, startup
+from . import cluster_security, fork_server, startup
 from .messages import Bundle, Result, Task
+from .settings import CourseGrading
 from .status import Status
 from .worker import grade_submission
 
@@ -125,9 +128,22 @@ class DaskRunner:
     """Grades on a Dask cluster: a local one sized to the machine, or an existing scheduler."""
 
     def __init__(
-        self, scheduler: str | None = None, workers: int | None = None, retries: int = 1
+        self,
+        scheduler: str | None = None,
+        workers: int | None = None,
+        retries: int = 1,
+        grading: CourseGrading | None = None,
     ) -> None:
+        """scheduler -- an existing cluster's address, or None for a local cluster;
+        grading -- the course's c.CourseGrading (the certificates for a tls:// scheduler,
+        whether a tcp:// one may be used). SchedulerRefused, before anything starts, for a
+        scheduler that cannot be used safely (cluster_security.for_scheduler)."""
         self.scheduler = scheduler
+        self.security: Any = (
+            cluster_security.for_scheduler(scheduler, grading or CourseGrading())
+            if scheduler
+            else None
+        )
         self.n_workers = workers or os.cpu_count() or 1
         self.retries = retries
         self.cluster: Any = None  # a distributed.LocalCluster, when this runner started one
@@ -137,13 +153,21 @@ class DaskRunner:
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> "DaskRunner":
+        try:
+            self._start()
+        except BaseException as error:
+            self.__exit__(type(error), error, None)
+            raise
+        return self
+
+    def _start(self) -> None:
         import dask
         from distributed import Client, LocalCluster
 
         for name in ("distributed", "bokeh", "tornado"):
             logging.getLogger(name).setLevel(logging.ERROR)
         if self.scheduler:
-            self.client = Client(self.scheduler, timeout="30s")
+            self.client = Client(self.scheduler, timeout="30s", security=self.security)
             with tempfile.TemporaryDirectory() as folder:
                 self.client.upload_file(str(package_zip(folder)), load=True)
             # a cluster that ran an older version of this package re-imports it from the upload
@@ -162,27 +186,33 @@ class DaskRunner:
             # accounts, not Dask's default /tmp/dask-scratch-space: that one folder is shared
             # by every account of the machine, and whoever made it first owns it.
             self._scratch = tempfile.TemporaryDirectory(prefix="instructor-dask-")
+            # Every comm TLS with a certificate made for this cluster, on the loopback alone,
+            # and the HTTP servers Dask starts anyway with no route (cluster_security.py).
+            self.security = cluster_security.local()
+            options = {"distributed.worker.multiprocessing-method": method}
             try:
-                with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+                with dask.config.set({**options, **cluster_security.HTTP_OFF}):
                     self.cluster = LocalCluster(
+                        host=cluster_security.HOST,
+                        protocol="tls://",
+                        security=self.security,
                         local_directory=self._scratch.name,
                         n_workers=self.n_workers,
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=None,
-                        # its HTTP server (health checks) on any free port: no warning that 8787,
-                        # the default, is taken by another cluster of this machine
-                        scheduler_kwargs={"dashboard_address": ":0"},
+                        # its HTTP server on any free port of the loopback: no warning that
+                        # 8787, the default, is taken by another cluster of this machine
+                        scheduler_kwargs={"dashboard_address": f"{cluster_security.HOST}:0"},
                         silence_logs=logging.ERROR,
                         preload=[startup.__name__],  # each worker prepared (startup.py)
                     )
             finally:
                 signal.signal(signal.SIGINT, previous)
-            self.client = Client(self.cluster)
+            self.client = Client(self.cluster, security=self.security)
             self.description = f"on a local Dask cluster of {self.n_workers} worker processes" + (
                 ", forked with the engine loaded" if forked else ""
             )
-        return self
 
     def __exit__(
         self,
@@ -204,6 +234,7 @@ class DaskRunner:
             self.cluster.close()
         if self._scratch is not None:
             self._scratch.cleanup()
+        self.client = self.cluster = self._scratch = None
         return False
 
     @property

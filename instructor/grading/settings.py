@@ -166,6 +166,33 @@ class CourseGrading(Configurable):
         "with a gradebook of its own, such as the demo class, which takes the assignment from "
         "the course's. Empty (the default): the course's gradebook holds it.",
     ).tag(config=True)
+    tls_ca_file = Unicode(
+        "",
+        help="For --scheduler tls://HOST:PORT, an existing Dask cluster: the certificate (PEM) "
+        "of the authority that signed the cluster's certificates, or the cluster's own "
+        "self-signed certificate. The scheduler must show a certificate it signed, and accepts "
+        "only clients that show one (--tls-cert). A relative path is read from the folder the "
+        "command runs in. Not used by the local cluster, which makes its own for each run.",
+    ).tag(config=True, flag="--tls-ca-file", metavar="FILE")
+    tls_cert = Unicode(
+        "",
+        help="For --scheduler tls://...: the certificate (PEM) this command shows the "
+        "scheduler, signed by the authority of --tls-ca-file.",
+    ).tag(config=True, flag="--tls-cert", metavar="FILE")
+    tls_key = Unicode(
+        "",
+        help="For --scheduler tls://...: the private key (PEM) of --tls-cert, in a file no "
+        "other account can read (grading refuses one that others can read: whoever holds it "
+        "can run code on the cluster's workers).",
+    ).tag(config=True, flag="--tls-key", metavar="FILE")
+    plain_tcp_scheduler = Bool(
+        False,
+        help="Grade on a --scheduler tcp://HOST:PORT, without TLS. Such a cluster runs the "
+        "code of whoever reaches its port, and sees every submission sent to it: only for a "
+        "cluster that nothing else can reach (its own private network). False (the default): "
+        "a tcp:// scheduler is refused, and tls:// with --tls-ca-file, --tls-cert and "
+        "--tls-key is the way.",
+    ).tag(config=True, flag="--plain-tcp-scheduler")
 
 
 C = TypeVar("C", bound=Configurable)

@@ -45,7 +45,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     route = parser.add_mutually_exclusive_group()
     route.add_argument(
-        "--scheduler", metavar="ADDRESS", help="grade on this Dask scheduler (tcp://host:port)"
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on this Dask scheduler (tls://host:port, with --tls-ca-file, --tls-cert "
+        "and --tls-key; a plain tcp:// one only with --plain-tcp-scheduler)",
     )
     route.add_argument(
         "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
@@ -81,9 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     from ..course import ROOT, load_config
     from ..exchange.layout import ExchangeError
     from ..exchange.make import require_safe
+    from ..grading.cluster_security import SchedulerRefused
     from ..grading.dispatch import DaskRunner
     from ..grading.session import reports_base
-    from ..grading.settings import SettingsError, apply_options, check
+    from ..grading.settings import SettingsError, apply_options, check, course_grading
     from .service import Service
     from .status import LOG_FILE, ServiceLog, StatusFile, report
 
@@ -105,25 +109,38 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         log.write(line)
 
+    try:  # a scheduler that cannot be used safely is refused before anything starts
+        runner = DaskRunner(args.scheduler, args.workers, grading=course_grading(config))
+    except SchedulerRefused as error:
+        say(f"Not started. {error}")
+        return 1
     try:  # students must not be able to subvert the exchange it serves
         require_safe(config, course=course)
     except ExchangeError as error:
         say(f"Not started. {error}")
         return 1
-    with DaskRunner(scheduler=args.scheduler, workers=args.workers) as runner:
-        status = StatusFile(reports_base(config), runner.description, log.path)
-        status.write()
-        try:
-            service = Service(config, runner, log=say)
-            for line in service.prepare():
-                say(line)
-            service.warm_up()
-            say(
-                f"watching {service.inbound} for {', '.join(sorted(service.released())) or 'no released assignment yet'}; "
-                f"grading {runner.description}"
-            )
-            service.run(once=args.once)
-        finally:
-            status.stop()
+    try:
+        runner.__enter__()
+    except (OSError, TimeoutError) as error:
+        where = (
+            f"the Dask scheduler at {args.scheduler}" if args.scheduler else "a local Dask cluster"
+        )
+        say(f"Not started. {where} could not be used ({error}).")
+        return 1
+    status = StatusFile(reports_base(config), runner.description, log.path)
+    status.write()
+    try:
+        service = Service(config, runner, log=say)
+        for line in service.prepare():
+            say(line)
+        service.warm_up()
+        say(
+            f"watching {service.inbound} for {', '.join(sorted(service.released())) or 'no released assignment yet'}; "
+            f"grading {runner.description}"
+        )
+        service.run(once=args.once)
+    finally:
+        status.stop()
+        runner.__exit__(None, None, None)
     say("stopped")
     return 0
