@@ -104,7 +104,7 @@ c.HTMLExporter.preprocessors = _pages
 c.GenerateFeedback.HTMLExporter.preprocessors = []
 c.GenerateFeedback.preprocessors = [*c.GenerateFeedback.preprocessors, _sanitize]
 # The course's "formgrade" template (instructor/templates/formgrade/: the submission page's
-# scripts with the nonce of instructor/page_policy.py) extends nbgrader's, found here.
+# scripts with the nonce of instructor/formgrader.py) extends nbgrader's, found here.
 c.HTMLExporter.extra_template_paths = _template_folders(c.CourseDirectory.root)[1:]
 
 

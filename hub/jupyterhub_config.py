@@ -152,9 +152,11 @@ SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.assignment_list": {"instructors": True, "students": True},
     "nbgrader.server_extensions.course_list": {"instructors": True, "students": False},
     "nbgrader.server_extensions.validate_assignment": {"instructors": True, "students": True},
-    # The course's own (instructor/page_policy.py, imported from the course folder): the
-    # Formgrader's pages served with a Content-Security-Policy that runs their own scripts only.
-    "instructor.page_policy": {"instructors": True, "students": False},
+    # The course's own (instructor/formgrader.py, imported from the course folder): the
+    # Formgrader's pages served with a Content-Security-Policy that runs their own scripts only,
+    # and its page of the submissions made in another student's name, with who made them and
+    # when, and a notice of them on every page of the Formgrader.
+    "instructor.formgrader": {"instructors": True, "students": False},
 }
 LAB_PLUGINS = {
     "@jupyter/nbgrader:formgrader": {"instructors": False, "students": False},
@@ -294,10 +296,7 @@ c.Spawner.pre_spawn_hook = prepare_server
 # --- The instructor's day: JupyterLab, its terminals and the course's commands in the course ----
 # An instructor's server starts in the course, with the course's code on its Python path:
 # JupyterLab's file browser, a new terminal and a kernel open there, and `python -m instructor
-# scores` (or any of the course's commands) works at once, from any folder. The Formgrader gets
-# the course's page of forgeries (instructor/formgrader.py: the submissions made in another
-# student's name, with who made them and when) and a notice of them on nbgrader's pages.
-SERVER_EXTENSIONS["instructor.formgrader"] = {"instructors": True, "students": False}
+# scores` (or any of the course's commands) works at once, from any folder.
 
 
 def prepare_course_server(spawner):

@@ -10,7 +10,7 @@
                  instructor watch`, grades what is submitted) and the Validate button
     instructor   opens JupyterLab at the course root with nbgrader's instructor tools: the
                  Formgrader, the assignment and course lists and the Create Assignment panel;
-                 the Formgrader's pages run their own scripts only (instructor/page_policy.py)
+                 the Formgrader's pages run their own scripts only (instructor/formgrader.py)
 
 JupyterLab listens on 127.0.0.1 only, behind a token (a random one unless --token is given),
 opens no browser and tries no network of its own (no news, no update check). The URL to open,
@@ -54,9 +54,8 @@ SERVER_EXTENSIONS = {
     "nbgrader.server_extensions.assignment_list": {"student": False, "exchange": True, "instructor": True},
     "nbgrader.server_extensions.course_list": {"student": False, "exchange": False, "instructor": True},
     "nbgrader.server_extensions.validate_assignment": {"student": True, "exchange": True, "instructor": True},
-    # The course's: the Formgrader's pages with a Content-Security-Policy (instructor/page_policy.py).
-    "instructor.page_policy": {"student": False, "exchange": False, "instructor": True},
-    # The course's own page of the Formgrader: the submissions made in another student's name.
+    # The course's: the Formgrader's pages with a Content-Security-Policy, and its page of the
+    # submissions made in another student's name (instructor/formgrader.py).
     "instructor.formgrader": {"student": False, "exchange": False, "instructor": True},
 }  # fmt: skip
 # JupyterLab plugins (nbgrader's, and one of JupyterLab's), and whether each mode loads them.

@@ -17,10 +17,10 @@ own, so a vector the sanitizer missed still does nothing.
   value made for each response, and none other: no inline event handler, no `javascript:`
   link, no script element that a submission slipped in.
 
-`load_jupyter_server_extension` is the extension (`--ServerApp.jpserver_extensions=
-instructor.page_policy=True`; `python -m instructor lab instructor` and the hub's instructor
-servers load it). It serves nbgrader's Formgrader pages through subclasses of nbgrader's own
-handlers, registered before them, that add the policy header and the nonce:
+The course's Formgrader extension (instructor/formgrader.py, which `python -m instructor lab
+instructor` and the hub's instructor servers load) serves nbgrader's Formgrader pages through
+subclasses of nbgrader's own handlers, registered before them, that add the policy header and
+the nonce:
 
 - the submission page (nbgrader renders it with nbconvert and the "formgrade" template): the
   nonce is handed to the template in the resources (`csp_nonce`); the course's template
@@ -38,8 +38,6 @@ policy: the extension touches nothing else.
 """
 
 import re
-import secrets
-from typing import Any
 
 # --- The policies ---------------------------------------------------------------------------
 
@@ -114,91 +112,3 @@ def with_nonce(page: str, nonce: str) -> str:
 
 
 # --- The Jupyter server extension -------------------------------------------------------------
-
-
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "instructor.page_policy"}]
-
-
-class _NonceInResources:
-    """nbgrader's exporter of the submission page, handing the response's nonce to the template
-    (resources["csp_nonce"])."""
-
-    def __init__(self, exporter: Any, nonce: str) -> None:
-        self.exporter, self.nonce = exporter, nonce
-
-    def from_filename(self, filename: str, resources: dict[str, Any] | None = None, **kw: Any):
-        resources = {**(resources or {}), "csp_nonce": self.nonce}
-        return self.exporter.from_filename(filename, resources=resources, **kw)
-
-
-class PagePolicy:
-    """Mixed into nbgrader's page handlers: the policy header with a nonce of the response, the
-    nonce handed to whatever renders the page."""
-
-    settings: dict[str, Any]
-
-    @property
-    def csp_nonce(self) -> str:
-        nonce = getattr(self, "_csp_nonce", None)
-        if nonce is None:
-            nonce = self._csp_nonce = secrets.token_urlsafe(18)
-        return nonce
-
-    @property
-    def content_security_policy(self) -> str:
-        return f"{content_security_policy(self.csp_nonce)}; {FRAMING}"
-
-    @property
-    def exporter(self) -> _NonceInResources:
-        return _NonceInResources(self.settings["nbgrader_exporter"], self.csp_nonce)
-
-    def render(self, name: str, **ns: Any) -> str:
-        template = self.settings["course_formgrader_templates"].get_template(name)
-        return with_nonce(template.render(**ns), self.csp_nonce)
-
-
-class FilePolicy:
-    """Mixed into nbgrader's handler of a submission's files: served sandboxed."""
-
-    @property
-    def content_security_policy(self) -> str:
-        return f"{FILE_POLICY}; {FRAMING}"
-
-
-def _policy_handlers(base_url: str) -> list[tuple[Any, ...]]:
-    """nbgrader's Formgrader routes, each with a subclass of nbgrader's handler that adds the
-    policy (its static files and JSON API aside)."""
-    from jupyter_server.utils import url_path_join
-    from nbgrader.server_extensions.formgrader import base, handlers
-
-    routes = []
-    for pattern, handler, *options in handlers.default_handlers:
-        if not issubclass(handler, base.BaseHandler):
-            continue  # static files of nbgrader's own
-        if handler is handlers.SubmissionFilesHandler:
-            mixin: type = FilePolicy
-        else:
-            mixin = PagePolicy
-        policed = type(handler.__name__, (mixin, handler), {"__module__": __name__})
-        routes.append((url_path_join(base_url, pattern.lstrip("/")), policed, *options))
-    return routes
-
-
-def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """Serve the Formgrader's pages with the policy: the routes go first in the server's
-    router, before nbgrader's own (extensions load in the order of their names)."""
-    import jinja2
-    from nbgrader.server_extensions.formgrader import handlers
-
-    web_app = serverapp.web_app
-    web_app.settings["course_formgrader_templates"] = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([handlers.template_path]), autoescape=True
-    )
-    web_app.add_handlers(".*$", _policy_handlers(web_app.settings["base_url"]))
-    rules = web_app.default_router.rules
-    rules.insert(0, rules.pop(-2))  # tornado puts a new host's routes before its last rule
-    serverapp.log.info("The Formgrader's pages are served with the course's page policy.")
-
-
-load_jupyter_server_extension = _load_jupyter_server_extension

@@ -180,7 +180,7 @@ def test_does_an_instructor_get_the_course_and_the_formgrader(setup):
     assert server.default_url == "/formgrader"
     assert extensions(server.args) == {n: m["instructor"] for n, m in lab.SERVER_EXTENSIONS.items()}
     # the course's server extension (the Formgrader's page policy) is imported from the course
-    assert extensions(server.args)["instructor.page_policy"] is True
+    assert extensions(server.args)["instructor.formgrader"] is True
     assert server.environment["PYTHONPATH"] == str(setup.course)
     expected = {plugin: not modes["instructor"] for plugin, modes in lab.LAB_PLUGINS.items()}
     expected["@jupyter/nbgrader:formgrader"] = True  # disabled on the hub

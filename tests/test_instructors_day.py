@@ -88,12 +88,7 @@ def test_the_forgeries_page_names_the_maker_and_escapes_what_students_chose(tmp_
     html = page.render(base_url="/user/t", forgeries=rows)
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
     assert html.count('<tr class="forgery">') == 2
-    from jinja2 import Environment, FileSystemLoader
-    from nbgrader.server_extensions.formgrader.handlers import template_path
-
-    settings["nbgrader_jinja2_env"] = Environment(loader=FileSystemLoader(template_path))
-    assert formgrader.add_notice(settings)
-    students = settings["nbgrader_jinja2_env"].get_template("manage_students.tpl")
+    students = formgrader.page_environment(settings).get_template("manage_students.tpl")
     html = students.render(base_url="/user/t")
     assert "2 submissions made in another student's name" in html
     assert 'href="/user/t/formgrader/forgeries"' in html
