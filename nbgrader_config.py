@@ -44,12 +44,12 @@ c.Exchange.root = os.environ.get(
 )
 
 
-# --- Feedback without the hidden tests (instructor/feedback.py) ------------------------------
+# --- Feedback without the hidden tests (instructor/preprocessors/) -----------------------------
 # generate_feedback shows every test's verdict, messages and score, but neither the hidden
 # tests' code nor their expected values: the WithholdHiddenTests preprocessor removes them, and
 # masks whatever would quote them, before each page is written; it also puts a summary at the
 # top (each exercise by name: points, the mistakes named, what to do next). MathToMathML
-# (instructor/mathml.py) writes the math as MathML, so the page needs no script and no network.
+# writes the math as MathML, so the page needs no script and no network.
 # They are imported from the course root, which is put on nbgrader's path for that.
 def _feedback_preprocessors(root):
     import sys
@@ -59,8 +59,8 @@ def _feedback_preprocessors(root):
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
-    from instructor.feedback import WithholdHiddenTests
-    from instructor.mathml import MathToMathML
+    from instructor.preprocessors.math_to_mathml import MathToMathML
+    from instructor.preprocessors.withhold_hidden_tests import WithholdHiddenTests
 
     return [GetGrades, WithholdHiddenTests, MathToMathML, CSSHTMLHeaderPreprocessor]
 
@@ -93,7 +93,7 @@ c.HTMLExporter.extra_template_basedirs = _template_folders(c.CourseDirectory.roo
 # needs no MathJax from the web), and the feedback, last of its preprocessors above (nbconvert
 # would run the exporter's own list first, before the hidden tests are withheld).
 def _page_preprocessors(root):
-    from instructor.mathml import MathToMathML
+    from instructor.preprocessors.math_to_mathml import MathToMathML
     from instructor.preprocessors.sanitize_submission import SanitizeSubmission
 
     return [MathToMathML, SanitizeSubmission], SanitizeSubmission

@@ -86,7 +86,7 @@ STOCK_AUTOGRADE = """
 # --- benchmark baseline: nbgrader's stock autograde (unsandboxed, no re-check) ---
 from nbgrader.converters.autograde import Autograde as _Stock
 from nbgrader.preprocessors import Execute as _Execute
-from instructor.grading.exercise_points import ExercisePoints as _Points
+from instructor.preprocessors.exercise_points import ExercisePoints as _Points
 
 c.Autograde.sanitize_preprocessors = _Stock.class_traits()["sanitize_preprocessors"].default()
 _steps = _Stock.class_traits()["autograde_preprocessors"].default()

@@ -13,11 +13,11 @@ The classes, by where they are raised:
     grading/bundle.py         BundleError            the assignment's bundle cannot be built
     grading/reference.py      ReferenceRunError      the source's solutions fall short
     grading/normalise.py      NotebookRejected       a submitted notebook cannot be graded
-    grading/execute.py        GraderFailure, UncheckedVersion (ImportError)
+    preprocessors/sandboxed_execute.py  GraderFailure, UncheckedVersion (ImportError)
     grading/recheck/run.py    UnknownCall, Raised    the clean re-check's child
     grading/sandbox/          IsolationRefused; landlock's and seccomp's Unavailable (OSError)
     exchange/layout.py        ExchangeError          the exchange is unsafe or unusable
-    exchange/inbound.py       FolderRefused (and its Incomplete) a folder of the inbound folder
+    exchange/copier.py        FolderRefused (and its Incomplete) a folder of the inbound folder
     watch/deliver.py          FeedbackError          nbgrader could not make or release feedback
     preprocessors/course_grading.py CourseGradingError   nbgrader autograde's error, with why
     release.py, roster.py, lab.py   ReleaseError, RosterError, LabError

@@ -14,7 +14,8 @@ import pytest
 from conftest import ROOT
 
 from instructor import course_data
-from instructor.feedback import Secrets, WithholdHiddenTests
+from instructor.hidden_values import Secrets
+from instructor.preprocessors.withhold_hidden_tests import WithholdHiddenTests
 from instructor.report import RankedMistake, render
 
 ACTIVATIONS = ROOT / "tests" / "assignments" / "activations"
@@ -30,7 +31,7 @@ def test_importing_the_tools_changes_no_path_and_loads_no_course_module():
     load no module of the course (public_tests is loaded by its path when a report is made)?"""
     code = (
         "import sys; path = list(sys.path)\n"
-        "import instructor.report, instructor.feedback, instructor.course_data\n"
+        "import instructor.report, instructor.preprocessors.withhold_hidden_tests, instructor.course_data\n"
         "print(sys.path == path, 'public_tests' in sys.modules, 'matplotlib.pyplot' in sys.modules)"
     )
     result = subprocess.run(

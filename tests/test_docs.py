@@ -397,7 +397,7 @@ def configurables():
         "instructor.lms.export",
         "instructor.lms.late",
         "instructor.watch.policy",
-        "instructor.feedback",
+        "instructor.preprocessors.withhold_hidden_tests",
         "instructor.preprocessors.course_grading",
     ]:
         importlib.import_module(module)

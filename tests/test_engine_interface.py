@@ -135,9 +135,11 @@ def test_the_warm_up_task_grades_the_release_without_a_student(course, tmp_path)
 
 # --- the canary: routes use the public interface only ----------------------------------------
 
-ROUTES = [ROOT / "instructor" / "grade.py"] + sorted(
-    [*(ROOT / "instructor" / "watch").glob("*.py"), *(ROOT / "instructor" / "preprocessors").glob("*.py")]
-)  # fmt: skip
+ROUTES = [
+    ROOT / "instructor" / "grade.py",
+    ROOT / "instructor" / "preprocessors" / "course_grading.py",
+    *sorted((ROOT / "instructor" / "watch").glob("*.py")),
+]  # the routes that grade: the command, nbgrader's autograde, grade on submit
 ENGINE_INSIDES = {"recorder", "batch", "ledger"}  # what a Session holds, behind its steps
 
 

@@ -402,7 +402,7 @@ def test_exit_status_in_words(tmp_path, recorded, words):
 def test_an_unchecked_nbclient_fails_loudly():
     """Does another nbclient version, or a private method gone, stop the grader with what to
     do (and do the installed versions pass)?"""
-    from instructor.grading.execute import UncheckedVersion, check_versions
+    from instructor.preprocessors.sandboxed_execute import UncheckedVersion, check_versions
 
     check_versions()
     with pytest.raises(UncheckedVersion, match="nbclient 0.12.0 is installed"):

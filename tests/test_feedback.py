@@ -29,13 +29,8 @@ from conftest import (
 
 from instructor import course_data, demo
 from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, EXERCISES, NOTEBOOK, nbgrader
-from instructor.feedback import (
-    NOTE_VERDICTS_LATER,
-    WITHHELD_NUMBER,
-    Secrets,
-    WithholdHiddenTests,
-    split_hidden,
-)
+from instructor.hidden_values import WITHHELD_NUMBER, Secrets, split_hidden
+from instructor.preprocessors.withhold_hidden_tests import NOTE_VERDICTS_LATER, WithholdHiddenTests
 from instructor.scores import read_scores
 
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -50,7 +45,7 @@ def graded_demo_class(graded_demo):
     return graded_demo
 
 
-# --- What must not show, found independently of instructor.feedback ----------------------
+# --- What must not show, found independently of the preprocessor ----------------------
 
 
 def regions(notebook_path, markers):
@@ -461,7 +456,9 @@ def test_config_adds_the_preprocessor_to_generate_feedback(course, tmp_path):
         text=True,
         check=True,
     )
-    assert "('instructor.feedback', 'WithholdHiddenTests')" in result.stdout
+    assert (
+        "('instructor.preprocessors.withhold_hidden_tests', 'WithholdHiddenTests')" in result.stdout
+    )
     assert "GetGrades" in result.stdout and "CSSHTMLHeaderPreprocessor" in result.stdout
 
 
@@ -786,7 +783,7 @@ def test_the_formgraders_button_makes_the_same_page(feedback_pages, graded_demo_
 def test_math_becomes_mathml_and_code_keeps_its_dollars():
     """Are $inline$ and $$display$$ formulas turned into MathML, while code spans, fenced code,
     prices and a formula latex2mathml cannot read stay as written?"""
-    from instructor.mathml import replace_math
+    from instructor.preprocessors.math_to_mathml import replace_math
 
     text = (
         "A $\\sqrt{2 / n^{[l-1]}}$ factor, `x = $y$`, it costs $5 and $3. A $\\frac{2}{\\text{size\nof it}}$.\n\n"
@@ -802,7 +799,7 @@ def test_math_becomes_mathml_and_code_keeps_its_dollars():
 def test_summary_reads_wrapped_mistakes_and_escapes_what_the_student_wrote():
     """Does the summary join a mistake the tests wrapped over several lines, drop where it was
     found, and escape HTML that a student's error message carried?"""
-    from instructor.feedback import summary
+    from instructor.feedback_summary import summary
 
     output = nbformat.v4.new_output(
         "stream",

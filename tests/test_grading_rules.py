@@ -10,9 +10,9 @@ import pytest
 from instructor import lab
 from instructor.course import NOTEBOOK, release_dir
 from instructor.grading import normalise
-from instructor.grading.exercise_points import ExercisePoints, to_points
 from instructor.grading.reference import limits_from_reference
 from instructor.grading.sandbox import Limits
+from instructor.preprocessors.exercise_points import ExercisePoints, to_points
 
 
 def grade_cell(points, result):

@@ -366,7 +366,7 @@ JUSTIFIED = [
      "multiprocessing's fork server, which forks the workers (grading/fork_server.py): a "
      "socket in a folder of the instructor's with mode 0700"),
     ("sandbox", "unix", r"/tmp/igrade-\d+-\w+/ipc/k-\d+", "closed",
-     "a sandboxed kernel's ZeroMQ channels (transport ipc, grading/execute.py): in its task's "
+     "a sandboxed kernel's ZeroMQ channels (transport ipc, preprocessors/sandboxed_execute.py): in its task's "
      "private workspace, mode 0700; each message is signed with the kernel's key besides"),
 ]  # fmt: skip
 # Files of the instructor's that other accounts may write, and why.

@@ -71,7 +71,7 @@ def test_hidden_tests_give_full_marks_to_the_solution(executed):
 
     from nbgrader.utils import determine_grade
 
-    from instructor.grading.exercise_points import to_points
+    from instructor.preprocessors.exercise_points import to_points
 
     for kind in ["zeros", "random", "he"]:
         cell = executed[f"test_initialize_parameters_{kind}"]

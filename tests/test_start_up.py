@@ -118,9 +118,13 @@ def test_do_the_kernels_clients_share_one_zeromq_context_that_reconnects_soon(tm
     fresh context, with ZeroMQ's 100 ms); the manager's own context keeps its message limit."""
     import zmq
 
-    from instructor.grading.execute import RECONNECT_MS, _client_context, _zmq_context
     from instructor.grading.sandbox import Limits
     from instructor.grading.sandbox.kernels import SandboxKernelClient, SandboxKernelManager
+    from instructor.preprocessors.sandboxed_execute import (
+        RECONNECT_MS,
+        _client_context,
+        _zmq_context,
+    )
 
     def manager(name):
         return SandboxKernelManager(

@@ -29,6 +29,8 @@ ON_WINDOWS = {
     "pip install": "pip's own; the pinned packages install on Windows",
     "cd ": "the shell's own",
     "jupyter lab": "JupyterLab's own",
+    "jupyter labextension disable": "JupyterLab's own setting, in the student's ~/.jupyter",
+    "jupyter server extension disable": "Jupyter Server's own setting, in the environment",
     "python -m jupyterlab": "JupyterLab's own",
     "python3 check_submission.py": "standard library only; the page gives Windows' form",
     "py check_submission.py": "standard library only: test_check_writes_its_report_in_windows_code_page",

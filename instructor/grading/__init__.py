@@ -10,13 +10,16 @@
     reference.py  the source notebook graded as a submission: full marks? time limits
     needed.py     the cells a grade needs: which marked cells a grading skips, and when a
                   submission must run whole
-    intake.py     reading a submission without changing it; odd notebooks repaired or rejected
+    intake.py     reading a submission's folder without changing it, its notebook chosen
+    normalise.py  one notebook file read and its cells repaired, or rejected with a reason
     dispatch.py   where tasks run: in this process, or on Dask
-    worker.py     grading one Task: nbgrader's pipeline around the sandboxed run, the
-                  re-check, the corrections and the flags
-    execute.py    SandboxedExecute: nbgrader's Execute with the kernel in the sandbox
-    exercise_points.py  ExercisePoints: a grade cell's result, a fraction, becomes points
-    recheck/      the clean re-check of each answer (child in the sandbox, replay here)
+    worker.py     grading one Task: each notebook through its steps, in a workspace
+    workspace.py  the private folders of one task
+    cells.py      nbgrader's pipeline around the sandboxed run (its preprocessors are in
+                  instructor/preprocessors/: SandboxedExecute, ExercisePoints), and what the
+                  run says of the student's cells: errors, tampering flags
+    recheck/      the clean re-check of each answer (child in the sandbox, replay here,
+                  clean.py: started beside the notebook's run, and the corrections)
     scan.py       the static scan for tampering patterns
     sandbox/      where student code runs: limits, the one launcher, isolation, the zygote
     record.py     the gradebook, the autograded folder and the ledger (ledger.py) are written

@@ -35,8 +35,8 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config
 
-from .execute import STOPPED, SandboxedExecute
-from .exercise_points import ExercisePoints
+from ..preprocessors.exercise_points import ExercisePoints
+from ..preprocessors.sandboxed_execute import STOPPED, SandboxedExecute
 from .messages import Bundle, Exercise
 from .needed import name_of
 from .sandbox import Limits

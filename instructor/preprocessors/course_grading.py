@@ -34,7 +34,7 @@ class CourseGradingError(CourseError):
     """The submission was rejected, or the grader failed on it; the message says why."""
 
 
-class GradeWithCourseRules(NbGraderPreprocessor):
+class GradeWithCourseRules(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader is untyped
     """Grades the student's submission with the course's engine; returns the graded notebook.
 
     nbgrader calls it once per notebook of a submission, through the exporter of one autograde

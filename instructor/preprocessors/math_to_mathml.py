@@ -44,7 +44,7 @@ def replace_math(markdown: str) -> str:
     return "".join(pieces)
 
 
-class MathToMathML(NbGraderPreprocessor):
+class MathToMathML(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader is untyped
     """generate_feedback preprocessor: the formulas of markdown cells as MathML."""
 
     def preprocess(

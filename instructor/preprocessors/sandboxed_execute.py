@@ -26,11 +26,11 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
 from ..errors import CourseError
-from .needed import name_of
-from .sandbox import ExitStatus, Limits
-from .sandbox.kernels import KERNEL_NAME, SandboxKernelManager
-from .sandbox.zygote import zygote
-from .workspace import Workspace
+from ..grading.needed import name_of
+from ..grading.sandbox import ExitStatus, Limits
+from ..grading.sandbox.kernels import KERNEL_NAME, SandboxKernelManager
+from ..grading.sandbox.zygote import zygote
+from ..grading.workspace import Workspace
 
 # SandboxedExecute overrides private methods of nbclient's NotebookClient and nbconvert's
 # ExecutePreprocessor, whose behaviour it was written against; another version of either may
@@ -57,7 +57,7 @@ def check_versions(versions: dict[str, str] | None = None, base: type = Execute)
         problems.append(f"{', '.join(missing)} no longer exist")
     if problems:
         raise UncheckedVersion(
-            "the grader's SandboxedExecute (grading/execute.py) overrides the private methods "
+            "the grader's SandboxedExecute (preprocessors/sandboxed_execute.py) overrides the private methods "
             f"{', '.join(PRIVATE_OVERRIDES)} of nbclient and nbconvert, but "
             + "; ".join(problems)
             + ": install the versions of requirements.txt, or check those methods against the "

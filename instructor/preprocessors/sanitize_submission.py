@@ -271,7 +271,7 @@ def sanitize_output(output: NotebookNode, note: str = NOT_SHOWN) -> NotebookNode
     return node
 
 
-class SanitizeSubmission(NbGraderPreprocessor):
+class SanitizeSubmission(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrader is untyped
     """Make a notebook inert before an HTML page of it is written (see the module docstring)."""
 
     note = Unicode(

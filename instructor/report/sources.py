@@ -3,7 +3,6 @@ ledger (grading.json), the history, the LMS collection, the forgeries and the gr
 lateness. Each reader returns {} or [] when its source is missing."""
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import nbformat
 
 from ..course import ASSIGNMENT, NOTEBOOK, exercises, load_config
+from ..mistakes import named_mistakes
 from ..scores import db_url
 
 if TYPE_CHECKING:
@@ -23,9 +23,6 @@ Entry = Mapping[str, Any]
 # {student: {exercise: [(title, message)]}} and {student: {exercise: error}}
 Mistakes = dict[str, dict[str, list[tuple[str, str]]]]
 Errors = dict[str, dict[str, str]]
-
-# ` - Mistake: transposed weights. W1 has shape (3, 2), expected (2, 3). Hint: ...`
-MISTAKE = re.compile(r"^\s*- Mistake: (?P<title>.+?)\.(?: (?P<rest>.*))?$", re.MULTILINE)
 
 
 def autograded_notebook(root: Path | str, student: str, assignment: str = ASSIGNMENT) -> Path:
@@ -69,8 +66,7 @@ def read_problems(
         if not path.is_file():
             continue
         for exercise, (text, error) in graded_outputs(path, columns).items():
-            text = re.sub(r"\n {3}(?=\S)", " ", text)  # a message wrapped by the tests, joined
-            titles = [(m["title"], m["rest"] or "") for m in MISTAKE.finditer(text)]
+            titles = [(m.title, m.message) for m in named_mistakes(text)]
             if titles:
                 mistakes.setdefault(student, {})[exercise] = titles
             if error:
