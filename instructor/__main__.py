@@ -1,21 +1,11 @@
-"""Entry point: `python -m instructor COMMAND [options]`; each command is a module here."""
+"""Entry point: `python -m instructor COMMAND [options]`; each command is a module of
+instructor/commands/."""
 
 import importlib
 import os
 import sys
 
-COMMANDS = {
-    "release": "regenerate release/ from source/ (or --check that it is in sync)",
-    "demo": "rebuild the demo class from the release",
-    "grade": "grade every submission: sandboxed, re-checked, in parallel on Dask (nbgrader underneath)",
-    "scores": "print every student's score per exercise from the gradebook",
-    "lab": "JupyterLab on localhost: `lab student` (a copy of the release) or `lab instructor`",
-    "report": "write the class report (scores.csv, report.html) to reports/initialization/",
-    "watch": "grade each submission as it arrives and release its feedback (a service)",
-    "roster": "`roster import FILE`: a Canvas roster (gradebook CSV) into nbgrader's student table",
-    "exchange": "`exchange init|check`: the exchange's folders, made so that students cannot subvert it",
-    "gradebook": "`gradebook backup|restore FILE`: the gradebook copied while in use, and put back",
-}
+from .commands import COMMANDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     from .course import scripts_first
 
     scripts_first(os.environ)  # nbgrader runs `alembic` and `jupyter` from PATH: this env's
-    module = importlib.import_module(f"instructor.{argv[0]}")
+    module = importlib.import_module(f"instructor.commands.{argv[0]}")
     code: int = module.main(argv[1:])
     return code
 

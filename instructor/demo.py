@@ -9,9 +9,7 @@ Each answer replaces the stub `# YOUR CODE HERE / raise NotImplementedError()`; 
 the scaffold around it (a loop bound, say) is given as (old, new) text replacements.
 """
 
-import argparse
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
@@ -167,24 +165,3 @@ def prepare_gradebook(root: Path = ROOT) -> str:
         for student, (first, last) in NAMES.items():
             gb.update_or_create_student(student, first_name=first, last_name=last)
     return str(coursedir.db_url)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor demo", description=__doc__.splitlines()[0]
-    )
-    parser.parse_args(argv)
-    from .grading.bundle import BundleError
-
-    out = build()
-    try:
-        prepare_gradebook()
-    except BundleError as error:
-        print(f"The demo class is written, but its gradebook is not ready: {error}.")
-        return 1
-    print(f"Demo class of {len(STUDENTS)} students written to {out.relative_to(ROOT)}/")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,19 +26,16 @@ recorded since are no longer in it (the service's journal and grading.json still
 holds them.
 """
 
-import argparse
 import datetime
 import glob
 import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from .course import ROOT
 from .errors import CourseError
 from .gradebook_db import PREPARE_TIMEOUT, prepare, sqlite_path
 
@@ -249,29 +246,3 @@ def restore(course: Path, source: Path) -> str:
     if make_url(db_url).get_backend_name() == "postgresql":
         return postgresql_restore(db_url, source)
     raise BackupError(f"the gradebook {db_url} is neither SQLite nor PostgreSQL")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor gradebook", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("action", choices=["backup", "restore"])
-    parser.add_argument("file", help="the backup: written by backup, read by restore")
-    parser.add_argument(
-        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
-    )
-    args = parser.parse_args(argv)
-    course = Path(args.course).resolve() if args.course else ROOT
-    try:
-        if args.action == "backup":
-            print(backup(course, Path(args.file).resolve()))
-        else:
-            print(restore(course, Path(args.file).resolve()))
-    except BackupError as error:
-        print(f"No {args.action}: {error}.")
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,7 +21,6 @@ It runs on Linux, macOS and Windows: JupyterLab is stopped through its own shutd
 group on Linux and macOS, to the process itself on Windows.
 """
 
-import argparse
 import importlib.util
 import json
 import os
@@ -503,80 +502,3 @@ def start_exchange_student(root=ROOT, work=None, **options):
 def start_instructor(root=ROOT, **options):
     """Start JupyterLab at the course root, where nbgrader finds nbgrader_config.py."""
     return start("instructor", Path(root), **options)
-
-
-def describe_student_copy(work, copied, kept):
-    """One or two lines about what the student's folder now holds."""
-    lines = [f"Student work folder: {work}"]
-    if copied:
-        lines.append("  copied from the release: " + ", ".join(copied))
-    if kept:
-        lines.append("  kept as they were (never overwritten): " + ", ".join(kept))
-    return "\n".join(lines)
-
-
-def serve_until_stopped(lab: Lab) -> int:
-    """Wait for Ctrl+C (or SIGTERM, or the terminal closing), or for the server to end;
-    then stop it."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
-    for name in ("SIGTERM", "SIGHUP", "SIGBREAK"):  # SIGHUP: not on Windows; SIGBREAK: only there
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), lambda *_: sys.exit(0))
-    try:
-        return int(lab.process.wait())
-    except KeyboardInterrupt:
-        print("\nStopping JupyterLab...")
-        return 0
-    finally:
-        lab.stop()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor lab",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
-    parser.add_argument("mode", choices=["student", "instructor"])
-    parser.add_argument(
-        "--port", type=int, help=f"port on {HOST} (default: {DEFAULT_PORT} if free)"
-    )
-    parser.add_argument("--token", help="the access token (default: a new random one)")
-    parser.add_argument(
-        "--dir", help=f"the student work folder (default: {STUDENT_WORK}/{ASSIGNMENT}/)"
-    )
-    parser.add_argument(
-        "--exchange",
-        action="store_true",
-        help=f"student: work through the course's exchange with nbgrader's Assignments tab "
-        f"(default folder: {STUDENT_EXCHANGE_WORK}/)",
-    )
-    args = parser.parse_args(argv)
-    try:
-        if args.mode == "student" and args.exchange:
-            lab = start_exchange_student(work=args.dir, port=args.port, token=args.token)
-            print(
-                f"Student folder: {lab.root_dir} (Nbgrader > Assignment List: fetch, submit, fetch feedback)"
-            )
-        elif args.mode == "student":
-            lab, copied, kept = start_student(work=args.dir, port=args.port, token=args.token)
-            print(describe_student_copy(lab.root_dir, copied, kept))
-        else:
-            lab = start_instructor(port=args.port, token=args.token)
-            print(f"Course root: {lab.root_dir}")
-            print(f"Formgrader:  {lab.formgrader_url()}")
-    except LabError as error:
-        print(error)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopped before JupyterLab was ready.")
-        return 130
-    print(f"JupyterLab:  {lab.start_url()}")
-    print("Open that address in a browser on this machine; Ctrl+C stops JupyterLab.")
-    sys.stdout.flush()
-    return serve_until_stopped(lab)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

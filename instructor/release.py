@@ -11,10 +11,8 @@ grade needs and whole, and a mark that a test depends on is refused, with the ce
 copy and compared with the committed one.
 """
 
-import argparse
 import filecmp
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,6 @@ from typing import Any
 from .course import ASSIGNMENT, HELPERS, ROOT, nbgrader, release_dir
 from .errors import CourseError
 from .gradebook_db import prepare
-from .grading.bundle import BundleError
-from .grading.reference import ReferenceRunError
-from .grading.session import CannotGrade
 
 # What generate_assignment reads: the course configuration (which imports the course's
 # preprocessors from instructor/) and the source folder.
@@ -123,58 +118,6 @@ def generate_in_copy(root: Path = ROOT) -> tuple[Path, Path]:
     return tmp, generate(tmp, db_url=private_db_url(tmp))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor release", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="only check that the committed release is in sync"
-    )
-    args = parser.parse_args(argv)
-    if args.check:
-        tmp, fresh = generate_in_copy()
-        try:
-            diff = differences(fresh, release_dir())
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        if diff:
-            print(
-                "The release is out of date; run `python -m instructor release`. Differs: "
-                + ", ".join(diff)
-            )
-            return 1
-        print("The release is what the source generates.")
-        return 0
-    from .lab import LabError, ensure_exchange
-
-    try:
-        ensure_exchange(ROOT)  # the exchange checked (the course's own: made), before anything
-        reference = check_solutions()
-        out = generate()
-    except (ReleaseError, ReferenceRunError, BundleError, LabError, CannotGrade) as error:
-        print(f"The release was not regenerated; the previous one is unchanged. {error}")
-        return 1
-    keep_reference(reference)
-    if (ROOT / "demo" / "nbgrader_config.py").is_file():
-        from .demo import prepare_gradebook
-
-        prepare_gradebook()  # the demo class's gradebook gets the new assignment too
-    whole = reference.get("whole_notebook")
-    ran = (
-        f"the same on the cells the grade needs, without the {len(reference['skipped'])} marked "
-        f"cells, as on the whole notebook: {reference['total_seconds']:g} s to run instead of "
-        f"{whole['total_seconds']:g} s"
-        if whole
-        else f"{reference['total_seconds']:g} s to run"
-    )
-    print(
-        f"The source's solutions earn full marks ({ran}). "
-        f"Release written to {out.relative_to(ROOT)}: "
-        + ", ".join(sorted(p.name for p in out.iterdir()))
-    )
-    return 0
-
-
 def check_solutions(root: Path = ROOT) -> dict[str, Any]:
     """Generate the release in a temporary copy of the course and grade the source notebook
     there, as a submission: its solutions must earn full marks, without a flag, and the cells
@@ -205,7 +148,3 @@ def keep_reference(reference: dict[str, Any], root: Path = ROOT) -> None:
     path = reports_dir(load_config(root), ASSIGNMENT) / "reference.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(reference, indent=1))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

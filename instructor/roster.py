@@ -18,10 +18,8 @@ the result, and `nbgrader export --exporter=instructor.lms.export.CanvasGradesEx
 the ids back next to the grades.
 """
 
-import argparse
 import csv
 import re
-import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,7 +28,6 @@ from typing import TypedDict
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from .course import ROOT
 from .errors import CourseError
 from .lms import save_lms_ids
 
@@ -154,53 +151,3 @@ def import_roster(
                 save_lms_ids(gb, student["id"], **student)
             gb.db.commit()
     return added, updated, conflicts
-
-
-def _config() -> tuple[str, str]:
-    from .course import load_config
-
-    config = load_config(ROOT)
-    course = config.CourseDirectory
-    db_url = course.db_url if "db_url" in course else f"sqlite:///{ROOT / 'gradebook.db'}"
-    return db_url, course.course_id if "course_id" in course else "default_course"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor roster", description=__doc__.splitlines()[0]
-    )
-    sub = parser.add_subparsers(dest="action", required=True)
-    do_import = sub.add_parser("import", help="import a Canvas gradebook export (CSV)")
-    do_import.add_argument("file", help="the CSV file exported from Canvas's gradebook")
-    do_import.add_argument(
-        "--id-from",
-        nargs="+",
-        default=list(ID_COLUMNS),
-        metavar="COLUMN",
-        help="columns giving the nbgrader student id, first non-empty wins "
-        "(default: 'SIS Login ID' 'SIS User ID' ID)",
-    )
-    args = parser.parse_args(argv)
-    try:
-        students, skipped = read_roster(args.file, args.id_from)
-    except RosterError as error:
-        print(f"Cannot import the roster: {error}.")
-        return 2
-    if not students:
-        print(f"Cannot import the roster: {args.file} holds no student with a Canvas user id.")
-        return 2
-    db_url, course_id = _config()
-    added, updated, conflicts = import_roster(students, db_url, course_id)
-    print(
-        f"Roster: {len(added)} student(s) added and {len(updated)} updated in the gradebook "
-        f"({len(students)} in {Path(args.file).name})."
-    )
-    for number, reason in skipped:
-        print(f"  skipped row {number}: {reason}")
-    for text in conflicts:
-        print(f"  not imported: {text}")
-    return 1 if conflicts else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -121,11 +121,11 @@ def until_the_url(process):
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["student", "instructor"])
 def test_lab_command_serves_on_loopback_behind_a_token(course, tmp_path, mode):
-    """Does `python -m instructor.lab MODE` print a 127.0.0.1 URL with its token, listen on
+    """Does `python -m instructor lab MODE` print a 127.0.0.1 URL with its token, listen on
     127.0.0.1 only, refuse requests without the token, and stop cleanly on Ctrl+C?"""
     port, token = lab_module.free_port(preferred=None), "a-token-for-this-test"
     process = subprocess.Popen(
-        [sys.executable, "-m", "instructor.lab", mode, "--port", str(port), "--token", token],
+        [sys.executable, "-m", "instructor", "lab", mode, "--port", str(port), "--token", token],
         cwd=course,
         env=jupyter_environment(tmp_path / "jupyter"),
         stdout=subprocess.PIPE,
@@ -590,10 +590,10 @@ POSIX_ONLY_MODULES = ["grp", "pwd", "fcntl", "termios", "resource"]  # an import
 # import time); then the course's command runs without these, as on Windows.
 WITHOUT_POSIX = (
     "import os, signal, sys\n"
-    "import instructor.lab\n"
+    "import instructor.commands.lab\n"
     + "".join(f"del {module}.{name}\n" for module, names in POSIX_ONLY.items() for name in names)
     + "".join(f"sys.modules[{name!r}] = None\n" for name in POSIX_ONLY_MODULES)
-    + "sys.exit(instructor.lab.main(sys.argv[1:]))\n"
+    + "sys.exit(instructor.commands.lab.main(sys.argv[1:]))\n"
 )
 
 

@@ -15,7 +15,7 @@ import pytest
 from traitlets.config import Config
 from traitlets.config.loader import DeferredConfigString
 
-from instructor import grade, watch
+from instructor.commands import grade, watch
 from instructor.grading.bundle import run_whole_notebook
 from instructor.grading.sandbox import Limits
 from instructor.grading.session import reports_dir

@@ -420,7 +420,7 @@ def save_while_locked(self, submission, result):
         timing.write_text(json.dumps({"seconds": time.monotonic() - began}))
 
 record.Recorder.save = save_while_locked
-from instructor import grade
+from instructor.commands import grade
 sys.exit(grade.main(sys.argv[4:]))
 """
 # A process that takes the gradebook's write lock (BEGIN IMMEDIATE and a write) when the go

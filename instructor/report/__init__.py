@@ -37,20 +37,20 @@ left out of them, and the page says how many and why. The command ends with the 
 and the path of the report.
 """
 
-import argparse
 import csv
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from nbgrader.coursedir import CourseDirectory
 
 from .. import course_data
 from ..course import ASSIGNMENT, ROOT, load_config
-from ..scores import max_scores, read_scores, table
+from ..scores import max_scores, read_scores
 from ..spreadsheet import inert_row
 from .model import (
     RankedMistake,
     class_report,
     exercise_names,
-    left_out,
     penalty_of,
     rank_mistakes,
     totals,
@@ -110,6 +110,11 @@ def write_csv(
             )
 
 
+def _course_id(root: Path) -> str:
+    """The course id of the loaded nbgrader configuration of root ('' when it sets none)."""
+    return str(CourseDirectory(config=load_config(Path(root))).course_id)
+
+
 def build(
     root: Path | str = ROOT,
     out: Path | str | None = None,
@@ -160,57 +165,3 @@ def _only(history: list[Entry], students: set[str]) -> list[Entry]:
         }
         for run in history
     ]
-
-
-def _course_id(root: Path) -> str:
-    """The course id of the loaded nbgrader configuration of root ('' when it sets none)."""
-    from nbgrader.coursedir import CourseDirectory
-
-    return str(CourseDirectory(config=load_config(Path(root))).course_id)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor report", description=(__doc__ or "").splitlines()[0]
-    )
-    parser.add_argument(
-        "--students", nargs="+", metavar="ID", help="only these students (default: all graded)"
-    )
-    parser.add_argument(
-        "--out", metavar="DIR", help=f"where to write (default: reports/{ASSIGNMENT}/)"
-    )
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="the demo class's report (its own course folder demo/, reports in demo/reports/)",
-    )
-    parser.add_argument("--assignment", default=ASSIGNMENT, help=f"default: {ASSIGNMENT}")
-    parser.add_argument(
-        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
-    )
-    args = parser.parse_args(argv)
-    root = Path(args.course).resolve() if args.course else ROOT / "demo" if args.demo else ROOT
-    out, scores, maxima = build(
-        root=root, out=args.out, students=args.students, assignment=args.assignment
-    )
-    if out is None:
-        who = f" for {', '.join(args.students)}" if args.students else ""
-        print(f"No graded submissions in the gradebook{who} yet: grade them first.")
-        return 1
-    print("\n".join(table(scores, maxima)))
-    for student, info in sorted(read_lateness(root, scores, args.assignment).items()):
-        if info["seconds"] > 0:
-            print(f"Late: {student}, {info['days']} started day(s), penalty {info['penalty']:g}")
-    excluded = left_out(scores, read_status(root, args.assignment))
-    if excluded:
-        print(
-            f"Left out of the averages ({len(excluded)}): "
-            + "; ".join(f"{s} ({r})" for s, r in excluded.items())
-        )
-    for forgery in read_forgeries(root, args.students, args.assignment):
-        print(f"Made in {forgery.student}'s name by {forgery.owner}, refused: {forgery.folder}")
-    missing = sorted(set(args.students or ()) - set(scores))
-    if missing:
-        print(f"Not graded, so not in the report: {', '.join(missing)}")
-    print(f"\nClass report: {out / 'report.html'}  (scores: {out / 'scores.csv'})")
-    return 0

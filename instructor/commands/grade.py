@@ -44,11 +44,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-from . import scores as scores_module
-from .course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT, load_config
-from .grading.progress import duration
-from .grading.session import CannotGrade, Session, Todo
-from .grading.settings import (
+from .. import scores as scores_module
+from ..course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT, load_config
+from ..grading.progress import duration
+from ..grading.session import CannotGrade, Session, Todo
+from ..grading.settings import (
     CourseGrading,
     GradingLimits,
     SettingsError,
@@ -57,7 +57,7 @@ from .grading.settings import (
     check,
     course_grading,
 )
-from .grading.status import Status
+from ..grading.status import Status
 
 # The settings the command line may give, each an option made from its trait (grading/settings.py).
 SETTINGS = (GradingLimits, CourseGrading)
@@ -125,7 +125,7 @@ def summary(
             "this machine's user can (the gradebook, the other submissions) while it ran"
             + ("; and the process limit does not bind root" if os.geteuid() == 0 else "")
         )
-    from .grading.sandbox import LIMITS_ONLY
+    from ..grading.sandbox import LIMITS_ONLY
 
     sections: list[tuple[str, list[tuple[str, Sequence[str]]]]] = [
         ("Not isolated", [(e.student, [f"the grader {LIMITS_ONLY}"]) for e in entries
@@ -138,7 +138,7 @@ def summary(
     ]  # fmt: skip
     # Lateness and late penalty from the gradebook (the due date, the submission's time, the
     # penalty of the course's late policy); versions that zip_collect left out for later ones.
-    from .lms.late import days_late
+    from ..lms.late import days_late
 
     late: list[tuple[str, Sequence[str]]] = []
     try:
@@ -172,7 +172,7 @@ def summary(
             (student, [f"{old} (the later {', '.join(r.get('files', []))} was graded)" for old in r["superseded"]])
             for student, r in collected.items() if r.get("superseded") and student in graded_now
         ]))  # fmt: skip
-    from .exchange import forgeries  # refused at collection: the forger is named
+    from ..exchange import forgeries  # refused at collection: the forger is named
 
     sections.append(("Made in another student's name, refused (never graded)", [
         (f.student, [f"{f.folder}: made by {f.owner}"])
@@ -190,7 +190,7 @@ def summary(
 def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> str | None:
     """Grade the submissions to do, in this process or on Dask; return how they were run, or
     None when the cluster could not be used."""
-    from .grading.dispatch import DaskRunner, SerialRunner
+    from ..grading.dispatch import DaskRunner, SerialRunner
 
     runner = (
         SerialRunner()
@@ -240,12 +240,12 @@ def _misnamed(session: Session, students: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.serial and not args.scheduler:
-        from .grading import fork_server
+        from ..grading import fork_server
 
         fork_server.start()  # the workers' imports, on a core idle while the course is read
     config = load_config(args.course or (DEMO_CONFIG_DIR if args.demo else ROOT))
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
-    from .grading.cluster_security import SchedulerRefused, for_scheduler
+    from ..grading.cluster_security import SchedulerRefused, for_scheduler
 
     try:
         check(config, SETTINGS)

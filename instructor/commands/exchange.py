@@ -25,9 +25,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import layout as exchange_layout
-from .check import check, describe
-from .make import init
+from ..exchange import layout as exchange_layout
+from ..exchange.check import check, describe
+from ..exchange.make import init
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -1,0 +1,86 @@
+"""`python -m instructor release`: regenerate the student release from the source notebook.
+
+nbgrader generate_assignment strips the solutions and the hidden tests, locks the read-only
+cells and copies the helper modules (source/initialization links to the top-level files), so
+release/initialization/ is complete on its own. Before anything is written, the source
+notebook is graded as a submission in a temporary copy of the course: a release whose own
+solutions do not earn full marks is refused (grading/reference.py; the run also sets the
+default time limits of grading). When the source marks cells a grading may skip (`"grading":
+{"skip": ...}` in their metadata, grading/needed.py), it is graded both ways, on the cells its
+grade needs and whole, and a mark that a test depends on is refused, with the cell named. With --check nothing is written: the release is generated in a temporary
+copy and compared with the committed one.
+"""
+
+import argparse
+import shutil
+
+from ..course import ROOT, release_dir
+from ..grading.bundle import BundleError
+from ..grading.reference import ReferenceRunError
+from ..grading.session import CannotGrade
+from ..release import (
+    ReleaseError,
+    check_solutions,
+    differences,
+    generate,
+    generate_in_copy,
+    keep_reference,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m instructor release", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only check that the committed release is in sync"
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        tmp, fresh = generate_in_copy()
+        try:
+            diff = differences(fresh, release_dir())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if diff:
+            print(
+                "The release is out of date; run `python -m instructor release`. Differs: "
+                + ", ".join(diff)
+            )
+            return 1
+        print("The release is what the source generates.")
+        return 0
+    from ..lab import LabError, ensure_exchange
+
+    try:
+        ensure_exchange(ROOT)  # the exchange checked (the course's own: made), before anything
+        reference = check_solutions()
+        out = generate()
+    except (ReleaseError, ReferenceRunError, BundleError, LabError, CannotGrade) as error:
+        print(f"The release was not regenerated; the previous one is unchanged. {error}")
+        return 1
+    keep_reference(reference)
+    if (ROOT / "demo" / "nbgrader_config.py").is_file():
+        from .demo import prepare_gradebook
+
+        prepare_gradebook()  # the demo class's gradebook gets the new assignment too
+    whole = reference.get("whole_notebook")
+    ran = (
+        f"the same on the cells the grade needs, without the {len(reference['skipped'])} marked "
+        f"cells, as on the whole notebook: {reference['total_seconds']:g} s to run instead of "
+        f"{whole['total_seconds']:g} s"
+        if whole
+        else f"{reference['total_seconds']:g} s to run"
+    )
+    print(
+        f"The source's solutions earn full marks ({ran}). "
+        f"Release written to {out.relative_to(ROOT)}: "
+        + ", ".join(sorted(p.name for p in out.iterdir()))
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
