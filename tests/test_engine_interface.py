@@ -136,7 +136,8 @@ def test_the_warm_up_task_grades_the_release_without_a_student(course, tmp_path)
 # --- the canary: routes use the public interface only ----------------------------------------
 
 ROUTES = [
-    ROOT / "instructor" / "grade.py",
+    ROOT / "instructor" / "commands" / "grade.py",
+    ROOT / "instructor" / "commands" / "watch.py",
     ROOT / "instructor" / "preprocessors" / "course_grading.py",
     *sorted((ROOT / "instructor" / "watch").glob("*.py")),
 ]  # the routes that grade: the command, nbgrader's autograde, grade on submit

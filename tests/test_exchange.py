@@ -25,7 +25,8 @@ from conftest import copy_course
 from harness import ROOT
 from unix_users import needs_root, unix_user
 
-from instructor.exchange import command, copier, layout
+from instructor.commands import exchange as command
+from instructor.exchange import copier, layout
 from instructor.exchange.check import check
 from instructor.exchange.make import init
 

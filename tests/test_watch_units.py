@@ -96,7 +96,7 @@ def test_does_the_journal_count_attempts_and_the_last_feedback(tmp_path):
 def test_does_help_policy_print_every_option_ready_to_paste_into_the_config(capsys):
     """`python -m instructor watch --help-policy`: each option of GradeOnSubmit, with its
     default, as a commented line of nbgrader_config.py, and no service started."""
-    from instructor.watch import main
+    from instructor.commands.watch import main
     from instructor.watch.policy import GradeOnSubmit
 
     assert main(["--help-policy"]) == 0
