@@ -17,19 +17,28 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup release demo-class demo test test-fast typecheck lint format bench venv-deps browser-deps db-deps user-deps sandbox-deps hub-deps axe-deps hub hub-clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv --copies $(VENV) || { rm -rf $(VENV) && \
 		$(MAKE) --no-print-directory venv-deps && $(PYTHON) -m venv --copies $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 setup: $(STAMP)
 
+# The release (release/, not in git) is made from source/ when it is missing or older than what
+# it is made from; `make release` makes it again in any case.
+RELEASE := release/.made
+$(RELEASE): $(STAMP) nbgrader_config.py $(shell find source assignments -type f 2>/dev/null)
+	$(PY) -m instructor release
+	touch $@
+
 release: setup
 	$(PY) -m instructor release
+	touch $(RELEASE)
 
-demo-class: release
+demo-class: $(RELEASE)
 	$(PY) -m instructor demo
 
 # The main job: a fresh release, the demo class graded with each student's scores, their
@@ -42,14 +51,14 @@ demo: demo-class
 
 # Two pytest workers, a test file each at a time (module fixtures are built once): most tests
 # wait on one kernel, a browser or a subprocess, so two cores run two files.
-test: setup browser-deps db-deps user-deps sandbox-deps hub-deps axe-deps typecheck
+test: setup $(RELEASE) browser-deps db-deps user-deps sandbox-deps hub-deps axe-deps typecheck
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 # The fast tier for one's own loop: everything but the real notebook runs and the browser
 # (the engine's pure parts, intake, rules, helpers, public tests): under a minute on 2 cores.
-test-fast: setup typecheck
+test-fast: setup $(RELEASE) typecheck
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2 -m "not slow and not browser"
 
@@ -71,7 +80,7 @@ format: setup
 #   make lab-instructor   the course root, with nbgrader's Formgrader
 # LAB_PORT=N picks the port (default: 8888 when free, else any free one).
 .PHONY: lab-student lab-instructor
-lab-student: setup
+lab-student: setup $(RELEASE)
 	$(PY) -m instructor lab student $(if $(LAB_PORT),--port $(LAB_PORT))
 
 lab-instructor: setup

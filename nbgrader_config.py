@@ -50,12 +50,9 @@ c.Exchange.root = os.environ.get(
 # masks whatever would quote them, before each page is written; it also puts a summary at the
 # top (each exercise by name: points, the mistakes named, what to do next). MathToMathML
 # writes the math as MathML, so the page needs no script and no network.
-# They are imported from the course root, which is put on nbgrader's path for that.
-def _feedback_preprocessors(root):
-    import sys
-
-    if root not in sys.path:
-        sys.path.append(root)
+# The course's tools are the `instructor` package, installed into the course's environment
+# (`make setup`: pip install -e .), which nbgrader imports them from, wherever it runs.
+def _feedback_preprocessors():
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
@@ -65,23 +62,25 @@ def _feedback_preprocessors(root):
     return [GetGrades, WithholdHiddenTests, MathToMathML, CSSHTMLHeaderPreprocessor]
 
 
-c.GenerateFeedback.preprocessors = _feedback_preprocessors(c.CourseDirectory.root)
+c.GenerateFeedback.preprocessors = _feedback_preprocessors()
 
 
 # The page's template: the course's "feedback" template (instructor/templates/feedback/), found
 # before nbgrader's of the same name, so that the Formgrader's "Generate feedback" button, which
 # always asks for "feedback", makes the same page as the command. nbgrader's own templates
 # follow (the Formgrader's grading view uses its "formgrade").
-def _template_folders(root):
+def _template_folders():
     import nbgrader
+
+    import instructor
 
     nbgrader_templates = os.path.join(
         os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates"
     )
-    return [os.path.join(root, "instructor", "templates"), nbgrader_templates]
+    return [os.path.join(os.path.dirname(instructor.__file__), "templates"), nbgrader_templates]
 
 
-c.HTMLExporter.extra_template_basedirs = _template_folders(c.CourseDirectory.root)
+c.HTMLExporter.extra_template_basedirs = _template_folders()
 
 
 # --- A submission is data on every page that shows it (instructor/preprocessors/) ----------------
@@ -92,20 +91,20 @@ c.HTMLExporter.extra_template_basedirs = _template_folders(c.CourseDirectory.roo
 # page of a notebook gets it: the Formgrader's submission page (after MathToMathML, so its math
 # needs no MathJax from the web), and the feedback, last of its preprocessors above (nbconvert
 # would run the exporter's own list first, before the hidden tests are withheld).
-def _page_preprocessors(root):
+def _page_preprocessors():
     from instructor.preprocessors.math_to_mathml import MathToMathML
     from instructor.preprocessors.sanitize_submission import SanitizeSubmission
 
     return [MathToMathML, SanitizeSubmission], SanitizeSubmission
 
 
-_pages, _sanitize = _page_preprocessors(c.CourseDirectory.root)
+_pages, _sanitize = _page_preprocessors()
 c.HTMLExporter.preprocessors = _pages
 c.GenerateFeedback.HTMLExporter.preprocessors = []
 c.GenerateFeedback.preprocessors = [*c.GenerateFeedback.preprocessors, _sanitize]
 # The course's "formgrade" template (instructor/templates/formgrade/: the submission page's
 # scripts with the nonce of instructor/formgrader.py) extends nbgrader's, found here.
-c.HTMLExporter.extra_template_paths = _template_folders(c.CourseDirectory.root)[1:]
+c.HTMLExporter.extra_template_paths = _template_folders()[1:]
 
 
 # --- One grade, whatever the route (instructor/grading/) -----------------------------------------
@@ -114,15 +113,13 @@ c.HTMLExporter.extra_template_paths = _template_folders(c.CourseDirectory.root)[
 # odd notebooks, sandbox, limits, clean re-check and flags, so the same grade on every route.
 # nbgrader's own steps (its unsandboxed Execute, then saving the grades) are replaced: the
 # engine runs nbgrader's sanitizing and saving preprocessors itself, around its sandbox.
-def _course_grading(root):
+def _course_grading():
     from instructor.preprocessors.course_grading import GradeWithCourseRules
 
     return [GradeWithCourseRules], []
 
 
-c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors = _course_grading(
-    c.CourseDirectory.root
-)
+c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors = _course_grading()
 # Where grading keeps its ledger (grading.json) and the reference run (reference.json), and the
 # class report is written: reports/<assignment>/.
 c.CourseGrading.reports_directory = os.path.join(c.CourseDirectory.root, "reports")
@@ -144,7 +141,7 @@ c.CourseGrading.run_whole_notebook = False
 # --- Canvas and back: roster, collection, due date, late penalty, grade export (instructor/lms/)
 # The roster comes in with `python -m instructor roster import FILE` (a Canvas gradebook CSV);
 # docs/instructors.md, "From Canvas and back", gives the whole round trip. The plugins are
-# imported from the course root (put on nbgrader's path by _feedback_preprocessors above).
+# the installed instructor package's.
 
 # zip_collect: Canvas file names -> the student on the roster, the LATE marker, the latest of
 # several versions; files of users not on the roster are reported, not collected.

@@ -272,8 +272,6 @@ def prepare_server(spawner):
     spawner.environment = {
         **spawner.environment,
         "JUPYTER_CONFIG_PATH": str(jupyter_config_dir(role)),
-        # An instructor's server imports the course's server extension from the course folder.
-        **({"PYTHONPATH": COURSE_ROOT} if role == "instructors" else {}),
     }
     shell = account.pw_shell if os.path.isfile(account.pw_shell) else "/bin/sh"
     spawner.args = [
@@ -294,17 +292,10 @@ c.Spawner.pre_spawn_hook = prepare_server
 
 
 # --- The instructor's day: JupyterLab, its terminals and the course's commands in the course ----
-# An instructor's server starts in the course, with the course's code on its Python path:
-# JupyterLab's file browser, a new terminal and a kernel open there, and `python -m instructor
-# scores` (or any of the course's commands) works at once, from any folder.
-
-
-def prepare_course_server(spawner):
-    """prepare_server, and for an instructor, the course's code on the Python path (their
-    server loads the course's Formgrader page from it, their terminals run its commands)."""
-    prepare_server(spawner)
-    if role_of(spawner.user.name) == "instructors":
-        spawner.environment = {**spawner.environment, "PYTHONPATH": COURSE_ROOT}
+# An instructor's server starts in the course: JupyterLab's file browser, a new terminal and a
+# kernel open there, with the course's environment, whose instructor package (installed by
+# `make setup`) serves the Formgrader's extension and the commands: `python -m instructor
+# scores` (or any of the course's commands) works at once in the terminal.
 
 
 class CourseSpawner(LocalProcessSpawner):
@@ -325,7 +316,6 @@ class CourseSpawner(LocalProcessSpawner):
 
 
 c.JupyterHub.spawner_class = CourseSpawner
-c.Spawner.pre_spawn_hook = prepare_course_server
 
 
 # --- Grade on submit, a managed service, as the grader -------------------------------------------

@@ -1,62 +1,117 @@
-"""Where the course lives, and how its tools run nbgrader."""
+"""Where a course lives and what it holds, read from its folder; how the tools run nbgrader.
 
-import functools
+A course is a folder with an nbgrader_config.py, nbgrader's course directory. Nothing here
+names one of its assignments: an assignment is a folder of the course's source directory
+(source/<assignment>/) that holds a notebook, and the commands take the course and the
+assignment as options (`--course DIR`, the current folder by default; `--assignment NAME`, the
+course's only assignment by default: `assignment_of`). What the tools know of an assignment
+beyond its source folder is assignments/<assignment>.toml (course_data.py).
+"""
+
 import os
 import subprocess
 import sys
 from collections.abc import MutableMapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from traitlets.config import Config
+from jupyter_core.paths import jupyter_config_path
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
 
-ROOT = Path(__file__).resolve().parent.parent  # the nbgrader course directory
-ASSIGNMENT = "initialization"
-NOTEBOOK = "Initialization.ipynb"
+from .errors import CourseError
 
-# Helper modules that students receive next to the notebook; the top-level files are the
-# only copies kept by hand, source/ links to them and the release copies them.
-HELPERS = ["init_utils.py", "public_tests.py", "check_submission.py"]
+CONFIG_FILE = "nbgrader_config.py"
+# The demo class lives in a world of its own under demo/ in the course: its submissions,
+# gradebook, autograded, feedback and reports folders, set by demo/nbgrader_config.py (the
+# course's settings with those folders changed). nbgrader commands run in demo/ use it.
+DEMO_FOLDER = "demo"
 
-# The demo class lives in a world of its own under demo/: its submissions, gradebook,
-# autograded, feedback and reports folders, set by demo/nbgrader_config.py (the course's
-# settings with those folders changed). nbgrader commands run in demo/ use it.
-DEMO_CONFIG_DIR = ROOT / "demo"
-DEMO_SUBMITTED = "demo/submitted"
+
+class NotACourse(CourseError):
+    """The folder is no course, or names no assignment; the message says what to give."""
+
+
+def course_root(given: str | os.PathLike[str] | None = None) -> Path:
+    """The course's folder: the one given (--course), else the current folder; NotACourse
+    when it has no nbgrader_config.py."""
+    folder = Path(given if given is not None else os.getcwd()).resolve()
+    if not (folder / CONFIG_FILE).is_file():
+        raise NotACourse(
+            f"{folder} is not a course folder (it has no {CONFIG_FILE}): run the command in the "
+            "course's folder, or give it with --course DIR"
+        )
+    return folder
+
+
+def demo_root(root: str | os.PathLike[str]) -> Path:
+    """The demo class's course folder inside the course."""
+    return Path(root) / DEMO_FOLDER
+
+
+def source_folder(root: str | os.PathLike[str]) -> Path:
+    """The course's source directory, as its nbgrader configuration names it."""
+    name = load_config(root).get("CourseDirectory", {}).get("source_directory", "source")
+    return Path(root) / str(name)
+
+
+def assignments(root: str | os.PathLike[str]) -> list[str]:
+    """The course's assignments: the folders of its source directory that hold a notebook."""
+    source = source_folder(root)
+    if not source.is_dir():
+        return []
+    return sorted(f.name for f in source.iterdir() if f.is_dir() and any(f.glob("*.ipynb")))
+
+
+def assignment_of(root: str | os.PathLike[str], given: str | None = None) -> str:
+    """The assignment a command works on: the one given (--assignment), else the course's
+    only one; NotACourse, naming them, when there are several or none."""
+    found = assignments(root)
+    if given is not None:
+        if given not in found:
+            listed = ", ".join(found) or "none"
+            raise NotACourse(
+                f"{given} is not an assignment of the course (its assignments: {listed})"
+            )
+        return given
+    if len(found) != 1:
+        listed = ", ".join(found) or "none: no folder of source/ holds a notebook"
+        raise NotACourse(f"name the assignment with --assignment NAME (the course's: {listed})")
+    return found[0]
+
+
+def notebook_of(root: str | os.PathLike[str], assignment: str) -> str:
+    """The file name of the assignment's notebook (the first, for an assignment of several)."""
+    found = sorted(p.name for p in (source_folder(root) / assignment).glob("*.ipynb"))
+    if not found:
+        raise NotACourse(f"the assignment {assignment} has no notebook in {source_folder(root)}")
+    return found[0]
+
+
+def helpers_of(root: str | os.PathLike[str], assignment: str) -> list[str]:
+    """The helper modules the students receive with the assignment's notebook: the .py files of
+    its source folder."""
+    return sorted(p.name for p in (source_folder(root) / assignment).glob("*.py"))
+
+
+def release_folder(root: str | os.PathLike[str], assignment: str) -> Path:
+    """release/<assignment>/ of the course: what its students receive."""
+    name = load_config(root).get("CourseDirectory", {}).get("release_directory", "release")
+    return Path(root) / str(name) / assignment
 
 
 def exercises(
-    assignment: str = ASSIGNMENT, root: str | os.PathLike[str] = ROOT, field: str = "test_cell"
+    root: str | os.PathLike[str], assignment: str, field: str = "test_cell"
 ) -> dict[str, str]:
     """{exercise name: its test cell's grade id} (or another field of the Exercise), as the
-    source notebook declares them in its metadata (grading/bundle.py: `declared`)."""
+    assignment's source notebook declares them in its metadata (grading/bundle.py: `declared`)."""
+    # imported here: the commands import this module before they start (instructor/__main__.py
+    # prepares the process first: grading/startup.py), and reading notebooks imports nbformat
     from .grading.bundle import declared
 
-    notebooks = sorted((Path(root) / "source" / assignment).glob("*.ipynb"))
+    notebooks = sorted((source_folder(root) / assignment).glob("*.ipynb"))
     if len(notebooks) != 1:
         return {}
     return {e.name: getattr(e, field) for e in declared(notebooks[0])}
-
-
-@functools.cache
-def _course_exercises(field: str) -> dict[str, str]:
-    return exercises(field=field)
-
-
-def course_exercises(field: str = "test_cell") -> dict[str, str]:
-    """exercises() of the course's own assignment, read from its source notebook once."""
-    return dict(_course_exercises(field))
-
-
-def __getattr__(name: str) -> dict[str, str]:
-    """EXERCISES and ANSWER_CELLS: the Initialization assignment's exercises, the grade id of
-    each test cell and answer cell by exercise name, read from the source notebook's metadata
-    (the one place they live) when first asked for, not when this module is imported."""
-    fields = {"EXERCISES": "test_cell", "ANSWER_CELLS": "answer_cell"}
-    if name in fields:
-        return course_exercises(fields[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def scripts_first(env: MutableMapping[str, str]) -> MutableMapping[str, str]:
@@ -71,17 +126,9 @@ def scripts_first(env: MutableMapping[str, str]) -> MutableMapping[str, str]:
     return env
 
 
-def source_notebook(root: str | os.PathLike[str] = ROOT) -> Path:
-    return Path(root) / "source" / ASSIGNMENT / NOTEBOOK
-
-
-def release_dir(root: str | os.PathLike[str] = ROOT) -> Path:
-    return Path(root) / "release" / ASSIGNMENT
-
-
 def nbgrader(
     *args: object,
-    root: str | os.PathLike[str] = ROOT,
+    root: str | os.PathLike[str],
     check: bool = True,
     capture: bool = False,
 ) -> "subprocess.CompletedProcess[str]":
@@ -99,14 +146,10 @@ def nbgrader(
     )
 
 
-def load_config(root: str | os.PathLike[str]) -> "Config":
+def load_config(root: str | os.PathLike[str]) -> Config:
     """The course's nbgrader configuration, read as nbgrader reads it (user files, then course)."""
-    from jupyter_core.paths import jupyter_config_path
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
-
     config = Config()
     for folder in [*reversed(jupyter_config_path()), str(root)]:
-        if Path(folder, "nbgrader_config.py").is_file():
-            config.merge(PyFileConfigLoader("nbgrader_config.py", path=folder).load_config())
+        if Path(folder, CONFIG_FILE).is_file():
+            config.merge(PyFileConfigLoader(CONFIG_FILE, path=folder).load_config())
     return config

@@ -9,6 +9,9 @@ and from one file of the course, `assignments/<assignment>.toml`:
     [report.notes]           a teaching note per mistake, keyed by its name in MISTAKES
     [feedback.hidden_cases]  how the feedback names the hidden cases without their inputs
     [grading]                preload = modules every kernel of the assignment imports anyway
+    [demo]                   the demo class: what a correct student types for each exercise
+                             ([demo.correct]), and each demo student's name and answers
+                             ([demo.students.<id>]): demo.py
 
 The file is kept outside source/ on purpose: nbgrader's generate_assignment copies every file
 of source/<assignment>/ into the release the students receive, and the notes are the
@@ -56,6 +59,21 @@ class HiddenCases:
     another_shape: str = ""
 
 
+# What a student types for one exercise: the answer, or (answer, ((old, new), ...)) when the
+# student also changed the code around it (each pair a replacement of the cell's text).
+Answer = str | tuple[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
+class DemoStudent:
+    """One student of the demo class: a name as the Formgrader shows it (first, last), and
+    the answer typed for each exercise (none at all: the release as it is)."""
+
+    student: str
+    name: tuple[str, str]
+    answers: Mapping[str, Answer]
+
+
 @dataclass(frozen=True)
 class AssignmentData:
     """One assignment's file (assignments/<assignment>.toml), read; empty without one."""
@@ -66,6 +84,8 @@ class AssignmentData:
     notes: Mapping[str, str] = field(default_factory=dict)  # [report.notes], by mistake name
     hidden_cases: HiddenCases | None = None  # [feedback.hidden_cases]
     preload: tuple[str, ...] = ()  # [grading] preload
+    correct: Mapping[str, str] = field(default_factory=dict)  # [demo.correct], by exercise
+    demo: tuple[DemoStudent, ...] = ()  # [demo.students]
 
 
 def data_file(root: Path | str, assignment: str) -> Path:
@@ -86,6 +106,8 @@ def load(root: Path | str, assignment: str) -> AssignmentData:
     notes = _section(report, "notes", path)
     cases = _section(_section(table, "feedback", path), "hidden_cases", path)
     grading = _section(table, "grading", path)
+    demo = _section(table, "demo", path)
+    correct = {str(k): str(v) for k, v in _section(demo, "correct", path).items()}
     try:
         hidden = (
             HiddenCases(**{**cases, "shapes": tuple(cases.get("shapes", ()))}) if cases else None
@@ -99,7 +121,35 @@ def load(root: Path | str, assignment: str) -> AssignmentData:
         notes={str(name): str(text) for name, text in notes.items()},
         hidden_cases=hidden,
         preload=tuple(str(name) for name in grading.get("preload", ())),
+        correct=correct,
+        demo=tuple(
+            _demo_student(student, entry, correct, path)
+            for student, entry in _section(demo, "students", path).items()
+        ),
     )
+
+
+def _demo_student(
+    student: str, entry: Mapping[str, Any], correct: Mapping[str, str], path: Path
+) -> DemoStudent:
+    """One demo student of the file: the correct answers, but for the exercises it names."""
+    if not isinstance(entry, dict) or len(entry.get("name", ())) != 2:
+        raise CourseDataError(f"{path}, [demo.students.{student}]: name = [FIRST, LAST] is needed")
+    first, last = (str(part) for part in entry["name"])
+    if entry.get("untouched"):
+        return DemoStudent(student, (first, last), {})
+    answers: dict[str, Answer] = dict(correct)
+    for exercise, given in entry.items():
+        if exercise in ("name", "untouched"):
+            continue
+        if exercise not in correct:
+            raise CourseDataError(f"{path}, [demo.students.{student}]: no exercise {exercise}")
+        if isinstance(given, dict):
+            replace = tuple((str(old), str(new)) for old, new in given.get("replace", ()))
+            answers[exercise] = (str(given.get("answer", correct[exercise])), replace)
+        else:
+            answers[exercise] = str(given)
+    return DemoStudent(student, (first, last), answers)
 
 
 def _section(table: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:

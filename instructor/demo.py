@@ -1,123 +1,55 @@
-"""`python -m instructor demo`: rebuild the demo class from the student release.
+"""The demo class of an assignment: synthetic students made from its release, never real ones.
 
-The demo class is a set of synthetic students, each the release notebook with answers typed
-into the three answer cells, as a student would type them: one correct student, one who
-submitted the untouched release, and one per typical mistake. They live in demo/submitted/,
-apart from real submissions, and are graded by the same nbgrader commands (see grade.py).
+Each demo student is the release notebook with answers typed into its answer cells, as a
+student would type them: one who answers correctly, one who submits the untouched release,
+and one per typical mistake. What each types, and the names the Formgrader shows, are the
+course's data on the assignment (assignments/<assignment>.toml, [demo]: course_data.py); the
+answer cells are the ones the notebook's test cells declare (`"grading": {"answer_cell": ...}`
+in their metadata). The class lives in demo/ in the course, an nbgrader course folder of its
+own (its gradebook, submissions and grades apart from the real class), and is graded by the
+same commands (`python -m instructor grade --demo`).
 
 Each answer replaces the stub `# YOUR CODE HERE / raise NotImplementedError()`; an edit of
 the scaffold around it (a loop bound, say) is given as (old, new) text replacements.
 """
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.api import Gradebook
+from nbgrader.coursedir import CourseDirectory
 
-from .course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK, ROOT, course_exercises, release_dir
+from . import course_data
+from .course import demo_root, load_config, notebook_of, release_folder
+from .course_data import Answer, DemoStudent
+from .grading.bundle import copy_assignment
+from .grading.settings import course_grading
 
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
-
-ZEROS = """\
-parameters['W' + str(l)] = np.zeros((layers_dims[l], layers_dims[l - 1]))
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"""
-RANDOM = """\
-parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * 10
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"""
-HE = """\
-parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(2 / layers_dims[l - 1])
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"""
-# What a demo student types for one exercise: the answer, or (answer, [(old scaffold, new
-# scaffold)]) when the student also changed the code around it.
-Answer = str | tuple[str, list[tuple[str, str]]]
-CORRECT: dict[str, Answer] = {"zeros": ZEROS, "random": RANDOM, "he": HE}
+SUBMITTED = "submitted"  # demo/submitted/<student>/<assignment>/
 
 
-def _answers(**changes: Answer) -> dict[str, Answer]:
-    """The correct answers, with some exercises answered differently."""
-    return {**CORRECT, **changes}
+def answer_cells(notebook: NotebookNode) -> dict[str, str]:
+    """{exercise: grade id of its answer cell}, as the notebook's test cells declare them."""
+    found = {}
+    for cell in notebook.cells:
+        grading = cell.get("metadata", {}).get("grading") or {}
+        if grading.get("exercise") and grading.get("answer_cell"):
+            found[str(grading["exercise"])] = str(grading["answer_cell"])
+    return found
 
 
-# Student id -> exercise -> the typed answer, or (answer, [(old scaffold, new scaffold)]).
-STUDENTS: dict[str, dict[str, Answer]] = {
-    "demo-correct": _answers(),
-    "demo-untouched": {},
-    "demo-transposed": {
-        "zeros": """\
-parameters['W' + str(l)] = np.zeros((layers_dims[l - 1], layers_dims[l]))
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))""",
-        "random": """\
-parameters['W' + str(l)] = np.random.randn(layers_dims[l - 1], layers_dims[l]) * 10
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))""",
-        "he": """\
-parameters['W' + str(l)] = np.random.randn(layers_dims[l - 1], layers_dims[l]) * np.sqrt(2 / layers_dims[l - 1])
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))""",
-    },
-    "demo-fixed-index": {
-        "zeros": """\
-parameters['W' + str(l)] = np.zeros((layers_dims[1], layers_dims[1 - 1]))
-parameters['b' + str(l)] = np.zeros((layers_dims[1], 1))""",
-        "random": """\
-parameters['W' + str(l)] = np.random.randn(layers_dims[1], layers_dims[1 - 1]) * 10
-parameters['b' + str(l)] = np.zeros((layers_dims[1], 1))""",
-        "he": """\
-parameters['W' + str(l)] = np.random.randn(layers_dims[1], layers_dims[1 - 1]) * np.sqrt(2 / layers_dims[1 - 1])
-parameters['b' + str(l)] = np.zeros((layers_dims[1], 1))""",
-    },
-    "demo-uniform-rand": _answers(
-        random="""\
-parameters['W' + str(l)] = np.random.rand(layers_dims[l], layers_dims[l - 1]) * 10
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))""",
-        he="""\
-parameters['W' + str(l)] = np.random.rand(layers_dims[l], layers_dims[l - 1]) * np.sqrt(2 / layers_dims[l - 1])
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))""",
-    ),
-    "demo-small-random": _answers(
-        random="""\
-parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * 0.01
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))""",
-    ),
-    "demo-xavier": _answers(
-        he="""\
-parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(1 / layers_dims[l - 1])
-parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))""",
-    ),
-    "demo-random-biases": _answers(
-        random="""\
-parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * 10
-parameters['b' + str(l)] = np.random.randn(layers_dims[l], 1)""",
-        he="""\
-parameters['W' + str(l)] = np.random.randn(layers_dims[l], layers_dims[l - 1]) * np.sqrt(2 / layers_dims[l - 1])
-parameters['b' + str(l)] = np.random.randn(layers_dims[l], 1)""",
-    ),
-    "demo-skip-last-layer": _answers(
-        he=(HE, [("for l in range(1, L + 1):", "for l in range(1, L):")]),
-    ),
-}
-
-
-# How the formgrader and exports name each demo student: (first name, last name).
-NAMES = {
-    "demo-correct": ("Demo", "Correct answers"),
-    "demo-untouched": ("Demo", "Untouched release"),
-    "demo-transposed": ("Demo", "Transposed weights"),
-    "demo-fixed-index": ("Demo", "layers_dims[1] for layers_dims[l]"),
-    "demo-uniform-rand": ("Demo", "rand for randn"),
-    "demo-small-random": ("Demo", "Random scaled by 0.01"),
-    "demo-xavier": ("Demo", "Xavier for He"),
-    "demo-random-biases": ("Demo", "Random biases"),
-    "demo-skip-last-layer": ("Demo", "Last layer skipped"),
-}
-
-
-def fill(notebook: NotebookNode, answers: dict[str, Answer]) -> NotebookNode:
+def fill(notebook: NotebookNode, answers: Mapping[str, Answer]) -> NotebookNode:
     """Type the answers into a copy of the release notebook (an nbformat node)."""
     nb = nbformat.from_dict(notebook)
+    cells = answer_cells(nb)
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
     for exercise, answer in answers.items():
-        lines, edits = answer if isinstance(answer, tuple) else (answer, [])
-        cell = by_id[course_exercises("answer_cell")[exercise]]
+        lines, edits = answer if isinstance(answer, tuple) else (answer, ())
+        cell = by_id[cells[exercise]]
         source = cell.source
         stub_line = next(line for line in source.splitlines() if line.strip() == "# YOUR CODE HERE")
         indent = stub_line[: len(stub_line) - len(stub_line.lstrip())]
@@ -134,34 +66,43 @@ def fill(notebook: NotebookNode, answers: dict[str, Answer]) -> NotebookNode:
     return nb
 
 
-def build(root: Path = ROOT, students: dict[str, dict[str, Answer]] = STUDENTS) -> Path:
-    """Write demo/submitted/<student>/initialization/Initialization.ipynb for every student."""
-    release = nbformat.read(release_dir(root) / NOTEBOOK, as_version=4)
-    out = root / DEMO_SUBMITTED
+def students(root: str | Path, assignment: str) -> tuple[DemoStudent, ...]:
+    """The demo class of the assignment, as the course's data on it describes it."""
+    return course_data.load(root, assignment).demo
+
+
+def correct_answers(root: str | Path, assignment: str) -> dict[str, str]:
+    """What a correct student types for each exercise of the assignment."""
+    return dict(course_data.load(root, assignment).correct)
+
+
+def build(root: str | Path, assignment: str, release: str | Path | None = None) -> tuple[Path, int]:
+    """Write demo/submitted/<student>/<assignment>/<notebook> for every demo student, from the
+    release (the course's own, unless another folder holding the notebook is given); return
+    (the folder of submissions, how many students)."""
+    name = notebook_of(root, assignment)
+    folder = Path(release) if release is not None else release_folder(root, assignment)
+    release_nb = nbformat.read(folder / name, as_version=4)
+    out = demo_root(root) / SUBMITTED
     if out.exists():
         shutil.rmtree(out)
-    for student, answers in students.items():
-        folder = out / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(fill(release, answers), folder / NOTEBOOK)
-    return out
+    made = students(root, assignment)
+    for student in made:
+        target = out / student.student / assignment
+        target.mkdir(parents=True)
+        nbformat.write(fill(release_nb, student.answers), target / name)
+    return out, len(made)
 
 
-def prepare_gradebook(root: Path = ROOT) -> str:
+def prepare_gradebook(root: str | Path, assignment: str) -> str:
     """The demo class's own gradebook (demo/gradebook.db): the assignment as the course's
     gradebook holds it, and the demo students with their names. Returns its URL."""
-    from nbgrader.api import Gradebook
-    from nbgrader.coursedir import CourseDirectory
-
-    from .course import load_config
-    from .grading.bundle import copy_assignment
-    from .grading.settings import course_grading
-
-    config = load_config(Path(root) / "demo")
+    config = load_config(demo_root(root))
     coursedir = CourseDirectory(config=config)
     source_db = course_grading(config).assignment_db_url
-    copy_assignment(source_db, coursedir.db_url, coursedir, ASSIGNMENT)
+    copy_assignment(source_db, coursedir.db_url, coursedir, assignment)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        for student, (first, last) in NAMES.items():
-            gb.update_or_create_student(student, first_name=first, last_name=last)
+        for student in students(root, assignment):
+            first, last = student.name
+            gb.update_or_create_student(student.student, first_name=first, last_name=last)
     return str(coursedir.db_url)

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_path
 
-from .course import ASSIGNMENT, NOTEBOOK, ROOT, release_dir, scripts_first
+from .course import load_config, notebook_of, release_folder, scripts_first
 from .errors import CourseError
 
 HOST = "127.0.0.1"
@@ -96,6 +96,7 @@ class Lab:
     process: subprocess.Popen
     config_dir: Path
     log_path: Path | None = None
+    notebook: str | None = None  # what a student's JupyterLab opens first
     stopped: bool = field(default=False, init=False)
 
     @property
@@ -109,7 +110,7 @@ class Lab:
 
     def start_url(self):
         """Where a user starts: the notebook for a student, JupyterLab for an instructor."""
-        return self.url(f"lab/tree/{NOTEBOOK}" if self.mode == "student" else "lab")
+        return self.url(f"lab/tree/{self.notebook}" if self.notebook else "lab")
 
     def formgrader_url(self):
         """JupyterLab with nbgrader's Formgrader open (instructors)."""
@@ -195,20 +196,24 @@ def _kill(process):
         process.kill()
 
 
-def student_work_dir(root=ROOT):
+def student_work_dir(root, assignment):
     """The default folder a student works in: student-work/<assignment>/ in the course."""
-    return Path(root) / STUDENT_WORK / ASSIGNMENT
+    return Path(root) / STUDENT_WORK / assignment
 
 
-def prepare_student_work(work, root=ROOT):
+def prepare_student_work(work, root, assignment):
     """Copy the release into work, keeping every file the student already has there.
 
     Returns (copied, kept): the relative paths copied from the release, and those left as
     the student had them.
     """
-    release = release_dir(root)
-    if not (release / NOTEBOOK).is_file():
-        raise LabError(f"There is no release to copy: {release / NOTEBOOK} is missing.")
+    release = release_folder(root, assignment)
+    notebook = release / notebook_of(root, assignment)
+    if not notebook.is_file():
+        raise LabError(
+            f"There is no release to copy: {notebook} is missing (`python -m instructor release` "
+            "makes it)."
+        )
     work = Path(work)
     copied, kept = [], []
     for source in sorted(release.rglob("*")):
@@ -354,13 +359,11 @@ def ensure_exchange(root_dir: str | Path, env: Mapping[str, str] | None = None) 
     NBGRADER_EXCHANGE) is created when missing, as that command creates it; the Formgrader would
     greet the instructor with an error otherwise. A shared server's exchange, set by
     NBGRADER_EXCHANGE, is the administrator's to create."""
-    import os
-
     reason = exchange_unavailable("instructor")
     if reason:
         raise LabError(reason)
-
-    from .course import load_config
+    # imported here, once the platform has been found to have them: the exchange's modules
+    # read Unix accounts and groups (pwd, grp), which Windows has not
     from .exchange.layout import ExchangeError
     from .exchange.make import require_safe
 
@@ -391,11 +394,21 @@ def ensure_exchange(root_dir: str | Path, env: Mapping[str, str] | None = None) 
     return layout.root
 
 
-def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeout=90, course=ROOT):
+def start(
+    mode,
+    root_dir,
+    port=None,
+    token=None,
+    env=None,
+    log_path=None,
+    timeout=90,
+    course=None,
+    notebook=None,
+):
     """Start JupyterLab for mode ("student", "exchange" or "instructor") in root_dir; wait
     until it answers and return the Lab. env replaces os.environ for the server; log_path
     receives its log (else it goes to this terminal); course is the course folder whose
-    exchange an "exchange" student uses."""
+    exchange an "exchange" student uses; notebook, what a student's JupyterLab opens first."""
     if mode not in ("student", "exchange", "instructor"):
         raise LabError(f"Unknown mode {mode!r}: use student, exchange or instructor.")
     if mode in ("exchange", "instructor"):
@@ -432,7 +445,10 @@ def start(mode, root_dir, port=None, token=None, env=None, log_path=None, timeou
     finally:
         if log:
             log.close()
-    lab = Lab(mode, Path(root_dir), port, token, process, config_dir, log_path and Path(log_path))
+    lab = Lab(
+        mode, Path(root_dir), port, token, process, config_dir, log_path and Path(log_path),
+        notebook=notebook,
+    )  # fmt: skip
     try:
         wait_until_ready(lab, timeout)
     except BaseException:
@@ -465,21 +481,22 @@ def wait_until_ready(lab, timeout):
         time.sleep(0.25)
 
 
-def start_student(root=ROOT, work=None, **options):
-    """Copy the release into the student's work folder and start JupyterLab there.
+def start_student(root, assignment, work=None, **options):
+    """Copy the assignment's release into the student's work folder and start JupyterLab there.
 
     Returns (lab, copied, kept), see prepare_student_work."""
-    work = Path(work) if work else student_work_dir(root)
-    copied, kept = prepare_student_work(work, root)
-    return start("student", work, **options), copied, kept
+    work = Path(work) if work else student_work_dir(root, assignment)
+    copied, kept = prepare_student_work(work, root, assignment)
+    notebook = notebook_of(root, assignment)
+    return start("student", work, notebook=notebook, **options), copied, kept
 
 
-def write_exchange_student_config(config_dir, env=None, root=ROOT):
+def write_exchange_student_config(config_dir, env, root):
     """The student's nbgrader settings, in the server's own configuration folder (searched
     first): the course's exchange (created when missing) and course id."""
+    # imported here: a student's own environment may have no nbgrader (only its exchange
+    # needs it, and then it is installed)
     from nbgrader.coursedir import CourseDirectory
-
-    from .course import load_config
 
     exchange = ensure_exchange(root, env)
     course_id = CourseDirectory(config=load_config(Path(root))).course_id
@@ -488,7 +505,7 @@ def write_exchange_student_config(config_dir, env=None, root=ROOT):
     )
 
 
-def start_exchange_student(root=ROOT, work=None, **options):
+def start_exchange_student(root, work=None, **options):
     """Start JupyterLab for a student who fetches and submits through the course's exchange,
     in their own folder (student-exchange/ of the course by default)."""
     reason = exchange_unavailable("exchange")
@@ -499,6 +516,6 @@ def start_exchange_student(root=ROOT, work=None, **options):
     return start("exchange", work, course=Path(root), **options)
 
 
-def start_instructor(root=ROOT, **options):
+def start_instructor(root, **options):
     """Start JupyterLab at the course root, where nbgrader finds nbgrader_config.py."""
     return start("instructor", Path(root), **options)

@@ -1,4 +1,5 @@
-"""`python -m instructor scores`: every student's score per exercise, from the gradebook."""
+"""Every student's score per exercise, read from the gradebook, and the table that prints them
+(`python -m instructor scores`, `grade` and `report` print it)."""
 
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -6,14 +7,14 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 
-from .course import ASSIGNMENT, ROOT, exercises, load_config
+from .course import exercises, load_config
 from .gradebook_db import sqlite_path
 
 # {student: {exercise: points, None when the cell has no grade}}
 Scores = dict[str, dict[str, float | None]]
 
 
-def db_url(root: Path = ROOT) -> str:
+def db_url(root: Path) -> str:
     """The gradebook of the course (or demo class) whose nbgrader_config.py is in root."""
 
     return str(CourseDirectory(config=load_config(root)).db_url)
@@ -22,7 +23,7 @@ def db_url(root: Path = ROOT) -> str:
 def _columns(gb: Gradebook, assignment: str, root: Path) -> tuple[str, dict[str, str]]:
     """(notebook id, {column: grade id}): the exercises the source notebook declares, or
     every automatically graded cell of an assignment that declares none."""
-    declared = exercises(assignment, root)
+    declared = exercises(root, assignment)
     notebook = gb.find_assignment(assignment).notebooks[0]
     if declared:
         return notebook.name, declared
@@ -36,10 +37,11 @@ def _exists(url: str) -> bool:
 
 
 def read_scores(
-    root: Path = ROOT,
+    root: Path,
     students: Collection[str] | None = None,
     url: str | None = None,
-    assignment: str = ASSIGNMENT,
+    *,
+    assignment: str,
 ) -> Scores:
     """{student: {exercise: score, ...}} for every graded submission of the assignment.
 
@@ -71,9 +73,7 @@ def read_scores(
     return dict(sorted(scores.items()))
 
 
-def max_scores(
-    root: Path = ROOT, url: str | None = None, assignment: str = ASSIGNMENT
-) -> dict[str, float]:
+def max_scores(root: Path, url: str | None = None, *, assignment: str) -> dict[str, float]:
     """{exercise: points} as recorded in the gradebook by generate_assignment."""
     with Gradebook(url or db_url(root)) as gb:
         notebook_id, columns = _columns(gb, assignment, root)
@@ -101,9 +101,7 @@ def table(scores: Scores, maxima: dict[str, float]) -> list[str]:
     return lines
 
 
-def print_table(
-    coursedir: CourseDirectory, students: Sequence[str] = (), assignment: str = ASSIGNMENT
-) -> int:
+def print_table(coursedir: CourseDirectory, students: Sequence[str], assignment: str) -> int:
     """Print the score table of a course directory's gradebook; 0, or 1 when it is empty."""
     root, url = Path(coursedir.root), coursedir.db_url
     scores = read_scores(root, set(students), url=url, assignment=assignment)

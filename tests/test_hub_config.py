@@ -179,9 +179,9 @@ def test_does_an_instructor_get_the_course_and_the_formgrader(setup):
     assert server.notebook_dir == str(setup.course)
     assert server.default_url == "/formgrader"
     assert extensions(server.args) == {n: m["instructor"] for n, m in lab.SERVER_EXTENSIONS.items()}
-    # the course's server extension (the Formgrader's page policy) is imported from the course
+    # the course's server extension (the Formgrader's page policy), from the course's environment
     assert extensions(server.args)["instructor.formgrader"] is True
-    assert server.environment["PYTHONPATH"] == str(setup.course)
+    assert "PYTHONPATH" not in server.environment
     expected = {plugin: not modes["instructor"] for plugin, modes in lab.LAB_PLUGINS.items()}
     expected["@jupyter/nbgrader:formgrader"] = True  # disabled on the hub
     assert page_config(setup.state, "instructors") == expected
@@ -225,13 +225,12 @@ def test_does_a_second_instructor_need_the_course_shared_with_their_group(setup)
 
 
 def test_does_an_instructors_server_start_in_the_course_with_its_code(setup):
-    """An instructor's server has the course's code on its Python path (the Formgrader's page
-    of forgeries, and `python -m instructor ...` in its terminals, from any folder); a
-    student's has not. Each server process starts in its own folder (CourseSpawner), not in
-    the home."""
+    """An instructor's server loads the course's Formgrader extension from the course's
+    environment, with nothing added to its Python path; a student's does not load it. Each
+    server process starts in its own folder (CourseSpawner), not in the home."""
     config = load()
     teacher = spawned(config, setup.people.teacher)
-    assert teacher.environment["PYTHONPATH"] == str(setup.course)
+    assert "PYTHONPATH" not in teacher.environment
     assert extensions(teacher.args)["instructor.formgrader"] is True
     student = spawned(config, setup.people.student)
     assert "PYTHONPATH" not in student.environment

@@ -4,6 +4,11 @@ Each parses its options, calls the library modules of instructor/ (the grading e
 exchange, the report...) and says what happened. Nothing else imports them.
 """
 
+import argparse
+from pathlib import Path
+
+from ..course import assignment_of, course_root
+
 COMMANDS = {
     "release": "regenerate release/ from source/ (or --check that it is in sync)",
     "demo": "rebuild the demo class from the release",
@@ -16,3 +21,26 @@ COMMANDS = {
     "exchange": "`exchange init|check`: the exchange's folders, made so that students cannot subvert it",
     "gradebook": "`gradebook backup|restore FILE`: the gradebook copied while in use, and put back",
 }
+
+
+def add_course_options(parser: argparse.ArgumentParser, assignment: bool = True) -> None:
+    """--course DIR (the current folder by default) and, with assignment, --assignment NAME
+    (the course's only assignment by default)."""
+    parser.add_argument(
+        "--course", metavar="DIR", help="the course's folder (default: the current folder)"
+    )
+    if assignment:
+        parser.add_argument(
+            "--assignment", metavar="NAME", help="the assignment (default: the course's only one)"
+        )
+
+
+def course_of(args: argparse.Namespace) -> Path:
+    """The course's folder the options name (NotACourse: the message says what to give)."""
+    return course_root(getattr(args, "course", None))
+
+
+def assignment_in(root: Path, args: argparse.Namespace) -> str:
+    """The assignment the options name in the course at root (NotACourse when it is not one,
+    or when none is named and the course has several)."""
+    return assignment_of(root, getattr(args, "assignment", None))

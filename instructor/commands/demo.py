@@ -1,34 +1,42 @@
 """`python -m instructor demo`: rebuild the demo class from the student release.
 
-The demo class is a set of synthetic students, each the release notebook with answers typed
-into the three answer cells, as a student would type them: one correct student, one who
-submitted the untouched release, and one per typical mistake. They live in demo/submitted/,
-apart from real submissions, and are graded by the same nbgrader commands (see grade.py).
+    python -m instructor demo [--course DIR] [--assignment NAME]
 
-Each answer replaces the stub `# YOUR CODE HERE / raise NotImplementedError()`; an edit of
-the scaffold around it (a loop bound, say) is given as (old, new) text replacements.
+The demo class is a set of synthetic students, each the release notebook with answers typed
+into its answer cells, as a student would type them: one correct student, one who submitted
+the untouched release, and one per typical mistake (the course's data on the assignment,
+assignments/<assignment>.toml, [demo], says what each types: instructor/demo.py). They live in
+demo/submitted/, apart from real submissions, with a gradebook of their own, and are graded by
+the same commands (`python -m instructor grade --demo`).
 """
 
 import argparse
 
-from ..course import ROOT
-from ..demo import STUDENTS, build, prepare_gradebook
+from ..course import NotACourse
+from ..demo import build, prepare_gradebook
+from ..grading.bundle import BundleError
+from . import add_course_options, assignment_in, course_of
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m instructor demo", description=__doc__.splitlines()[0]
     )
-    parser.parse_args(argv)
-    from ..grading.bundle import BundleError
-
-    out = build()
+    add_course_options(parser)
+    args = parser.parse_args(argv)
     try:
-        prepare_gradebook()
+        root = course_of(args)
+        assignment = assignment_in(root, args)
+    except NotACourse as error:
+        print(error)
+        return 2
+    out, count = build(root, assignment)
+    try:
+        prepare_gradebook(root, assignment)
     except BundleError as error:
         print(f"The demo class is written, but its gradebook is not ready: {error}.")
         return 1
-    print(f"Demo class of {len(STUDENTS)} students written to {out.relative_to(ROOT)}/")
+    print(f"Demo class of {count} students written to {out.relative_to(root)}/")
     return 0
 
 

@@ -25,9 +25,11 @@ import os
 import sys
 from pathlib import Path
 
+from ..course import NotACourse, load_config
 from ..exchange import layout as exchange_layout
 from ..exchange.check import check, describe
 from ..exchange.make import init
+from . import course_of
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -59,9 +61,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def layout_of(args: argparse.Namespace) -> tuple[Path, exchange_layout.Layout]:
-    from ..course import ROOT, load_config
-
-    course = Path(args.course).resolve() if args.course else ROOT
+    course = course_of(args)
     config = load_config(course)
     found = exchange_layout.for_config(config)
     root = Path(os.path.abspath(args.root)) if args.root else found.root
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             verdict = init(layout, owner, replace=args.replace)
         else:
             verdict = check(layout, owner)
-    except exchange_layout.ExchangeError as error:
+    except (exchange_layout.ExchangeError, NotACourse) as error:
         print(error)
         return 1
     return report(verdict, course, args.action)

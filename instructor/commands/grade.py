@@ -45,7 +45,8 @@ import time
 from collections.abc import Sequence
 
 from .. import scores as scores_module
-from ..course import ASSIGNMENT, DEMO_CONFIG_DIR, ROOT, load_config
+from ..course import NotACourse, demo_root, load_config
+from ..grading.cluster_security import SchedulerRefused, for_scheduler
 from ..grading.progress import duration
 from ..grading.session import CannotGrade, Session, Todo
 from ..grading.settings import (
@@ -58,6 +59,7 @@ from ..grading.settings import (
     course_grading,
 )
 from ..grading.status import Status
+from . import add_course_options, assignment_in, course_of
 
 # The settings the command line may give, each an option made from its trait (grading/settings.py).
 SETTINGS = (GradingLimits, CourseGrading)
@@ -68,12 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m instructor grade", description=__doc__.splitlines()[0]
     )
     parser.add_argument("students", nargs="*", help="student ids (default: every submission)")
-    parser.add_argument(
-        "--assignment", default=ASSIGNMENT, help=f"the assignment to grade (default: {ASSIGNMENT})"
-    )
-    parser.add_argument(
-        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
-    )
+    add_course_options(parser)
     parser.add_argument(
         "--demo", action="store_true", help="grade the demo class (demo/submitted/, apart)"
     )
@@ -243,10 +240,14 @@ def main(argv: list[str] | None = None) -> int:
         from ..grading import fork_server
 
         fork_server.start()  # the workers' imports, on a core idle while the course is read
-    config = load_config(args.course or (DEMO_CONFIG_DIR if args.demo else ROOT))
+    try:
+        root = course_of(args)
+        args.assignment = assignment_in(root, args)
+    except NotACourse as error:
+        print(f"Cannot grade: {error}.")
+        return 2
+    config = load_config(demo_root(root) if args.demo else root)
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
-    from ..grading.cluster_security import SchedulerRefused, for_scheduler
-
     try:
         check(config, SETTINGS)
         if args.scheduler:  # refused before anything is read: say why

@@ -29,8 +29,9 @@ holds them.
 import argparse
 from pathlib import Path
 
-from ..course import ROOT
+from ..course import NotACourse
 from ..gradebook import BackupError, backup, restore
+from . import add_course_options, course_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,11 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("action", choices=["backup", "restore"])
     parser.add_argument("file", help="the backup: written by backup, read by restore")
-    parser.add_argument(
-        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
-    )
+    add_course_options(parser, assignment=False)
     args = parser.parse_args(argv)
-    course = Path(args.course).resolve() if args.course else ROOT
+    try:
+        course = course_of(args)
+    except NotACourse as error:
+        print(error)
+        return 2
     try:
         if args.action == "backup":
             print(backup(course, Path(args.file).resolve()))

@@ -25,7 +25,7 @@ import argparse
 import signal
 import sys
 
-from ..course import ASSIGNMENT
+from ..course import NotACourse
 from ..lab import (
     DEFAULT_PORT,
     HOST,
@@ -37,6 +37,7 @@ from ..lab import (
     start_instructor,
     start_student,
 )
+from . import add_course_options, assignment_in, course_of
 
 
 def describe_student_copy(work, copied, kept):
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--token", help="the access token (default: a new random one)")
     parser.add_argument(
-        "--dir", help=f"the student work folder (default: {STUDENT_WORK}/{ASSIGNMENT}/)"
+        "--dir", help=f"the student work folder (default: {STUDENT_WORK}/ASSIGNMENT/)"
     )
     parser.add_argument(
         "--exchange",
@@ -86,21 +87,25 @@ def main(argv: list[str] | None = None) -> int:
         help=f"student: work through the course's exchange with nbgrader's Assignments tab "
         f"(default folder: {STUDENT_EXCHANGE_WORK}/)",
     )
+    add_course_options(parser)
     args = parser.parse_args(argv)
     try:
+        root = course_of(args)
         if args.mode == "student" and args.exchange:
-            lab = start_exchange_student(work=args.dir, port=args.port, token=args.token)
+            lab = start_exchange_student(root, work=args.dir, port=args.port, token=args.token)
             print(
                 f"Student folder: {lab.root_dir} (Nbgrader > Assignment List: fetch, submit, fetch feedback)"
             )
         elif args.mode == "student":
-            lab, copied, kept = start_student(work=args.dir, port=args.port, token=args.token)
+            lab, copied, kept = start_student(
+                root, assignment_in(root, args), work=args.dir, port=args.port, token=args.token
+            )
             print(describe_student_copy(lab.root_dir, copied, kept))
         else:
-            lab = start_instructor(port=args.port, token=args.token)
+            lab = start_instructor(root, port=args.port, token=args.token)
             print(f"Course root: {lab.root_dir}")
             print(f"Formgrader:  {lab.formgrader_url()}")
-    except LabError as error:
+    except (LabError, NotACourse) as error:
         print(error)
         return 1
     except KeyboardInterrupt:

@@ -14,10 +14,12 @@ copy and compared with the committed one.
 import argparse
 import shutil
 
-from ..course import ROOT, release_dir
+from ..course import NotACourse, demo_root, release_folder
+from ..demo import prepare_gradebook
 from ..grading.bundle import BundleError
 from ..grading.reference import ReferenceRunError
 from ..grading.session import CannotGrade
+from ..lab import LabError, ensure_exchange
 from ..release import (
     ReleaseError,
     check_solutions,
@@ -26,6 +28,7 @@ from ..release import (
     generate_in_copy,
     keep_reference,
 )
+from . import add_course_options, assignment_in, course_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,13 +36,22 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m instructor release", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "--check", action="store_true", help="only check that the committed release is in sync"
+        "--check",
+        action="store_true",
+        help="only check that the course's release is what the source generates now",
     )
+    add_course_options(parser)
     args = parser.parse_args(argv)
+    try:
+        root = course_of(args)
+        assignment = assignment_in(root, args)
+    except NotACourse as error:
+        print(error)
+        return 2
     if args.check:
-        tmp, fresh = generate_in_copy()
+        tmp, fresh = generate_in_copy(root, assignment)
         try:
-            diff = differences(fresh, release_dir())
+            diff = differences(fresh, release_folder(root, assignment))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         if diff:
@@ -50,20 +62,16 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print("The release is what the source generates.")
         return 0
-    from ..lab import LabError, ensure_exchange
-
     try:
-        ensure_exchange(ROOT)  # the exchange checked (the course's own: made), before anything
-        reference = check_solutions()
-        out = generate()
+        ensure_exchange(root)  # the exchange checked (the course's own: made), before anything
+        reference = check_solutions(root, assignment)
+        out = generate(root, assignment)
     except (ReleaseError, ReferenceRunError, BundleError, LabError, CannotGrade) as error:
         print(f"The release was not regenerated; the previous one is unchanged. {error}")
         return 1
-    keep_reference(reference)
-    if (ROOT / "demo" / "nbgrader_config.py").is_file():
-        from .demo import prepare_gradebook
-
-        prepare_gradebook()  # the demo class's gradebook gets the new assignment too
+    keep_reference(reference, root, assignment)
+    if (demo_root(root) / "nbgrader_config.py").is_file():
+        prepare_gradebook(root, assignment)  # the demo class's gradebook gets it too
     whole = reference.get("whole_notebook")
     ran = (
         f"the same on the cells the grade needs, without the {len(reference['skipped'])} marked "
@@ -74,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"The source's solutions earn full marks ({ran}). "
-        f"Release written to {out.relative_to(ROOT)}: "
+        f"Release written to {out.relative_to(root)}: "
         + ", ".join(sorted(p.name for p in out.iterdir()))
     )
     return 0

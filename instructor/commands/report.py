@@ -39,13 +39,13 @@ and the path of the report.
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
-from ..course import ASSIGNMENT, ROOT
+from ..course import NotACourse, demo_root
 from ..report import build
 from ..report.model import left_out
 from ..report.sources import read_forgeries, read_lateness, read_status
 from ..scores import table
+from . import add_course_options, assignment_in, course_of
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,19 +56,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--students", nargs="+", metavar="ID", help="only these students (default: all graded)"
     )
     parser.add_argument(
-        "--out", metavar="DIR", help=f"where to write (default: reports/{ASSIGNMENT}/)"
+        "--out", metavar="DIR", help="where to write (default: reports/ASSIGNMENT/)"
     )
     parser.add_argument(
         "--demo",
         action="store_true",
         help="the demo class's report (its own course folder demo/, reports in demo/reports/)",
     )
-    parser.add_argument("--assignment", default=ASSIGNMENT, help=f"default: {ASSIGNMENT}")
-    parser.add_argument(
-        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
-    )
+    add_course_options(parser)
     args = parser.parse_args(argv)
-    root = Path(args.course).resolve() if args.course else ROOT / "demo" if args.demo else ROOT
+    try:
+        course = course_of(args)
+        args.assignment = assignment_in(course, args)
+    except NotACourse as error:
+        print(error)
+        return 2
+    root = demo_root(course) if args.demo else course
     out, scores, maxima = build(
         root=root, out=args.out, students=args.students, assignment=args.assignment
     )

@@ -21,17 +21,17 @@ the ids back next to the grades.
 import argparse
 from pathlib import Path
 
-from ..course import ROOT
+from nbgrader.coursedir import CourseDirectory
+
+from ..course import NotACourse, load_config
 from ..roster import ID_COLUMNS, RosterError, import_roster, read_roster
+from . import add_course_options, course_of
 
 
-def _config() -> tuple[str, str]:
-    from ..course import load_config
-
-    config = load_config(ROOT)
-    course = config.CourseDirectory
-    db_url = course.db_url if "db_url" in course else f"sqlite:///{ROOT / 'gradebook.db'}"
-    return db_url, course.course_id if "course_id" in course else "default_course"
+def _config(root: Path) -> tuple[str, str]:
+    """(the gradebook's URL, the course id) of the course's nbgrader configuration."""
+    course = CourseDirectory(config=load_config(root))
+    return str(course.db_url), str(course.course_id or "default_course")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,7 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         help="columns giving the nbgrader student id, first non-empty wins "
         "(default: 'SIS Login ID' 'SIS User ID' ID)",
     )
+    add_course_options(do_import, assignment=False)
     args = parser.parse_args(argv)
+    try:
+        root = course_of(args)
+    except NotACourse as error:
+        print(error)
+        return 2
     try:
         students, skipped = read_roster(args.file, args.id_from)
     except RosterError as error:
@@ -58,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if not students:
         print(f"Cannot import the roster: {args.file} holds no student with a Canvas user id.")
         return 2
-    db_url, course_id = _config()
+    db_url, course_id = _config(root)
     added, updated, conflicts = import_roster(students, db_url, course_id)
     print(
         f"Roster: {len(added)} student(s) added and {len(updated)} updated in the gradebook "

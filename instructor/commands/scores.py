@@ -1,11 +1,15 @@
-"""`python -m instructor scores`: every student's score per exercise, from the gradebook."""
+"""`python -m instructor scores`: every student's score per exercise, from the gradebook.
+
+python -m instructor scores [STUDENT ...] [--demo] [--course DIR] [--assignment NAME]
+"""
 
 import argparse
 
 from nbgrader.coursedir import CourseDirectory
 
-from ..course import ASSIGNMENT, ROOT, load_config
+from ..course import NotACourse, demo_root, load_config
 from ..scores import print_table
+from . import add_course_options, assignment_in, course_of
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,12 +18,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("students", nargs="*", help="student ids (default: everyone graded)")
     parser.add_argument("--demo", action="store_true", help="the demo class's gradebook")
-    parser.add_argument("--assignment", default=ASSIGNMENT, help=f"default: {ASSIGNMENT}")
+    add_course_options(parser)
     args = parser.parse_args(argv)
-    from ..course import DEMO_CONFIG_DIR
-
-    config = load_config(DEMO_CONFIG_DIR if args.demo else ROOT)
-    return print_table(CourseDirectory(config=config), args.students, args.assignment)
+    try:
+        root = course_of(args)
+        assignment = assignment_in(root, args)
+    except NotACourse as error:
+        print(error)
+        return 2
+    config = load_config(demo_root(root) if args.demo else root)
+    return print_table(CourseDirectory(config=config), args.students, assignment)
 
 
 if __name__ == "__main__":

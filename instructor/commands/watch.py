@@ -31,6 +31,7 @@ import sys
 
 from ..grading.settings import CourseGrading, GradingLimits, add_options
 from ..watch.policy import GradeOnSubmit
+from . import add_course_options, course_of
 
 # The settings the command line may give, each an option made from its trait.
 SETTINGS = (GradingLimits, CourseGrading, GradeOnSubmit)
@@ -40,9 +41,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m instructor watch", description=__doc__.splitlines()[0]
     )
-    parser.add_argument(
-        "--course", metavar="DIR", help="another course folder (with its nbgrader_config.py)"
-    )
+    add_course_options(parser, assignment=False)
     route = parser.add_mutually_exclusive_group()
     route.add_argument(
         "--scheduler",
@@ -79,9 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.help_policy:
         print(GradeOnSubmit.class_config_section())
         return 0
-    from pathlib import Path
 
-    from ..course import ROOT, load_config
+    from ..course import NotACourse, load_config
     from ..exchange.layout import ExchangeError
     from ..exchange.make import require_safe
     from ..grading.cluster_security import SchedulerRefused
@@ -91,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     from ..watch.service import Service
     from ..watch.status import LOG_FILE, ServiceLog, StatusFile, report
 
-    course = Path(args.course).resolve() if args.course else ROOT
+    try:
+        course = course_of(args)
+    except NotACourse as error:
+        print(f"Not started. {error}", flush=True)
+        return 1
     config = load_config(course)
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
     try:

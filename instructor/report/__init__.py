@@ -44,7 +44,7 @@ from pathlib import Path
 from nbgrader.coursedir import CourseDirectory
 
 from .. import course_data
-from ..course import ASSIGNMENT, ROOT, load_config
+from ..course import load_config
 from ..scores import max_scores, read_scores
 from ..spreadsheet import inert_row
 from .model import (
@@ -116,10 +116,11 @@ def _course_id(root: Path) -> str:
 
 
 def build(
-    root: Path | str = ROOT,
+    root: Path | str,
     out: Path | str | None = None,
     students: Iterable[str] | None = None,
-    assignment: str = ASSIGNMENT,
+    *,
+    assignment: str,
 ) -> tuple[Path | None, dict[str, dict[str, float | None]], dict[str, float]]:
     """Write scores.csv and report.html for the graded students; return (out dir, scores,
     maxima), or (None, {}, {}) when nobody is graded."""

@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..course import ASSIGNMENT
 from .charts import average_bars, histogram
 from .sources import Entry, Mistakes, Scores
 
@@ -399,7 +398,7 @@ def class_report(
     status: Mapping[str, Entry] | None = None,
     collection: Entry | None = None,
     history: Sequence[Entry] | None = None,
-    assignment: str = ASSIGNMENT,
+    assignment: str = "",
     forgeries: Sequence["Forgery"] | None = None,
     notes: Mapping[str, str] | None = None,
 ) -> ClassReport:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
-from ..course import ASSIGNMENT, NOTEBOOK, exercises, load_config
+from ..course import exercises, load_config, notebook_of
 from ..mistakes import named_mistakes
 from ..scores import db_url
 
@@ -25,11 +25,11 @@ Mistakes = dict[str, dict[str, list[tuple[str, str]]]]
 Errors = dict[str, dict[str, str]]
 
 
-def autograded_notebook(root: Path | str, student: str, assignment: str = ASSIGNMENT) -> Path:
+def autograded_notebook(root: Path | str, student: str, assignment: str) -> Path:
     """The graded notebook of a student: the one notebook of autograded/<student>/<assignment>/."""
     folder = Path(root) / "autograded" / student / assignment
     found = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
-    return found[0] if len(found) == 1 else folder / NOTEBOOK
+    return found[0] if len(found) == 1 else folder / notebook_of(root, assignment)
 
 
 def graded_outputs(
@@ -54,13 +54,13 @@ def graded_outputs(
 
 
 def read_problems(
-    root: Path | str, students: Iterable[str], assignment: str = ASSIGNMENT
+    root: Path | str, students: Iterable[str], assignment: str
 ) -> tuple[Mistakes, Errors]:
     """What the tests reported for each student: ({student: {exercise: [(title, message)]}},
     {student: {exercise: error}}), from the autograded notebooks that exist."""
     mistakes: Mistakes = {}
     errors: Errors = {}
-    columns = exercises(assignment, root)
+    columns = exercises(root, assignment)
     for student in students:
         path = autograded_notebook(root, student, assignment)
         if not path.is_file():
@@ -82,7 +82,7 @@ def read_json(path: Path | str, default: Any) -> Any:
         return default
 
 
-def reports_folder(root: Path | str, assignment: str = ASSIGNMENT) -> Path:
+def reports_folder(root: Path | str, assignment: str) -> Path:
     """reports/<assignment>/ of the course in root, as its nbgrader config sets it."""
     from ..grading.session import reports_dir
 
@@ -90,21 +90,21 @@ def reports_folder(root: Path | str, assignment: str = ASSIGNMENT) -> Path:
     return folder
 
 
-def read_status(root: Path | str, assignment: str = ASSIGNMENT) -> dict[str, Entry]:
+def read_status(root: Path | str, assignment: str) -> dict[str, Entry]:
     """{student: last grading entry} of reports/<assignment>/grading.json ({} without it)."""
     path = reports_folder(root, assignment) / "grading.json"
     found: dict[str, Entry] = read_json(path, {}).get("students", {})
     return found
 
 
-def read_collection(root: Path | str, assignment: str = ASSIGNMENT) -> Entry:
+def read_collection(root: Path | str, assignment: str) -> Entry:
     """What zip_collect's Canvas collector recorded ({} without it)."""
     found: Entry = read_json(reports_folder(root, assignment) / "collection.json", {})
     return found
 
 
 def read_forgeries(
-    root: Path | str, students: Iterable[str] | None = None, assignment: str = ASSIGNMENT
+    root: Path | str, students: Iterable[str] | None, assignment: str
 ) -> list["Forgery"]:
     """The folders refused as made in another student's name (exchange/forgeries.py), those
     naming or made by the students given (all without students)."""
@@ -117,7 +117,7 @@ def read_forgeries(
     return found
 
 
-def read_history(root: Path | str, assignment: str = ASSIGNMENT) -> list[Entry]:
+def read_history(root: Path | str, assignment: str) -> list[Entry]:
     """The grading runs of reports/<assignment>/history.jsonl, oldest first."""
     from ..grading.ledger import Ledger
 
@@ -126,9 +126,7 @@ def read_history(root: Path | str, assignment: str = ASSIGNMENT) -> list[Entry]:
     return runs
 
 
-def read_lateness(
-    root: Path | str, students: Iterable[str], assignment: str = ASSIGNMENT
-) -> dict[str, Entry]:
+def read_lateness(root: Path | str, students: Iterable[str], assignment: str) -> dict[str, Entry]:
     """{student: {timestamp, duedate, seconds, days, penalty}} from the gradebook, for the
     students given (penalty 0 and seconds 0 when on time or without a due date)."""
     from nbgrader.api import Gradebook, MissingEntry
