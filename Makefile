@@ -100,8 +100,8 @@ venv-deps:
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 		--no-install-recommends python3-venv >/dev/null
 
-# Debian's Chromium for the browser tests (tests/test_browser.py), only when it is missing;
-# the tests drive it through Playwright, which never downloads a browser of its own.
+# Debian's Chromium for the browser tests (tests/course/test_browser.py), only when it is
+# missing; the tests drive it through Playwright, which never downloads a browser of its own.
 browser-deps:
 	@if [ -x /usr/bin/chromium ]; then \
 		echo "Chromium is installed: $$(/usr/bin/chromium --version 2>/dev/null)"; \
@@ -112,9 +112,10 @@ browser-deps:
 			chromium fonts-dejavu-core; \
 	fi
 
-# Debian's PostgreSQL server for the gradebook tests on PostgreSQL (tests/test_databases.py),
-# only when it is missing: the tests start a throwaway cluster of their own with its initdb
-# and pg_ctl (tests/databases.py); no server needs to be running.
+# Debian's PostgreSQL server for the gradebook tests on PostgreSQL
+# (tests/grading/test_databases.py), only when it is missing: the tests start a throwaway
+# cluster of their own with its initdb and pg_ctl (tests/databases.py); no server needs to be
+# running.
 db-deps:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "PostgreSQL is installed: $$(ls -d /usr/lib/postgresql/*/bin/initdb | tail -1)"; \
@@ -170,7 +171,7 @@ $(PROXY): hub/package.json hub/package-lock.json
 hub-deps: $(PROXY)
 
 # axe-core, the accessibility checker the tests run in Chromium on the feedback pages and the
-# class report (tests/test_accessibility.py), pinned in tests/axe/package-lock.json and
+# class report (tests/pages/test_accessibility.py), pinned in tests/axe/package-lock.json and
 # installed from the npm registry into tests/axe/node_modules/ when missing or older than the
 # lock file. It runs in the browser: Node.js only installs it.
 AXE := tests/axe/node_modules/axe-core/axe.min.js

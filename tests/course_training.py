@@ -15,7 +15,7 @@ each KIND -- in one namespace, on matplotlib's Agg backend, and prints one JSON 
 KIND small is the large random training with the weights x0.01 instead of x10 (the
 solution's `* 10` made `* 0.01`), the variant the notebook suggests trying.
 
-tests/test_processor_variants.py starts it once per processor code path (environment
+tests/course/test_processor_variants.py starts it once per processor code path (environment
 variables such as OPENBLAS_CORETYPE are read when numpy is imported, hence one process each).
 
 With --ulp-seed S, the large random initialization's weights are then moved by -1, 0 or +1

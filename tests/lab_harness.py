@@ -1,4 +1,4 @@
-"""The harness of the browser tests (tests/test_browser*.py): Debian's Chromium driven by
+"""The harness of the browser tests (tests/*/test_browser*.py): Debian's Chromium driven by
 Playwright, pages watched for JavaScript errors and screenshotted when a test fails, the
 environment of a JupyterLab under test, and the helpers that work a JupyterLab notebook as a
 person does (type an answer, run, wait until idle, save, open a terminal).

@@ -7,13 +7,13 @@ must lie inside the quotation of a Claim below, and each Claim reads its numbers
 
 - a run of the course's trainings (tests/course_training.py's JSON: the printed costs and
   accuracies, and run_facts): checked on this machine and under every processor code path of
-  tests/test_processor_variants.py, since a number that holds on one processor only must not be
-  quoted;
+  tests/course/test_processor_variants.py, since a number that holds on one processor only
+  must not be quoted;
 - or the code itself (the grading shares of public_tests.py, the scale section's cell), the same
   on every machine, checked once.
 
 A number changed in the text, or a new number no Claim quotes, is reported
-(tests/test_processor_variants.py plants some as canaries).
+(tests/course/test_processor_variants.py plants some as canaries).
 """
 
 import json

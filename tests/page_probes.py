@@ -1,7 +1,7 @@
 """What a page that shows the corpus of script vectors (tests/corpus/script_vectors.py) did:
 the markers the vectors logged, the requests it sent to a Jupyter API, the dialogs it opened,
 the Content-Security-Policy violations it reported. Used by the tests of the instructor's pages
-(tests/test_browser_hub.py, tests/test_submission_pages.py)."""
+(tests/hub/test_browser_hub.py, tests/pages/test_submission_pages.py)."""
 
 import hashlib
 import time

@@ -80,7 +80,7 @@ EXACT_RTOL = 1e-12
 # processor difference. The tail falls by a factor of 6 or more for every 1e-2 (33 % beyond
 # 1e-2, 5 % beyond 2e-2, 0.3 % beyond 3e-2), so roughly one machine in ten thousand or fewer
 # would exceed 5e-2. That is an extrapolation, not a measurement:
-# tests/test_processor_variants.py measures every processor code path of the machine it runs
+# tests/course/test_processor_variants.py measures every processor code path of the machine it runs
 # on against the tolerance.
 RANDOM_RTOL = 5e-2
 

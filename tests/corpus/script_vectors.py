@@ -1,6 +1,6 @@
 """Scripts a student can hand in, in every place a submission carries them: the corpus of the
-tests of the pages that show a submission to the instructor (tests/test_browser_hub.py, the
-Formgrader through the hub; tests/test_submission_pages.py, the feedback page, the report and
+tests of the pages that show a submission to the instructor (tests/hub/test_browser_hub.py, the
+Formgrader through the hub; tests/pages/test_submission_pages.py, the feedback page, the report and
 the exports, and nbgrader's stock Formgrader, the canary).
 
 `hostile_submission(release)` is the release notebook with the correct answers typed in (it

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from mypy import main, options
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STRICT_PACKAGES = ("instructor.grading", "instructor.watch", "instructor.exchange")
 
 

@@ -182,7 +182,7 @@ def log_in(browser, course, user, person):  # noqa: F811 (the imported fixture)
 
 
 # ---------------------------------------------------------------------------------------
-# The Assignments tab (as tests/test_browser_submit.py reads it)
+# The Assignments tab (as tests/watch/test_browser_submit.py reads it)
 
 
 def open_assignments_tab(page):

@@ -34,7 +34,7 @@ from unix_users import needs_root, unix_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
-RESTRICTED = Path(__file__).with_name("restricted.py")
+RESTRICTED = Path(__file__).resolve().parents[1] / "restricted.py"
 NO_NAMESPACES = ("--no-user-namespaces",)
 NEITHER = ("--no-user-namespaces", "--no-landlock")
 REFUSAL = (

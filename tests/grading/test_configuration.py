@@ -30,7 +30,7 @@ from instructor.grading.settings import (
 )
 from instructor.watch.policy import GradeOnSubmit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _help_all(command, capsys):

@@ -312,7 +312,7 @@ def test_the_separate_cluster_admits_no_client_without_its_certificate(dask_clus
 
 def test_a_plain_tcp_scheduler_is_refused_unless_asked_for_by_name(fast_demo_course, dask_cluster):
     """Is the cluster's port named as tcp:// refused before anything is read, in one line that
-    says why and names the ways out? (Each other refusal: tests/test_configuration.py.)"""
+    says why and names the ways out? (Each other refusal: tests/grading/test_configuration.py.)"""
     address = dask_cluster.address.replace("tls://", "tcp://")
     run = grade(fast_demo_course, "--demo", "--scheduler", address)
     assert (run.returncode, run.stderr) == (2, ""), run.stdout[-3000:] + run.stderr[-3000:]

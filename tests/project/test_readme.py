@@ -1,9 +1,10 @@
 """Do the docs' paths list their steps in the order they must run?
 
-The steps themselves are run elsewhere: the student's path by tests/test_browser_submit.py
-(from docs/students.md), grade on submit by tests/test_watch.py (a course whose assignment
+The steps themselves are run elsewhere: the student's path by tests/watch/test_browser_submit.py
+(from docs/students.md), grade on submit by tests/watch/test_watch.py (a course whose assignment
 nbgrader generated, released to its exchange, then the service). That every command of the
-README and of docs/ exists as written, and every link leads somewhere, is tests/test_docs.py's.
+README and of docs/ exists as written, and every link leads somewhere, is
+tests/project/test_docs.py's.
 """
 
 import re

@@ -4,7 +4,7 @@ A student with a fresh home folder follows docs/students.md: a bare virtual
 environment, `pip install -r requirements-student.txt` and the nbgrader line (the Assignments
 tab needs it), the two lines of nbgrader settings in ~/.jupyter/nbgrader_config.py, then
 `jupyter lab`. The commands are read from that page, so the test follows what it says.
-Meanwhile a quick course copy (tests/test_watch.py's Class) is released to its own exchange
+Meanwhile a quick course copy (tests/watch/test_watch.py's Class) is released to its own exchange
 and the grade-on-submit service (`python -m instructor watch`) runs on it.
 
 In JupyterLab the student fetches the assignment in the Assignments tab (Nbgrader >
@@ -161,7 +161,7 @@ class Background:
 
 class Classroom:
     """The course and its service made ready in the background, while the student installs:
-    the quick course built and released to its exchange (tests/test_watch.py's Class), then
+    the quick course built and released to its exchange (tests/watch/test_watch.py's Class), then
     `instructor watch` started on it."""
 
     def __init__(self, base):

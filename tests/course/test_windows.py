@@ -5,7 +5,7 @@ This machine is not Windows; what Windows lacks is taken away from a real run in
 Unix users and groups modules (`grp`, `pwd`) made unimportable in the command's own process,
 after the libraries have loaded as they are (they choose their own code for the system when
 they load); a report written in Windows' code page (cp1252) rather than UTF-8. The lab command
-with Windows' missing process functions is tested in tests/test_browser.py
+with Windows' missing process functions is tested in tests/course/test_browser.py
 (test_lab_command_runs_where_posix_only_functions_are_missing).
 """
 
@@ -39,7 +39,7 @@ ON_WINDOWS = {
     "nbgrader fetch_feedback": "nbgrader's own sentence, as above",
     "make lab-student": "make is not on Windows; the page gives `python -m instructor lab student`, which runs there",
     "python -m instructor lab student --exchange": "one sentence: test_the_exchange_lab_stops_with_one_sentence",
-    "python -m instructor lab student": "runs: tests/test_browser.py, without Windows' missing functions",
+    "python -m instructor lab student": "runs: tests/course/test_browser.py, without Windows' missing functions",
 }  # fmt: skip
 
 COMMAND = re.compile(

@@ -50,7 +50,7 @@ HOLD_SECONDS = 8.0
 def point_at(root, db_url):
     """Make the course folder root use the gradebook at db_url (its config's last word)."""
     with open(root / "nbgrader_config.py", "a") as config:
-        config.write("\n# tests/test_databases.py: this copy's gradebook\n")
+        config.write("\n# tests/grading/test_databases.py: this copy's gradebook\n")
         config.write(f"c.CourseDirectory.db_url = {db_url!r}\n")
     return root
 
@@ -295,7 +295,7 @@ def service_writer(root, students):
     import secrets
 
     config = root / "nbgrader_config.py"
-    marker = "# tests/test_databases.py: the service's exchange\n"
+    marker = "# tests/grading/test_databases.py: the service's exchange\n"
     if marker not in config.read_text():
         with open(config, "a") as f:  # one OS user plays every student here
             f.write(marker + "c.ExchangeCollect.check_owner = False\n")
@@ -511,7 +511,7 @@ def exchange_for_the_service(root):
     """The course's own exchange with the assignment released, for a service that one OS
     user's submissions in every student's name reach (nbgrader's owner check off)."""
     config = root / "nbgrader_config.py"
-    marker = "# tests/test_databases.py: the service's exchange\n"
+    marker = "# tests/grading/test_databases.py: the service's exchange\n"
     if marker not in config.read_text():
         with open(config, "a") as f:
             f.write(marker + "c.ExchangeCollect.check_owner = False\n")

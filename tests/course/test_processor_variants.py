@@ -33,7 +33,7 @@ from spec_numbers import RANDOM_RTOL, largest_difference, printed_costs, run_pro
 
 pytestmark = pytest.mark.slow
 
-RUNNER = Path(__file__).resolve().parent / "course_training.py"
+RUNNER = Path(__file__).resolve().parents[1] / "course_training.py"
 KINDS = ["random", "he", "zeros"]
 AS_GIVEN_ALSO = ["small"]  # the x0.01 run: not chaotic, trained on the machine's own settings
 

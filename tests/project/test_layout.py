@@ -1,7 +1,9 @@
 """Is the course's tree what its layout says: every top-level folder there, and the generated
 ones kept out of git but for the line that says what they hold?"""
 
+import re
 import subprocess
+from pathlib import PurePosixPath
 
 import pytest
 from harness import ROOT
@@ -50,3 +52,18 @@ def test_autograded_keeps_its_readme_and_ignores_what_grading_writes(tracked):
     graded = "autograded/somestudent/initialization/Initialization.ipynb"
     assert git("check-ignore", "-q", "--no-index", graded).returncode == 0
     assert git("check-ignore", "-q", "--no-index", "autograded/README.md").returncode == 1
+
+
+def test_every_test_file_is_in_a_folder_the_developers_guide_names(tracked):
+    """Is every test file in a folder of tests/ that docs/developers.md's table of the tests'
+    folders lists, none left at tests/ itself, does each folder listed hold test files, and is
+    each file's name unique (pytest imports a test file by its name alone)?"""
+    guide = (ROOT / "docs" / "developers.md").read_text()
+    listed = re.findall(r"^\| `tests/(\w+)/` \|", guide, re.MULTILINE)
+    tests = [PurePosixPath(path) for path in tracked if re.fullmatch(r"tests/.*test_\w+\.py", path)]
+    assert listed and tests
+    misplaced = [str(path) for path in tests if len(path.parts) != 3 or path.parts[1] not in listed]
+    assert not misplaced, "test files outside the folders docs/developers.md lists"
+    assert sorted({path.parts[1] for path in tests}) == sorted(listed)
+    names = [path.name for path in tests]
+    assert len(set(names)) == len(names), "two test files of the same name"

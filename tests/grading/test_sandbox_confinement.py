@@ -3,7 +3,7 @@
 A forked child confines itself exactly as the launcher confines student code
 (isolation.confine: Landlock's rules, then the seccomp filter), then tries each way past it
 and reports what happened. Fast: no kernel, no notebook. The graded corpus
-(tests/test_isolation_modes.py) shows the same through real submissions.
+(tests/grading/test_isolation_modes.py) shows the same through real submissions.
 """
 
 import ctypes

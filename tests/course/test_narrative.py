@@ -2,7 +2,7 @@
 (tests/narrative_numbers.py), and the claims on the code hold.
 
 The claims on runs are checked against the trainings under every processor code path of this
-machine, in tests/test_processor_variants.py; here, what needs no run.
+machine, in tests/course/test_processor_variants.py; here, what needs no run.
 """
 
 import narrative_numbers

@@ -1,6 +1,6 @@
 """The corpus's isolation-relevant scenarios graded in every mode, by root and by an ordinary user.
 
-tests/test_grading_corpus.py grades the whole corpus once with the default isolation (Linux
+tests/grading/test_grading_corpus.py grades the whole corpus once with the default isolation (Linux
 namespaces on CI, run by root). Here a lean batch of the scenarios that test the isolation
 itself -- the red team (reading the hidden tests, writing the grader's files, patching numpy),
 the runaway code (fork and memory bombs, a daemon that leaves its parent), and the course
@@ -11,7 +11,7 @@ cluster in each of the other five situations:
     landlock    as root (the sandbox then runs as a private user) and as an ordinary user
     limits      as root and as an ordinary user
 
-Each batch must end with the exact scores of tests/test_grading_corpus.py, nothing found
+Each batch must end with the exact scores of tests/grading/test_grading_corpus.py, nothing found
 through /proc, nothing written outside the sandbox, no process left behind, and the submitted
 files unchanged. Plain limits cannot keep out what reaches past the sandbox: that is why
 `auto` never chooses it and every grade made with it is marked. The scenarios it cannot hold

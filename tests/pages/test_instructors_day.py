@@ -2,7 +2,7 @@
 gradebook, the Formgrader's page of forgeries (its rendering, escaped), and `python -m
 instructor watch --status`.
 
-The browser test of the same, through the hub's login, is in tests/test_browser_hub.py.
+The browser test of the same, through the hub's login, is in tests/hub/test_browser_hub.py.
 """
 
 import datetime

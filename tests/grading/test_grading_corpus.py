@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 # The batch runs with the default isolation, "auto": Linux namespaces here (CI), else Landlock
 # and seccomp; it never degrades to limits, so every scenario holds wherever it runs.
-# tests/test_isolation_modes.py runs the isolation-relevant scenarios in every mode, as root
+# tests/grading/test_isolation_modes.py runs the isolation-relevant scenarios in every mode, as root
 # and as an ordinary user.
 LEFT_OUT = set()
 

@@ -1,7 +1,7 @@
 """Is a submission data on every page and export that shows it to someone else, off the hub?
 
-The Formgrader through the hub, with the whole corpus graded for real, is tests/test_browser_hub.py
-(its last section). Here, cheaper:
+The Formgrader through the hub, with the whole corpus graded for real, is
+tests/hub/test_browser_hub.py (its last section). Here, cheaper:
 
 - the sanitizer's rule, one row per place, and that its Markdown passes through the templates'
   renderer unchanged (fast);
