@@ -59,6 +59,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+from answers import CORRECT, fill
+from harness import ASSIGNMENT, NOTEBOOK
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,8 +69,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import copy_course, course_env  # noqa: E402
 from corpus.build import fast_course  # noqa: E402
 
-from instructor import demo  # noqa: E402
-from instructor.course import ASSIGNMENT, NOTEBOOK  # noqa: E402
 from instructor.watch.policy import GradeOnSubmit  # noqa: E402
 
 COURSE_ID = "initialization-course"
@@ -113,7 +113,7 @@ class Course:
         run([sys.executable, "-m", "nbgrader", "release_assignment", ASSIGNMENT],
             self.root, self.env)  # fmt: skip
         release = nbformat.read(self.root / "release" / ASSIGNMENT / NOTEBOOK, 4)
-        self.answered = nbformat.writes(demo.fill(release, demo.CORRECT))
+        self.answered = nbformat.writes(fill(release, CORRECT))
         self.reports = self.root / "reports" / ASSIGNMENT
         self.log = work / "watch.log"
         self.service = None

@@ -41,6 +41,8 @@ import time
 from pathlib import Path
 
 import nbformat
+from answers import CORRECT, fill
+from harness import ASSIGNMENT, HELPERS, NOTEBOOK
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
@@ -53,9 +55,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import copy_course  # noqa: E402
 from corpus.build import fast_course, run_whole_notebook  # noqa: E402
 from harness import course_env  # noqa: E402
-
-from instructor import demo  # noqa: E402
-from instructor.course import ASSIGNMENT, HELPERS, NOTEBOOK  # noqa: E402
 
 ENV = course_env()
 TARGET = 5.0  # the whole notebook's cost per submission over the needed cells', at least
@@ -70,7 +69,7 @@ def course_with_submissions(folder, n, iterations=None):
         root = copy_course(folder)
         run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force"], root)
     release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
-    answered = demo.fill(release, demo.CORRECT)
+    answered = fill(release, CORRECT)
     for i in range(1, n + 1):
         target = root / "submitted" / f"bench-{i:03d}" / ASSIGNMENT
         target.mkdir(parents=True)

@@ -33,6 +33,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import nbformat
+from answers import CORRECT, fill
+from harness import ASSIGNMENT, NOTEBOOK
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,9 +43,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import copy_course  # noqa: E402
 from corpus.build import fast_course  # noqa: E402
 from harness import course_env  # noqa: E402
-
-from instructor import demo  # noqa: E402
-from instructor.course import ASSIGNMENT, NOTEBOOK  # noqa: E402
 
 MODES = ("namespaces", "landlock", "limits")
 ENV = course_env()
@@ -75,7 +74,7 @@ def main(argv=None):
             stack.callback(passage.revoke)
         root = fast_course(Path(folder) / "course", copy_course, args.iterations)
         release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
-        answered = demo.fill(release, demo.CORRECT)
+        answered = fill(release, CORRECT)
         for i in range(1, args.n + 1):
             target = root / "submitted" / f"bench-{i:03d}" / ASSIGNMENT
             target.mkdir(parents=True)

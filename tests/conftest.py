@@ -5,13 +5,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import ROOT, course_env
+from answers import CORRECT, RANDOM, STUDENTS, build_demo, fill
+from harness import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK, ROOT, course_env
 
 sys.path.insert(0, str(ROOT))
 
 # The commands that tests run in this process find this environment's scripts on PATH, as
 # `python -m instructor` makes them (nbgrader's Gradebook runs `alembic` from there).
-from instructor.course import scripts_first  # noqa: E402
+from instructor.course import scripts_first
 
 scripts_first(__import__("os").environ)
 
@@ -204,23 +205,22 @@ def run_nbgrader(*args, cwd):
 #   demo-echoes-tests: the random function prints the cell that calls it (IPython's In[-1]),
 #     which during grading is the test cell with its hidden tests; he uses Xavier's scale.
 def extra_students():
-    from instructor import demo
 
     return {
         "demo-np-rebound": {
-            **demo.CORRECT,
+            **CORRECT,
             "random": (
-                demo.RANDOM,
+                RANDOM,
                 [("    return parameters", "    return parameters\n\n\nnp = None")],
             ),
         },
         "demo-echoes-tests": {
-            **demo.CORRECT,
+            **CORRECT,
             "random": (
-                demo.RANDOM,
+                RANDOM,
                 [("    np.random.seed(3)", "    print(In[-1])\n    np.random.seed(3)")],
             ),
-            "he": demo.STUDENTS["demo-xavier"]["he"],
+            "he": STUDENTS["demo-xavier"]["he"],
         },
     }
 
@@ -285,17 +285,14 @@ def grade_demo(folder, whole_notebook=False):
     import nbformat
     from corpus.build import fast_course
 
-    from instructor import demo
-    from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
-
     # the scores do not depend on how long the model trains: a quick notebook (500 iterations)
     course = fast_course(folder / "course", copy_course, whole_notebook=whole_notebook)
-    demo.build(course)  # the demo class, from the quick release
+    build_demo(course)  # the demo class, from the quick release
     release = nbformat.read(course / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)
     for student, answers in extra_students().items():
         target = course / DEMO_SUBMITTED / student / ASSIGNMENT
         target.mkdir(parents=True)
-        nbformat.write(demo.fill(release, answers), target / NOTEBOOK)
+        nbformat.write(fill(release, answers), target / NOTEBOOK)
     hashes = tree_hashes(course / DEMO_SUBMITTED)
     result = run_nbgrader(
         "autograde", ASSIGNMENT, f"--CourseDirectory.submitted_directory={DEMO_SUBMITTED}",

@@ -34,3 +34,14 @@ def wait_for_service(condition, what, service, log, timeout):
             break
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}; the service said:\n{log.read_text()}")
+
+
+# The course's one assignment, as its source folder names it: the tests are this course's, so
+# they name it (the tools take it from the course: instructor/course.py).
+ASSIGNMENT = "initialization"
+NOTEBOOK = "Initialization.ipynb"
+DEMO_SUBMITTED = "demo/submitted"  # the demo class's submissions, relative to the course
+# The modules students receive with the notebook: the .py files of its source folder.
+HELPERS = sorted(p.name for p in (ROOT / "source" / ASSIGNMENT).glob("*.py"))
+RELEASE = ROOT / "release" / ASSIGNMENT  # the course's release (make release makes it)
+SOURCE_NOTEBOOK = ROOT / "source" / ASSIGNMENT / NOTEBOOK

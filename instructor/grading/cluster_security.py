@@ -20,7 +20,7 @@ authentication, Dask's `Security`:
   the cluster's CA (c.CourseGrading.tls_ca_file, tls_cert, tls_key), or a plain `tcp://`
   scheduler only when asked for by name (c.CourseGrading.plain_tcp_scheduler).
 
-tests/test_instructor_sockets.py tries every port of the grading as another Unix account.
+tests/watch/test_instructor_sockets.py tries every port of the grading as another Unix account.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ Three things keep it.
    The instructor's summary says which cell, and why (`Plan.whole_because`, the ledger's
    `ran`). It is not a note: the notes are a whole run's, which the tests compare line by
    line on every scenario (a test justifies the fallback: without it, a cell that reads a
-   training's result scores otherwise; tests/test_grading_corpus.py).
+   training's result scores otherwise; tests/grading/test_grading_corpus.py).
 3. What escapes these rules cannot lift a declared exercise: such a difference comes from code
    whose outcome depends on being called by a skipped cell (a loop without end only for the
    training's layer sizes, say), and the clean re-check caps every declared exercise at what

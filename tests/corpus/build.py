@@ -3,7 +3,7 @@
 Each scenario is a function named after it that returns the files of one student's submission
 folder ({file name: bytes}); `build(release_notebook, submitted_dir, course_root)` writes them
 all to submitted/<scenario>/initialization/. The scenarios start from the release notebook with
-the correct answers typed in (instructor.demo.fill), unless they say otherwise, and change one
+the correct answers typed in (instructor.fill), unless they say otherwise, and change one
 thing. `fast_course` makes a course copy whose notebook trains for fewer iterations, so that
 a whole corpus runs in a couple of minutes; the grading is the same.
 """
@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+from answers import CORRECT, RANDOM, STUDENTS, ZEROS, fill
 from harness import course_env
-
-from instructor import demo
 
 NOTEBOOK = "Initialization.ipynb"
 SCENARIOS = {}
@@ -40,8 +39,8 @@ class Context:
 
     def answered(self, answers=None):
         """The release with answers typed in (the correct ones by default), as a dict."""
-        answers = demo.CORRECT if answers is None else answers
-        return json.loads(json.dumps(demo.fill(self.release, answers)))
+        answers = CORRECT if answers is None else answers
+        return json.loads(json.dumps(fill(self.release, answers)))
 
 
 def _text(nb):
@@ -78,7 +77,7 @@ def correct(ctx):
 
 @scenario
 def xavier(ctx):
-    return {NOTEBOOK: _text(ctx.answered(demo.STUDENTS["demo-xavier"]))}
+    return {NOTEBOOK: _text(ctx.answered(STUDENTS["demo-xavier"]))}
 
 
 # --- broken or odd files ------------------------------------------------------------------------
@@ -169,7 +168,7 @@ def huge_outputs(ctx):
 @scenario
 def copied_cells(ctx):
     """The zeros test copied; the he answer copied, the copy in effect holding the answer."""
-    nb = ctx.answered(demo.STUDENTS["demo-xavier"])
+    nb = ctx.answered(STUDENTS["demo-xavier"])
     test = copy.deepcopy(nb["cells"][_index(nb, "test_initialize_parameters_zeros")])
     nb["cells"].insert(_index(nb, "test_initialize_parameters_zeros") + 1, test)
     right = ctx.answered()
@@ -288,8 +287,8 @@ def print_forever(ctx):
 @scenario
 def patched_numpy(ctx):
     """A wrong large-random answer, with numpy's comparison replaced so that it passes."""
-    answer = demo.RANDOM.replace("* 10", "* 1") + "\nnp.allclose = lambda *args, **kwargs: True"
-    return {NOTEBOOK: _text(ctx.answered(dict(demo.CORRECT, random=answer)))}
+    answer = RANDOM.replace("* 10", "* 1") + "\nnp.allclose = lambda *args, **kwargs: True"
+    return {NOTEBOOK: _text(ctx.answered(dict(CORRECT, random=answer)))}
 
 
 @scenario
@@ -308,7 +307,7 @@ def redefined_tests(ctx):
 @scenario
 def fake_score(ctx):
     """Wrong answers, and every number displayed as a full score (the test cells' result)."""
-    wrong = {"zeros": demo.ZEROS, "random": demo.ZEROS, "he": demo.ZEROS}
+    wrong = {"zeros": ZEROS, "random": ZEROS, "he": ZEROS}
     code = (
         "formatter = get_ipython().display_formatter.formatters['text/plain']\n"
         "formatter.for_type(float, lambda value, printer, cycle: printer.text('10.0'))\n"
@@ -330,7 +329,7 @@ def always_equal(ctx):
         "parameters['W' + str(l)] = np.zeros(shape).view(Anything)\n"
         "parameters['b' + str(l)] = np.zeros((layers_dims[l], 1)).view(Anything)"
     )
-    return {NOTEBOOK: _text(ctx.answered(dict(demo.CORRECT, zeros=answer)))}
+    return {NOTEBOOK: _text(ctx.answered(dict(CORRECT, zeros=answer)))}
 
 
 @scenario
@@ -344,7 +343,7 @@ def fake_output(ctx):
 @scenario
 def edited_test_cells(ctx):
     """The he test cell replaced by a constant full score, and unlocked."""
-    nb = ctx.answered(demo.STUDENTS["demo-xavier"])
+    nb = ctx.answered(STUDENTS["demo-xavier"])
     cell = nb["cells"][_index(nb, "test_initialize_parameters_he")]
     cell["source"] = "10"
     cell["metadata"]["nbgrader"].update(locked=False, points=100)
@@ -358,7 +357,7 @@ def edited_helpers(ctx):
     fake = "def grade_exercise(*args, points=10, **kwargs):\n    return points\n"
     source = (ctx.root / "public_tests.py").read_text() + "\n" + fake
     return {
-        NOTEBOOK: _text(ctx.answered(demo.STUDENTS["demo-xavier"])),
+        NOTEBOOK: _text(ctx.answered(STUDENTS["demo-xavier"])),
         "public_tests.py": source.encode(),
     }
 
@@ -402,7 +401,7 @@ def reads_hidden_tests(ctx):
         f"print('READABLE' if readable({str(p)!r}) else 'HIDDEN', {p.name!r})"
         for p in _probe_paths(ctx)
     )
-    nb = _add_after(ctx.answered(dict(demo.CORRECT, he=answer)), "imports", probe)
+    nb = _add_after(ctx.answered(dict(CORRECT, he=answer)), "imports", probe)
     return {NOTEBOOK: _text(nb)}
 
 
@@ -533,7 +532,7 @@ def proc_source(ctx):
         "parameters['b' + str(l)] = np.zeros((layers_dims[l], 1))"
     )
     head = "# GRADED FUNCTION: initialize_parameters_he\n"
-    nb = ctx.answered(dict(demo.CORRECT, he=(body, [(head, head + search)])))
+    nb = ctx.answered(dict(CORRECT, he=(body, [(head, head + search)])))
     return {NOTEBOOK: _text(nb)}
 
 
@@ -563,7 +562,7 @@ def proc_copy(ctx):
         "    def initialize_parameters_he(layers_dims):\n"
         "        raise NotImplementedError()"
     )
-    nb = ctx.answered({k: v for k, v in demo.CORRECT.items() if k != "he"})
+    nb = ctx.answered({k: v for k, v in CORRECT.items() if k != "he"})
     return {NOTEBOOK: _text(_answer_cell(nb, "initialize_parameters_he", code))}
 
 

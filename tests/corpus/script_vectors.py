@@ -25,7 +25,7 @@ in CLICKED need a click (a link): the tests click every link named CLICK.
 import base64
 import json
 
-from instructor import demo
+from answers import CORRECT, fill
 
 MARKER = "vector-ran:"
 CLICK = "click-me"
@@ -246,7 +246,7 @@ def _markdown(source, **fields):
 def hostile_submission(release):
     """The release notebook (as nbformat reads it) answered correctly, with every vector where
     a student can put it (see the module's docstring), as a dict."""
-    nb = json.loads(json.dumps(demo.fill(release, demo.CORRECT)))
+    nb = json.loads(json.dumps(fill(release, CORRECT)))
     cells = nb["cells"]
     answer = next(
         i

@@ -25,7 +25,9 @@ from pathlib import Path
 
 import pytest
 import spec_numbers
+from answers import CORRECT
 from conftest import copy_course, shares_of
+from harness import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
 from lab_harness import (
     ARTIFACTS,
     TIMEOUT_MS,
@@ -52,8 +54,6 @@ from lab_harness import (
 )
 
 from instructor import lab as lab_module
-from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
-from instructor.demo import CORRECT
 
 pytestmark = pytest.mark.heavy
 
@@ -74,7 +74,7 @@ def test_student_work_keeps_the_students_files(course, tmp_path):
     and copy back only what is missing?"""
     work = tmp_path / "work"
     copied, kept = lab_module.prepare_student_work(work, course)
-    release = lab_module.release_dir(course)
+    release = course / "release" / ASSIGNMENT
     assert sorted(copied) == sorted(p.name for p in release.iterdir() if p.is_file())
     assert kept == []
     (work / NOTEBOOK).write_text("the student's own work")

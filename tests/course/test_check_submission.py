@@ -18,11 +18,11 @@ from typing import NamedTuple
 import nbformat
 import numpy as np
 import pytest
+from answers import STUDENTS, fill
 from harness import ROOT
 from nbclient import NotebookClient
 
 import check_submission
-from instructor.demo import STUDENTS, fill
 
 SCRIPT = ROOT / "check_submission.py"
 NOTEBOOK = "Initialization.ipynb"

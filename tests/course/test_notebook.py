@@ -5,10 +5,9 @@ import re
 
 import nbformat
 import pytest
+from harness import ASSIGNMENT, NOTEBOOK
 from nbclient import NotebookClient
 from spec_numbers import ACCURACY, cost_problems, printed_costs
-
-from instructor.course import source_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +18,7 @@ def executed(tmp_path_factory):
     from conftest import copy_course
 
     course = copy_course(tmp_path_factory.mktemp("course"))
-    path = source_notebook(course)
+    path = course / "source" / ASSIGNMENT / NOTEBOOK
     nb = nbformat.read(path, as_version=4)
     NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}

@@ -6,15 +6,15 @@ import json
 import matplotlib
 import numpy as np
 import pytest
+from harness import SOURCE_NOTEBOOK
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
 import init_utils  # noqa: E402
-from instructor.course import source_notebook  # noqa: E402
 
-CELLS = {c["id"]: "".join(c["source"]) for c in json.loads(source_notebook().read_text())["cells"]}
+CELLS = {c["id"]: "".join(c["source"]) for c in json.loads(SOURCE_NOTEBOOK.read_text())["cells"]}
 
 
 def initializer(scale):

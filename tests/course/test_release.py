@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import course_env
+from answers import ANSWER_CELLS
+from harness import ASSIGNMENT, HELPERS, NOTEBOOK, RELEASE, ROOT, SOURCE_NOTEBOOK, course_env
 
 from instructor import release
-from instructor.course import ANSWER_CELLS, HELPERS, ROOT, release_dir, source_notebook
 
 
 def cells(path):
@@ -21,7 +21,7 @@ def marked_blocks(begin, end, inside=True):
     """Lines between (or, with inside=False, outside) the begin/end markers in the source
     notebook's cells, stripped, non-blank."""
     found = []
-    for cell in cells(source_notebook()):
+    for cell in cells(SOURCE_NOTEBOOK):
         within = False
         for line in "".join(cell["source"]).splitlines():
             if begin in line:
@@ -36,9 +36,9 @@ def marked_blocks(begin, end, inside=True):
 @pytest.mark.slow
 def test_committed_release_is_what_the_source_generates():
     """Does nbgrader generate_assignment, run now on the source, give the committed release?"""
-    tmp, fresh = release.generate_in_copy()
+    tmp, fresh = release.generate_in_copy(ROOT, ASSIGNMENT)
     try:
-        assert release.differences(fresh, release_dir()) == []
+        assert release.differences(fresh, RELEASE) == []
     finally:
         import shutil
 
@@ -50,16 +50,16 @@ def test_helpers_have_a_single_source(helper):
     """Are the source's helpers links to the top-level files, and the release's copies identical?"""
     linked = ROOT / "source" / "initialization" / helper
     assert linked.is_symlink() and linked.resolve() == ROOT / helper
-    assert (release_dir() / helper).read_bytes() == (ROOT / helper).read_bytes()
+    assert (RELEASE / helper).read_bytes() == (ROOT / helper).read_bytes()
 
 
 def test_release_is_self_contained():
     """Does the release folder hold the notebook and every module it imports from the course?"""
-    names = {p.name for p in release_dir().iterdir()}
+    names = {p.name for p in RELEASE.iterdir()}
     assert {"Initialization.ipynb", *HELPERS} <= names
     source = "\n".join(
         "".join(c["source"])
-        for c in cells(release_dir() / "Initialization.ipynb")
+        for c in cells(RELEASE / "Initialization.ipynb")
         if c["cell_type"] == "code"
     )
     imported = set(re.findall(r"^\s*(?:from|import) (\w+)", source, flags=re.M))
@@ -75,9 +75,9 @@ def test_release_holds_none_of_the_instructors_course_data():
 
     data = course_data.load(ROOT, "initialization")
     assert data.path is not None and data.notes
-    source = source_notebook().parent.resolve()
+    source = SOURCE_NOTEBOOK.parent.resolve()
     assert source not in data.path.resolve().parents
-    released = [p for p in release_dir().rglob("*") if p.is_file()]
+    released = [p for p in RELEASE.rglob("*") if p.is_file()]
     assert not [p for p in released if p.suffix == ".toml"]
     text = "\n".join(p.read_text(errors="replace") for p in released)
     assert not [note for note in data.notes.values() if note[:40] in text]
@@ -85,7 +85,7 @@ def test_release_holds_none_of_the_instructors_course_data():
 
 def test_release_has_no_solutions_and_no_hidden_tests():
     """Is every solution line and every hidden test line of the source absent from the release?"""
-    released = cells(release_dir() / "Initialization.ipynb")
+    released = cells(RELEASE / "Initialization.ipynb")
     text = "\n".join("".join(c["source"]) for c in released)
     lines = {line.strip() for line in text.splitlines()}
     solutions = marked_blocks("### BEGIN SOLUTION", "### END SOLUTION")
@@ -105,7 +105,7 @@ def test_release_has_no_solutions_and_no_hidden_tests():
 
 def test_cells_students_must_not_change_are_read_only():
     """Is every cell but the three answer cells locked in the release?"""
-    for cell in cells(release_dir() / "Initialization.ipynb"):
+    for cell in cells(RELEASE / "Initialization.ipynb"):
         meta = cell["metadata"]
         grade_id = meta.get("nbgrader", {}).get("grade_id")
         assert meta.get("deletable") is False, grade_id
@@ -117,7 +117,7 @@ def test_cells_students_must_not_change_are_read_only():
 
 def test_source_notebook_is_committed_clean():
     """Is the source notebook stored without outputs or execution counts?"""
-    for cell in cells(source_notebook()):
+    for cell in cells(SOURCE_NOTEBOOK):
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
 
@@ -158,19 +158,19 @@ def test_failed_regeneration_keeps_the_previous_release(course, capsys):
     import nbformat
     from nbgrader.api import Gradebook
 
-    assert release.generate(course).exists()
+    assert release.generate(course, ASSIGNMENT).exists()
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         gb.add_student("early-bird")
         gb.add_submission("initialization", "early-bird")
-    before = {p.name: p.read_bytes() for p in release_dir(course).iterdir()}
-    nb = nbformat.read(source_notebook(course), as_version=4)
+    before = {p.name: p.read_bytes() for p in (course / "release" / ASSIGNMENT).iterdir()}
+    nb = nbformat.read((course / "source" / ASSIGNMENT / NOTEBOOK), as_version=4)
     remark = nbformat.v4.new_markdown_cell("One more remark.")
     remark.metadata["nbgrader"] = {
         "grade": False, "grade_id": "remark", "locked": True, "schema_version": 3, "solution": False
     }  # fmt: skip
     nb.cells.append(remark)
-    nbformat.write(nb, source_notebook(course))
+    nbformat.write(nb, (course / "source" / ASSIGNMENT / NOTEBOOK))
 
     with pytest.raises(release.ReleaseError, match="already has submissions"):
-        release.generate(course)
-    assert {p.name: p.read_bytes() for p in release_dir(course).iterdir()} == before
+        release.generate(course, ASSIGNMENT)
+    assert {p.name: p.read_bytes() for p in (course / "release" / ASSIGNMENT).iterdir()} == before

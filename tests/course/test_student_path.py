@@ -11,10 +11,9 @@ import shutil
 
 import nbformat
 import pytest
+from answers import CORRECT, HE, RANDOM, ZEROS, fill
 from harness import ROOT
 from nbclient import NotebookClient
-
-from instructor.demo import CORRECT, HE, RANDOM, ZEROS, fill
 
 pytestmark = pytest.mark.slow
 

@@ -29,13 +29,12 @@ import zipfile
 
 import nbformat
 import pytest
+from answers import EXERCISES, STUDENTS, fill
 from conftest import copy_course, run_nbgrader
 from corpus import build as corpus
-from harness import course_env
+from harness import ASSIGNMENT, NOTEBOOK, course_env
 from nbgrader.api import Gradebook
 
-from instructor import demo
-from instructor.course import ASSIGNMENT, EXERCISES, NOTEBOOK
 from instructor.lms.late import days_late, penalty_points
 
 pytestmark = pytest.mark.heavy
@@ -309,7 +308,7 @@ def test_regrade_is_recorded_in_the_history_and_the_report(round_trip):
     root = round_trip["root"]
     release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
     nbformat.write(
-        demo.fill(release, demo.STUDENTS["demo-xavier"]),
+        fill(release, STUDENTS["demo-xavier"]),
         root / "submitted" / "S1003" / ASSIGNMENT / NOTEBOOK,
     )
     before = round_trip["state"]["S1003"][0]

@@ -25,11 +25,10 @@ import zipfile
 
 import nbformat
 import pytest
+from answers import STUDENTS, fill
 from conftest import copy_course, shares_of
-from harness import BIN, course_env
+from harness import ASSIGNMENT, BIN, HELPERS, NOTEBOOK, course_env
 
-from instructor.course import ASSIGNMENT, HELPERS, NOTEBOOK
-from instructor.demo import STUDENTS, fill
 from instructor.scores import read_scores
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]

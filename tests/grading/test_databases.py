@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
+from answers import build_demo
 from conftest import ROOT, copy_course, course_env, instructor_grade, run_in, run_nbgrader
 from databases import postgresql_server  # noqa: F401 (the `postgresql` fixture)
 from nbgrader.api import Gradebook
@@ -136,10 +137,8 @@ def sqlite_course(tmp_path_factory):
     own db_url, released by nbgrader; STUDENTS submitted and graded by `instructor grade`."""
     from corpus.build import fast_course
 
-    from instructor import demo
-
     root = fast_course(tmp_path_factory.mktemp("sqlite") / "course", copy_course)
-    demo.build(root)  # the demo class, answered in the quick release
+    build_demo(root)  # the demo class, answered in the quick release
     for student in STUDENTS:
         shutil.copytree(root / "demo" / "submitted" / student, root / "submitted" / student)
     check(instructor_grade(root, "--serial"))
@@ -235,7 +234,7 @@ def test_course_runs_on_postgresql(postgresql_course, sqlite_course):
     database = make_url(url).database
     server.admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
     try:
-        tmp, fresh = release.generate_in_copy(root)
+        tmp, fresh = release.generate_in_copy(root, ASSIGNMENT)
     finally:
         server.admin(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
     try:

@@ -5,18 +5,12 @@ same: the same scores, flags and notes for every student."""
 import json
 
 import pytest
+from answers import ANSWER_CELLS, NAMES, STUDENTS, build_demo
 from conftest import extra_students, grade_demo, shares_of
+from harness import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK, RELEASE, ROOT
 from nbgrader.api import Gradebook
 
 from instructor import demo
-from instructor.course import (
-    ANSWER_CELLS,
-    ASSIGNMENT,
-    DEMO_SUBMITTED,
-    NOTEBOOK,
-    ROOT,
-    release_dir,
-)
 
 # The share of each exercise's points (zeros, random, he) that each demo student must get:
 # 20 % for the keys, 30 % for float64 arrays of the right shapes, 50 % for the right values.
@@ -39,7 +33,7 @@ EXPECTED = {student: shares_of(*shares) for student, shares in SHARES.items()}
 
 def test_every_demo_student_is_expected_and_named():
     """Does the test cover exactly the students of the demo class, each with a name?"""
-    assert set(EXPECTED) == set(demo.STUDENTS) == set(demo.NAMES)
+    assert set(EXPECTED) == set(STUDENTS) == set(NAMES)
 
 
 @pytest.mark.slow
@@ -52,7 +46,7 @@ def test_demo_students_get_their_names_in_their_own_gradebook(course):
     demo.prepare_gradebook(course)
     with Gradebook(f"sqlite:///{course / 'demo' / 'gradebook.db'}") as gb:
         student = gb.find_student("demo-xavier")
-        assert (student.first_name, student.last_name) == demo.NAMES["demo-xavier"]
+        assert (student.first_name, student.last_name) == NAMES["demo-xavier"]
         assert [c.max_score for c in gb.find_notebook("Initialization", ASSIGNMENT).grade_cells]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert gb.students == []
@@ -61,16 +55,16 @@ def test_demo_students_get_their_names_in_their_own_gradebook(course):
 def test_committed_demo_class_is_what_the_builder_types(tmp_path):
     """Is demo/submitted exactly the release with each student's answers typed in?"""
     (tmp_path / "release").symlink_to(ROOT / "release")
-    built = demo.build(tmp_path)
-    for student in demo.STUDENTS:
+    built = build_demo(tmp_path)
+    for student in STUDENTS:
         path = f"{student}/{ASSIGNMENT}/{NOTEBOOK}"
         assert (built / path).read_bytes() == (ROOT / DEMO_SUBMITTED / path).read_bytes(), student
 
 
-@pytest.mark.parametrize("student", sorted(demo.STUDENTS))
+@pytest.mark.parametrize("student", sorted(STUDENTS))
 def test_demo_notebook_differs_from_the_release_only_in_answer_cells(student):
     """Did the demo student change nothing but the answer cells, as a real student would?"""
-    release = json.loads((release_dir() / NOTEBOOK).read_text())["cells"]
+    release = json.loads((RELEASE / NOTEBOOK).read_text())["cells"]
     submitted = json.loads((ROOT / DEMO_SUBMITTED / student / ASSIGNMENT / NOTEBOOK).read_text())
     assert len(submitted["cells"]) == len(release)
     for before, after in zip(release, submitted["cells"]):

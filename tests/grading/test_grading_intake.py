@@ -9,13 +9,13 @@ submitted stay untouched. Quick: no kernel runs here (test_grading_corpus.py gra
 import hashlib
 import io
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
+from answers import ANSWER_CELLS
 from corpus import build as corpus
+from harness import NOTEBOOK, RELEASE, ROOT
 
-from instructor.course import ANSWER_CELLS, NOTEBOOK, ROOT, release_dir
 from instructor.grading.intake import digest, read_submission
 from instructor.grading.ledger import Entry
 from instructor.grading.normalise import Reference
@@ -33,7 +33,7 @@ READ = sorted(set(corpus.SCENARIOS) - {"huge-outputs"})
 
 @pytest.fixture(scope="module")
 def reference():
-    return Reference.from_file(release_dir() / NOTEBOOK)
+    return Reference.from_file(RELEASE / NOTEBOOK)
 
 
 @pytest.fixture(scope="module")
@@ -156,5 +156,5 @@ def test_progress_is_a_live_bar_on_a_terminal_and_lines_otherwise():
 
 def test_release_is_readable_as_the_reference():
     """Does the reference know each exercise's answer cell and the test that checks it?"""
-    reference = Reference.from_file(Path(release_dir()) / NOTEBOOK)
+    reference = Reference.from_file(RELEASE / NOTEBOOK)
     assert reference.test_of == {answer: f"test_{answer}" for answer in ANSWER_CELLS.values()}

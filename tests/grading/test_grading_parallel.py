@@ -20,12 +20,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from answers import STUDENTS, build_demo
 from conftest import copy_course, shares_of
 from corpus import build as corpus
 from harness import BIN, course_env
 from nbgrader.api import Gradebook
-
-from instructor import demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
@@ -89,7 +88,7 @@ def demo_graded_in_parallel(tmp_path_factory):
     """A quick course copy, as graded_demo's, whose demo class the command graded on a local
     Dask cluster."""
     root = corpus.fast_course(tmp_path_factory.mktemp("parallel") / "course", copy_course)
-    demo.build(root)
+    build_demo(root)
     run = grade(root, "--demo", "--workers", "2")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return root, run
@@ -98,11 +97,11 @@ def demo_graded_in_parallel(tmp_path_factory):
 def test_parallel_and_nbgrader_give_identical_scores_per_cell(demo_graded_in_parallel, graded_demo):
     """Does the local Dask cluster give every demo student nbgrader's score in every cell?"""
     root, _ = demo_graded_in_parallel
-    students = sorted(demo.STUDENTS)
+    students = sorted(STUDENTS)
     assert cell_scores(root, students, DEMO_DB) == cell_scores(graded_demo, students)
 
 
-@pytest.mark.parametrize("student", sorted(demo.STUDENTS))
+@pytest.mark.parametrize("student", sorted(STUDENTS))
 def test_parallel_and_nbgrader_write_the_same_autograded_notebook(
     demo_graded_in_parallel, graded_demo, student
 ):
@@ -155,7 +154,7 @@ def _free_port():
 def fast_demo_course(tmp_path_factory):
     """A course copy with a quicker notebook and the demo class built from its release."""
     root = corpus.fast_course(tmp_path_factory.mktemp("cluster") / "course", copy_course)
-    demo.build(root)
+    build_demo(root)
     return root
 
 
@@ -294,7 +293,7 @@ def test_a_separate_cluster_gives_identical_scores(fast_demo_course, dask_cluste
     run = grade(fast_demo_course, "--demo", "--scheduler", address, *dask_cluster.options())
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert f"on the Dask cluster at {address}" in run.stdout
-    students = sorted(demo.STUDENTS)
+    students = sorted(STUDENTS)
     assert cell_scores(fast_demo_course, students, DEMO_DB) == cell_scores(graded_demo, students)
 
 

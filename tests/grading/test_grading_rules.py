@@ -6,9 +6,9 @@ import json
 
 import nbformat
 import pytest
+from harness import NOTEBOOK, RELEASE
 
 from instructor import lab
-from instructor.course import NOTEBOOK, release_dir
 from instructor.grading import normalise
 from instructor.grading.reference import limits_from_reference
 from instructor.grading.sandbox import Limits
@@ -103,7 +103,7 @@ def test_limits_survive_the_trip_to_a_worker():
 
 
 def _release():
-    return nbformat.read(release_dir() / NOTEBOOK, as_version=4)
+    return nbformat.read(RELEASE / NOTEBOOK, as_version=4)
 
 
 def _cell(nb, grade_id):

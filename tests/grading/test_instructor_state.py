@@ -16,11 +16,10 @@ import sys
 
 import nbformat
 import pytest
+from answers import CORRECT, fill
 from conftest import copy_course, course_env, instructor_grade, run_in, shares_of
 from corpus import build as corpus
 from nbgrader.api import Gradebook
-
-from instructor import demo
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
@@ -215,7 +214,7 @@ def test_an_endless_loop_costs_about_a_minute_with_default_limits(small_class):
     root = small_class
     release = nbformat.read(root / "release" / ASSIGNMENT / NOTEBOOK, 4)
     loop = "while True:\n    pass"
-    nb = demo.fill(release, dict(demo.CORRECT, he=loop))
+    nb = fill(release, dict(CORRECT, he=loop))
     folder = root / "submitted" / "looper" / ASSIGNMENT
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / NOTEBOOK)

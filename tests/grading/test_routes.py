@@ -16,6 +16,7 @@ import textwrap
 
 import nbformat
 import pytest
+from answers import STUDENTS, build_demo
 from conftest import copy_course, course_env, instructor_grade, run_in, run_nbgrader, shares_of
 from corpus import build as corpus
 from nbgrader.api import Gradebook
@@ -194,7 +195,7 @@ def test_the_demo_class_never_reaches_the_real_class(graded_demo_apart):
     released = run_nbgrader("release_feedback", ASSIGNMENT, cwd=root)
     assert released.returncode == 0, released.stdout + released.stderr
     with Gradebook(f"sqlite:///{root / 'demo' / 'gradebook.db'}") as gb:
-        assert sorted(s.id for s in gb.students) == sorted(demo.STUDENTS)
+        assert sorted(s.id for s in gb.students) == sorted(STUDENTS)
     assert (root / "demo" / "feedback" / "demo-correct" / ASSIGNMENT).is_dir()
     assert not (root / "autograded").exists() or not any((root / "autograded").iterdir())
 
@@ -205,7 +206,7 @@ def graded_demo_apart(tmp_path_factory):
     point, not their scores) `python -m instructor grade --demo` graded, and whose feedback
     nbgrader generated in demo/."""
     root = corpus.fast_course(tmp_path_factory.mktemp("demo-apart") / "course", copy_course)
-    demo.build(root)
+    build_demo(root)
     demo.prepare_gradebook(root)
     run = instructor_grade(root, "--demo", "--serial", "demo-correct", "demo-xavier")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

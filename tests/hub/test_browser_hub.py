@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 import nbformat
 import pytest
+from answers import CORRECT
 from conftest import copy_course, shares_of
 from corpus import build as corpus
 from corpus import script_vectors as vectors
@@ -65,7 +66,6 @@ from page_probes import fingerprint as course_fingerprint
 from unix_users import needs_root, unix_group, unix_user
 
 from hub import trial
-from instructor.demo import CORRECT
 
 pytestmark = needs_root
 

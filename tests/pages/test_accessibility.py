@@ -28,15 +28,13 @@ import time
 
 import pytest
 from conftest import ROOT, run_in
-from harness import course_env
+from harness import ASSIGNMENT, NOTEBOOK, course_env
 from lab_harness import (
     ARTIFACTS,
     VIEWPORT,
     browser,  # noqa: F401 (a fixture)
     in_the_browser,
 )
-
-from instructor.course import ASSIGNMENT, NOTEBOOK
 
 AXE = ROOT / "tests" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 # The version pinned in tests/axe/package.json: the one installed must be it.

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from answers import EXERCISES, STUDENTS
 from bs4 import BeautifulSoup
 from conftest import (
     ROOT,
@@ -26,9 +27,10 @@ from conftest import (
     submitted_hashes_before_grading,
     tree_hashes,
 )
+from harness import ASSIGNMENT, DEMO_SUBMITTED, NOTEBOOK
 
-from instructor import course_data, demo
-from instructor.course import ASSIGNMENT, DEMO_SUBMITTED, EXERCISES, NOTEBOOK, nbgrader
+from instructor import course_data
+from instructor.course import nbgrader
 from instructor.hidden_values import WITHHELD_NUMBER, Secrets, split_hidden
 from instructor.preprocessors.withhold_hidden_tests import NOTE_VERDICTS_LATER, WithholdHiddenTests
 from instructor.scores import read_scores
@@ -220,7 +222,7 @@ def test_search_finds_what_nbgrader_default_feedback_leaks(default_feedback_page
 def test_every_graded_student_gets_a_page(feedback_pages, graded_demo_class):
     """Does generate_feedback still write a page for every graded student?"""
     assert sorted(feedback_pages) == sorted(read_scores(graded_demo_class))
-    assert len(feedback_pages) == len(demo.STUDENTS) + len(extra_students())
+    assert len(feedback_pages) == len(STUDENTS) + len(extra_students())
 
 
 @pytest.mark.slow

@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 
 import nbformat
 import pytest
+from answers import EXERCISES
+from harness import ASSIGNMENT, NOTEBOOK
 from nbgrader.api import Gradebook
-
-from instructor.course import ASSIGNMENT, EXERCISES, NOTEBOOK
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from corpus import script_vectors as vectors
+from harness import ASSIGNMENT, NOTEBOOK
 from lab_harness import (
     VIEWPORT,
     Watched,
@@ -35,7 +36,7 @@ from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 from page_probes import SECOND_WALL, Probe
 
-from instructor.course import ASSIGNMENT, NOTEBOOK, nbgrader
+from instructor.course import nbgrader
 from instructor.lms.export import CanvasGradesExport, InertCsvExport
 from instructor.page_policy import FILE_POLICY, content_security_policy, with_nonce
 from instructor.preprocessors.sanitize_submission import (

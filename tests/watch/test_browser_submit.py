@@ -45,6 +45,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import spec_numbers
+from answers import CORRECT, HE, RANDOM, ZEROS, fill
 from conftest import ROOT, shares_of
 from lab_harness import (
     ARTIFACTS,
@@ -73,7 +74,6 @@ from nbgrader.utils import get_username
 from test_watch import ASSIGNMENT, COURSE_ID, NOTEBOOK, Class
 
 from instructor import lab as lab_module
-from instructor.demo import CORRECT, HE, RANDOM, ZEROS, fill
 
 pytestmark = pytest.mark.heavy
 
