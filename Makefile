@@ -23,6 +23,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -rf *.egg-info  # the build's leftover: pkg_resources would take this folder for a package
 	touch $@
 
 setup: $(STAMP)

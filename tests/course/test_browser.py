@@ -73,13 +73,13 @@ def test_student_work_keeps_the_students_files(course, tmp_path):
     """Does preparing the student work folder again keep the student's files as they are,
     and copy back only what is missing?"""
     work = tmp_path / "work"
-    copied, kept = lab_module.prepare_student_work(work, course)
+    copied, kept = lab_module.prepare_student_work(work, course, ASSIGNMENT)
     release = course / "release" / ASSIGNMENT
     assert sorted(copied) == sorted(p.name for p in release.iterdir() if p.is_file())
     assert kept == []
     (work / NOTEBOOK).write_text("the student's own work")
     (work / "public_tests.py").unlink()
-    copied, kept = lab_module.prepare_student_work(work, course)
+    copied, kept = lab_module.prepare_student_work(work, course, ASSIGNMENT)
     assert copied == ["public_tests.py"]
     assert NOTEBOOK in kept
     assert (work / NOTEBOOK).read_text() == "the student's own work"

@@ -47,10 +47,12 @@ def test_committed_release_is_what_the_source_generates():
 
 @pytest.mark.parametrize("helper", HELPERS)
 def test_helpers_have_a_single_source(helper):
-    """Are the source's helpers links to the top-level files, and the release's copies identical?"""
-    linked = ROOT / "source" / "initialization" / helper
-    assert linked.is_symlink() and linked.resolve() == ROOT / helper
-    assert (RELEASE / helper).read_bytes() == (ROOT / helper).read_bytes()
+    """Are the source's helpers real files, the top-level names links to them, and the
+    release's copies identical?"""
+    source = ROOT / "source" / "initialization" / helper
+    assert source.is_file() and not source.is_symlink()
+    assert (ROOT / helper).is_symlink() and (ROOT / helper).resolve() == source
+    assert (RELEASE / helper).read_bytes() == source.read_bytes()
 
 
 def test_release_is_self_contained():

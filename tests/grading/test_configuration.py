@@ -141,6 +141,14 @@ def test_is_a_mistyped_option_value_refused_with_one_line(argv, message, capsys)
     )
 
 
+def an_assignment(course):
+    """The course folder's one assignment, initialization: a folder of source/ with a notebook
+    (its content is never read before the settings are)."""
+    folder = course / "source" / "initialization"
+    folder.mkdir(parents=True)
+    (folder / "Initialization.ipynb").write_text("{}")
+
+
 @pytest.mark.parametrize(
     "setting, message",
     [
@@ -158,6 +166,7 @@ def test_is_a_bad_setting_in_nbgrader_config_refused_before_grading(
     """A course whose nbgrader_config.py sets a limit or a course option wrongly: `grade` says
     which one and why, in one line, and grades nothing (exit 2); `watch` does not start."""
     (tmp_path / "nbgrader_config.py").write_text(f"c = get_config()\n{setting}\n")
+    an_assignment(tmp_path)
     assert grade.main(["--course", str(tmp_path)]) == 2
     assert capsys.readouterr().out == f"Cannot grade initialization: {message}.\n"
     assert watch.main(["--course", str(tmp_path)]) == 1
@@ -196,6 +205,7 @@ def test_is_a_scheduler_that_cannot_be_used_safely_refused_in_one_line(
         (tmp_path / name).chmod(mode)
     given = [f"--CourseGrading.{trait}={tmp_path / path}" for trait, path in files.items()]
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    an_assignment(tmp_path)
     argv = ["--course", str(tmp_path), "--scheduler", address, *given]
     message = message.format(folder=tmp_path)
     assert grade.main(argv) == 2

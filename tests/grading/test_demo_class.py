@@ -54,7 +54,8 @@ def test_demo_students_get_their_names_in_their_own_gradebook(course):
 
 def test_committed_demo_class_is_what_the_builder_types(tmp_path):
     """Is demo/submitted exactly the release with each student's answers typed in?"""
-    (tmp_path / "release").symlink_to(ROOT / "release")
+    for folder in ("source", "release", "assignments"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
     built = build_demo(tmp_path)
     for student in STUDENTS:
         path = f"{student}/{ASSIGNMENT}/{NOTEBOOK}"
