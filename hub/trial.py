@@ -454,6 +454,7 @@ def environment_for_all(directory: Path, record: Record) -> Path:
     ]
     run([*pip, "--upgrade", "pip"])
     run([*pip, "-r", ROOT / "requirements.txt"])
+    run([*pip, "--no-deps", ROOT])  # the course's tools (the instructor package), a copy of them
     left = interpreter_problems(venv / "bin" / "python")
     if left:
         raise TrialError(f"The environment made in {venv} is still closed: {'; '.join(left)}")

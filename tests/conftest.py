@@ -16,7 +16,9 @@ from instructor.course import scripts_first
 
 scripts_first(__import__("os").environ)
 
-# What a course copy needs: configuration, source, release, helpers and the tooling.
+# What a course copy needs: configuration, source, release, helpers, the course's data and the
+# demo class (the tools are the instructor package installed in the environment, not a folder
+# of the course).
 COURSE_FILES = [
     "nbgrader_config.py",
     "init_utils.py",
@@ -25,7 +27,6 @@ COURSE_FILES = [
     "source",
     "assignments",
     "release",
-    "instructor",
     "demo",
 ]
 

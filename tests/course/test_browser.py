@@ -162,6 +162,7 @@ def student_lab(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     lab, _, _ = lab_module.start_student(
         course,
+        ASSIGNMENT,
         port=lab_module.free_port(preferred=None),
         env=jupyter_environment(tmp_path_factory.mktemp("student-jupyter")),
         log_path=ARTIFACTS / "student-lab.log",

@@ -313,4 +313,4 @@ def test_does_the_export_hold_every_students_total(lms_download_graded):
 
 def test_does_the_gradebook_score_each_exercise(released_course, lms_download_graded):
     """Does the gradebook hold each student's points per exercise, as their answers deserve?"""
-    assert read_scores(released_course.course) == EXPECTED
+    assert read_scores(released_course.course, assignment=ASSIGNMENT) == EXPECTED

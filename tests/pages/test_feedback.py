@@ -221,7 +221,7 @@ def test_search_finds_what_nbgrader_default_feedback_leaks(default_feedback_page
 @pytest.mark.slow
 def test_every_graded_student_gets_a_page(feedback_pages, graded_demo_class):
     """Does generate_feedback still write a page for every graded student?"""
-    assert sorted(feedback_pages) == sorted(read_scores(graded_demo_class))
+    assert sorted(feedback_pages) == sorted(read_scores(graded_demo_class, assignment=ASSIGNMENT))
     assert len(feedback_pages) == len(STUDENTS) + len(extra_students())
 
 
@@ -258,7 +258,7 @@ def _test_cells(course, student):
 def test_pages_keep_every_verdict_and_score(feedback_pages, forbidden, graded_demo_class):
     """Does each page show, for each exercise, its score and every line the tests printed
     (except lines holding hidden values)?"""
-    scores = read_scores(graded_demo_class)
+    scores = read_scores(graded_demo_class, assignment=ASSIGNMENT)
     for student, text in feedback_pages.items():
         for number, (exercise, cell) in enumerate(
             _test_cells(graded_demo_class, student).items(), 1
@@ -591,7 +591,7 @@ def test_summary_at_the_top_names_each_exercise_its_points_mistakes_and_next_ste
     """Does each page open with a summary, before the notebook itself, that gives each exercise
     by name with the points the gradebook holds, the mistakes the tests named and what to do
     next, and "All checks passed." for full marks?"""
-    scores = read_scores(graded_demo_class)
+    scores = read_scores(graded_demo_class, assignment=ASSIGNMENT)
     points = dict(zip(EXERCISES, source_points()))
     for student, text in feedback_pages.items():
         top = text.split("Your feedback at a glance", 1)[1].split("Before you submit", 1)[0]
@@ -670,7 +670,7 @@ def test_a_page_opens_with_the_summary_then_each_exercise_and_folds_the_rest(
     top, sections, details = page_parts(page)
     assert [tag.name for tag in top] == ["h1", "div", "section", "section", "section", "details"]
     assert "Your feedback at a glance" in top[1].get_text()
-    scores = read_scores(graded_demo_class)[student]
+    scores = read_scores(graded_demo_class, assignment=ASSIGNMENT)[student]
     points = dict(zip(EXERCISES, source_points()))
     submitted = nbformat.read(
         graded_demo_class / DEMO_SUBMITTED / student / ASSIGNMENT / NOTEBOOK, as_version=4
