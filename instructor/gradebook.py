@@ -34,8 +34,10 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.engine import make_url
 
+from .course import load_config
 from .errors import CourseError
 from .gradebook_db import PREPARE_TIMEOUT, prepare, sqlite_path
 
@@ -48,10 +50,6 @@ class BackupError(CourseError):
 
 def course_settings(course: Path) -> tuple[str, str]:
     """(db_url, course_id) of the course in the folder."""
-    from nbgrader.coursedir import CourseDirectory
-
-    from .course import load_config
-
     coursedir = CourseDirectory(config=load_config(course))
     return str(coursedir.db_url), str(coursedir.course_id)
 

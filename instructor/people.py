@@ -12,6 +12,8 @@ import pwd
 
 from nbgrader.api import Gradebook
 
+from .roster import split_name
+
 
 def names_of_login(login: str) -> tuple[str, str]:
     """(first name, last name) of a login: its account's full name when the system has one,
@@ -22,8 +24,6 @@ def names_of_login(login: str) -> tuple[str, str]:
         full = ""
     if not full:
         return "", login
-    from .roster import split_name
-
     first, last = split_name(full)
     return first, last or login
 

@@ -39,15 +39,19 @@ summary for a class report to reports/initialization/grading.json.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from .. import scores as scores_module
 from ..course import NotACourse, demo_root, load_config
+from ..exchange import forgeries
 from ..grading.cluster_security import SchedulerRefused, for_scheduler
 from ..grading.progress import duration
+from ..grading.sandbox import LIMITS_ONLY
 from ..grading.session import CannotGrade, Session, Todo
 from ..grading.settings import (
     CourseGrading,
@@ -59,6 +63,7 @@ from ..grading.settings import (
     course_grading,
 )
 from ..grading.status import Status
+from ..lms.late import days_late
 from . import add_course_options, assignment_in, course_of
 
 # The settings the command line may give, each an option made from its trait (grading/settings.py).
@@ -122,8 +127,6 @@ def summary(
             "this machine's user can (the gradebook, the other submissions) while it ran"
             + ("; and the process limit does not bind root" if os.geteuid() == 0 else "")
         )
-    from ..grading.sandbox import LIMITS_ONLY
-
     sections: list[tuple[str, list[tuple[str, Sequence[str]]]]] = [
         ("Not isolated", [(e.student, [f"the grader {LIMITS_ONLY}"]) for e in entries
                           if e.isolation == "limits"]),
@@ -135,8 +138,6 @@ def summary(
     ]  # fmt: skip
     # Lateness and late penalty from the gradebook (the due date, the submission's time, the
     # penalty of the course's late policy); versions that zip_collect left out for later ones.
-    from ..lms.late import days_late
-
     late: list[tuple[str, Sequence[str]]] = []
     try:
         with session.gradebook() as gb:
@@ -158,8 +159,6 @@ def summary(
     sections.insert(0, ("Late", late))
     collection = session.reports / "collection.json"  # next to grading.json
     if collection.is_file():
-        import json
-
         try:
             collected = json.loads(collection.read_text()).get("students", {})
         except ValueError:
@@ -169,8 +168,6 @@ def summary(
             (student, [f"{old} (the later {', '.join(r.get('files', []))} was graded)" for old in r["superseded"]])
             for student, r in collected.items() if r.get("superseded") and student in graded_now
         ]))  # fmt: skip
-    from ..exchange import forgeries  # refused at collection: the forger is named
-
     sections.append(("Made in another student's name, refused (never graded)", [
         (f.student, [f"{f.folder}: made by {f.owner}"])
         for f in forgeries.read(session.reports)
@@ -187,6 +184,7 @@ def summary(
 def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> str | None:
     """Grade the submissions to do, in this process or on Dask; return how they were run, or
     None when the cluster could not be used."""
+    # imported here: Dask and the engine's workers load for a batch, not for --help or a refusal
     from ..grading.dispatch import DaskRunner, SerialRunner
 
     runner = (
@@ -215,8 +213,6 @@ def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> str | N
 def _misnamed(session: Session, students: list[str]) -> list[str]:
     """Folders of students whose assignment folder is named in another case (Initialization/):
     nbgrader does not see them either; the summary says so."""
-    from pathlib import Path
-
     submitted = Path(session.submitted)
     assignment = session.assignment
     found = []
@@ -237,7 +233,7 @@ def _misnamed(session: Session, students: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.serial and not args.scheduler:
-        from ..grading import fork_server
+        from ..grading import fork_server  # (the same: Dask only when it grades)
 
         fork_server.start()  # the workers' imports, on a core idle while the course is read
     try:

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.help_policy:
         print(GradeOnSubmit.class_config_section())
         return 0
-
+    # imported here: --help-policy (above) answers at once, without Dask and the engine
     from ..course import NotACourse, load_config
     from ..exchange.layout import ExchangeError
     from ..exchange.make import require_safe

@@ -141,6 +141,8 @@ class SafeCollect(ExchangeCollect):  # type: ignore[misc]  # nbgrader ships no t
         the class report (forgeries.py)."""
         if not forged:
             return
+        # imported here: nbgrader loads this plugin for every collect, and the engine is needed
+        # only when a forgery is found
         from ..grading.session import reports_dir
 
         config = copy.deepcopy(self.config)  # the course root is the coursedir's, as collected

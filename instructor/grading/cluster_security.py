@@ -25,12 +25,18 @@ tests/watch/test_instructor_sockets.py tries every port of the grading as anothe
 
 from __future__ import annotations
 
+import datetime
 import os
 import stat
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .settings import CourseGrading
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from distributed.security import Security
+
+from .settings import CourseGrading
 
 # Dask's HTTP servers of the local cluster, with no route: Dask starts one in the scheduler and
 # in each worker whatever the dashboard settings; none of their pages is needed to grade.
@@ -53,14 +59,6 @@ def local() -> Any:
     role, as `Security.temporary()` makes them, but with an elliptic-curve key (P-256), made in
     a millisecond where Security.temporary()'s RSA key takes 0.1 to 1 s of the command's
     start."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    from distributed.security import Security
-
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "instructor-grading-cluster")])
     now = datetime.datetime.now(datetime.UTC)
@@ -129,8 +127,6 @@ def for_scheduler(address: str, grading: CourseGrading) -> Any:
                 f"{stat.S_IMODE(mode):04o}), and whoever holds it can run code on the cluster: "
                 f"chmod 600 {path}"
             )
-    from distributed.security import Security
-
     return Security(
         require_encryption=True,
         tls_ca_file=os.path.abspath(grading.tls_ca_file),

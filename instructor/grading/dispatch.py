@@ -28,6 +28,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+import dask
+from distributed import Client, LocalCluster, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from . import cluster_security, fork_server, startup
@@ -161,9 +163,6 @@ class DaskRunner:
         return self
 
     def _start(self) -> None:
-        import dask
-        from distributed import Client, LocalCluster
-
         for name in ("distributed", "bokeh", "tornado"):
             logging.getLogger(name).setLevel(logging.ERROR)
         if self.scheduler:
@@ -276,8 +275,6 @@ class DaskRunner:
     def run(
         self, items: Iterable[tuple[str, Task]], bundle: Bundle
     ) -> Iterator[tuple[str, Result]]:
-        from distributed import as_completed
-
         queue = iter(items)
         pending = as_completed()
         keys: dict[str, str] = {}

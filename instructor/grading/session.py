@@ -428,6 +428,8 @@ def grade_one(
     """Grade one student's submission in this process, as every route does; return (the
     ledger's Entry: status graded, rejected or failed, with reason, notes and flags; the
     Session)."""
+    # imported here: dispatch.py imports Dask, which nbgrader's own routes (autograde, the
+    # Formgrader's button), the only callers, never need
     from .dispatch import SerialRunner
 
     session = Session(config, assignment, force=True, log=log)

@@ -266,6 +266,8 @@ class CanvasFileNames(FileNameCollectorPlugin):
 
     def _write(self, coursedir: CourseDirectory, assignment: str, summary: dict[str, Any]) -> None:
         """Next to the grading summary: c.CourseGrading.reports_directory (default reports/)."""
+        # imported here: nbgrader loads this plugin for every zip_collect, and the engine is
+        # needed only once the files are chosen
         from ..grading.session import reports_dir
 
         out = reports_dir(self.config, assignment)

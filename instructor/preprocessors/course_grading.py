@@ -45,6 +45,8 @@ class GradeWithCourseRules(NbGraderPreprocessor):  # type: ignore[misc]  # nbgra
     def preprocess(
         self, nb: NotebookNode, resources: dict[str, Any]
     ) -> tuple[NotebookNode, dict[str, Any]]:
+        # imported here: nbgrader_config.py names this class for every nbgrader command, which
+        # would all import the engine; only autograde runs it
         from ..grading.session import CannotGrade, grade_one
 
         student = resources["nbgrader"]["student"]

@@ -57,6 +57,7 @@ from ..course_data import HiddenCases
 from ..feedback_summary import name_exercises, summary
 from ..grading.needed import feedback_line as not_run_line
 from ..hidden_values import WITHHELD_NUMBER, Secrets, split_hidden
+from ..lms.late import days_late
 
 # What a preprocessor is given and returns besides the notebook (nbconvert's resources).
 Resources = dict[str, Any]
@@ -156,8 +157,6 @@ class WithholdHiddenTests(NbGraderPreprocessor):  # type: ignore[misc]  # nbgrad
         info = resources.get("nbgrader", {})
         if not {"db_url", "assignment", "student"} <= set(info):
             return None
-        from ..lms.late import days_late
-
         try:
             with Gradebook(info["db_url"]) as gb:
                 submission = gb.find_submission(info["assignment"], info["student"])

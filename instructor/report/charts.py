@@ -24,6 +24,8 @@ def _figure() -> tuple["Figure", "Axes"]:
     """A figure of the report's size, drawn to PNG without a display: a Figure of its own
     with the Agg canvas, not pyplot's, so that no backend is chosen for the process and
     nothing is kept once the PNG is made."""
+    # imported here: matplotlib loads in a second, for the report's charts alone, never when
+    # the report's other modules are imported (tests/grading/test_course_data.py checks it)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

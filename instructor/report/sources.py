@@ -8,8 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import nbformat
+from nbgrader.api import Gradebook, MissingEntry
 
 from ..course import exercises, load_config, notebook_of
+from ..exchange import forgeries
+from ..grading.ledger import Ledger
+from ..grading.session import reports_dir
+from ..lms.late import days_late
 from ..mistakes import named_mistakes
 from ..scores import db_url
 
@@ -84,8 +89,6 @@ def read_json(path: Path | str, default: Any) -> Any:
 
 def reports_folder(root: Path | str, assignment: str) -> Path:
     """reports/<assignment>/ of the course in root, as its nbgrader config sets it."""
-    from ..grading.session import reports_dir
-
     folder: Path = reports_dir(load_config(Path(root)), assignment)
     return folder
 
@@ -108,8 +111,6 @@ def read_forgeries(
 ) -> list["Forgery"]:
     """The folders refused as made in another student's name (exchange/forgeries.py), those
     naming or made by the students given (all without students)."""
-    from ..exchange import forgeries
-
     found: list[Forgery] = list(forgeries.read(reports_folder(root, assignment)))
     if students:
         chosen = set(students)
@@ -119,8 +120,6 @@ def read_forgeries(
 
 def read_history(root: Path | str, assignment: str) -> list[Entry]:
     """The grading runs of reports/<assignment>/history.jsonl, oldest first."""
-    from ..grading.ledger import Ledger
-
     runs: list[Entry] = []
     runs.extend(Ledger.read_history(reports_folder(root, assignment)))
     return runs
@@ -129,10 +128,6 @@ def read_history(root: Path | str, assignment: str) -> list[Entry]:
 def read_lateness(root: Path | str, students: Iterable[str], assignment: str) -> dict[str, Entry]:
     """{student: {timestamp, duedate, seconds, days, penalty}} from the gradebook, for the
     students given (penalty 0 and seconds 0 when on time or without a due date)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from ..lms.late import days_late
-
     found: dict[str, Entry] = {}
     with Gradebook(db_url(Path(root))) as gb:
         for student in students:

@@ -30,13 +30,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
+from distributed import wait
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from ..exchange import copier, forgeries, inbound
+from ..grading.dispatch import DaskRunner
 from ..grading.ledger import Entry
 from ..grading.messages import Result, Task
 from ..grading.session import CannotGrade, Session, reports_dir
@@ -45,9 +47,6 @@ from . import deliver
 from .fair import FairQueue
 from .journal import Journal, Step
 from .policy import GradeOnSubmit
-
-if TYPE_CHECKING:  # imported by the command with the cluster, not by this module
-    from ..grading.dispatch import DaskRunner
 
 RETRY_INCOMPLETE_SECONDS = 2.0
 Key = tuple[str, str]  # (assignment, student)
@@ -344,8 +343,6 @@ class Service:
     # --- 3. finished gradings ------------------------------------------------------------------
     def harvest(self, timeout: float) -> None:
         """Record every grading that finished within `timeout` seconds."""
-        from distributed import wait
-
         if not self.inflight:
             time.sleep(timeout)
             return

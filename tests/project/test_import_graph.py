@@ -10,7 +10,8 @@ moved into a function is still a dependency, and still a circle) and under `if T
 
 A name that starts with an underscore is its module's own: no other module imports it, or
 reaches it as an attribute of the module (`launcher._PATHS`), so that a module's private
-parts can change without another breaking.
+parts can change without another breaking. And an import sits at the top of its module, where a
+reader sees what the module depends on, unless a comment says why it cannot.
 """
 
 import ast
@@ -248,3 +249,72 @@ def test_the_graph_is_read_from_the_files():
     assert f"{PACKAGE}.grading.record" in graph[f"{PACKAGE}.grading.session"]
     assert all(t.startswith(PACKAGE) for targets in graph.values() for t in targets)
     assert Path(ROOT / PACKAGE / "errors.py").is_file()
+
+
+def unexplained_local_imports(root, package=PACKAGE):
+    """["path:line: import ..."] of every import inside a function of the package that no
+    comment explains: a comment on its line, on the import lines just above it (one reason for
+    a group), on the comment lines above those, or on the `try:` that guards it. An import
+    belongs at the top of its module, where a reader sees what the module depends on."""
+    found = []
+    for path in sorted((root / package).rglob("*.py")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for function in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import | ast.ImportFrom) and not _explained(lines, node):
+                    where = path.relative_to(root).as_posix()
+                    found.append(f"{where}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    return sorted(set(found))
+
+
+def _explained(lines, node):
+    above = node.lineno - 1
+    while above >= 0:
+        line = lines[above].strip()
+        if "#" in line:
+            return True
+        if not line.startswith(("import ", "from ")) and above != node.lineno - 1:
+            return line.startswith("try:") and "#" in line
+        above -= 1
+    return False
+
+
+def test_every_import_inside_a_function_says_why_it_is_there():
+    """Is every import of the package at the top of its module, or explained where it is
+    (startup time, a platform without the module, a process that must not load it yet)?"""
+    assert unexplained_local_imports(ROOT) == []
+
+
+def test_the_local_import_check_sees_an_unexplained_import(tmp_path):
+    """The canary: an import inside a function without a comment is reported; with a comment
+    on its line, above its group, or on its `try:`, it is not."""
+    folder = tmp_path / "case"
+    (folder / PACKAGE).mkdir(parents=True)
+    (folder / PACKAGE / "__init__.py").write_text("")
+    (folder / PACKAGE / "m.py").write_text(
+        textwrap.dedent(
+            """\
+            def bare():
+                import json
+                return json
+
+
+            def explained():
+                # imported here: only this function needs it
+                import csv
+                import json
+                return csv, json
+
+
+            def guarded():
+                try:  # imported here: the library may be missing
+                    import sqlite3
+                except ImportError:
+                    return None
+                return sqlite3
+            """
+        )
+    )
+    assert unexplained_local_imports(folder) == [f"{PACKAGE}/m.py:2: import json"]
