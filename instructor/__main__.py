@@ -6,6 +6,7 @@ import os
 import sys
 
 from .commands import COMMANDS
+from .course import NotACourse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +25,11 @@ def main(argv: list[str] | None = None) -> int:
 
     scripts_first(os.environ)  # nbgrader runs `alembic` and `jupyter` from PATH: this env's
     module = importlib.import_module(f"instructor.commands.{argv[0]}")
-    code: int = module.main(argv[1:])
+    try:
+        code: int = module.main(argv[1:])
+    except NotACourse as error:  # the course or the assignment the options name is none
+        print(error)
+        return 2
     return code
 
 

@@ -1,7 +1,5 @@
-"""`python -m instructor gradebook backup|restore FILE`: the gradebook kept safe for a term.
-
-    python -m instructor gradebook backup FILE [--course DIR]
-    python -m instructor gradebook restore FILE [--course DIR]
+"""The gradebook kept safe for a term: backed up and restored while the course is in use
+(`python -m instructor gradebook backup|restore FILE`).
 
 Both run while the course is in use: the grade-on-submit service grading, the Formgrader
 open. They work on the gradebook that the course's nbgrader_config.py names (its db_url):

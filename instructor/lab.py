@@ -1,20 +1,13 @@
-"""`python -m instructor lab student|instructor`: the course in JupyterLab, as people use it.
+"""The course in JupyterLab, as people use it: a student's server or an instructor's
+(`python -m instructor lab`, instructor/commands/lab.py, says what each mode opens).
 
-    student      copies the release to a student work folder (student-work/initialization/ by
-                 default; a student's files already there are kept, never overwritten) and
-                 opens JupyterLab there, with nbgrader's Validate button only
-    student --exchange
-                 a student who works through the course's exchange, as on a shared server:
-                 JupyterLab in student-exchange/ (or --dir) with nbgrader's Assignments tab
-                 (fetch, submit, fetch feedback; the grade-on-submit service, `python -m
-                 instructor watch`, grades what is submitted) and the Validate button
-    instructor   opens JupyterLab at the course root with nbgrader's instructor tools: the
-                 Formgrader, the assignment and course lists and the Create Assignment panel;
-                 the Formgrader's pages run their own scripts only (instructor/formgrader.py)
-
-JupyterLab listens on 127.0.0.1 only, behind a token (a random one unless --token is given),
-opens no browser and tries no network of its own (no news, no update check). The URL to open,
-token included, is printed; Ctrl+C stops JupyterLab and its kernels.
+`start` starts JupyterLab on 127.0.0.1 only, behind a token (a random one unless one is given),
+with the extensions and plugins of its mode (SERVER_EXTENSIONS, LAB_PLUGINS: what the hub's
+servers get too); it opens no browser and tries no network of its own (no news, no update
+check). A student's server opens the assignment's notebook, copied from the release into a
+work folder whose files are kept, never overwritten (`prepare_student_work`); an exchange
+student's is set to the course's exchange; an instructor's opens the course root, its exchange
+checked first.
 
 It runs on Linux, macOS and Windows: JupyterLab is stopped through its own shutdown request
 (which ends its kernels and terminals), and only where that fails by signals, to its process

@@ -1,4 +1,4 @@
-"""`python -m instructor roster import FILE`: a Canvas roster into nbgrader's student table.
+"""A Canvas roster read into nbgrader's student table (`python -m instructor roster import FILE`).
 
 FILE is a CSV exported from Canvas's gradebook (Grades > Export). Its identifying columns are
 read; the assignment columns are ignored:

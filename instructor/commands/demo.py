@@ -12,7 +12,6 @@ the same commands (`python -m instructor grade --demo`).
 
 import argparse
 
-from ..course import NotACourse
 from ..demo import build, prepare_gradebook
 from ..grading.bundle import BundleError
 from . import add_course_options, assignment_in, course_of
@@ -24,12 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_course_options(parser)
     args = parser.parse_args(argv)
-    try:
-        root = course_of(args)
-        assignment = assignment_in(root, args)
-    except NotACourse as error:
-        print(error)
-        return 2
+    root = course_of(args)
+    assignment = assignment_in(root, args)
     out, count = build(root, assignment)
     try:
         prepare_gradebook(root, assignment)

@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import scores as scores_module
-from ..course import NotACourse, demo_root, load_config
+from ..course import demo_root, load_config
 from ..exchange import forgeries
 from ..grading.cluster_security import SchedulerRefused, for_scheduler
 from ..grading.progress import duration
@@ -236,12 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         from ..grading import fork_server  # (the same: Dask only when it grades)
 
         fork_server.start()  # the workers' imports, on a core idle while the course is read
-    try:
-        root = course_of(args)
-        args.assignment = assignment_in(root, args)
-    except NotACourse as error:
-        print(f"Cannot grade: {error}.")
-        return 2
+    root = course_of(args)
+    args.assignment = assignment_in(root, args)
     config = load_config(demo_root(root) if args.demo else root)
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
     try:

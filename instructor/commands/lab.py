@@ -1,6 +1,6 @@
 """`python -m instructor lab student|instructor`: the course in JupyterLab, as people use it.
 
-    student      copies the release to a student work folder (student-work/initialization/ by
+    student      copies the release to a student work folder (student-work/ASSIGNMENT/ by
                  default; a student's files already there are kept, never overwritten) and
                  opens JupyterLab there, with nbgrader's Validate button only
     student --exchange
@@ -14,11 +14,8 @@
 
 JupyterLab listens on 127.0.0.1 only, behind a token (a random one unless --token is given),
 opens no browser and tries no network of its own (no news, no update check). The URL to open,
-token included, is printed; Ctrl+C stops JupyterLab and its kernels.
-
-It runs on Linux, macOS and Windows: JupyterLab is stopped through its own shutdown request
-(which ends its kernels and terminals), and only where that fails by signals, to its process
-group on Linux and macOS, to the process itself on Windows.
+token included, is printed; Ctrl+C stops JupyterLab and its kernels, on Linux, macOS and Windows
+(instructor/lab.py).
 """
 
 import argparse

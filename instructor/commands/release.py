@@ -14,7 +14,7 @@ copy and compared with the committed one.
 import argparse
 import shutil
 
-from ..course import NotACourse, demo_root, release_folder
+from ..course import demo_root, release_folder
 from ..demo import prepare_gradebook
 from ..grading.bundle import BundleError
 from ..grading.reference import ReferenceRunError
@@ -42,12 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_course_options(parser)
     args = parser.parse_args(argv)
-    try:
-        root = course_of(args)
-        assignment = assignment_in(root, args)
-    except NotACourse as error:
-        print(error)
-        return 2
+    root = course_of(args)
+    assignment = assignment_in(root, args)
     if args.check:
         tmp, fresh = generate_in_copy(root, assignment)
         try:

@@ -1,46 +1,17 @@
 """`python -m instructor report`: a class report from the gradebook and the graded notebooks.
 
-It writes reports/<assignment>/ (or --out DIR):
+    python -m instructor report [--students ID ...] [--out DIR] [--demo] [--course DIR]
+                                [--assignment NAME]
 
-    scores.csv    one row per student: student, one column per exercise, total, late_penalty,
-                  final (total minus the late penalty) and status (graded, rejected, failed)
-    report.html   one self-contained page: every student's scores, the class average per
-                  exercise, a histogram of the totals, and the mistakes the tests named, ranked
-                  by how many students made them, with the instructor's note on each; then
-                  the late submissions (lateness and penalty), the submissions flagged for
-                  review, the rejected or failed ones and the files not collected from the LMS
-                  download, each with its reason; the folders of the exchange made in another
-                  student's name, with the login that made each (forgeries.jsonl, written by
-                  the collect routes and the grade-on-submit service); and the latest changes
-                  of the grading history
-
-How it is made, in three steps, one module each: sources.py reads the sources (`read_*`);
-model.py builds the page's data model from them (`class_report` returns a `ClassReport`: the
-cards, each student's row, each mistake, each section's rows), with every number computed and
-nothing formatted as HTML, and charts.py draws its two charts (small functions returning a
-PNG data URL); page.py renders the model with the Jinja2 template
-instructor/templates/report.html.j2 (autoescaped; its CSS in report.css beside it). This
-module writes the files and is the command.
-
-The sources: the scores and the lateness from nbgrader's gradebook; the mistakes from the
-outputs of the test cells of the autograded notebooks (autograded/<student>/<assignment>/),
-where the tests print each recognised mistake as ` - Mistake: <title>. <explanation> Hint:
-<hint>`; the status, flags and reasons from reports/<assignment>/grading.json (written by
-`python -m instructor grade`), the history from history.jsonl next to it, the files not
-collected from collection.json (written by zip_collect's Canvas collector), the forgeries from
-forgeries.jsonl; the teaching notes from the course's own file of the assignment
-(assignments/<assignment>.toml, instructor/course_data.py). Nothing of one assignment is
-written here: a second assignment is reported with its own exercises, mistakes and notes.
-
-The averages are taken over the graded students only: rejected and failed submissions are
-left out of them, and the page says how many and why. The command ends with the score table
-and the path of the report.
+It writes scores.csv and report.html to reports/<assignment>/ (or --out DIR), then prints the
+score table, the late and the left-out students, the forgeries and where the report is. What
+the report holds and where each part comes from: instructor/report/__init__.py.
 """
 
 import argparse
 from collections.abc import Sequence
 
-from ..course import NotACourse, demo_root
+from ..course import demo_root
 from ..report import build
 from ..report.model import left_out
 from ..report.sources import read_forgeries, read_lateness, read_status
@@ -65,12 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_course_options(parser)
     args = parser.parse_args(argv)
-    try:
-        course = course_of(args)
-        args.assignment = assignment_in(course, args)
-    except NotACourse as error:
-        print(error)
-        return 2
+    course = course_of(args)
+    args.assignment = assignment_in(course, args)
     root = demo_root(course) if args.demo else course
     out, scores, maxima = build(
         root=root, out=args.out, students=args.students, assignment=args.assignment

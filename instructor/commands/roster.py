@@ -1,21 +1,9 @@
 """`python -m instructor roster import FILE`: a Canvas roster into nbgrader's student table.
 
-FILE is a CSV exported from Canvas's gradebook (Grades > Export). Its identifying columns are
-read; the assignment columns are ignored:
+    python -m instructor roster import FILE [--id-from COLUMN ...] [--course DIR]
 
-    Student        "Last, First" (or "First Last")
-    ID             Canvas's user id             -> Student.lms_user_id
-    SIS User ID    the institution's student id -> lms_student.sis_user_id
-    SIS Login ID   the login name               -> lms_student.sis_login_id (and the e-mail when
-                                                   it is an address; an Email column wins)
-    Section        the section(s)               -> lms_student.section
-
-Each student's nbgrader id is the first of --id-from (default: SIS Login ID, then SIS User ID,
-then ID) that the row has, so that the exchange's logins and the Canvas download agree. A
-student already in the gradebook is updated, never removed; nothing else changes. Canvas's
-"Points Possible" row and its "Test Student" are skipped. `nbgrader db student list` shows
-the result, and `nbgrader export --exporter=instructor.lms.export.CanvasGradesExport` writes
-the ids back next to the grades.
+FILE is a CSV exported from Canvas's gradebook; which of its columns are read, and what
+becomes of them: instructor/roster.py.
 """
 
 import argparse
@@ -23,7 +11,7 @@ from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
 
-from ..course import NotACourse, load_config
+from ..course import load_config
 from ..roster import ID_COLUMNS, RosterError, import_roster, read_roster
 from . import add_course_options, course_of
 
@@ -51,11 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_course_options(do_import, assignment=False)
     args = parser.parse_args(argv)
-    try:
-        root = course_of(args)
-    except NotACourse as error:
-        print(error)
-        return 2
+    root = course_of(args)
     try:
         students, skipped = read_roster(args.file, args.id_from)
     except RosterError as error:

@@ -7,7 +7,7 @@ import argparse
 
 from nbgrader.coursedir import CourseDirectory
 
-from ..course import NotACourse, demo_root, load_config
+from ..course import demo_root, load_config
 from ..scores import print_table
 from . import add_course_options, assignment_in, course_of
 
@@ -20,12 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo", action="store_true", help="the demo class's gradebook")
     add_course_options(parser)
     args = parser.parse_args(argv)
-    try:
-        root = course_of(args)
-        assignment = assignment_in(root, args)
-    except NotACourse as error:
-        print(error)
-        return 2
+    root = course_of(args)
+    assignment = assignment_in(root, args)
     config = load_config(demo_root(root) if args.demo else root)
     return print_table(CourseDirectory(config=config), args.students, assignment)
 

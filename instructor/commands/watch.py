@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(GradeOnSubmit.class_config_section())
         return 0
     # imported here: --help-policy (above) answers at once, without Dask and the engine
-    from ..course import NotACourse, load_config
+    from ..course import load_config
     from ..exchange.layout import ExchangeError
     from ..exchange.make import require_safe
     from ..grading.cluster_security import SchedulerRefused
@@ -89,11 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..watch.service import Service
     from ..watch.status import LOG_FILE, ServiceLog, StatusFile, report
 
-    try:
-        course = course_of(args)
-    except NotACourse as error:
-        print(f"Not started. {error}", flush=True)
-        return 1
+    course = course_of(args)
     config = load_config(course)
     apply_options(args, config, *SETTINGS)  # over nbgrader_config.py, as nbgrader's options
     try:

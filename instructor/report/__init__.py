@@ -1,4 +1,4 @@
-"""`python -m instructor report`: a class report from the gradebook and the graded notebooks.
+"""The class report: from the gradebook and the graded notebooks (`python -m instructor report`).
 
 It writes reports/<assignment>/ (or --out DIR):
 
@@ -20,7 +20,7 @@ cards, each student's row, each mistake, each section's rows), with every number
 nothing formatted as HTML, and charts.py draws its two charts (small functions returning a
 PNG data URL); page.py renders the model with the Jinja2 template
 instructor/templates/report.html.j2 (autoescaped; its CSS in report.css beside it). This
-module writes the files and is the command.
+module writes the files (`build`); instructor/commands/report.py is the command.
 
 The sources: the scores and the lateness from nbgrader's gradebook; the mistakes from the
 outputs of the test cells of the autograded notebooks (autograded/<student>/<assignment>/),

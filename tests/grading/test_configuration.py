@@ -6,6 +6,7 @@ grading starts; the import check (slow tier) runs one interpreter that imports e
 """
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import fields
@@ -311,3 +312,59 @@ def test_does_importing_a_module_leave_the_environment_the_path_and_the_notebook
 def test_does_importing_the_report_read_no_notebook(import_effects):
     """The class report's module, imported, reads nothing and imports no course file either."""
     assert import_effects["instructor.report"] == []
+
+
+def instructor_command(*argv, cwd):
+    """`python -m instructor ARGV` run in cwd, as an instructor types it; the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "instructor", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+@pytest.mark.slow  # a command's process
+def test_the_tools_run_from_any_folder_on_the_course_they_are_given(tmp_path):
+    """The tools are the installed instructor package: from a folder that holds no course and
+    no copy of the package, a command works on the course --course names (here: it reads the
+    course's gradebook, which holds no grade yet, and says so)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'a-course'\n"
+    )
+    an_assignment(course)
+    run = instructor_command("scores", "--course", str(course), cwd=elsewhere)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.stdout == "No graded submissions in the gradebook yet.\n" and not run.stderr
+    assert not (elsewhere / "instructor").exists()
+
+
+@pytest.mark.slow  # a command's process each
+@pytest.mark.parametrize(
+    "assignments, argv, message",
+    [
+        (None, [], "{folder} is not a course folder (it has no nbgrader_config.py): run the command in the course's folder, or give it with --course DIR"),
+        (["a1", "a2"], [], "name the assignment with --assignment NAME (the course's: a1, a2)"),
+        (["a1"], ["--assignment", "a3"], "a3 is not an assignment of the course (its assignments: a1)"),
+    ],
+    ids=["no-course", "two-assignments", "no-such-assignment"],
+)  # fmt: skip
+def test_a_command_without_its_course_or_assignment_says_what_to_give(
+    assignments, argv, message, tmp_path
+):
+    """No course in the folder, or no assignment named where the course has several (or one
+    it has not): the command says in one line what to give, and exits 2 without a traceback."""
+    if assignments is not None:
+        (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+        for name in assignments:
+            (tmp_path / "source" / name).mkdir(parents=True)
+            (tmp_path / "source" / name / f"{name}.ipynb").write_text("{}")
+    run = instructor_command("grade", *argv, cwd=tmp_path)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout == message.format(folder=tmp_path) + "\n" and not run.stderr
