@@ -40,6 +40,8 @@ def wait_for_service(condition, what, service, log, timeout):
 # they name it (the tools take it from the course: instructor/course.py).
 ASSIGNMENT = "initialization"
 NOTEBOOK = "Initialization.ipynb"
+NOTEBOOK_ID = NOTEBOOK.removesuffix(".ipynb")  # the gradebook's name of the notebook
+COURSE_ID = "initialization-course"  # nbgrader_config.py's CourseDirectory.course_id
 DEMO_SUBMITTED = "demo/submitted"  # the demo class's submissions, relative to the course
 # The modules students receive with the notebook: the .py files of its source folder.
 HELPERS = sorted(p.name for p in (ROOT / "source" / ASSIGNMENT).glob("*.py"))

@@ -592,6 +592,7 @@ POSIX_ONLY_MODULES = ["grp", "pwd", "fcntl", "termios", "resource"]  # an import
 WITHOUT_POSIX = (
     "import os, signal, sys\n"
     "import instructor.commands.lab\n"
+    "import nbgrader.preprocessors\n"  # which the course's config loads (it picks by sys.platform)
     + "".join(f"del {module}.{name}\n" for module, names in POSIX_ONLY.items() for name in names)
     + "".join(f"sys.modules[{name!r}] = None\n" for name in POSIX_ONLY_MODULES)
     + "sys.exit(instructor.commands.lab.main(sys.argv[1:]))\n"

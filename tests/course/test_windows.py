@@ -37,6 +37,7 @@ ON_WINDOWS = {
     "nbgrader fetch_assignment": "nbgrader's own sentence, which the page quotes: the exchange is not available on Windows",
     "nbgrader submit": "nbgrader's own sentence, as above",
     "nbgrader fetch_feedback": "nbgrader's own sentence, as above",
+    "make release": "the course's, not the student's: the student receives the folder it makes",
     "make lab-student": "make is not on Windows; the page gives `python -m instructor lab student`, which runs there",
     "python -m instructor lab student --exchange": "one sentence: test_the_exchange_lab_stops_with_one_sentence",
     "python -m instructor lab student": "runs: tests/course/test_browser.py, without Windows' missing functions",
@@ -160,3 +161,44 @@ def test_check_writes_its_report_in_windows_code_page(tmp_path):
     report = result.stdout.decode("cp1252")
     assert (result.returncode, result.stderr) == (1, b""), report + result.stderr.decode()
     assert "`print('W \\u2192 b')`: `print(...)` is an extra print." in report
+
+
+# Python without the `resource` module, as on Windows: the course's configuration is read (the
+# student's lab reads it for the course's folders), and student code is refused a run.
+WITHOUT_RESOURCE = """
+import sys
+sys.modules["resource"] = None  # an import of it fails, as on Windows
+from instructor.course import load_config
+from instructor.grading.sandbox.modes import IsolationRefused, choose
+config = load_config(sys.argv[1])
+print(config.CourseDirectory.course_id)
+try:
+    choose("limits")
+except IsolationRefused as refusal:
+    print(refusal)
+"""
+
+
+def test_without_resource_limits_the_config_loads_and_student_code_is_refused():
+    """Where Python has no `resource` module (Windows), does the course's configuration still
+    load, and does asking for the least isolation ("limits", by name) refuse to run student
+    code, saying why and where to grade instead?"""
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_RESOURCE, str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
+    course_id, refusal = result.stdout.splitlines()
+    assert course_id == "initialization-course"
+    assert refusal.startswith("student code is not run on this system: it has no resource limits")
+    assert "Grade on Linux" in refusal
+
+
+def test_canary_with_resource_limits_limits_is_chosen():
+    """Where Python has `resource`, is "limits" by name chosen (the refusal above comes from its
+    absence)?"""
+    from instructor.grading.sandbox.modes import choose
+
+    assert choose("limits").mode == "limits"

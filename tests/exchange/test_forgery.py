@@ -44,7 +44,7 @@ import nbformat
 import pytest
 from conftest import copy_course, shares_of
 from corpus import build as corpus
-from harness import wait_for_service
+from harness import ASSIGNMENT, COURSE_ID, NOTEBOOK, wait_for_service
 from unix_users import needs_root, unix_user
 
 from instructor.exchange import layout
@@ -52,7 +52,6 @@ from instructor.exchange.make import init
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
-ASSIGNMENT, NOTEBOOK, COURSE_ID = "initialization", "Initialization.ipynb", "initialization-course"
 GRADE_IDS = [f"test_initialize_parameters_{k}" for k in ("zeros", "random", "he")]
 WAIT = 600  # seconds a feedback may take, at most, on a busy machine
 HANDMADE = f"+{ASSIGNMENT}+2099-01-01 00:00:00.000000 UTC+handmade"

@@ -32,6 +32,7 @@ import pytest
 from answers import build_demo
 from conftest import ROOT, copy_course, course_env, instructor_grade, run_in, run_nbgrader
 from databases import postgresql_server  # noqa: F401 (the `postgresql` fixture)
+from harness import ASSIGNMENT, NOTEBOOK_ID
 from nbgrader.api import Gradebook
 from sqlalchemy.engine import make_url
 
@@ -39,7 +40,6 @@ from instructor.gradebook_db import local_folders, prepare, sqlite_path
 
 pytestmark = pytest.mark.heavy
 
-ASSIGNMENT, NOTEBOOK_ID = "initialization", "Initialization"
 STUDENTS = ("demo-correct", "demo-transposed")
 LOCKED = "database is locked"
 # pysqlite's default busy timeout (seconds), which a held write must outlast to be a test

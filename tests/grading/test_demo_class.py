@@ -43,7 +43,7 @@ def test_demo_students_get_their_names_in_their_own_gradebook(course):
     from conftest import run_nbgrader
 
     assert run_nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=course).returncode == 0
-    demo.prepare_gradebook(course)
+    demo.prepare_gradebook(course, ASSIGNMENT)
     with Gradebook(f"sqlite:///{course / 'demo' / 'gradebook.db'}") as gb:
         student = gb.find_student("demo-xavier")
         assert (student.first_name, student.last_name) == NAMES["demo-xavier"]

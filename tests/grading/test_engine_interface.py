@@ -20,6 +20,7 @@ import nbformat
 import pytest
 from conftest import ROOT, copy_course
 from corpus import build as corpus
+from harness import ASSIGNMENT, COURSE_ID, NOTEBOOK
 
 from instructor.course import load_config
 from instructor.exchange import copier, inbound
@@ -28,8 +29,6 @@ from instructor.grading.ledger import Entry
 from instructor.grading.session import Prepared, Session
 from instructor.grading.status import Status
 from instructor.watch import deliver
-
-ASSIGNMENT, NOTEBOOK, COURSE_ID = "initialization", "Initialization.ipynb", "initialization-course"
 
 
 def put_submission(inbound_folder, student, data, secret):

@@ -23,12 +23,10 @@ import pytest
 from answers import STUDENTS, build_demo
 from conftest import copy_course, shares_of
 from corpus import build as corpus
-from harness import BIN, course_env
+from harness import ASSIGNMENT, BIN, NOTEBOOK_ID, course_env
 from nbgrader.api import Gradebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
-
-ASSIGNMENT, NOTEBOOK_ID = "initialization", "Initialization"
 
 
 def grade(root, *args, timeout=900):

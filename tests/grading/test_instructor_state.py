@@ -19,11 +19,11 @@ import pytest
 from answers import CORRECT, fill
 from conftest import copy_course, course_env, instructor_grade, run_in, shares_of
 from corpus import build as corpus
+from harness import ASSIGNMENT, NOTEBOOK, NOTEBOOK_ID
 from nbgrader.api import Gradebook
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
-ASSIGNMENT, NOTEBOOK, NOTEBOOK_ID = "initialization", "Initialization.ipynb", "Initialization"
 GRADE_IDS = [f"test_initialize_parameters_{k}" for k in ("zeros", "random", "he")]
 
 

@@ -19,13 +19,13 @@ import pytest
 from answers import STUDENTS, build_demo
 from conftest import copy_course, course_env, instructor_grade, run_in, run_nbgrader, shares_of
 from corpus import build as corpus
+from harness import ASSIGNMENT, NOTEBOOK, NOTEBOOK_ID
 from nbgrader.api import Gradebook
 
 from instructor import demo, lab
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
-ASSIGNMENT, NOTEBOOK, NOTEBOOK_ID = "initialization", "Initialization.ipynb", "Initialization"
 # The held-out-style class: who, and why they are in it.
 CLASS = {
     "correct": "an honest student",
@@ -207,7 +207,7 @@ def graded_demo_apart(tmp_path_factory):
     nbgrader generated in demo/."""
     root = corpus.fast_course(tmp_path_factory.mktemp("demo-apart") / "course", copy_course)
     build_demo(root)
-    demo.prepare_gradebook(root)
+    demo.prepare_gradebook(root, ASSIGNMENT)
     run = instructor_grade(root, "--demo", "--serial", "demo-correct", "demo-xavier")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     feedback = run_in(

@@ -43,6 +43,7 @@ from answers import CORRECT
 from conftest import copy_course, shares_of
 from corpus import build as corpus
 from corpus import script_vectors as vectors
+from harness import ASSIGNMENT, COURSE_ID, NOTEBOOK
 from lab_harness import (
     ARTIFACTS,
     VIEWPORT,
@@ -69,7 +70,6 @@ from hub import trial
 
 pytestmark = needs_root
 
-ASSIGNMENT, NOTEBOOK, COURSE_ID = "initialization", "Initialization.ipynb", "initialization-course"
 FULL = sum(shares_of(1, 1, 1))
 FEEDBACK_WAIT_S = 300  # submit to feedback: seconds here, a few minutes on a crowded machine
 LOGIN_WAIT_MS = 180_000  # a login spawns the user's server: JupyterLab's start on a busy machine

@@ -147,6 +147,9 @@ class Started:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # what `setsid make hub` gives a script
+            # Ctrl+C as a terminal delivers it: a test run started in the background by a
+            # shell without job control inherits SIGINT ignored, and make would keep ignoring it
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.output = []
         self.reader = threading.Thread(target=self._read, daemon=True)

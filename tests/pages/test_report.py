@@ -26,9 +26,9 @@ def graded_demo_class(graded_demo):
 
 
 def run_report(course, *args):
-    """`python -m instructor.report ARGS` in the course, as the instructor runs it."""
+    """`python -m instructor report ARGS` in the course, as the instructor runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "instructor.report", *map(str, args)],
+        [sys.executable, "-m", "instructor", "report", *map(str, args)],
         cwd=course,
         capture_output=True,
         text=True,

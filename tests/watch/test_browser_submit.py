@@ -840,7 +840,7 @@ def feedback(submitted, room):
     watched.screenshot("feedback-in-file-browser")
     lab_errors = list(watched.errors)
     failed_requests = []
-    page.on("requestfailed", lambda request: failed_requests.append(request.url))
+    page.on("requestfailed", lambda r: failed_requests.append((r.url, r.failure)))
     item.dblclick()
     frame = page.frame_locator(".jp-HTMLViewer iframe")
     frame.locator("body", has_text="Your feedback at a glance").wait_for()
@@ -859,7 +859,14 @@ def feedback(submitted, room):
         "sideways": frame.locator("html").evaluate("e => e.scrollWidth - e.clientWidth"),
         "lab_errors": lab_errors,
         "page_errors": watched.errors[len(lab_errors) :],
-        "failed_requests": failed_requests,
+        # JupyterLab's HTML viewer loads the page into its frame from an object URL (blob:);
+        # when it renders the file again (once it has read it whole) it revokes the URL before,
+        # and that first load fails: only the URL the frame shows in the end must not.
+        "failed_requests": [
+            f"{url} ({failure})"
+            for url, failure in failed_requests
+            if not url.startswith("blob:") or url in {shown.url for shown in page.frames}
+        ],
     }
 
 

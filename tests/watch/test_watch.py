@@ -30,13 +30,12 @@ import nbformat
 import pytest
 from conftest import copy_course, course_env, instructor_grade, run_nbgrader, shares_of
 from corpus import build as corpus
-from harness import BIN, wait_for_service
+from harness import ASSIGNMENT, BIN, COURSE_ID, NOTEBOOK, wait_for_service
 from nbgrader.api import Gradebook
 from unix_users import unix_user
 
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
-ASSIGNMENT, NOTEBOOK, COURSE_ID = "initialization", "Initialization.ipynb", "initialization-course"
 ANSWERS = {"alice": "correct", "bob": "xavier", "mallory": "patched-numpy"}
 GRADE_IDS = [f"test_initialize_parameters_{k}" for k in ("zeros", "random", "he")]
 WAIT = 600  # seconds a feedback may take, at most, on a busy machine (a grading takes about ten)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ...errors import CourseError
 from . import landlock, seccomp
-from .isolation import PR_SET_NO_NEW_PRIVS, namespaces_refused, prctl
+from .isolation import PR_SET_NO_NEW_PRIVS, RESOURCE_LIMITS, namespaces_refused, prctl
 from .limits import REQUESTS
 
 REPOSITORY = Path(__file__).resolve().parents[3]  # where deploy/ is
@@ -108,6 +108,12 @@ def choose(requested: str = "auto") -> Isolation:
     machine; raises IsolationRefused, with the platform's fix, when it cannot be had."""
     if requested not in REQUESTS:
         raise IsolationRefused(f"unknown isolation {requested!r} (one of {', '.join(REQUESTS)})")
+    if not RESOURCE_LIMITS:
+        raise IsolationRefused(
+            "student code is not run on this system: it has no resource limits (Python's "
+            "`resource` module), which every isolation needs. Grade on Linux: the course's "
+            "JupyterHub, or a Linux machine or container with the course's environment."
+        )
     if requested == "limits":
         return Isolation("limits", "asked for by name: resource limits only, no isolation")
     no_namespaces = namespaces_refused() if requested != "landlock" else None
