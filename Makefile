@@ -17,11 +17,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup release demo-class demo test test-fast typecheck lint format bench venv-deps browser-deps db-deps user-deps sandbox-deps hub-deps axe-deps hub hub-clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-omitted.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv --copies $(VENV) || { rm -rf $(VENV) && \
 		$(MAKE) --no-print-directory venv-deps && $(PYTHON) -m venv --copies $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip uninstall --quiet --yes -r requirements-omitted.txt  # (the file says why)
 	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	rm -rf *.egg-info  # the build's leftover: pkg_resources would take this folder for a package
 	touch $@

@@ -409,14 +409,17 @@ def base_interpreter() -> Path | None:
     return None
 
 
+REQUIREMENTS = ("requirements.txt", "requirements-omitted.txt")
+
+
 def requirements_stamp() -> str:
-    return hashlib.sha256((ROOT / "requirements.txt").read_bytes()).hexdigest()
+    return hashlib.sha256(b"".join((ROOT / name).read_bytes() for name in REQUIREMENTS)).hexdigest()
 
 
 def environment_for_all(directory: Path, record: Record) -> Path:
     """The folder of the interpreter the hub, every server and the service run: this
     checkout's environment when every account can run it, else <dir>/venv, made once (again
-    when requirements.txt changed) from an interpreter every account can run."""
+    when requirements.txt or requirements-omitted.txt changed) from an interpreter every account can run."""
     problems = interpreter_problems(ENV_BIN / "python")
     if not problems:
         print(f"The course's environment, which every account can run: {ENV_BIN.parent}")
@@ -454,6 +457,8 @@ def environment_for_all(directory: Path, record: Record) -> Path:
     ]
     run([*pip, "--upgrade", "pip"])
     run([*pip, "-r", ROOT / "requirements.txt"])
+    run([venv / "bin" / "python", "-m", "pip", "uninstall", "--quiet", "--yes", "-r",
+         ROOT / "requirements-omitted.txt"])  # fmt: skip
     run([*pip, "--no-deps", ROOT])  # the course's tools (the instructor package), a copy of them
     left = interpreter_problems(venv / "bin" / "python")
     if left:

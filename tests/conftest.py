@@ -108,11 +108,20 @@ def pytest_sessionfinish(session):
     cache.set(DURATIONS_KEY, recorded)
 
 
+# What grading the demo class writes into demo/ (.gitignore): never part of a fresh copy.
+DEMO_MADE = {"autograded", "feedback", "reports", "exchange"}
+
+
 def copy_course(dest):
     """Copy the course (without gradebook, submissions or grades) to dest; return dest."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "gradebook.db")
+    patterns = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "gradebook.db*")
+
+    def ignore(folder, names):  # and what `make demo` made here: the copy's demo is as cloned
+        made = DEMO_MADE if Path(folder) == ROOT / "demo" else set()
+        return patterns(folder, names) | (made & set(names))
+
     for name in COURSE_FILES:
         src = ROOT / name
         if not src.exists():

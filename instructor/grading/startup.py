@@ -1,15 +1,7 @@
-"""Work the grader's processes skip: parsers built for a check they never run, and a schema
-checked again at every use.
+"""Work the grader's processes skip: a schema checked again at every use.
 
-Every process of the grader imports nbformat, which imports jsonschema. jsonschema checks the
-"iri" and "iri-reference" string formats with `rfc3987_syntax` when it is installed (it is,
-through jupyter_server's dependencies), and that module builds about 35 Earley parsers when
-it is imported: 0.9 s on this kind of machine. That is 0.9 s in every command and in every
-Dask worker that starts, for a check that no notebook, gradebook or nbgrader schema uses.
-
-`defer_iri_parsers` puts a stand-in module in its place before anything imports it. The
-stand-in has the one function jsonschema takes from it; the first call imports the real
-module and hands over, so a check of an IRI, should one ever run, gives the same answer.
+(The other start-up cost every process paid, jsonschema's IRI parsers, built whenever nbformat
+is imported, is gone from the environment itself: requirements-omitted.txt.)
 
 `check_schemas_once`: `jsonschema.validate` checks the schema itself against its metaschema
 before it validates the instance, at every call. nbgrader's CheckCellMetadata calls it for
@@ -19,7 +11,7 @@ validator class checks a schema once per process, by its content (its JSON text)
 that passed is not checked again, one that failed is checked, and refused, every time, and a
 schema changed since it passed is checked again. The instances are validated as before.
 
-`prepare_process` does both. The command line (`python -m instructor`) calls it first; the
+`prepare_process` does it. The command line (`python -m instructor`) calls it first; the
 local cluster's fork server calls it before it loads the engine (fork_server.py), and a
 worker started without it runs it as its Dask preload (`dask_setup`). The grading of a
 submission calls `check_schemas_once` too (worker.py), for the routes that start elsewhere
@@ -27,34 +19,9 @@ submission calls `check_schemas_once` too (worker.py), for the routes that start
 """
 
 import importlib
-import importlib.util
 import json
-import sys
-import types
 from collections.abc import Callable
 from typing import Any
-
-MODULE = "rfc3987_syntax"
-
-
-def defer_iri_parsers() -> None:
-    """Put the stand-in in place, unless the real module is loaded already or absent."""
-    if MODULE in sys.modules or importlib.util.find_spec(MODULE) is None:
-        return
-    stand_in = types.ModuleType(
-        MODULE, "builds its parsers when first used (instructor.grading.startup)"
-    )
-    stand_in.is_valid_syntax = _is_valid_syntax  # type: ignore[attr-defined]
-    sys.modules[MODULE] = stand_in
-
-
-def _is_valid_syntax(term: str, value: str) -> bool:
-    module = sys.modules.get(MODULE)
-    if module is None or getattr(module, "is_valid_syntax", None) is _is_valid_syntax:
-        sys.modules.pop(MODULE, None)
-        module = importlib.import_module(MODULE)
-    answer: bool = module.is_valid_syntax(term, value)
-    return answer
 
 
 def check_schemas_once() -> None:
@@ -88,8 +55,7 @@ def _once(check: Callable[..., None]) -> Callable[..., None]:
 
 
 def prepare_process() -> None:
-    """Both, in this process: before anything imports nbformat, for the deferred parsers."""
-    defer_iri_parsers()
+    """What every process of the grader does first."""
     check_schemas_once()
 
 

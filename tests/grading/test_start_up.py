@@ -1,10 +1,11 @@
 """What makes a grading start and end sooner, each part able to fail on its own.
 
 A wait for a process's end wakes at its end, for a child and for a process forked by another;
-the parsers the grader defers still answer an IRI check as before; the kernel's clients share
-one ZeroMQ context that reconnects soon; a re-check answer that the notebook's run beside
-it may have disturbed is asked again alone; a schema is checked once and validates as before;
-and the local cluster's workers are forked from a server that loaded the engine.
+the kernel's clients share one ZeroMQ context that reconnects soon; a re-check answer that the
+notebook's run beside it may have disturbed is asked again alone; a schema is checked once
+and validates as before; and the local cluster's workers are forked from a server that
+loaded the engine. (What the environment omits to start sooner: tests/project/
+test_environment.py.)
 """
 
 import json
@@ -80,36 +81,6 @@ def test_without_a_pidfd_the_wait_checks_again_soon():
     end.sleep(LONG_WAIT)
     assert time.monotonic() - began < LONG_WAIT / 2
     assert FALLBACK_SECONDS <= 0.1
-
-
-IRI_CHECKS = """
-import sys, json
-from instructor.grading.startup import defer_iri_parsers
-defer_iri_parsers()
-import nbformat, jsonschema
-loaded_with_nbformat = "rfc3987_syntax.syntax_helpers" in sys.modules
-checker = jsonschema.FormatChecker()
-answers = [checker.conforms(value, kind) for value, kind in (
-    ("http://example.org/ünïcode?q=1#frag", "iri"), ("no scheme", "iri"),
-    ("../relative/path", "iri-reference"), ("http://[bad", "iri-reference"))]
-print(json.dumps([loaded_with_nbformat, answers,
-                  "rfc3987_syntax.syntax_helpers" in sys.modules]))
-"""
-
-
-@pytest.mark.slow  # an interpreter that imports nbformat and builds the parsers: 2 to 3 s
-def test_do_the_deferred_parsers_answer_an_iri_check_as_the_real_ones():
-    """nbformat imported after the deferral builds no IRI parser, and the first IRI check
-    builds them and answers as jsonschema does without the deferral."""
-    deferred = json.loads(subprocess.check_output([sys.executable, "-c", IRI_CHECKS], cwd=ROOT))
-    plain = json.loads(
-        subprocess.check_output(
-            [sys.executable, "-c", IRI_CHECKS.replace("defer_iri_parsers()\n", "")], cwd=ROOT
-        )
-    )
-    assert deferred[0] is False and plain[0] is True  # canary: nbformat does load them
-    assert deferred[1] == plain[1] == [True, False, True, False]
-    assert deferred[2] is True  # built when first needed
 
 
 def test_do_the_kernels_clients_share_one_zeromq_context_that_reconnects_soon(tmp_path):
@@ -280,7 +251,6 @@ def seen():
     return {
         "parent": os.getppid(),
         "engine": "instructor.grading.worker" in sys.modules,
-        "stand_in": getattr(sys.modules.get("rfc3987_syntax"), "__doc__", "") or "",
         "sigint_ignored": signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
         "dumpable": libc.prctl(3, 0, 0, 0, 0),  # PR_GET_DUMPABLE
     }
@@ -307,7 +277,7 @@ print(json.dumps(found))
 @pytest.mark.slow  # a local Dask cluster started twice: 5 to 10 s
 def test_are_the_local_workers_forked_from_a_server_that_loaded_the_engine():
     """A worker of the local cluster is a fork of the fork server: the engine is loaded
-    before its first task, the IRI parsers are the stand-in, it ignores Ctrl-C and is closed
+    before its first task, it ignores Ctrl-C and is closed
     to other processes, and the server ends with the command. Canary: once the environment
     has changed since the server started, a worker is spawned the old way, without them."""
     forked = json.loads(
@@ -316,7 +286,6 @@ def test_are_the_local_workers_forked_from_a_server_that_loaded_the_engine():
     (server,) = forked["server"]
     assert forked["parent"] == server, forked
     assert forked["engine"] is True
-    assert "instructor.grading.startup" in forked["stand_in"]
     assert forked["sigint_ignored"] is True
     assert forked["dumpable"] == 0
     assert _gone(server), "the fork server outlived the command"
