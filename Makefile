@@ -51,13 +51,13 @@ demo: demo-class
 	cd demo && nbgrader generate_feedback initialization --force --log-level=ERROR
 	$(PY) -m instructor report --demo
 
-# Four pytest workers, a test file each at a time (module fixtures are built once): most tests
-# wait on a kernel, a browser, a service's poll or a subprocess, so two cores run four files
-# (the suite used 1.1 of its 2 cores with two workers; docs/developers.md has the figures).
+# Three pytest workers, a test file each at a time (module fixtures are built once): many tests
+# wait on a kernel, a browser, a service's poll or a subprocess, so two cores run three files
+# (docs/developers.md has the figures for two, three and four).
 test: setup $(RELEASE) browser-deps db-deps user-deps sandbox-deps hub-deps axe-deps typecheck
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -n 4 --dist loadfile --durations=25
+	$(PY) -m pytest -n 3 --dist loadfile --durations=25
 
 # The fast tier for one's own loop: everything but the real notebook runs and the browser
 # (the engine's pure parts, intake, rules, helpers, public tests): under a minute on 2 cores.
