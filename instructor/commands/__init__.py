@@ -23,6 +23,18 @@ COMMANDS = {
 }
 
 
+def command_parser(command: str, doc: str | None, epilog: bool = False) -> argparse.ArgumentParser:
+    """The parser of `python -m instructor COMMAND`, described by the first line of the
+    command module's docstring `doc`; with epilog, the rest of it follows the options as written."""
+    lines = (doc or "").splitlines()
+    return argparse.ArgumentParser(
+        prog=f"python -m instructor {command}",
+        description=lines[0] if lines else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter if epilog else argparse.HelpFormatter,
+        epilog="\n".join(lines[2:]) if epilog else None,
+    )
+
+
 def add_course_options(parser: argparse.ArgumentParser, assignment: bool = True) -> None:
     """--course DIR (the current folder by default) and, with assignment, --assignment NAME
     (the course's only assignment by default)."""
@@ -33,6 +45,26 @@ def add_course_options(parser: argparse.ArgumentParser, assignment: bool = True)
         parser.add_argument(
             "--assignment", metavar="NAME", help="the assignment (default: the course's only one)"
         )
+
+
+def add_route_options(parser: argparse.ArgumentParser, serial: bool = False) -> None:
+    """Where the grading runs: --scheduler ADDRESS (an existing Dask cluster) or a local cluster
+    of --workers N processes; with serial, --serial (in this process) too, and --workers then
+    stands beside the route as it always did for `grade`."""
+    route = parser.add_mutually_exclusive_group()
+    if serial:
+        route.add_argument(
+            "--serial", action="store_true", help="grade in this process, without Dask"
+        )
+    route.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on this Dask scheduler (tls://host:port, with --tls-ca-file, --tls-cert "
+        "and --tls-key; a plain tcp:// one only with --plain-tcp-scheduler)",
+    )
+    (parser if serial else route).add_argument(
+        "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
+    )
 
 
 def course_of(args: argparse.Namespace) -> Path:

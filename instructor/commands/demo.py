@@ -10,17 +10,13 @@ demo/submitted/, apart from real submissions, with a gradebook of their own, and
 the same commands (`python -m instructor grade --demo`).
 """
 
-import argparse
-
 from ..demo import build, prepare_gradebook
 from ..grading.bundle import BundleError
-from . import add_course_options, assignment_in, course_of
+from . import add_course_options, assignment_in, command_parser, course_of
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor demo", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("demo", __doc__)
     add_course_options(parser)
     args = parser.parse_args(argv)
     root = course_of(args)

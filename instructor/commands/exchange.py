@@ -29,20 +29,13 @@ from ..course import NotACourse, load_config
 from ..exchange import layout as exchange_layout
 from ..exchange.check import check, describe
 from ..exchange.make import init
-from . import course_of
+from . import add_course_options, command_parser, course_of
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor exchange",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = command_parser("exchange", __doc__, epilog=True)
     parser.add_argument("action", choices=["init", "check"])
-    parser.add_argument(
-        "--course", metavar="DIR", help="the course folder (default: this one)", default=None
-    )
+    add_course_options(parser, assignment=False)
     parser.add_argument(
         "--root", metavar="PATH", help="the exchange's root (default: the course's exchange)"
     )

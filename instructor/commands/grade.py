@@ -64,16 +64,14 @@ from ..grading.settings import (
 )
 from ..grading.status import Status
 from ..lms.late import days_late
-from . import add_course_options, assignment_in, course_of
+from . import add_course_options, add_route_options, assignment_in, command_parser, course_of
 
 # The settings the command line may give, each an option made from its trait (grading/settings.py).
 SETTINGS = (GradingLimits, CourseGrading)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor grade", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("grade", __doc__)
     parser.add_argument("students", nargs="*", help="student ids (default: every submission)")
     add_course_options(parser)
     parser.add_argument(
@@ -82,17 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--force", "--regrade", action="store_true", help="grade unchanged submissions again"
     )
-    route = parser.add_mutually_exclusive_group()
-    route.add_argument("--serial", action="store_true", help="grade in this process, without Dask")
-    route.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="use this Dask scheduler (tls://host:port, with --tls-ca-file, --tls-cert and "
-        "--tls-key; a plain tcp:// one only with --plain-tcp-scheduler)",
-    )
-    parser.add_argument(
-        "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
-    )
+    add_route_options(parser, serial=True)
     add_options(parser, *SETTINGS)
     return parser.parse_args(argv)
 

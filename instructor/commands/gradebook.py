@@ -7,17 +7,14 @@ Both run while the course is in use (the grade-on-submit service grading, the Fo
 open), on SQLite or PostgreSQL; instructor/gradebook.py says how.
 """
 
-import argparse
 from pathlib import Path
 
 from ..gradebook import BackupError, backup, restore
-from . import add_course_options, course_of
+from . import add_course_options, command_parser, course_of
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor gradebook", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("gradebook", __doc__)
     parser.add_argument("action", choices=["backup", "restore"])
     parser.add_argument("file", help="the backup: written by backup, read by restore")
     add_course_options(parser, assignment=False)

@@ -18,7 +18,6 @@ token included, is printed; Ctrl+C stops JupyterLab and its kernels, on Linux, m
 (instructor/lab.py).
 """
 
-import argparse
 import signal
 import sys
 
@@ -34,7 +33,7 @@ from ..lab import (
     start_instructor,
     start_student,
 )
-from . import add_course_options, assignment_in, course_of
+from . import add_course_options, assignment_in, command_parser, course_of
 
 
 def describe_student_copy(work, copied, kept):
@@ -64,12 +63,7 @@ def serve_until_stopped(lab: Lab) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor lab",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[2:]),
-    )
+    parser = command_parser("lab", __doc__, epilog=True)
     parser.add_argument("mode", choices=["student", "instructor"])
     parser.add_argument(
         "--port", type=int, help=f"port on {HOST} (default: {DEFAULT_PORT} if free)"

@@ -11,7 +11,6 @@ grade needs and whole, and a mark that a test depends on is refused, with the ce
 copy and compared with the committed one.
 """
 
-import argparse
 import shutil
 
 from ..course import demo_root, release_folder
@@ -28,13 +27,11 @@ from ..release import (
     generate_in_copy,
     keep_reference,
 )
-from . import add_course_options, assignment_in, course_of
+from . import add_course_options, assignment_in, command_parser, course_of
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor release", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("release", __doc__)
     parser.add_argument(
         "--check",
         action="store_true",

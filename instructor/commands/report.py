@@ -8,7 +8,6 @@ score table, the late and the left-out students, the forgeries and where the rep
 the report holds and where each part comes from: instructor/report/__init__.py.
 """
 
-import argparse
 from collections.abc import Sequence
 
 from ..course import demo_root
@@ -16,13 +15,11 @@ from ..report import build
 from ..report.model import left_out
 from ..report.sources import read_forgeries, read_lateness, read_status
 from ..scores import table
-from . import add_course_options, assignment_in, course_of
+from . import add_course_options, assignment_in, command_parser, course_of
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor report", description=(__doc__ or "").splitlines()[0]
-    )
+    parser = command_parser("report", __doc__)
     parser.add_argument(
         "--students", nargs="+", metavar="ID", help="only these students (default: all graded)"
     )

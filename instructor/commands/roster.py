@@ -6,14 +6,13 @@ FILE is a CSV exported from Canvas's gradebook; which of its columns are read, a
 becomes of them: instructor/roster.py.
 """
 
-import argparse
 from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
 
 from ..course import load_config
 from ..roster import ID_COLUMNS, RosterError, import_roster, read_roster
-from . import add_course_options, course_of
+from . import add_course_options, command_parser, course_of
 
 
 def _config(root: Path) -> tuple[str, str]:
@@ -23,9 +22,7 @@ def _config(root: Path) -> tuple[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor roster", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("roster", __doc__)
     sub = parser.add_subparsers(dest="action", required=True)
     do_import = sub.add_parser("import", help="import a Canvas gradebook export (CSV)")
     do_import.add_argument("file", help="the CSV file exported from Canvas's gradebook")

@@ -3,19 +3,15 @@
 python -m instructor scores [STUDENT ...] [--demo] [--course DIR] [--assignment NAME]
 """
 
-import argparse
-
 from nbgrader.coursedir import CourseDirectory
 
 from ..course import demo_root, load_config
 from ..scores import print_table
-from . import add_course_options, assignment_in, course_of
+from . import add_course_options, assignment_in, command_parser, course_of
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor scores", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("scores", __doc__)
     parser.add_argument("students", nargs="*", help="student ids (default: everyone graded)")
     parser.add_argument("--demo", action="store_true", help="the demo class's gradebook")
     add_course_options(parser)

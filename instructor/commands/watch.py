@@ -31,27 +31,16 @@ import sys
 
 from ..grading.settings import CourseGrading, GradingLimits, add_options
 from ..watch.policy import GradeOnSubmit
-from . import add_course_options, course_of
+from . import add_course_options, add_route_options, command_parser, course_of
 
 # The settings the command line may give, each an option made from its trait.
 SETTINGS = (GradingLimits, CourseGrading, GradeOnSubmit)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m instructor watch", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("watch", __doc__)
     add_course_options(parser, assignment=False)
-    route = parser.add_mutually_exclusive_group()
-    route.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="grade on this Dask scheduler (tls://host:port, with --tls-ca-file, --tls-cert "
-        "and --tls-key; a plain tcp:// one only with --plain-tcp-scheduler)",
-    )
-    route.add_argument(
-        "--workers", type=int, help="worker processes of the local cluster (default: one per core)"
-    )
+    add_route_options(parser)
     parser.add_argument(
         "--once",
         action="store_true",

@@ -38,7 +38,7 @@ from unix_users import needs_root, unix_user
 pytestmark = [pytest.mark.slow, pytest.mark.heavy, needs_root]
 
 LEAN = [
-    "correct", "xavier",  # honest: graded as usual next to the others
+    "correct",  # honest: graded as usual next to the others
     "reads-hidden-tests", "writes-grader-files", "patched-numpy",  # red team
     "fork-bomb", "memory-bomb", "daemon",  # runaway
     "proc-gradebook", "proc-source", "proc-copy",  # the course through /proc
