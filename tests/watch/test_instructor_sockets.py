@@ -374,6 +374,10 @@ JUSTIFIED = [
     ("fork server", "unix", r"/tmp/pymp-\w+/listener-\w+", "closed",
      "multiprocessing's fork server, which forks the workers (grading/fork_server.py): a "
      "socket in a folder of the instructor's with mode 0700"),
+    ("worker", "unix", r"/tmp/pymp-\w+/listener-\w+", "closed",
+     "multiprocessing's fork server, which forks the workers (grading/fork_server.py): the same "
+     "socket, still held by a worker between its fork and its first step, which closes it "
+     "(multiprocessing.forkserver); a busy machine stretches that moment"),
     ("sandbox", "unix", r"/tmp/igrade-\d+-\w+/ipc/k-\d+", "closed",
      "a sandboxed kernel's ZeroMQ channels (transport ipc, preprocessors/sandboxed_execute.py): in its task's "
      "private workspace, mode 0700; each message is signed with the kernel's key besides"),
