@@ -86,9 +86,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def summary(
-    session: Session, elapsed: float, runner_description: str, missing: list[str]
+    session: Session,
+    elapsed: float,
+    runner_description: str,
+    missing: list[str],
+    side_by_side: bool = False,
 ) -> list[str]:
-    """The end-of-run summary, as lines."""
+    """The end-of-run summary, as lines; side_by_side: submissions were graded at the same
+    time on one machine's account (a local cluster of several workers, or a scheduler's)."""
     entries = session.entries
     count = {s: sum(e.status == s for e in entries) for s in ("graded", "rejected", "failed")}
     flagged = [e for e in entries if e.flags or e.status == "rejected"]
@@ -109,6 +114,12 @@ def summary(
         )
     if missing:
         lines.append(f"  no submission for: {', '.join(missing)}")
+    if "landlock" in isolation and os.geteuid() != 0 and side_by_side:
+        lines.append(
+            "  SHARED PROCESS LIMIT: with landlock run by an ordinary account, the process limit "
+            "counts this whole account, so a fork bomb can make a grading beside it fail; "
+            "--workers 1 grades one submission at a time"
+        )
     if "limits" in isolation:
         lines.append(
             "  NOT ISOLATED: with --isolation limits, student code could read and change whatever "
@@ -267,7 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     path = session.write_ledger(
         {"students": sorted(todo), "skipped": session.skipped, "route": description}
     )
-    print("\n".join(summary(session, time.monotonic() - started, description, missing)))
+    side_by_side = not args.serial and bool(
+        args.scheduler or (args.workers or os.cpu_count() or 1) > 1
+    )
+    elapsed = time.monotonic() - started
+    print("\n".join(summary(session, elapsed, description, missing, side_by_side)))
     if misnamed:
         print("Not graded:")
         for line in misnamed:

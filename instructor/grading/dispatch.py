@@ -37,6 +37,7 @@ from .messages import Bundle, Result, Task
 from .settings import CourseGrading
 from .status import Status
 from .worker import grade_submission
+from .workspace import discard_font_cache
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the whole instructor package, engine included
 # Run on the cluster after an upload: drop the modules of this package already imported there.
@@ -188,7 +189,12 @@ class DaskRunner:
             # Every comm TLS with a certificate made for this cluster, on the loopback alone,
             # and the HTTP servers Dask starts anyway with no route (cluster_security.py).
             self.security = cluster_security.local()
-            options = {"distributed.worker.multiprocessing-method": method}
+            # The scheduler keeps its own scratch folder under Dask's temporary-directory: the
+            # same folder of this cluster's, or it would purge and lock in the shared one.
+            options = {
+                "distributed.worker.multiprocessing-method": method,
+                "temporary-directory": self._scratch.name,
+            }
             try:
                 with dask.config.set({**options, **cluster_security.HTTP_OFF}):
                     self.cluster = LocalCluster(
@@ -227,6 +233,8 @@ class DaskRunner:
         if self.client is not None:
             with contextlib.suppress(Exception):
                 self.client.run(quiet)
+            with contextlib.suppress(Exception):
+                self.client.run(discard_font_cache)
         if self.client is not None:
             self.client.close()
         if self.cluster is not None:

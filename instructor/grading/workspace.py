@@ -166,6 +166,14 @@ def _font_cache() -> Path:
     return _FONT_CACHE["path"]
 
 
+def discard_font_cache() -> None:
+    """Remove this process's font list folder, if it made one: a Dask worker is stopped
+    without running its exit functions, so its cluster calls this on each worker first."""
+    folder = _FONT_CACHE.pop("path", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _matplotlib_caches() -> list[str | Path]:
     """Where matplotlib keeps its font list for this user (without importing it)."""
     home = Path.home()

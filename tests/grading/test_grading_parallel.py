@@ -29,12 +29,13 @@ from nbgrader.api import Gradebook
 pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 
-def grade(root, *args, timeout=900):
-    """Run `python -m instructor grade` in a course; return the CompletedProcess."""
+def grade(root, *args, timeout=900, **env):
+    """Run `python -m instructor grade` in a course, with these environment variables more;
+    return the CompletedProcess."""
     return subprocess.run(
         [sys.executable, "-m", "instructor", "grade", *args],
         cwd=root,
-        env=course_env(),
+        env=course_env(**env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -84,10 +85,11 @@ def comparable(path, root):
 @pytest.fixture(scope="module")
 def demo_graded_in_parallel(tmp_path_factory):
     """A quick course copy, as graded_demo's, whose demo class the command graded on a local
-    Dask cluster."""
+    Dask cluster, with a temporary folder of its own beside the course (TMPDIR)."""
     root = corpus.fast_course(tmp_path_factory.mktemp("parallel") / "course", copy_course)
     build_demo(root)
-    run = grade(root, "--demo", "--workers", "2")
+    (root.parent / "tmp").mkdir()
+    run = grade(root, "--demo", "--workers", "2", TMPDIR=str(root.parent / "tmp"))
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return root, run
 
@@ -123,6 +125,14 @@ def test_the_command_ends_with_the_summary_and_the_score_table(demo_graded_in_pa
     assert "9 graded, 0 rejected, 0 failed; 0 flagged for review" in run.stdout
     assert re.search(r"^demo-xavier\s+10\s+10\s+5\s+25$", run.stdout, re.M)
     assert len(re.findall(r"^\[\d/9\] demo-", run.stdout, re.M)) == 9  # plain progress lines
+
+
+def test_the_cluster_leaves_nothing_in_the_shared_temporary_folder(demo_graded_in_parallel):
+    """Did the local cluster, its scheduler included, keep its scratch space in a folder of its
+    own and remove it, leaving nothing in the temporary folder every account shares (where
+    Dask's default dask-scratch-space belongs to whoever made it first)?"""
+    root, _ = demo_graded_in_parallel
+    assert sorted(path.name for path in (root.parent / "tmp").iterdir()) == []
 
 
 def test_a_second_run_grades_only_what_changed(demo_graded_in_parallel):
