@@ -180,9 +180,9 @@ def summary(
     return lines
 
 
-def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> str | None:
-    """Grade the submissions to do, in this process or on Dask; return how they were run, or
-    None when the cluster could not be used."""
+def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> tuple[str, int] | None:
+    """Grade the submissions to do, in this process or on Dask; return how they were run and
+    on how many workers, or None when the cluster could not be used."""
     # imported here: Dask and the engine's workers load for a batch, not for --help or a refusal
     from ..grading.dispatch import DaskRunner, SerialRunner
 
@@ -201,12 +201,13 @@ def run_batch(session: Session, todo: Todo, args: argparse.Namespace) -> str | N
         print(f"Cannot grade: {where} could not be used ({error}). Nothing was graded.")
         return None
     try:
+        workers = runner.workers  # the cluster's own count (an existing scheduler's included)
         session.run(runner, todo)
     except BaseException as error:
         runner.__exit__(type(error), error, None)
         raise
     runner.__exit__(None, None, None)
-    return runner.description
+    return runner.description, workers
 
 
 def _misnamed(session: Session, students: list[str]) -> list[str]:
@@ -266,23 +267,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.path.relpath(session.submitted, session.coursedir.root)}/."
         )
     try:
-        description = run_batch(session, todo, args) if todo else "(nothing to grade)"
+        ran = run_batch(session, todo, args) if todo else ("(nothing to grade)", 0)
     except KeyboardInterrupt:
         print(
             f"\nInterrupted after {len(session.entries)} submission(s). Their results are saved "
             "(gradebook, autograded/, reports/); run the command again to grade the rest."
         )
         return 130
-    if description is None:
+    if ran is None:
         return 2
+    description, workers = ran
     path = session.write_ledger(
         {"students": sorted(todo), "skipped": session.skipped, "route": description}
     )
-    side_by_side = not args.serial and bool(
-        args.scheduler or (args.workers or os.cpu_count() or 1) > 1
-    )
     elapsed = time.monotonic() - started
-    print("\n".join(summary(session, elapsed, description, missing, side_by_side)))
+    print("\n".join(summary(session, elapsed, description, missing, workers > 1)))
     if misnamed:
         print("Not graded:")
         for line in misnamed:

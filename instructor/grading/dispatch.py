@@ -215,7 +215,8 @@ class DaskRunner:
             finally:
                 signal.signal(signal.SIGINT, previous)
             self.client = Client(self.cluster, security=self.security)
-            self.description = f"on a local Dask cluster of {self.n_workers} worker processes" + (
+            processes = "worker process" if self.n_workers == 1 else "worker processes"
+            self.description = f"on a local Dask cluster of {self.n_workers} {processes}" + (
                 ", forked with the engine loaded" if forked else ""
             )
 

@@ -93,8 +93,9 @@ class GradingLimits(Configurable):
     max_output_mb = Float(
         Limits.max_output_mb,
         help="MB of output the notebook may print or display in all; past it the output is "
-        "dropped (results and errors are kept) and the cell interrupted, and a kernel that "
-        "goes on printing is stopped.",
+        "dropped (results and errors are kept), that cell is interrupted and the later cells "
+        "run without their printed output; a kernel that goes on printing (in the interrupted "
+        "cell, or as much again later) is stopped.",
     ).tag(config=True, flag="--max-output", metavar="N")
     max_disk_mb = Integer(
         Limits.max_disk_mb,

@@ -83,6 +83,14 @@ def _output_size(msg: dict[str, Any]) -> int:
     return size
 
 
+def _dropped(why: str) -> NotebookNode:
+    """The line a cell shows where the grader dropped its output."""
+    line: NotebookNode = nbformat.v4.new_output(
+        "stream", name="stdout", text=f"\n[The grader stopped this output: {why}.]\n"
+    )
+    return line
+
+
 KEPT_RESULT_CHARS = 10_000  # of a result or error kept past the output limit
 
 
@@ -173,8 +181,11 @@ class SandboxedExecute(Execute):  # type: ignore[misc]  # nbgrader ships no type
     durations: dict[str, float]
     _stop_reason: str | None
     _timed_out: int | None
-    _output_capped: float | None
+    _output_capped: float  # when the output limit was reached (monotonic)
+    _capped_cell: int | None  # the cell that reached it (interrupted)
     _output_bytes: int
+    _later_bytes: int  # output of the cells after it, dropped
+    _marked_cells: set[int]  # the later cells whose output was dropped, each told so once
     _garbled: int
     _deadline: float
     _current: int
@@ -270,20 +281,16 @@ class SandboxedExecute(Execute):  # type: ignore[misc]  # nbgrader ships no type
                 outs, _shortened(msg), display_id, cell_index
             )
             return kept  # they score
-        self._output_bytes += _output_size(msg)
+        size = _output_size(msg)
+        self._output_bytes += size
         cap = self.limits.max_output_mb * 2**20
         if self._output_bytes <= cap:
             shown: NotebookNode | None = super().output(outs, msg, display_id, cell_index)
             return shown
-        if not self._output_capped:
-            self._output_capped = monotonic()
+        if self._capped_cell is None:  # the cell that went past the limit: interrupt it
+            self._capped_cell, self._output_capped = cell_index, monotonic()
             outs.append(
-                nbformat.v4.new_output(
-                    "stream",
-                    name="stdout",
-                    text=f"\n[The grader stopped this output: the notebook printed more than "
-                    f"{self.limits.max_output_mb:g} MB.]\n",
-                )
+                _dropped(f"the notebook printed more than {self.limits.max_output_mb:g} MB")
             )
             self.incidents.append(
                 f"{name_of(self.nb.cells[cell_index], cell_index)} printed past the "
@@ -291,8 +298,26 @@ class SandboxedExecute(Execute):  # type: ignore[misc]  # nbgrader ships no type
                 "dropped and the cell interrupted"
             )
             asyncio.ensure_future(self.km.interrupt_kernel())
-        elif monotonic() - self._output_capped > PROBE_SECONDS and not self._stop_reason:
-            self._stop_reason = (
+            return None
+        # Past the limit, every output is dropped; the run is stopped only if the printing goes
+        # on: in the interrupted cell after the kernel had time to stop it, or, from a later
+        # cell (a thread left printing), another limit's worth. A later cell's own few lines
+        # (a training's costs) are dropped, with a line saying so, and its run goes on.
+        if cell_index == self._capped_cell:
+            printing_on = monotonic() - self._output_capped > PROBE_SECONDS
+        else:
+            self._later_bytes += size
+            printing_on = self._later_bytes > cap
+            if cell_index not in self._marked_cells:
+                self._marked_cells.add(cell_index)
+                outs.append(
+                    _dropped(
+                        f"the notebook had already printed more than "
+                        f"{self.limits.max_output_mb:g} MB in an earlier cell"
+                    )
+                )
+        if printing_on and not self._stop_reason:
+            self._stop(
                 "the notebook went on printing after it was interrupted for its output limit"
             )
             asyncio.ensure_future(self.km.shutdown_kernel(now=True))
@@ -310,7 +335,8 @@ class SandboxedExecute(Execute):  # type: ignore[misc]  # nbgrader ships no type
         self._check_assign_resources(resources)
         self.incidents, self._stop_reason = [], None
         self.durations = {}  # seconds each code cell ran, by grade id (or position)
-        self._output_bytes, self._output_capped, self._garbled = 0, None, 0
+        self._output_bytes, self._output_capped, self._garbled = 0, 0.0, 0
+        self._capped_cell, self._later_bytes, self._marked_cells = None, 0, set()
         self._deadline = monotonic() + self.limits.notebook_timeout
         self._current = 0  # the cell being run
         started = False

@@ -278,7 +278,16 @@ def big_file(ctx):
 
 @scenario
 def print_forever(ctx):
-    return _with_code(ctx, 'while True:\n    print("x" * 10000)')
+    """A cell that prints until the grader interrupts it, then a cell of a few lines printed
+    later than the grader waits for an interrupted cell to stop printing: only the first may
+    stop the run (the trainings print their costs, as late on a busy machine)."""
+    from instructor.preprocessors.sandboxed_execute import PROBE_SECONDS
+
+    nb = ctx.answered()
+    later = f'import time\ntime.sleep({PROBE_SECONDS + 1})\nprint("printed later")'
+    _add_after(nb, "test_initialize_parameters_zeros", later)
+    _add_after(nb, "test_initialize_parameters_zeros", 'while True:\n    print("x" * 10000)')
+    return {NOTEBOOK: _text(nb)}
 
 
 # --- tampering ------------------------------------------------------------------------------------
