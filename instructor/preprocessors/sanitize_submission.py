@@ -25,8 +25,11 @@ of what may stay (`TAGS`, `ATTRIBUTES`, `safe_url`):
   an image's numeric width and height and its alt text only (no `filenames`, no `isolated`).
 - **Metadata** of the cells and the notebook: every string is HTML-escaped, as the templates
   write some of it into the page unescaped (nbgrader's grade id, the feedback's titles);
-  nbgrader's comment on a cell (Markdown) is rendered and sanitized like a Markdown cell. The
-  notebook's widget state is dropped.
+  nbgrader's comment on a cell (Markdown) is rendered and sanitized like a Markdown cell. A
+  cell's `alt`, the text nbconvert gives the images of its outputs (the course's notebook
+  describes each of its plots so), is the one string left as it is: the template escapes it in
+  the attribute, and escaping it here too would show its `'` as `&#x27;`. An `alt` that is not
+  a string is dropped. The notebook's widget state is dropped.
 - Raw cells are sanitized as HTML.
 
 What stays for grading: the student's plots, tables (pandas' included), formatted text, code,
@@ -209,8 +212,11 @@ def _inert(value: Any) -> Any:
 
 
 def _metadata(metadata: Mapping[str, Any]) -> NotebookNode:
-    """A cell's metadata, inert; nbgrader's comment (Markdown) rendered and sanitized."""
-    inert = _inert(dict(metadata))
+    """A cell's metadata, inert; nbgrader's comment (Markdown) rendered and sanitized; its
+    image description (`alt`) as given, which the template escapes."""
+    inert = _inert({key: value for key, value in metadata.items() if key != "alt"})
+    if isinstance(metadata.get("alt"), str):
+        inert["alt"] = metadata["alt"]
     comment = (metadata.get("nbgrader") or {}).get("comment")
     if isinstance(comment, str) and isinstance(inert.get("nbgrader"), dict):
         inert["nbgrader"]["comment"] = markdown_block(comment)

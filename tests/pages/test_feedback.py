@@ -8,6 +8,8 @@ solution line. The same search run on nbgrader's default feedback finds them, wh
 search can fail.
 """
 
+import ast
+import copy
 import html
 import re
 import shutil
@@ -757,6 +759,102 @@ def test_a_submission_cannot_lay_out_its_own_page():
     assert [details[0].get_text().count(f) for f in ("FORGED SUMMARY", "FORGED = 1", "FORGED = 2")] == [1, 1, 1]  # fmt: skip
     assert top[1]["id"] == "cell-id=feedback-summary-1"  # the submission's cell keeps its id
     assert links_problems(page) == []
+
+
+# nbconvert's HTMLExporter gives this to an image that has no alt text of its own.
+NO_DESCRIPTION = "No description has been provided for this image"
+PNG = (  # a 1 x 1 PNG, standing for a plot
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def _drawing_cells(nb):
+    """The grade ids of the code cells that draw a plot when they run: they call plt.show(),
+    or a function of init_utils.py or of the notebook that calls it (outside a def of theirs)."""
+
+    def calls(tree, skip_defs):
+        found = set()
+        todo = list(ast.iter_child_nodes(tree))
+        while todo:
+            node = todo.pop()
+            if skip_defs and isinstance(node, ast.FunctionDef):
+                continue
+            if isinstance(node, ast.Call):
+                func = node.func
+                found.add(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+            todo.extend(ast.iter_child_nodes(node))
+        return found
+
+    sources = [(ROOT / "source" / ASSIGNMENT / "init_utils.py").read_text()]
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    sources += [
+        "\n".join(line for line in c.source.splitlines() if not line.startswith("%")) for c in code
+    ]
+    drawers = {"show"}
+    for tree in map(ast.parse, sources):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and "show" in calls(node, skip_defs=False):
+                drawers.add(node.name)
+    return {
+        cell.metadata.nbgrader.grade_id
+        for cell, source in zip(code, sources[1:])
+        if calls(ast.parse(source), skip_defs=True) & drawers
+    }
+
+
+def _page_with_a_plot_in(nb, grade_ids):
+    """The feedback page of the notebook with a PNG output put into each of these cells, written
+    by the feedback's preprocessors that touch it (WithholdHiddenTests, then SanitizeSubmission,
+    last, as nbgrader_config.py runs them) and the course's template; its <img> tags."""
+    from nbconvert import HTMLExporter
+
+    from instructor.preprocessors.sanitize_submission import SanitizeSubmission
+
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in grade_ids:
+            cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PNG})]
+        if "points" in cell.metadata.get("nbgrader", {}):
+            cell.metadata.nbgrader.score = 0.0  # as nbgrader's GetGrades leaves it
+    info = {"notebook": "Initialization", "score": 0.0, "max_score": 30.0, "late_penalty": 0.0}
+    nb, resources = WithholdHiddenTests().preprocess(nb, {"nbgrader": info})
+    nb, resources = SanitizeSubmission().preprocess(nb, resources)
+    exporter = HTMLExporter(
+        template_name="feedback", extra_template_basedirs=[str(ROOT / "instructor" / "templates")]
+    )
+    page, _ = exporter.from_notebook_node(nb, resources)
+    return BeautifulSoup(page, "html.parser").find_all("img")
+
+
+def test_every_plot_of_the_notebook_is_described_on_the_feedback_page():
+    """Does each cell of the notebook that draws a plot carry a description of it (its metadata's
+    `alt`), and does the feedback page give the plot that text, once escaped, where nbconvert
+    would write that no description was provided? A submission's own `alt`, quotes and markup
+    in it, is text in the attribute, nothing more. The canary: a drawing cell without its `alt`
+    gets nbconvert's text, which the check refuses."""
+    source = nbformat.read(ROOT / "source" / ASSIGNMENT / NOTEBOOK, 4)
+    drawing = _drawing_cells(source)
+    described = {
+        cell.metadata.nbgrader.grade_id: cell.metadata.alt
+        for cell in source.cells
+        if isinstance(cell.metadata.get("alt"), str) and cell.metadata.alt.strip()
+    }
+    assert {"load-data", "train-he", "boundary-he", "scale-plot"} <= drawing  # the finder finds
+    assert set(described) == drawing
+
+    images = _page_with_a_plot_in(copy.deepcopy(source), drawing)
+    assert sorted(img["alt"] for img in images) == sorted(described.values())
+    assert "'" in "".join(described.values())  # a quote in them reads as a quote, once escaped
+
+    hostile = copy.deepcopy(source)
+    forged = 'It\'s "x"><img src=x onerror=alert(1)> & more'
+    next(c for c in hostile.cells if c.metadata.get("alt")).metadata.alt = forged
+    images = _page_with_a_plot_in(hostile, drawing)
+    assert forged in [img["alt"] for img in images]
+    assert len(images) == len(drawing) and not any(img.get("onerror") for img in images)
+
+    canary = copy.deepcopy(source)
+    del next(c for c in canary.cells if c.metadata.get("alt")).metadata["alt"]
+    assert NO_DESCRIPTION in [img["alt"] for img in _page_with_a_plot_in(canary, drawing)]
 
 
 @pytest.mark.slow
