@@ -51,7 +51,7 @@ from ..course import demo_root, load_config
 from ..exchange import forgeries
 from ..grading.cluster_security import SchedulerRefused, for_scheduler
 from ..grading.progress import duration
-from ..grading.sandbox import LIMITS_ONLY
+from ..grading.sandbox import LIMITS_ONLY, shared_process_limit
 from ..grading.session import CannotGrade, Session, Todo
 from ..grading.settings import (
     CourseGrading,
@@ -114,12 +114,9 @@ def summary(
         )
     if missing:
         lines.append(f"  no submission for: {', '.join(missing)}")
-    if "landlock" in isolation and os.geteuid() != 0 and side_by_side:
-        lines.append(
-            "  SHARED PROCESS LIMIT: with landlock run by an ordinary account, the process limit "
-            "counts this whole account, so a fork bomb can make a grading beside it fail; "
-            "--workers 1 grades one submission at a time"
-        )
+    for mode in isolation:
+        if warning := shared_process_limit(mode, side_by_side):
+            lines.append(f"  {warning}")
     if "limits" in isolation:
         lines.append(
             "  NOT ISOLATED: with --isolation limits, student code could read and change whatever "

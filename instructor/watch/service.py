@@ -41,6 +41,7 @@ from ..exchange import copier, forgeries, inbound
 from ..grading.dispatch import DaskRunner
 from ..grading.ledger import Entry
 from ..grading.messages import Result, Task
+from ..grading.sandbox import shared_process_limit
 from ..grading.session import CannotGrade, Session, reports_dir
 from ..grading.status import Status
 from . import deliver
@@ -490,8 +491,10 @@ class Service:
     def prepare(self) -> list[str]:
         """Build each released assignment's grading session now (its reference run, if it has
         none yet, takes a notebook's run), so that the first submission does not wait for it.
-        Returns one line per assignment."""
-        lines = []
+        Returns one line per assignment, then the warning of a process limit shared with the
+        submissions graded beside each (sandbox.shared_process_limit), if it applies."""
+        lines: list[str] = []
+        warnings: set[str] = set()
         for assignment in sorted(self.released()):
             try:
                 session = self.session(assignment)
@@ -499,8 +502,13 @@ class Service:
                 lines.append(f"{assignment}: cannot grade yet: {error}")
                 self.said.add(lines[-1])  # said now: not again at the first submission
                 continue
-            lines.append(f"{assignment}: ready; {session.limits_note}".rstrip("; "))
-        return lines
+            lines.append(
+                f"{assignment}: ready; isolation: {session.isolation.describe()}; "
+                f"{session.limits_note}".rstrip("; ")
+            )
+            shared = shared_process_limit(session.isolation.mode, self.runner.workers > 1)
+            warnings.update([shared] if shared else [])
+        return lines + sorted(warnings)
 
     def stop(self, signum: int | None = None, frame: FrameType | None = None) -> None:
         if self.stopping:

@@ -552,6 +552,13 @@ def accounts(tmp_path_factory):
         marks.rmdir()
 
 
+# Both commands confine student code with Landlock here, two submissions at a time: the mode
+# whose kernels share the instructor's user and network namespace (namespaces give each its own),
+# so every socket they open is in the inventory's reach; and the one whose process limit the
+# commands must warn of.
+LANDLOCK_SIDE_BY_SIDE = ("--isolation", "landlock", "--workers", "2")
+
+
 @pytest.fixture(scope="module")
 def graded(accounts, tmp_path_factory):
     """The grade-on-submit service, run by the instructor's account, grades a burst of three
@@ -567,7 +574,7 @@ def graded(accounts, tmp_path_factory):
     roots = (*WRITABLE_ROOTS, str(room.course))
     inventories = {"watch": Inventory(teacher, prober, roots),
                    "grade": Inventory(teacher, prober, roots)}  # fmt: skip
-    room.start()
+    room.start(*LANDLOCK_SIDE_BY_SIDE)
     step("the service started")
     try:
         inventories["watch"].watch(room.service.pid)
@@ -586,7 +593,7 @@ def graded(accounts, tmp_path_factory):
         if room.service is not None:
             room.stop(signal.SIGKILL)
     batch = teacher.popen(
-        [sys.executable, "-m", "instructor", "grade", "--force"],
+        [sys.executable, "-m", "instructor", "grade", "--force", *LANDLOCK_SIDE_BY_SIDE],
         cwd=room.course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     inventories["grade"].watch(batch.pid)
@@ -596,8 +603,27 @@ def graded(accounts, tmp_path_factory):
     step("every door tried")
     assert batch.returncode == 0, out[-3000:]
     assert "3 graded, 0 rejected, 0 failed" in out, out[-3000:]
+    inventories["said"] = {"watch": room.log.read_text(), "grade": out}
     inventories["seconds"] = time.monotonic() - started
     return inventories
+
+
+@pytest.mark.parametrize("command", ["watch", "grade"])
+def test_each_command_warns_of_the_process_limit_it_shares(graded, command):
+    """Landlock, the instructor an ordinary account, two workers: does the service say when it
+    starts, and the batch in its summary, that the process limit counts the whole account, so
+    that a fork bomb can make a grading beside it fail, and what to give instead (--workers 1)?
+    (tests/grading/test_isolation_modes.py: one worker, and the line is not there.)"""
+    said = graded["said"][command]
+    mode = {"watch": "initialization: ready; isolation: landlock (asked for by name",
+            "grade": "Isolation: landlock (asked for by name"}  # fmt: skip
+    assert mode[command] in said, said[:3000]
+    warning = (
+        "SHARED PROCESS LIMIT: with landlock run by an ordinary account, the process limit "
+        "counts this whole account, so a fork bomb can make a grading beside it fail; "
+        "--workers 1 grades one submission at a time"
+    )
+    assert said.count(warning) == 1, said[:3000]
 
 
 @pytest.mark.parametrize("command", ["watch", "grade"])

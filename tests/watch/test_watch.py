@@ -108,18 +108,21 @@ class Class:
         """This interpreter, run by the grader's account in the course."""
         return self.grader.python(*args, cwd=self.course)
 
-    def start(self):
+    def start(self, *options):
+        """Start the service (with these options of `instructor watch`) and wait until it says
+        it is watching."""
         command = [sys.executable, "-m", "instructor", "watch", "--course", str(self.course)]
-        options = dict(
+        command += options
+        how = dict(
             cwd=self.course,
             stdout=open(self.log, "a"),
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its Dask workers with it, for the kill test
         )
         if self.grader is None:
-            self.service = subprocess.Popen(command, env=course_env(), **options)
+            self.service = subprocess.Popen(command, env=course_env(), **how)
         else:
-            self.service = self.grader.popen(command, **options)
+            self.service = self.grader.popen(command, **how)
         self.wait_for(lambda: "watching" in self.log.read_text(), "the service to start")
 
     def stop(self, sig=signal.SIGTERM, timeout=WAIT):  # the grading in flight ends first

@@ -18,8 +18,9 @@ kernels.py    the sandboxed kernelspec and kernel manager nbclient uses
 
 from .isolation import guard_grader_process, namespaces_available, python_folders
 from .limits import Limits
-from .modes import LIMITS_ONLY, Isolation, IsolationRefused, choose
+from .modes import LIMITS_ONLY, Isolation, IsolationRefused, choose, shared_process_limit
 from .spec import KERNEL, ExitStatus, LaunchSpec
 
 __all__ = ["KERNEL", "LIMITS_ONLY", "ExitStatus", "Isolation", "IsolationRefused", "LaunchSpec",
-           "Limits", "choose", "guard_grader_process", "namespaces_available", "python_folders"]  # fmt: skip
+           "Limits", "choose", "guard_grader_process", "namespaces_available", "python_folders",
+           "shared_process_limit"]  # fmt: skip

@@ -33,6 +33,22 @@ LIMITS_ONLY = (
 )
 
 
+def shared_process_limit(mode: str, side_by_side: bool) -> str | None:
+    """The warning a grading run gives when student code confined by Landlock, with the
+    grader an ordinary account, runs beside other submissions' (several workers at once):
+    the process limit (RLIMIT_NPROC) counts every process of that account, so one fork bomb
+    can take the processes a kernel graded beside it needs. None when that cannot happen:
+    another mode (a private user per sandbox), root (whom the limit does not bind anyway,
+    and who gets namespaces), or one submission at a time."""
+    if mode != "landlock" or os.geteuid() == 0 or not side_by_side:
+        return None
+    return (
+        "SHARED PROCESS LIMIT: with landlock run by an ordinary account, the process limit "
+        "counts this whole account, so a fork bomb can make a grading beside it fail; "
+        "--workers 1 grades one submission at a time"
+    )
+
+
 class IsolationRefused(CourseError):
     """Student code cannot be confined here as asked; the message says why and how to fix it."""
 
