@@ -3,8 +3,10 @@ instructor through any socket the grading opens, or any file of the instructor's
 
 A shared server, made by the test: the instructor is an ordinary Unix account (`teacher`) that
 owns a quick course, made its exchange (`exchange init`) and runs the grade-on-submit service
-(`python -m instructor watch`), then a batch (`python -m instructor grade`). Another account
-(`prober`, a student with a terminal) tries every door while that runs:
+(`python -m instructor watch`), then a batch (`python -m instructor grade`), both confining
+student code with Landlock, two submissions at a time: its kernels then run as the
+instructor, in the machine's network (namespaces would give each a user and a network of its
+own). Another account (`prober`, a student with a terminal) tries every door while that runs:
 
 - the inventory, taken by root every fifth of a second: every listening TCP socket whose owner
   is the instructor (the uid column of /proc/<pid>/net/tcp, tcp6), and every listening Unix
