@@ -38,8 +38,9 @@ def shared_process_limit(mode: str, side_by_side: bool) -> str | None:
     grader an ordinary account, runs beside other submissions' (several workers at once):
     the process limit (RLIMIT_NPROC) counts every process of that account, so one fork bomb
     can take the processes a kernel graded beside it needs. None when that cannot happen:
-    another mode (a private user per sandbox), root (whom the limit does not bind anyway,
-    and who gets namespaces), or one submission at a time."""
+    another mode (namespaces give each sandbox a user of its own; limits only says so in
+    its own warning), root (whom the process limit does not bind), or one submission at a
+    time."""
     if mode != "landlock" or os.geteuid() == 0 or not side_by_side:
         return None
     return (
